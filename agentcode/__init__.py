@@ -1,0 +1,80 @@
+"""agentcode: turn a sentence into Python and run it safely.
+
+>>> import agentcode
+>>> agentcode.execute("x = 6 * 7\\nx").text
+'42'
+
+Names are loaded on first use so that importing the package (and `agentcode run`) stays fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentcode.config import Settings, load_settings
+    from agentcode.errors import (
+        AgentcodeError,
+        ConfigError,
+        ExecutionTimeoutError,
+        ModelError,
+        ModelUnavailableError,
+        SandboxError,
+        SandboxUnavailableError,
+        StoreError,
+        UsageError,
+    )
+    from agentcode.execute import execute
+    from agentcode.generate import generate
+    from agentcode.session import Session
+    from agentcode.types import (
+        Attempt,
+        Execution,
+        ExecutionError,
+        Generation,
+        HistoryEntry,
+        Output,
+        RepairRound,
+    )
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "generate": "agentcode.generate",
+    "execute": "agentcode.execute",
+    "Session": "agentcode.session",
+    "Settings": "agentcode.config",
+    "load_settings": "agentcode.config",
+    "Attempt": "agentcode.types",
+    "Execution": "agentcode.types",
+    "ExecutionError": "agentcode.types",
+    "Generation": "agentcode.types",
+    "HistoryEntry": "agentcode.types",
+    "Output": "agentcode.types",
+    "RepairRound": "agentcode.types",
+    "AgentcodeError": "agentcode.errors",
+    "ConfigError": "agentcode.errors",
+    "ExecutionTimeoutError": "agentcode.errors",
+    "ModelError": "agentcode.errors",
+    "ModelUnavailableError": "agentcode.errors",
+    "SandboxError": "agentcode.errors",
+    "SandboxUnavailableError": "agentcode.errors",
+    "StoreError": "agentcode.errors",
+    "UsageError": "agentcode.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentcode' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,5 @@
+"""`python -m agentcode`."""
+
+from agentcode.cli.app import entry
+
+entry()

@@ -1,0 +1,1 @@
+"""The `agentcode` command line: a thin client of the library."""

@@ -1,0 +1,112 @@
+"""The Typer app, and the one place that turns exceptions into messages and exit codes.
+
+Each command lives in its own module and keeps heavy imports (strands, boto3, the sandbox)
+inside its function body, so `agentcode run` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+import typer
+
+from agentcode.cli import gen_cmd, history_cmd, models_cmd, repl_cmd, run_cmd
+from agentcode.errors import EXIT_INTERRUPTED, AgentcodeError
+
+app = typer.Typer(
+    name="agentcode",
+    help="Turn a sentence into Python and run it safely.\n\n"
+    'Example: agentcode gen "print the first 10 primes" | agentcode run -',
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"agentcode {version('agentcode')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(
+        False, "--debug", envvar="AGENTCODE_DEBUG", help="Show tracebacks of agentcode's own errors."
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    if debug:
+        os.environ["AGENTCODE_DEBUG"] = "1"
+
+
+for _command in (gen_cmd, run_cmd, repl_cmd, history_cmd, models_cmd):
+    _command.register(app)
+
+
+def _debug_enabled(argv: Sequence[str]) -> bool:
+    flag = os.environ.get("AGENTCODE_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
+    return flag or "--debug" in argv
+
+
+def error(message: str) -> None:
+    """Print one line on stderr, the way every agentcode error looks."""
+    sys.stderr.write(f"agentcode: error: {message}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console-script entry point: run the app, map failures to one line and an exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = app(args=args, prog_name="agentcode", standalone_mode=False)
+    except AgentcodeError as exc:
+        if _debug_enabled(args):
+            traceback.print_exc()
+        error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("agentcode: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our stdout went away (e.g. `| head`): not an error worth a traceback.
+        _silence_stdout()
+        return 0
+    except typer.Abort:
+        sys.stderr.write("agentcode: aborted\n")
+        return 1
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.TyperException as exc:
+        # Usage errors: Typer's own usage line and message, exit 2.
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            error(exc.format_message())
+        return int(getattr(exc, "exit_code", 2))
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no bare tracebacks
+        if _debug_enabled(args):
+            traceback.print_exc()
+        error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+def entry() -> None:
+    sys.exit(main())

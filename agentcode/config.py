@@ -1,0 +1,188 @@
+"""Settings: defaults < config file (TOML in the user config dir) < AGENTCODE_* env < flags.
+
+The config file is ``config.toml`` in ``agentcode.config.config_dir()`` (``AGENTCODE_CONFIG`` names
+another file). Keys are the field names of `Settings`, e.g.::
+
+    model = ["bedrock"]
+    sandbox = "local"
+    timeout = 60
+    [limits]
+    memory_mb = 4096
+
+Environment variables are ``AGENTCODE_<FIELD>`` (``AGENTCODE_TIMEOUT=60``) and, for limits,
+``AGENTCODE_LIMIT_<FIELD>`` (``AGENTCODE_LIMIT_MEMORY_MB=4096``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentcode.errors import ConfigError
+
+APP_NAME = "agentcode"
+
+
+@dataclass(slots=True)
+class Limits:
+    """Resource limits for one sandboxed execution (local jail)."""
+
+    memory_mb: int = 2048  # address space (RLIMIT_AS)
+    processes: int = 64  # RLIMIT_NPROC, per-session uid
+    file_size_mb: int = 100  # RLIMIT_FSIZE: the largest file the code may write
+    open_files: int = 256  # RLIMIT_NOFILE
+    cpu_seconds: int = 60  # RLIMIT_CPU budget per execution
+    tmp_mb: int = 256  # size of /tmp (tmpfs)
+    shm_mb: int = 64  # size of /dev/shm (tmpfs)
+    workdir_mb: int = 512  # size of /sandbox, the work dir (tmpfs)
+    output_bytes: int = 1024 * 1024  # per stream (stdout, stderr); the rest is counted, not kept
+    kill_grace_seconds: float = 2.0  # after the interrupt, before the session is killed
+
+
+@dataclass(slots=True)
+class Settings:
+    model: list[str] = field(default_factory=lambda: ["local"])
+    sandbox: str = "local"
+    timeout: float = 30.0  # wall clock per execution, seconds
+    max_input_bytes: int = 10 * 1024 * 1024
+    history: bool = True
+    db: str | None = None  # history database path; default in data_dir()
+    local_model: str | None = None  # GGUF path or name for `local`
+    region: str | None = None
+    profile: str | None = None
+    session_timeout: int = 900  # AgentCore session timeout, seconds
+    interpreter_id: str = "aws.codeinterpreter.v1"
+    debug: bool = False
+    limits: Limits = field(default_factory=Limits)
+
+
+def _home_override() -> Path | None:
+    home = os.environ.get("AGENTCODE_HOME")
+    return Path(home).expanduser() if home else None
+
+
+def config_dir() -> Path:
+    home = _home_override()
+    if home:
+        return home
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def data_dir() -> Path:
+    home = _home_override()
+    if home:
+        return home
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def cache_dir() -> Path:
+    home = _home_override()
+    if home:
+        return home / "cache"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+def config_path() -> Path:
+    explicit = os.environ.get("AGENTCODE_CONFIG")
+    return Path(explicit).expanduser() if explicit else config_dir() / "config.toml"
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _coerce(name: str, value: Any, default: Any, source: str) -> Any:
+    """Turn a TOML or env value into the type of the field's default, or say what is wrong."""
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, list):
+            if isinstance(value, list):
+                return [str(v) for v in value]
+            return [part.strip() for part in str(value).split(",") if part.strip()]
+        return None if value is None else str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"invalid value {value!r} for '{name}' in {source}: "
+            f"expected {type(default).__name__}"
+        ) from None
+
+
+def _apply(target: Any, values: dict[str, Any], source: str, prefix: str = "") -> None:
+    fields = {f.name: f for f in dataclasses.fields(target)}
+    for key, value in values.items():
+        name = key.replace("-", "_")
+        if name not in fields:
+            raise ConfigError(f"unknown setting '{prefix}{key}' in {source}")
+        current = getattr(target, name)
+        if isinstance(current, Limits):
+            if not isinstance(value, dict):
+                raise ConfigError(f"'{key}' in {source} must be a table")
+            _apply(current, value, source, prefix="limits.")
+            continue
+        setattr(target, name, _coerce(prefix + name, value, current, source))
+
+
+def _from_file(settings: Settings) -> None:
+    path = config_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    _apply(settings, data, str(path))
+
+
+def _from_env(settings: Settings) -> None:
+    env = os.environ
+    top: dict[str, Any] = {}
+    for f in dataclasses.fields(Settings):
+        key = f"AGENTCODE_{f.name.upper()}"
+        if f.name != "limits" and key in env:
+            top[f.name] = env[key]
+    if "AGENTCODE_NO_HISTORY" in env and env["AGENTCODE_NO_HISTORY"].strip().lower() in _TRUE:
+        top["history"] = False
+    _apply(settings, top, "the environment")
+    limits = {
+        f.name: env[f"AGENTCODE_LIMIT_{f.name.upper()}"]
+        for f in dataclasses.fields(Limits)
+        if f"AGENTCODE_LIMIT_{f.name.upper()}" in env
+    }
+    _apply(settings.limits, limits, "the environment", prefix="limits.")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from every source; ``overrides`` (flags) win. ``None`` values are ignored."""
+    settings = Settings()
+    _from_file(settings)
+    _from_env(settings)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    limits = given.pop("limits", None)
+    _apply(settings, given, "the command line")
+    if limits:
+        _apply(settings.limits, limits, "the command line", prefix="limits.")
+    if settings.timeout <= 0:
+        raise ConfigError("timeout must be a positive number of seconds")
+    return settings

@@ -1,0 +1,81 @@
+"""Failures of agentcode itself (not of the user's code, which is data on `Execution.error`).
+
+Every class carries the CLI exit code it maps to, so `cli/app.py` has one place to turn an
+exception into a one-line message and a documented exit status (docs/cli.md).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentcode.types import Attempt, Execution
+
+EXIT_OK = 0
+EXIT_CODE_RAISED = 1
+EXIT_USAGE = 2
+EXIT_NO_MODEL = 3
+EXIT_SANDBOX = 4
+EXIT_TIMEOUT = 124
+EXIT_INTERRUPTED = 130
+
+
+class AgentcodeError(Exception):
+    """Root of every error agentcode raises on purpose. ``str(err)`` is the user-facing line."""
+
+    exit_code: int = EXIT_CODE_RAISED
+
+
+class UsageError(AgentcodeError):
+    """Bad input or bad usage: the user must change the command, the file or the value."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(UsageError):
+    """An invalid setting in the config file, the environment or a flag."""
+
+
+class ModelError(AgentcodeError):
+    """No model could answer. ``attempts`` says which models were tried and why each failed."""
+
+    exit_code = EXIT_NO_MODEL
+
+    def __init__(self, message: str, attempts: list[Attempt] | None = None) -> None:
+        super().__init__(message)
+        self.attempts: list[Attempt] = list(attempts or [])
+
+
+class ModelUnavailableError(ModelError):
+    """A model cannot be used at all here (extra not installed, weights missing, no credentials)."""
+
+
+class SandboxError(AgentcodeError):
+    """The sandbox could not start or failed underneath the user's code."""
+
+    exit_code = EXIT_SANDBOX
+
+
+class SandboxUnavailableError(SandboxError):
+    """The chosen sandbox backend is not usable on this machine (e.g. bubblewrap missing)."""
+
+
+class ExecutionTimeoutError(SandboxError):
+    """The code ran past its wall-clock limit.
+
+    ``state_lost`` tells whether the session had to be killed (variables gone) or was only
+    interrupted; ``execution`` holds what the code printed before it was stopped.
+    """
+
+    exit_code = EXIT_TIMEOUT
+
+    def __init__(
+        self, message: str, *, state_lost: bool = False, execution: Execution | None = None
+    ) -> None:
+        super().__init__(message)
+        self.state_lost = state_lost
+        self.execution = execution
+
+
+class StoreError(AgentcodeError):
+    """The history store cannot be read or written. Callers warn and carry on."""

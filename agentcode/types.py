@@ -1,0 +1,161 @@
+"""Result types shared by every layer.
+
+Plain dataclasses rather than pydantic models: `agentcode run` imports these on its start-up
+path, and pydantic costs ~100 ms there (see docs/benchmarks.md). Each type round-trips through
+``to_dict()`` / ``from_dict()`` and ``to_json()`` so the CLI's ``--json`` and the history store
+share one wire format.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+
+class _Serializable:
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload, no-any-return]
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(slots=True)
+class Output(_Serializable):
+    """One rich result, like a notebook cell's: the last expression's value or a figure.
+
+    ``png`` is base64-encoded. ``main`` marks the value of the code's last expression.
+    """
+
+    text: str | None = None
+    html: str | None = None
+    png: str | None = None
+    main: bool = False
+
+    def formats(self) -> list[str]:
+        return [name for name in ("text", "html", "png") if getattr(self, name) is not None]
+
+
+@dataclass(slots=True)
+class ExecutionError(_Serializable):
+    """An exception raised by the user's code: data, not a failure of agentcode."""
+
+    name: str
+    value: str
+    traceback: str = ""
+
+
+@dataclass(slots=True)
+class Execution(_Serializable):
+    """What running a piece of code produced.
+
+    ``error`` is set when the code raised; ``exit_code`` mirrors what ``python script.py`` would
+    return (0, 1 on an exception, n for ``SystemExit(n)``).
+    """
+
+    stdout: str = ""
+    stderr: str = ""
+    stdout_dropped: int = 0
+    stderr_dropped: int = 0
+    outputs: list[Output] = field(default_factory=list)
+    error: ExecutionError | None = None
+    exit_code: int = 0
+    duration_ms: float = 0.0
+    backend: str = ""
+    session_id: str | None = None
+    artifacts: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.exit_code == 0
+
+    @property
+    def text(self) -> str | None:
+        """The text of the main output (the last expression's repr), if any."""
+        for out in self.outputs:
+            if out.main:
+                return out.text
+        return None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        data = dict(data)
+        data["outputs"] = [Output.from_dict(o) for o in data.get("outputs") or []]
+        if data.get("error"):
+            data["error"] = ExecutionError.from_dict(data["error"])
+        return super(Execution, cls).from_dict(data)
+
+
+@dataclass(slots=True)
+class Attempt(_Serializable):
+    """One call to one model: who answered (or not) and why."""
+
+    model: str
+    error: str | None = None
+    duration_ms: float = 0.0
+    retries: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(slots=True)
+class RepairRound(_Serializable):
+    """One round of verified generation: the candidate, what it did, who wrote it."""
+
+    code: str
+    model: str
+    passed: bool
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class Generation(_Serializable):
+    """The code a model wrote for a prompt, and how it got there."""
+
+    code: str
+    model_id: str
+    language: str = "python"
+    prompt: str = ""
+    attempts: list[Attempt] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
+    verified: bool = False
+    rounds: list[RepairRound] = field(default_factory=list)
+    duration_ms: float = 0.0
+
+    @property
+    def repairs(self) -> int:
+        return max(0, len(self.rounds) - 1)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        data = dict(data)
+        data["attempts"] = [Attempt.from_dict(a) for a in data.get("attempts") or []]
+        data["rounds"] = [RepairRound.from_dict(r) for r in data.get("rounds") or []]
+        return super(Generation, cls).from_dict(data)
+
+
+@dataclass(slots=True)
+class HistoryEntry(_Serializable):
+    """One recorded `gen` or `run`, as the history store keeps it."""
+
+    id: int
+    kind: str  # "gen" or "run"
+    created_at: str
+    session_id: str | None = None
+    prompt: str | None = None
+    code: str | None = None
+    model: str | None = None
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    stdout: str | None = None
+    stderr: str | None = None
+    exit_code: int | None = None
+    duration_ms: float | None = None
