@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from agentcode.cli.app import main
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "agentcode", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_unknown_command_is_usage_error() -> None:
+    result = run_cli("frobnicate")
+    assert result.returncode == 2
+    assert "No such command" in result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+
+
+def test_version() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("agentcode ")
+
+
+def test_bad_config_is_one_line_exit_2(agentcode_home) -> None:
+    (agentcode_home / "config.toml").write_text("timeout = 'x'\n", encoding="utf-8")
+    result = run_cli("run", "-", env={"AGENTCODE_HOME": str(agentcode_home)})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("agentcode: error: invalid value 'x' for 'timeout'")
+    assert result.stderr.strip().count("\n") == 0
+    assert "Traceback" not in result.stderr
+
+
+def test_internal_error_has_no_traceback_unless_debug(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import agentcode.cli.app as app_module
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("kaput")
+
+    monkeypatch.setattr(app_module, "app", boom)
+    assert main(["anything"]) == 1
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: kaput" in err
+    assert "Traceback" not in err
+
+    monkeypatch.setenv("AGENTCODE_DEBUG", "1")
+    assert main(["anything"]) == 1
+    assert "Traceback" in capsys.readouterr().err
