@@ -54,6 +54,8 @@ class Settings:
     local_model: str | None = None  # GGUF path or name for `local`
     region: str | None = None
     profile: str | None = None
+    model_attempts: int = 4  # calls to one model on throttling/transient errors, first included
+    model_retry_seconds: float = 60.0  # time budget for those retries, per model
     session_timeout: int = 900  # AgentCore session timeout, seconds
     interpreter_id: str = "aws.codeinterpreter.v1"
     debug: bool = False

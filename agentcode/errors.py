@@ -77,5 +77,15 @@ class ExecutionTimeoutError(SandboxError):
         self.execution = execution
 
 
+class VerificationError(AgentcodeError):
+    """`gen --verify`: the final candidate still failed (its code was printed all the same).
+
+    Exit 1, like code that raised: the generated code does not work. The library does not raise
+    it: `generate(verify=True)` returns the code with ``verified=False``.
+    """
+
+    exit_code = EXIT_CODE_RAISED
+
+
 class StoreError(AgentcodeError):
     """The history store cannot be read or written. Callers warn and carry on."""

@@ -159,3 +159,16 @@ class HistoryEntry(_Serializable):
     stderr: str | None = None
     exit_code: int | None = None
     duration_ms: float | None = None
+    # Added by the history store (agentcode/store): details of what was recorded.
+    error: str | None = None  # exception name when the code raised (e.g. "ValueError")
+    backend: str | None = None  # sandbox that ran the code ("local", "agentcore", ...)
+    language: str | None = None
+    verified: bool | None = None  # gen only: whether the code passed verification
+    stdout_dropped: int = 0  # bytes of stdout not kept (by the sandbox or the store's cap)
+    stderr_dropped: int = 0
+    code_dropped: int = 0  # bytes of code not kept (the store's cap)
+
+    @property
+    def failed(self) -> bool:
+        """A run whose code raised or exited non-zero."""
+        return bool(self.error) or (self.exit_code is not None and self.exit_code != 0)

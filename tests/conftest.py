@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +31,28 @@ def agentcode_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     home.mkdir()
     monkeypatch.setenv("AGENTCODE_HOME", str(home))
     for name in ("AGENTCODE_CONFIG", "AGENTCODE_MODEL", "AGENTCODE_SANDBOX", "AGENTCODE_DEBUG",
-                 "AGENTCODE_NO_HISTORY", "AGENTCODE_TIMEOUT", "AGENTCODE_DB"):
+                 "AGENTCODE_NO_HISTORY", "AGENTCODE_TIMEOUT", "AGENTCODE_DB",
+                 "AGENTCODE_LOCAL_MODEL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     yield home
+
+
+# The real embedded model, assembled once per machine (1.1 GB) rather than once per test home:
+# $AGENTCODE_TEST_MODELS_DIR, else the models dir of an AGENTCODE_HOME set before the tests
+# started (CI), else ~/.cache/agentcode-test/models. Read at import, before tests change the env.
+_OUTER_HOME = os.environ.get("AGENTCODE_HOME")
+_TEST_MODELS_DIR = Path(
+    os.environ.get("AGENTCODE_TEST_MODELS_DIR")
+    or (Path(_OUTER_HOME) / "cache" / "models" if _OUTER_HOME else "")
+    or Path.home() / ".cache" / "agentcode-test" / "models"
+).expanduser()
+
+
+@pytest.fixture(scope="session")
+def embedded_model_path() -> Path:
+    """The verified default embedded GGUF; pass it as AGENTCODE_LOCAL_MODEL to CLI runs."""
+    from agentcode.models.local import DEFAULT_LOCAL_MODEL, LOCAL_MODELS
+    from agentcode.models.weights import ensure_weights
+
+    return ensure_weights(LOCAL_MODELS[DEFAULT_LOCAL_MODEL], models_dir=_TEST_MODELS_DIR)

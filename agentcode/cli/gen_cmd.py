@@ -1,9 +1,143 @@
-"""`agentcode gen`: not implemented yet (registers nothing)."""
+"""`agentcode gen PROMPT`: write a Python program for a sentence.
+
+stdout gets the payload only: the bare code when piped, highlighted code on a terminal, the
+`Generation` as JSON with ``--json``. Spinner, progress, warnings and errors go to stderr.
+``PROMPT`` ``-`` reads the prompt from stdin; otherwise piped stdin is the program's future
+input, and a bounded sample of it (plus its size) is sent as data context.
+"""
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from agentcode.cli.io import read_text, stdin_is_terminal, stdout_is_terminal
+from agentcode.errors import UsageError
+
+if TYPE_CHECKING:
+    from agentcode.config import Settings
+    from agentcode.types import Generation
+
+_CHUNK = 64 * 1024
 
 
 def register(app: typer.Typer) -> None:
-    """Add the command to the app once it works."""
+    app.command("gen")(gen)
+
+
+def gen(
+    prompt: Annotated[str, typer.Argument(
+        help="What the program should do. '-' reads the prompt from stdin.", show_default=False
+    )],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    system: Annotated[str | None, typer.Option(
+        "--system", help="Extra instructions for the model (appended to the built-in ones)."
+    )] = None,
+    model: Annotated[list[str] | None, typer.Option(
+        "-m",
+        "--model",
+        envvar="AGENTCODE_MODEL",
+        help="Model, or chain tried in order (repeat or comma-separate): local, "
+        "local:<name or .gguf path>, bedrock, bedrock:<model id>.",
+        show_default=False,
+    )] = None,
+    region: Annotated[str | None, typer.Option("--region", help="AWS region for Bedrock.")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="AWS profile to use.")] = None,
+) -> None:
+    """Write a Python program for PROMPT.
+
+    Examples:
+
+      agentcode gen "print the first 10 primes" | agentcode run -
+
+      cat access.log | agentcode gen "top 5 client IPs" > top_ips.py
+    """
+    from agentcode.config import load_settings
+    from agentcode.models.registry import split_names
+
+    names = split_names(model or [])
+    settings = load_settings(model=names or None, region=region, profile=profile)
+    context = None
+    if prompt == "-":
+        prompt = read_text("-", limit=settings.max_input_bytes, what="prompt")
+    elif not stdin_is_terminal():
+        context = _stdin_context(settings)
+    if not prompt.strip():
+        raise UsageError("empty prompt: say what the program should do, e.g. agentcode gen "
+                         "\"print the first 10 primes\"")
+    generation = _generate(prompt, system=system, context=context, settings=settings,
+                           live=stdout_is_terminal() and not json_output)
+    _warn_failed_attempts(generation)
+    if json_output:
+        sys.stdout.write(generation.to_json(indent=2) + "\n")
+    elif stdout_is_terminal():
+        from rich.console import Console
+
+        from agentcode.cli.gen_display import print_code
+
+        print_code(Console(), generation.code)
+    else:
+        sys.stdout.write(generation.code)
+    sys.stdout.flush()
+
+
+def _generate(
+    prompt: str, *, system: str | None, context: str | None, settings: Settings, live: bool
+) -> Generation:
+    from agentcode.generate import generate
+
+    if not (live or _stderr_is_terminal()):
+        return generate(prompt, system=system, context=context, settings=settings)
+    from rich.console import Console
+
+    from agentcode.cli.gen_display import LiveCode
+
+    # Code streams on the terminal only when stdout is one too; otherwise just the spinner.
+    with LiveCode(Console(stderr=True), stream=live) as display:
+        return generate(prompt, system=system, context=context, settings=settings,
+                        on_token=display.token, on_restart=display.restart)
+
+
+def _stdin_context(settings: Settings) -> str | None:
+    """A sample of piped stdin and its size; reads at most ``max_input_bytes`` to count it."""
+    from agentcode.generate import SAMPLE_BYTES, describe_input
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None or sys.stdin.closed:
+        return None
+    limit = settings.max_input_bytes
+    head = bytearray()
+    total = 0
+    newlines = 0
+    last = b""
+    while total <= limit:
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            break
+        if len(head) < SAMPLE_BYTES:
+            head += chunk[: SAMPLE_BYTES - len(head)]
+        total += len(chunk)
+        newlines += chunk.count(b"\n")
+        last = chunk[-1:]
+    if total == 0:
+        return None
+    sample = bytes(head)
+    lines = newlines + (0 if last == b"\n" else 1)
+    return describe_input(sample, total_bytes=total, total_lines=lines, truncated=total > limit)
+
+
+def _warn_failed_attempts(generation: Generation) -> None:
+    for attempt in generation.attempts:
+        if attempt.error:
+            sys.stderr.write(f"agentcode: warning: {attempt.model}: {attempt.error}\n")
+    if any(a.error for a in generation.attempts):
+        sys.stderr.write(f"agentcode: answered by {generation.model_id}\n")
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (OSError, ValueError, AttributeError):
+        return False

@@ -1,0 +1,1 @@
+"""Model providers: the embedded llama.cpp model, Bedrock, and the router between them."""

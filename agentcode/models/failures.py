@@ -1,0 +1,172 @@
+"""What a failed model call means: retry the model, fall back to the next, or stop for the user.
+
+`classify` looks at the exception a model raised and returns a `Failure`: a verdict and a short
+human reason for `Attempt.error` and the final `ModelError`. It never imports boto3 or httpx on
+its own: those classes are only checked when their module is already loaded (a model that raised
+one of them has loaded it).
+
+- ``RETRY``: throttling and transient trouble (HTTP 5xx, timeouts, dropped connections, a model
+  still loading). The same model is called again with backoff.
+- ``FALLBACK``: this model cannot answer here (access denied, not found or not enabled in the
+  region, a validation error about the model, context too long, anything unknown).
+- ``USER_FIX``: something only the user can fix and that every model of the same provider shares
+  (no credentials, credentials rejected or expired, unknown profile). The router skips the rest of
+  that provider's models instead of trying each one.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from dataclasses import dataclass
+
+from agentcode.errors import ModelUnavailableError
+
+
+class Verdict(enum.Enum):
+    RETRY = "retry"
+    FALLBACK = "fallback"
+    USER_FIX = "user_fix"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    verdict: Verdict
+    reason: str
+
+
+AWS_CREDENTIALS_HINT = (
+    "configure AWS credentials (aws configure, AWS_PROFILE or --profile, or AWS_ACCESS_KEY_ID/"
+    "AWS_SECRET_ACCESS_KEY) and a region (--region or AWS_REGION), or use the embedded model "
+    "with -m local"
+)
+
+_RETRY_CODES = {
+    "throttlingexception",
+    "toomanyrequestsexception",
+    "internalserverexception",
+    "internalfailure",
+    "serviceunavailableexception",
+    "serviceunavailable",
+    "modelstreamerrorexception",
+    "modelnotreadyexception",
+    "modeltimeoutexception",
+    "requesttimeout",
+    "requesttimeoutexception",
+}
+_CREDENTIAL_CODES = {
+    "unrecognizedclientexception",
+    "invalidsignatureexception",
+    "signaturedoesnotmatch",
+    "expiredtokenexception",
+    "expiredtoken",
+    "invalidclienttokenid",
+    "incompletesignature",
+}
+# botocore errors raised before a request is sent: the credential chain or the profile is broken.
+_BOTOCORE_USER_FIX = {
+    "NoCredentialsError": "no AWS credentials found",
+    "PartialCredentialsError": "incomplete AWS credentials",
+    "ProfileNotFound": "AWS profile not found",
+    "CredentialRetrievalError": "AWS credentials could not be retrieved",
+    "TokenRetrievalError": "AWS SSO token could not be retrieved (run aws sso login)",
+    "SSOTokenLoadError": "AWS SSO token missing (run aws sso login)",
+    "UnauthorizedSSOTokenError": "AWS SSO session expired (run aws sso login)",
+    "NoRegionError": "no AWS region configured",
+}
+_BOTOCORE_TRANSIENT = {
+    "ReadTimeoutError": "read timeout",
+    "ConnectTimeoutError": "connect timeout",
+    "EndpointConnectionError": "cannot connect to the endpoint",
+    "ConnectionClosedError": "connection closed",
+    "ResponseStreamingError": "response stream broken",
+    "HTTPClientError": "HTTP client error",
+}
+
+
+def classify(exc: BaseException) -> Failure:
+    """Decide what the router does after ``exc``; see the module docstring."""
+    name = type(exc).__name__
+    if isinstance(exc, ModelUnavailableError):
+        return Failure(Verdict.FALLBACK, f"unavailable: {exc}")
+
+    strands_exc = sys.modules.get("strands.types.exceptions")
+    if strands_exc is not None:
+        if isinstance(exc, strands_exc.ModelThrottledException):
+            return Failure(Verdict.RETRY, f"throttled: {_first_line(exc)}")
+        if isinstance(exc, strands_exc.ContextWindowOverflowException):
+            return Failure(Verdict.FALLBACK, "prompt too long for this model's context window")
+
+    botocore_exc = sys.modules.get("botocore.exceptions")
+    if botocore_exc is not None:
+        failure = _classify_botocore(exc, botocore_exc)
+        if failure is not None:
+            return failure
+
+    httpx = sys.modules.get("httpx")
+    if httpx is not None:
+        failure = _classify_httpx(exc, httpx)
+        if failure is not None:
+            return failure
+
+    if isinstance(exc, TimeoutError):
+        return Failure(Verdict.RETRY, "timed out")
+    if isinstance(exc, ConnectionError):
+        return Failure(Verdict.RETRY, f"connection error: {name}")
+    return Failure(Verdict.FALLBACK, f"{name}: {_first_line(exc)}")
+
+
+def _classify_botocore(exc: BaseException, botocore_exc: object) -> Failure | None:
+    client_error = getattr(botocore_exc, "ClientError", None)
+    if client_error is not None and isinstance(exc, client_error):
+        return _classify_client_error(exc)
+    for klass in type(exc).__mro__:
+        if klass.__module__ != "botocore.exceptions":
+            continue
+        if klass.__name__ in _BOTOCORE_USER_FIX:
+            return Failure(Verdict.USER_FIX, _BOTOCORE_USER_FIX[klass.__name__])
+        if klass.__name__ in _BOTOCORE_TRANSIENT:
+            return Failure(Verdict.RETRY, _BOTOCORE_TRANSIENT[klass.__name__])
+    return None
+
+
+def _classify_client_error(exc: BaseException) -> Failure:
+    response = getattr(exc, "response", None) or {}
+    error = response.get("Error", {})
+    code = str(error.get("Code", ""))
+    message = str(error.get("Message", "")) or _first_line(exc)
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    lowered = code.lower()
+    if lowered in _RETRY_CODES or status >= 500 or status == 429:
+        return Failure(Verdict.RETRY, f"{code or status}: {message}")
+    if lowered in _CREDENTIAL_CODES:
+        return Failure(Verdict.USER_FIX, f"AWS credentials rejected ({code}): {message}")
+    if lowered == "accessdeniedexception":
+        return Failure(
+            Verdict.FALLBACK,
+            f"access denied: {message} (enable the model in the Bedrock console and allow "
+            "bedrock:InvokeModelWithResponseStream)",
+        )
+    if lowered == "resourcenotfoundexception":
+        return Failure(Verdict.FALLBACK, f"model not found: {message}")
+    if lowered == "validationexception":
+        return Failure(Verdict.FALLBACK, f"rejected by the model: {message}")
+    return Failure(Verdict.FALLBACK, f"{code or type(exc).__name__}: {message}")
+
+
+def _classify_httpx(exc: BaseException, httpx: object) -> Failure | None:
+    status_error = getattr(httpx, "HTTPStatusError", None)
+    if status_error is not None and isinstance(exc, status_error):
+        status = exc.response.status_code
+        if status >= 500 or status == 429:
+            return Failure(Verdict.RETRY, f"HTTP {status}")
+        return Failure(Verdict.FALLBACK, f"HTTP {status}: {_first_line(exc)}")
+    transport_error = getattr(httpx, "TransportError", None)
+    if transport_error is not None and isinstance(exc, transport_error):
+        return Failure(Verdict.RETRY, f"{type(exc).__name__}: {_first_line(exc)}")
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,205 @@
+"""`LocalLlamaModel`: strands' `LlamaCppModel` pointed at an in-process llama.cpp server.
+
+Differences from the parent, and why:
+- the server (and, for named models, the weight assembly) starts lazily on the first request,
+  off the event loop, so constructing a model costs nothing;
+- replies are read as a real stream (the parent reads the whole body before yielding its first
+  chunk), so time to first token is what llama.cpp delivers;
+- every request uses its own short-lived httpx client: strands runs each agent call on a fresh
+  event loop, and pooled connections from a closed loop break the next call;
+- failures come out as a small documented set (see `stream`).
+
+Imported lazily by `agentcode.models.local.load_local_model`: it pulls in strands and httpx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import AsyncGenerator, Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+from strands.models.llamacpp import LlamaCppModel
+from strands.types.content import Messages
+from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
+from strands.types.streaming import StreamEvent
+from strands.types.tools import ToolChoice, ToolSpec
+
+from agentcode.errors import ModelError
+from agentcode.models.local_server import LlamaServer, shared_server
+
+_CONTEXT_TERMS = ("context", "kv cache", "slot")
+
+
+class LocalLlamaModel(LlamaCppModel):
+    """The embedded model. ``model_id`` (also ``config["model_id"]``) is e.g. "local:NAME"."""
+
+    def __init__(
+        self,
+        *,
+        model_id: str,
+        resolve_path: Callable[[], Path],
+        n_ctx: int,
+        n_threads: int,
+        params: dict[str, Any],
+        read_timeout: float,
+    ) -> None:
+        super().__init__(base_url="http://127.0.0.1:0", model_id=model_id, params=params)
+        self._resolve_path = resolve_path
+        self._n_ctx = n_ctx
+        self._n_threads = n_threads
+        self._timeout = httpx.Timeout(read_timeout, connect=5.0)
+        self._server: LlamaServer | None = None
+        self._start_lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return str(self.config["model_id"])
+
+    @property
+    def load_seconds(self) -> float | None:
+        """Seconds the server took to load the weights (None until started)."""
+        return self._server.load_seconds if self._server else None
+
+    @property
+    def model_path(self) -> Path | None:
+        return self._server.model_path if self._server else None
+
+    def start(self) -> LlamaServer:
+        """Assemble/verify the weights and start the server if needed. Thread-safe, idempotent.
+
+        Raises `agentcode.errors.ModelUnavailableError` when the weights or runtime are unusable.
+        """
+        with self._start_lock:
+            if self._server is None or not self._server.running:
+                path = self._resolve_path()
+                self._server = shared_server(path, n_ctx=self._n_ctx, n_threads=self._n_threads)
+                self.base_url = self._server.base_url
+                self.client.base_url = httpx.URL(self.base_url)
+                self.client.headers["Authorization"] = f"Bearer {self._server.api_key}"
+            return self._server
+
+    async def stream(
+        self,
+        messages: Messages,
+        tool_specs: list[ToolSpec] | None = None,
+        system_prompt: str | None = None,
+        *,
+        tool_choice: ToolChoice | None = None,
+        **kwargs: Any,
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Stream a reply. Failures, for the router to classify:
+
+        - `ModelThrottledException` (strands): the server is busy (HTTP 503/429): retry later;
+        - `ContextWindowOverflowException` (strands): the prompt does not fit (HTTP 400);
+        - `agentcode.errors.ModelUnavailableError`: weights or runtime unusable: do not retry;
+        - `agentcode.errors.ModelError`: this request failed (other HTTP status, timeout, lost
+          connection, malformed reply); the httpx error is chained as ``__cause__``.
+        """
+        server = await asyncio.to_thread(self.start)
+        if tool_specs:
+            # The small Qwen models do not do tool calls; keep the parent's complete handling.
+            async for event in super().stream(
+                messages, tool_specs, system_prompt, tool_choice=tool_choice, **kwargs
+            ):
+                yield event
+            return
+        request = self._format_request(messages, None, system_prompt)
+        request.pop("tools", None)
+        started = time.perf_counter()
+        try:
+            async with (
+                httpx.AsyncClient(
+                    base_url=server.base_url,
+                    timeout=self._timeout,
+                    headers={"Authorization": f"Bearer {server.api_key}"},
+                ) as client,
+                client.stream("POST", "/v1/chat/completions", json=request) as response,
+            ):
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise self._status_error(response)
+                async for event in self._events(response, started):
+                    yield event
+        except httpx.TimeoutException as exc:
+            raise ModelError(
+                f"the local model {self.model_id} did not answer within "
+                f"{self._timeout.read:g} s"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise ModelError(f"the local model {self.model_id} failed: {exc}") from exc
+
+    async def _events(
+        self, response: httpx.Response, started: float
+    ) -> AsyncGenerator[StreamEvent, None]:
+        yield self._format_chunk({"chunk_type": "message_start"})
+        yield self._format_chunk({"chunk_type": "content_start", "data_type": "text"})
+        usage: dict[str, Any] | None = None
+        finish_reason: str | None = None
+        understood = False  # any well-formed event at all?
+        async for line in response.aiter_lines():
+            if not line.startswith("data: "):
+                continue
+            payload = line[6:].strip()
+            if payload == "[DONE]":
+                understood = True
+                break
+            try:
+                event = json.loads(payload)
+            except json.JSONDecodeError:
+                continue  # one damaged line is not worth failing the whole reply
+            if not isinstance(event, dict):
+                continue
+            understood = True
+            if event.get("usage"):
+                usage = event["usage"]
+            choices = event.get("choices") or []
+            if not choices:
+                continue
+            delta = choices[0].get("delta") or {}
+            if delta.get("content"):
+                yield self._format_chunk(
+                    {"chunk_type": "content_delta", "data_type": "text", "data": delta["content"]}
+                )
+            finish_reason = choices[0].get("finish_reason") or finish_reason
+        if not understood:
+            raise ModelError(
+                f"the local model {self.model_id} sent a malformed reply (no readable events)"
+            )
+        yield self._format_chunk({"chunk_type": "content_stop"})
+        yield self._format_chunk({"chunk_type": "message_stop", "data": finish_reason or "stop"})
+        if usage:
+            details = usage.get("prompt_tokens_details") or {}
+            yield self._format_chunk(
+                {
+                    "chunk_type": "metadata",
+                    "data": SimpleNamespace(
+                        prompt_tokens=usage.get("prompt_tokens", 0),
+                        completion_tokens=usage.get("completion_tokens", 0),
+                        total_tokens=usage.get("total_tokens", 0),
+                        cached_tokens=details.get("cached_tokens", 0),
+                    ),
+                    "latency_ms": int((time.perf_counter() - started) * 1000),
+                }
+            )
+
+    def _status_error(self, response: httpx.Response) -> Exception:
+        try:
+            body = response.json()
+            message = str(body.get("error", {}).get("message", body))
+        except (ValueError, AttributeError):
+            message = response.text
+        message = message.strip()[:300] or response.reason_phrase
+        status = response.status_code
+        if status in (429, 503):
+            return ModelThrottledException(f"llama.cpp server is busy (HTTP {status}): {message}")
+        if status == 400 and any(term in message.lower() for term in _CONTEXT_TERMS):
+            return ContextWindowOverflowException(f"context window exceeded: {message}")
+        return ModelError(
+            f"the local model {self.model_id} failed: llama.cpp answered HTTP {status}: {message}"
+        )

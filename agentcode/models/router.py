@@ -1,0 +1,352 @@
+"""Ask a chain of models for a program: retry each on transient errors, fall back to the next.
+
+Why not strands' ``ModelRouter`` + ``FallbackStrategy`` and ``ModelRetryStrategy``? They are hooks
+of an ``Agent`` event loop, and read against what agentcode needs they do not fit:
+
+- a "no usable Python" reply is a *successful* model call to strands, so the router never re-asks
+  or falls back on it, and we need both (one re-ask to the same model, then the next model);
+- ``FallbackStrategy`` advances on any error the retry hook declines, including "no credentials",
+  which must stop the provider's whole chain and tell the user what to configure;
+- the router keeps no per-attempt record we can return (duration, retries, reason), and its own
+  docs name the double-streaming of a partial answer as a known limitation;
+- ``ModelRetryStrategy`` retries only ``ModelThrottledException`` (not 5xx, timeouts or resets),
+  with integer delays, no jitter and no bound on total time;
+- an ``Agent`` brings a conversation manager, tools and telemetry a one-shot prompt does not need.
+
+So this module is a small explicit loop over candidates that calls each strands ``Model.stream``
+directly (the model classes are still strands', so any strands provider plugs in), with tenacity
+for the same-model retry (exponential backoff with jitter, bounded by attempts and by seconds).
+The verdict for each exception lives in `agentcode.models.failures`.
+
+Streaming: tokens go to ``on_token`` as they arrive. When a call that already streamed text fails
+(or its reply is unusable), ``on_restart`` is called once before the next call starts, so a
+display can throw the partial answer away instead of showing it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from agentcode.errors import AgentcodeError, ModelError, ModelUnavailableError
+from agentcode.extract import UnusableReply
+from agentcode.models.failures import Failure, Verdict, classify
+from agentcode.types import Attempt
+
+if TYPE_CHECKING:
+    from strands.models.model import Model
+    from strands.types.content import Messages
+
+    from agentcode.config import Settings
+
+TokenCallback = Callable[[str], None]
+RestartCallback = Callable[[str], None]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to push one model before moving on.
+
+    ``attempts`` counts calls including the first; ``budget_seconds`` bounds the time spent on one
+    model's retries (a retry whose wait would cross it is not made); ``reasks`` is how many times
+    a model whose reply had no usable Python is asked again before the next model is tried.
+    """
+
+    attempts: int = 4
+    initial_delay: float = 1.0
+    max_delay: float = 20.0
+    jitter: float = 1.0
+    budget_seconds: float = 60.0
+    reasks: int = 1
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        return cls(
+            attempts=max(1, settings.model_attempts),
+            budget_seconds=max(0.0, settings.model_retry_seconds),
+        )
+
+
+@dataclass(slots=True)
+class Candidate:
+    """One model in the chain. ``load`` builds it on first use (local weights, boto clients).
+
+    ``group`` names what candidates share (``"bedrock"``: one set of credentials), so an error the
+    user must fix skips the rest of the group; ``hint`` tells the user how to fix such an error.
+    """
+
+    name: str
+    load: Callable[[], Model]
+    group: str = ""
+    hint: str | None = None
+
+
+@dataclass(slots=True)
+class RoutedReply:
+    text: str
+    code: str
+    model: str
+    attempts: list[Attempt] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+REASK = (
+    "Your reply could not be used: {reason}. Reply with the complete program in exactly one "
+    "```python code block."
+)
+
+
+@dataclass(slots=True)
+class _Stream:
+    """Callbacks plus the one bit of state they need: did the screen get text we must retract?"""
+
+    on_token: TokenCallback | None
+    on_restart: RestartCallback | None
+    dirty: bool = False
+
+    def token(self, text: str) -> None:
+        self.dirty = True
+        if self.on_token is not None:
+            self.on_token(text)
+
+    def restart(self, why: str) -> None:
+        if self.dirty and self.on_restart is not None:
+            self.on_restart(why)
+        self.dirty = False
+
+
+class Router:
+    """Runs the chain for one request. Use `route` unless you need the pieces."""
+
+    def __init__(
+        self,
+        candidates: Sequence[Candidate],
+        *,
+        policy: RetryPolicy | None = None,
+        accept: Callable[[str], str],
+        sleep: Sleep | None = None,
+    ) -> None:
+        if not candidates:
+            raise ModelError("no model configured: pass -m local or -m bedrock")
+        self.candidates = list(candidates)
+        self.policy = policy or RetryPolicy()
+        self.accept = accept
+        self.sleep: Sleep = sleep or asyncio.sleep
+        self.cancel = threading.Event()
+
+    async def run(
+        self,
+        messages: Messages,
+        *,
+        system_prompt: str | None,
+        on_token: TokenCallback | None = None,
+        on_restart: RestartCallback | None = None,
+    ) -> RoutedReply:
+        stream = _Stream(on_token, on_restart)
+        attempts: list[Attempt] = []
+        failures: list[tuple[Candidate, Failure]] = []
+        usage: dict[str, int] = {}
+        blocked: dict[str, Failure] = {}  # group -> the user-fix failure that closed it
+        try:
+            for candidate in self.candidates:
+                if candidate.group and candidate.group in blocked:
+                    skipped = blocked[candidate.group]
+                    attempts.append(Attempt(candidate.name, f"skipped: {skipped.reason}"))
+                    failures.append((candidate, skipped))
+                    continue
+                started = time.monotonic()
+                retries = [0]
+                try:
+                    text, code = await self._ask(candidate, messages, system_prompt, stream, usage,
+                                                 retries)
+                except Exception as exc:  # UnusableReply included
+                    if isinstance(exc, AgentcodeError) and not isinstance(exc, ModelError):
+                        raise  # bad configuration: no other model fixes it
+                    failure = (
+                        Failure(Verdict.FALLBACK, f"no usable Python: {exc}")
+                        if isinstance(exc, UnusableReply)
+                        else classify(exc)
+                    )
+                    if failure.verdict is Verdict.RETRY:
+                        failure = Failure(
+                            Verdict.FALLBACK,
+                            f"{failure.reason} (gave up after {retries[0] + 1} attempts)",
+                        )
+                    attempts.append(
+                        Attempt(candidate.name, failure.reason, _ms(started), retries[0])
+                    )
+                    failures.append((candidate, failure))
+                    if failure.verdict is Verdict.USER_FIX and candidate.group:
+                        blocked[candidate.group] = failure
+                    stream.restart(
+                        f"{candidate.name} failed ({failure.reason}); trying the next model"
+                    )
+                    continue
+                attempts.append(Attempt(candidate.name, None, _ms(started), retries[0]))
+                return RoutedReply(text, code, candidate.name, attempts, usage)
+        except BaseException:
+            self.cancel.set()  # lets a Bedrock stream thread stop at its next chunk
+            raise
+        raise _final_error(failures, attempts)
+
+    async def _ask(
+        self,
+        candidate: Candidate,
+        messages: Messages,
+        system_prompt: str | None,
+        stream: _Stream,
+        usage: dict[str, int],
+        retries: list[int],
+    ) -> tuple[str, str]:
+        model = candidate.load()
+        candidate.name = _refined_name(candidate.name, model)
+        conversation = list(messages)
+        for reask in range(self.policy.reasks + 1):
+            text = await self._call_with_retry(model, conversation, system_prompt, stream, usage,
+                                               retries, candidate.name)
+            try:
+                return text, self.accept(text)
+            except UnusableReply as exc:
+                if reask == self.policy.reasks:
+                    raise
+                stream.restart(f"{candidate.name} gave no usable Python ({exc}); asking again")
+                conversation = [
+                    *conversation,
+                    {"role": "assistant", "content": [{"text": text or "(empty reply)"}]},
+                    {"role": "user", "content": [{"text": REASK.format(reason=exc)}]},
+                ]
+        raise AssertionError("unreachable")
+
+    async def _call_with_retry(
+        self,
+        model: Model,
+        messages: Messages,
+        system_prompt: str | None,
+        stream: _Stream,
+        usage: dict[str, int],
+        retries: list[int],
+        name: str,
+    ) -> str:
+        from tenacity import (
+            AsyncRetrying,
+            RetryCallState,
+            retry_if_exception,
+            stop_after_attempt,
+            stop_before_delay,
+            wait_exponential_jitter,
+        )
+
+        policy = self.policy
+
+        def before_sleep(state: RetryCallState) -> None:
+            retries[0] += 1
+            error = state.outcome.exception() if state.outcome else None
+            reason = classify(error).reason if error else "error"
+            stream.restart(f"{name} failed ({reason}); retrying")
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.budget_seconds),
+            wait=wait_exponential_jitter(
+                multiplier=policy.initial_delay, max=policy.max_delay, jitter=policy.jitter
+            ),
+            retry=retry_if_exception(lambda exc: classify(exc).verdict is Verdict.RETRY),
+            sleep=self.sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._call(model, messages, system_prompt, stream, usage)
+        raise AssertionError("unreachable")
+
+    async def _call(
+        self,
+        model: Model,
+        messages: Messages,
+        system_prompt: str | None,
+        stream: _Stream,
+        usage: dict[str, int],
+    ) -> str:
+        stream.restart("starting over")
+        parts: list[str] = []
+        events = model.stream(messages, None, system_prompt, cancel_signal=self.cancel)
+        async for event in events:
+            text = _delta_text(event)
+            if text:
+                parts.append(text)
+                stream.token(text)
+            _add_usage(usage, event)
+        return "".join(parts)
+
+
+async def route(
+    candidates: Sequence[Candidate],
+    messages: Messages,
+    *,
+    system_prompt: str | None,
+    accept: Callable[[str], str],
+    policy: RetryPolicy | None = None,
+    on_token: TokenCallback | None = None,
+    on_restart: RestartCallback | None = None,
+    sleep: Sleep | None = None,
+) -> RoutedReply:
+    """The first usable reply from ``candidates``; `ModelError` listing every attempt if none.
+
+    ``accept`` turns a reply into the value wanted (the code) or raises `UnusableReply`.
+    """
+    router = Router(candidates, policy=policy, accept=accept, sleep=sleep)
+    return await router.run(
+        messages, system_prompt=system_prompt, on_token=on_token, on_restart=on_restart
+    )
+
+
+def _refined_name(name: str, model: Model) -> str:
+    """``local`` -> ``local:qwen2.5-coder-1.5b``: the model's own id when it extends the name."""
+    try:
+        config = model.get_config()
+        model_id = config.get("model_id") if isinstance(config, dict) else None
+    except Exception:  # noqa: BLE001 - a name must never fail the call
+        return name
+    if isinstance(model_id, str) and model_id.startswith(f"{name}:"):
+        return model_id
+    return name
+
+
+def _delta_text(event: Any) -> str:
+    delta = event.get("contentBlockDelta", {}).get("delta", {}) if isinstance(event, dict) else {}
+    text = delta.get("text")
+    return text if isinstance(text, str) else ""
+
+
+def _add_usage(usage: dict[str, int], event: Any) -> None:
+    counts = event.get("metadata", {}).get("usage") if isinstance(event, dict) else None
+    if not isinstance(counts, dict):
+        return
+    for key, value in counts.items():
+        if isinstance(value, int):
+            usage[key] = usage.get(key, 0) + value
+
+
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
+
+
+def _final_error(failures: list[tuple[Candidate, Failure]], attempts: list[Attempt]) -> ModelError:
+    unavailable = all(
+        failure.verdict is Verdict.USER_FIX or failure.reason.startswith("unavailable:")
+        for _, failure in failures
+    )
+    lines = [f"  {attempt.model}: {attempt.error}" for attempt in attempts]
+    hints = []
+    for candidate, failure in failures:
+        if failure.verdict is Verdict.USER_FIX and candidate.hint and candidate.hint not in hints:
+            hints.append(candidate.hint)
+    head = "no model is available" if unavailable else "no model could answer"
+    message = "\n".join([f"{head}:", *lines, *(f"  to fix: {hint}" for hint in hints)])
+    error_class = ModelUnavailableError if unavailable else ModelError
+    return error_class(message, attempts)

@@ -1,0 +1,409 @@
+"""The cloud sandbox (``--sandbox agentcore``): AWS AgentCore Code Interpreter, one microVM each.
+
+We talk to the ``bedrock-agentcore`` data-plane client directly, with the same calls and names as
+``bedrock_agentcore.tools.code_interpreter_client.CodeInterpreter`` (start / invoke / stop), rather
+than through that class: it builds its own clients, so we could not switch off botocore's retries
+(tenacity is the one retry policy here), size the read timeout to ``--timeout``, or hand in a
+client with botocore's Stubber for tests.
+
+The remote session starts on first use and is stopped on every way out: ``close()``, ``__exit__``,
+an interrupt, a timeout, and ``atexit`` for sessions nobody closed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from agentcode.errors import (
+    ConfigError,
+    ExecutionTimeoutError,
+    SandboxError,
+    SandboxUnavailableError,
+    UsageError,
+)
+from agentcode.sandbox.agentcore_errors import (
+    INVOKE,
+    START,
+    STOP,
+    Context,
+    RetryPolicy,
+    error_code,
+    stream_error,
+    translate,
+    with_retries,
+)
+from agentcode.sandbox.agentcore_results import (
+    ToolResult,
+    file_content,
+    listed_entries,
+    looks_like_timeout,
+    to_execution,
+)
+from agentcode.sandbox.base import check_relative
+from agentcode.types import Execution
+
+if TYPE_CHECKING:
+    from agentcode.config import Settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTERPRETER = "aws.codeinterpreter.v1"
+MAX_SESSION_TIMEOUT = 28_800  # 8 hours: the service's limit
+_CONNECT_TIMEOUT = 10.0
+_READ_GRACE = 15.0  # on top of the execution timeout: network and service overhead
+_MAX_LISTED_DIRS = 1000
+
+
+class _DeadlineExceeded(Exception):
+    """The code ran past its timeout (raised inside the call, turned into ExecutionTimeoutError)."""
+
+
+def validate_session_timeout(value: object) -> int:
+    try:
+        seconds = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        seconds = 0
+    if not 1 <= seconds <= MAX_SESSION_TIMEOUT:
+        raise ConfigError(
+            f"invalid session timeout {value!r}: use 1 to {MAX_SESSION_TIMEOUT} seconds "
+            "(--session-timeout; AgentCore's default is 900)"
+        )
+    return seconds
+
+
+def _stdin_snippet(data: bytes) -> str:
+    # One expression statement, so it binds no names in the user's namespace.
+    encoded = base64.b64encode(data).decode("ascii")
+    return (
+        "__import__('sys').stdin = __import__('io').TextIOWrapper("
+        f"__import__('io').BytesIO(__import__('base64').b64decode('{encoded}')))"
+    )
+
+
+class AgentCoreSession:
+    """One AgentCore Code Interpreter session: variables and files persist between executions.
+
+    ``client`` is a ``bedrock-agentcore`` boto3 client (tests pass one wrapped by Stubber);
+    without it one is built from ``settings.profile`` / ``settings.region`` or the boto3 chain.
+    """
+
+    backend = "agentcore"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client: Any | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.id = ""  # the AgentCore session id, once started
+        self._settings = settings
+        self._session_timeout = validate_session_timeout(settings.session_timeout)
+        interpreter_id = (settings.interpreter_id or "").strip()
+        if not interpreter_id:
+            raise ConfigError(f"empty interpreter id: use --interpreter-id {DEFAULT_INTERPRETER}")
+        self._interpreter_id = interpreter_id
+        self._identifier = interpreter_id  # as the service names it in its answer to start
+        self._retry = retry or RetryPolicy()
+        self._session_id: str | None = None
+        self._closed = False
+        self._boto_session: Any = None
+        self._read_timeout = 0.0
+        region = settings.region
+        if client is None:
+            client, region = self._make_client(settings.timeout)
+        else:
+            region = region or getattr(getattr(client, "meta", None), "region_name", None)
+        self._client = client
+        self._ctx = Context(
+            region=str(region or "unknown"),
+            interpreter_id=interpreter_id,
+            session_timeout=self._session_timeout,
+            profile=settings.profile,
+        )
+
+    # -- client ---------------------------------------------------------------------------------
+
+    def _make_client(self, timeout: float) -> tuple[Any, str]:
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError
+
+        settings = self._settings
+        ctx = Context(
+            region=settings.region or "unknown",
+            interpreter_id=self._interpreter_id,
+            session_timeout=self._session_timeout,
+            profile=settings.profile,
+        )
+        try:
+            if self._boto_session is None:
+                self._boto_session = boto3.Session(profile_name=settings.profile or None)
+            region = settings.region or self._boto_session.region_name
+            if not region:
+                raise SandboxUnavailableError(
+                    "no AWS region for AgentCore: pass --region (e.g. us-east-1 or us-west-2), "
+                    "set AWS_REGION, or set region in ~/.aws/config"
+                )
+            self._read_timeout = timeout + _READ_GRACE
+            config = Config(
+                connect_timeout=_CONNECT_TIMEOUT,
+                read_timeout=self._read_timeout,
+                retries={"total_max_attempts": 1},  # tenacity retries, not botocore
+                user_agent_extra="agentcode",
+            )
+            client = self._boto_session.client(
+                "bedrock-agentcore", region_name=region, config=config
+            )
+        except BotoCoreError as exc:
+            raise translate(exc, START, ctx) from exc
+        return client, region
+
+    def _fit_read_timeout(self, timeout: float) -> None:
+        """A per-call timeout other than the client's needs a client that waits that long."""
+        if self._boto_session is not None and timeout + _READ_GRACE != self._read_timeout:
+            self._client, _ = self._make_client(timeout)
+
+    # -- session lifecycle ----------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SandboxError("this AgentCore session is closed: open a new one")
+
+    def _ensure_started(self) -> str:
+        self._check_open()
+        if self._session_id:
+            return self._session_id
+        token = str(uuid.uuid4())  # one token for all retries: a retried start makes one session
+        name = f"agentcode-{uuid.uuid4().hex[:12]}"
+
+        def start() -> Any:
+            return self._client.start_code_interpreter_session(
+                codeInterpreterIdentifier=self._interpreter_id,
+                name=name,
+                sessionTimeoutSeconds=self._session_timeout,
+                clientToken=token,
+            )
+
+        try:
+            response, _ = with_retries(start, self._retry, idempotent=True)
+        except Exception as exc:
+            raise translate(exc, START, self._ctx) from exc
+        self._session_id = str(response["sessionId"])
+        self._identifier = str(response.get("codeInterpreterIdentifier") or self._interpreter_id)
+        self.id = self._session_id
+        atexit.register(self._stop_at_exit)
+        return self._session_id
+
+    def _stop_session(self) -> None:
+        """Stop the remote session if one runs. Never raises: a failure is logged, not fatal."""
+        session_id = self._session_id
+        if not session_id:
+            return
+        self._session_id = None
+        atexit.unregister(self._stop_at_exit)
+        token = str(uuid.uuid4())
+
+        def stop() -> Any:
+            return self._client.stop_code_interpreter_session(
+                codeInterpreterIdentifier=self._identifier, sessionId=session_id, clientToken=token
+            )
+
+        try:
+            with_retries(stop, self._retry, idempotent=True)
+        except Exception as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return  # already ended (timed out): nothing to stop
+            log.warning(
+                "could not stop AgentCore session %s: %s (it ends by itself after %ss)",
+                session_id,
+                translate(exc, STOP, self._ctx),
+                self._session_timeout,
+            )
+
+    def _stop_at_exit(self) -> None:
+        self._stop_session()
+
+    def close(self) -> None:
+        self._closed = True
+        self._stop_session()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _stop_on_interrupt(self) -> Iterator[None]:
+        # The remote code keeps running after ^C; stopping the session is the only way to end it.
+        try:
+            yield
+        except KeyboardInterrupt:
+            self.close()
+            raise
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    def _invoke(
+        self, name: str, arguments: dict[str, Any], *, deadline: float | None = None
+    ) -> ToolResult:
+        """One InvokeCodeInterpreter call, its event stream drained into a ToolResult."""
+        from urllib3.exceptions import ReadTimeoutError
+
+        session_id = self._ensure_started()
+        seen_result = False
+
+        def attempt() -> ToolResult:
+            nonlocal seen_result
+            response = self._client.invoke_code_interpreter(
+                codeInterpreterIdentifier=self._identifier,
+                sessionId=session_id,
+                name=name,
+                arguments=arguments,
+            )
+            stream = response["stream"]
+            result = ToolResult()
+            try:
+                for event in stream:
+                    failure = stream_error(event)
+                    if failure is not None:
+                        raise failure
+                    if "result" in event:
+                        seen_result = True
+                        result.add(event["result"])
+                    if deadline is not None and time.monotonic() > deadline:
+                        raise _DeadlineExceeded
+            finally:
+                close: Callable[[], None] | None = getattr(stream, "close", None)
+                if callable(close):
+                    close()
+            return result
+
+        try:
+            # Once output arrived the code has run: never re-send it (it would run twice).
+            result, _ = with_retries(
+                attempt, self._retry, idempotent=False, may_retry=lambda: not seen_result
+            )
+        except _DeadlineExceeded:
+            raise
+        except (ReadTimeoutError, TimeoutError) as exc:
+            if deadline is not None:
+                raise _DeadlineExceeded from exc
+            raise translate(exc, INVOKE, self._ctx) from exc
+        except Exception as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                self._session_id = None  # gone on the service side: the next call starts anew
+                atexit.unregister(self._stop_at_exit)
+            raise translate(exc, INVOKE, self._ctx) from exc
+        return result
+
+    def execute(
+        self, code: str, *, timeout: float | None = None, stdin: bytes | None = None
+    ) -> Execution:
+        limit = self._settings.timeout if timeout is None else timeout
+        if limit <= 0:
+            raise UsageError("timeout must be a positive number of seconds")
+        with self._stop_on_interrupt():
+            self._fit_read_timeout(limit)
+            session_id = self._ensure_started()
+            started = time.monotonic()
+            deadline = started + limit
+            try:
+                if stdin is not None:
+                    self._run_python(_stdin_snippet(stdin), deadline)
+                result = self._run_python(code, deadline)
+            except _DeadlineExceeded:
+                self._stop_session()
+                raise ExecutionTimeoutError(
+                    f"the code ran past {limit:g}s on AgentCore; the session was stopped and its "
+                    "variables and files are lost (raise --timeout if it needs longer)",
+                    state_lost=True,
+                ) from None
+            execution = to_execution(
+                result,
+                output_cap=self._settings.limits.output_bytes,
+                session_id=session_id,
+                duration_ms=(time.monotonic() - started) * 1000.0,
+            )
+            if looks_like_timeout(result):
+                raise ExecutionTimeoutError(
+                    f"AgentCore stopped the code for running too long ({result.summary()}): "
+                    "split the work or raise --timeout",
+                    execution=execution,
+                )
+            return execution
+
+    def _run_python(self, code: str, deadline: float) -> ToolResult:
+        # clearContext False on every call: variables persist across executions.
+        arguments = {"code": code, "language": "python", "clearContext": False}
+        return self._invoke("executeCode", arguments, deadline=deadline)
+
+    def write_files(self, files: Mapping[str, bytes]) -> None:
+        blocks: list[dict[str, Any]] = []
+        for name, data in files.items():
+            path = check_relative(name)
+            try:
+                blocks.append({"path": path, "text": data.decode("utf-8")})
+            except UnicodeDecodeError:
+                blocks.append({"path": path, "blob": data})  # botocore base64-encodes blobs
+        if not blocks:
+            return
+        with self._stop_on_interrupt():
+            result = self._invoke("writeFiles", {"content": blocks})
+        if result.is_error:
+            names = ", ".join(b["path"] for b in blocks)
+            raise SandboxError(f"AgentCore could not write {names}: {result.summary()}")
+
+    def list_files(self) -> list[str]:
+        self._check_open()
+        if not self._session_id:
+            return []  # nothing has run: no session, no files (and no session started for this)
+        files: set[str] = set()
+        pending = [""]
+        visited: set[str] = set()
+        with self._stop_on_interrupt():
+            while pending:
+                directory = pending.pop()
+                result = self._invoke("listFiles", {"directoryPath": directory})
+                if result.is_error:
+                    raise SandboxError(
+                        f"AgentCore could not list {directory or 'the work dir'}: "
+                        f"{result.summary()}"
+                    )
+                for entry in listed_entries(directory, result):
+                    if not entry.is_dir:
+                        files.add(entry.path)
+                        continue
+                    # Hidden directories hold the interpreter's own state, not results.
+                    hidden = entry.path.rsplit("/", 1)[-1].startswith(".")
+                    if not hidden and entry.path not in visited and len(visited) < _MAX_LISTED_DIRS:
+                        visited.add(entry.path)
+                        pending.append(entry.path)
+        return sorted(files)
+
+    def read_file(self, path: str) -> bytes:
+        relative = check_relative(path)
+        self._check_open()
+        if not self._session_id:
+            raise SandboxError(f"no file {relative!r} in the AgentCore session: nothing ran yet")
+        with self._stop_on_interrupt():
+            result = self._invoke("readFiles", {"paths": [relative]})
+        data = None if result.is_error else file_content(relative, result)
+        if data is None:
+            said = result.summary() or "not found"
+            raise SandboxError(f"cannot read {relative!r} from the AgentCore session: {said}")
+        return data

@@ -1,0 +1,68 @@
+"""What the store does to text before it is written: cap its size, redact AWS secrets.
+
+Only the fields of an entry are ever stored (never the environment). On top of that, text that
+happens to contain AWS credentials -- a script that prints ``os.environ``, a prompt with a pasted
+key -- is redacted, because the history file outlives the terminal and is easy to share.
+"""
+
+from __future__ import annotations
+
+import re
+
+OUTPUT_CAP_BYTES = 64 * 1024  # per stream (stdout, stderr)
+CODE_CAP_BYTES = 1024 * 1024
+PROMPT_CAP_BYTES = 64 * 1024
+
+REDACTED = "[REDACTED]"
+
+# Access key ids (long-term AKIA, temporary ASIA) and the named secret assignments of the
+# credentials file, env dumps and SDK kwargs: aws_secret_access_key = ..., "AWS_SESSION_TOKEN": ...
+_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
+_NAMED_SECRET = re.compile(
+    r"""(?ix)
+    (
+        \b (?: aws_?(?:secret_access_key|secret_key|session_token|security_token)
+              | SecretAccessKey | SessionToken )
+        ['"]? \s* [:=] \s* ['"]?
+    )
+    [^\s'",;}]+
+    """
+)
+
+
+def redact(text: str) -> str:
+    """Replace AWS access key ids and named AWS secrets with ``[REDACTED]``."""
+    text = _KEY_ID.sub(REDACTED, text)
+    return _NAMED_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def cap(text: str, limit: int) -> tuple[str, int]:
+    """Keep at most ``limit`` UTF-8 bytes of ``text``; return it and how many bytes were dropped.
+
+    Undecodable bytes smuggled through ``surrogateescape`` become U+FFFD:
+    SQLite only stores valid UTF-8.
+    """
+    data = _utf8(text)
+    if len(data) <= limit:
+        return data.decode("utf-8"), 0
+    # Cut on a character boundary: a partial multi-byte sequence at the end is dropped too.
+    kept = data[:limit].decode("utf-8", errors="ignore")
+    return kept, len(data) - len(kept.encode("utf-8"))
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    try:  # bytes smuggled through surrogateescape: back to bytes, invalid ones to U+FFFD
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace").encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace")
+
+
+def clean(text: str | None, limit: int) -> tuple[str | None, int]:
+    """Redact, then cap (redaction first, so a cut never leaves half a secret behind)."""
+    if text is None:
+        return None, 0
+    return cap(redact(text), limit)

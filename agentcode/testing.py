@@ -1,0 +1,225 @@
+"""Test doubles for code that uses agentcode: fake models (and sandboxes) that need no network.
+
+The models are real strands `Model` subclasses, so they work anywhere a model does:
+``agentcode.generate("...", model=FakeModel("```python\\nprint(1)\\n```"))``.
+
+- `FakeModel`: replies from a script; a script item that is an exception is raised instead,
+  and a `Partial` streams some text and then raises (a model failing mid-answer).
+- `FailingModel`: always raises the given error.
+- `FunctionModel`: computes each reply from the messages and system prompt.
+- `throttled()`, `client_error()`, `no_credentials()`: the errors Bedrock raises, for scripts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncGenerator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from strands.models.model import Model
+from strands.types.content import Messages
+from strands.types.streaming import StreamEvent
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Partial:
+    """A script item: stream ``text``, then raise ``error``."""
+
+    text: str
+    error: BaseException
+
+
+@dataclass(frozen=True, slots=True)
+class FakeCall:
+    """What a fake model was asked."""
+
+    messages: Messages
+    system_prompt: str | None
+
+    @property
+    def prompt(self) -> str:
+        """The text of the last user message."""
+        for message in reversed(self.messages):
+            if message["role"] == "user":
+                return "".join(block.get("text", "") for block in message["content"])
+        return ""
+
+
+ScriptItem = str | BaseException | Partial
+
+
+class _ScriptedModel(Model):
+    """Common plumbing: config, call log, streaming a reply as strands events."""
+
+    def __init__(self, *, model_id: str, chunk_size: int = 16, delay: float = 0.0) -> None:
+        self.config: dict[str, Any] = {"model_id": model_id}
+        self.chunk_size = max(1, chunk_size)
+        self.delay = delay
+        self.calls: list[FakeCall] = []
+
+    def update_config(self, **model_config: Any) -> None:
+        self.config.update(model_config)
+
+    def get_config(self) -> dict[str, Any]:
+        return dict(self.config)
+
+    async def structured_output(  # type: ignore[override]
+        self, output_model: type[T], prompt: Messages, system_prompt: str | None = None,
+        **kwargs: Any,
+    ) -> AsyncGenerator[dict[str, T | Any], None]:
+        raise NotImplementedError("fake models do not produce structured output")
+        yield {}  # pragma: no cover - makes this an async generator
+
+    def _next_item(self, call: FakeCall) -> ScriptItem:
+        raise NotImplementedError
+
+    async def stream(  # type: ignore[override]
+        self,
+        messages: Messages,
+        tool_specs: Any = None,
+        system_prompt: str | None = None,
+        **kwargs: Any,
+    ) -> AsyncGenerator[StreamEvent, None]:
+        call = FakeCall([dict(m) for m in messages], system_prompt)  # type: ignore[misc]
+        self.calls.append(call)
+        item = self._next_item(call)
+        if isinstance(item, BaseException):
+            raise item
+        text, error = (item.text, item.error) if isinstance(item, Partial) else (item, None)
+        yield {"messageStart": {"role": "assistant"}}
+        yield {"contentBlockStart": {"start": {}}}
+        for start in range(0, len(text), self.chunk_size):
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            yield {"contentBlockDelta": {"delta": {"text": text[start : start + self.chunk_size]}}}
+        if error is not None:
+            raise error
+        yield {"contentBlockStop": {}}
+        yield {"messageStop": {"stopReason": "end_turn"}}
+        words = len(text.split())
+        yield {
+            "metadata": {
+                "usage": {"inputTokens": 10, "outputTokens": words, "totalTokens": 10 + words},
+                "metrics": {"latencyMs": 0},
+            }
+        }
+
+
+class FakeModel(_ScriptedModel):
+    """Replies from a script, in order; a single string is the reply to every call.
+
+    A list is consumed one item per call and raises `AssertionError` once exhausted, so a test
+    notices an unexpected extra call. ``calls`` records what the model was asked.
+    """
+
+    def __init__(
+        self,
+        replies: str | Sequence[ScriptItem],
+        *,
+        model_id: str = "fake",
+        chunk_size: int = 16,
+        delay: float = 0.0,
+    ) -> None:
+        super().__init__(model_id=model_id, chunk_size=chunk_size, delay=delay)
+        self.repeat = isinstance(replies, str)
+        self.script: list[ScriptItem] = [replies] if isinstance(replies, str) else list(replies)
+
+    def _next_item(self, call: FakeCall) -> ScriptItem:
+        if self.repeat:
+            return self.script[0]
+        index = len(self.calls) - 1
+        if index >= len(self.script):
+            raise AssertionError(f"FakeModel {self.config['model_id']!r} ran out of replies "
+                                 f"(call {index + 1}, script of {len(self.script)})")
+        return self.script[index]
+
+
+class FailingModel(_ScriptedModel):
+    """Raises ``error`` on every call, after streaming ``partial`` text if given."""
+
+    def __init__(
+        self, error: BaseException, *, model_id: str = "failing", partial: str = ""
+    ) -> None:
+        super().__init__(model_id=model_id)
+        self.error = error
+        self.partial = partial
+
+    def _next_item(self, call: FakeCall) -> ScriptItem:
+        return Partial(self.partial, self.error) if self.partial else self.error
+
+
+class FunctionModel(_ScriptedModel):
+    """Each reply is ``function(call)``: a string, an exception or a `Partial`."""
+
+    def __init__(
+        self, function: Callable[[FakeCall], ScriptItem], *, model_id: str = "function"
+    ) -> None:
+        super().__init__(model_id=model_id)
+        self.function = function
+
+    def _next_item(self, call: FakeCall) -> ScriptItem:
+        return self.function(call)
+
+
+def throttled(message: str = "Too many requests, please wait before trying again.") -> Exception:
+    """The error BedrockModel raises when Bedrock throttles."""
+    from strands.types.exceptions import ModelThrottledException
+
+    return ModelThrottledException(message)
+
+
+def client_error(code: str, message: str = "", status: int = 400,
+                 operation: str = "ConverseStream") -> Exception:
+    """A botocore ``ClientError`` as Bedrock returns it (e.g. "AccessDeniedException", 403)."""
+    from botocore.exceptions import ClientError
+
+    response: Any = {
+        "Error": {"Code": code, "Message": message or code},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return ClientError(response, operation)
+
+
+def no_credentials() -> Exception:
+    """What botocore raises when the credential chain finds nothing."""
+    from botocore.exceptions import NoCredentialsError
+
+    return NoCredentialsError()
+
+
+_NAMED_ERRORS: dict[str, Callable[[], Exception]] = {
+    "throttled": throttled,
+    "server_error": lambda: client_error("InternalServerException", "internal error", 500),
+    "access_denied": lambda: client_error("AccessDeniedException", "no access", 403),
+    "not_found": lambda: client_error("ResourceNotFoundException", "no such model", 404),
+    "no_credentials": no_credentials,
+    "timeout": lambda: TimeoutError("read timed out"),
+}
+
+
+def fake_model_from_spec(spec: str | None) -> FakeModel:
+    """The model behind ``-m fake:<file>`` when ``AGENTCODE_TESTING=1`` (CLI tests in subprocesses).
+
+    The file is JSON: ``{"replies": [...], "delay": seconds per chunk}`` or just the list. Each
+    item is a reply string, ``{"error": name}`` or ``{"partial": text, "error": name}``; names are
+    throttled, server_error, access_denied, not_found, no_credentials, timeout.
+    """
+    if not spec:
+        return FakeModel("```python\nprint('hello from fake')\n```\n")
+    data = json.loads(Path(spec).read_text(encoding="utf-8"))
+    options = data if isinstance(data, dict) else {"replies": data}
+    script: list[ScriptItem] = []
+    for item in options["replies"]:
+        if isinstance(item, str):
+            script.append(item)
+        elif "partial" in item:
+            script.append(Partial(item["partial"], _NAMED_ERRORS[item["error"]]()))
+        else:
+            script.append(_NAMED_ERRORS[item["error"]]())
+    return FakeModel(script, model_id=f"fake:{Path(spec).name}",
+                     delay=float(options.get("delay", 0.0)))

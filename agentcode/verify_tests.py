@@ -1,0 +1,97 @@
+"""What verification runs after the candidate: the user's test file and the ``--check`` expression.
+
+Both run in the same sandbox session as the candidate, so they see its functions and variables.
+The code built here only *describes* the run; nothing is executed in agentcode's own process.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentcode.errors import UsageError
+
+# Frames of the runner itself are dropped from reports (see verify_runner._describe).
+RUNNER_FILENAME = "<agentcode-test-runner>"
+
+
+@dataclass(frozen=True, slots=True)
+class TestSource:
+    """A test file's code and the name its tracebacks show."""
+
+    code: str
+    filename: str
+
+
+def load_tests(tests: str | os.PathLike[str] | None) -> TestSource | None:
+    """A path (``Path``) is read; a ``str`` is the tests' source code itself."""
+    if tests is None:
+        return None
+    if isinstance(tests, os.PathLike):
+        path = Path(tests)
+        try:
+            code = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UsageError(f"test file not found: {path}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read test file {path}: {exc}") from None
+        filename = path.name
+    else:
+        code = tests
+        if "\n" not in code and code.strip().endswith(".py"):
+            raise UsageError(
+                f"tests={code!r} looks like a file name: pass pathlib.Path({code!r}) to read a "
+                "test file, or the tests' source code as a str"
+            )
+        filename = "tests.py"
+    try:
+        compile(code, filename, "exec")  # syntax only: nothing runs here
+    except SyntaxError as exc:
+        raise UsageError(
+            f"test file {filename} is not valid Python: line {exc.lineno}: {exc.msg}"
+        ) from None
+    return TestSource(code, filename)
+
+
+def runner_source() -> str:
+    return Path(__file__).with_name("verify_runner.py").read_text(encoding="utf-8")
+
+
+def tests_code(tests: TestSource) -> str:
+    """Code that runs the tests in the candidate's namespace, raising AssertionError on failure."""
+    return (
+        "def _agentcode_run_tests():\n"
+        "    runner = {'__name__': 'agentcode_test_runner'}\n"
+        f"    exec(compile({runner_source()!r}, {RUNNER_FILENAME!r}, 'exec'), runner)\n"
+        f"    runner['run_tests']({tests.code!r}, {tests.filename!r}, globals())\n"
+        "try:\n"
+        "    _agentcode_run_tests()\n"
+        "finally:\n"
+        "    del _agentcode_run_tests\n"
+    )
+
+
+def validate_check(check: str | None) -> str | None:
+    """Refuse a ``--check`` that is not a Python expression before any model is asked."""
+    if check is None:
+        return None
+    try:
+        compile(check, "<check>", "eval")  # syntax only: nothing runs here
+    except SyntaxError as exc:
+        raise UsageError(f"--check {check!r} is not a Python expression: {exc.msg}") from None
+    return check
+
+
+def check_code(check: str) -> str:
+    """Code that evaluates ``check`` in the candidate's namespace and raises unless it is true."""
+    return (
+        "def _agentcode_check():\n"
+        f"    value = eval({check!r}, globals())\n"
+        "    if not value:\n"
+        f"        raise AssertionError('check ' + {check!r} + ' was ' + repr(value)[:300])\n"
+        "try:\n"
+        "    _agentcode_check()\n"
+        "finally:\n"
+        "    del _agentcode_check\n"
+    )

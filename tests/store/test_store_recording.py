@@ -1,0 +1,125 @@
+"""Recording never breaks gen or run: a broken history gives one warning and carries on."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agentcode.config import Settings
+from agentcode.store import (
+    open_store,
+    record_execution_safely,
+    record_generation_safely,
+    record_safely,
+    reset_warning,
+)
+from agentcode.types import Execution, Generation
+
+WARNING = "agentcode: warning: history not saved: "
+
+
+@pytest.fixture(autouse=True)
+def fresh_warning() -> Iterator[None]:
+    reset_warning()
+    yield
+    reset_warning()
+
+
+def test_records_and_returns_the_entry_id(tmp_path: Path) -> None:
+    settings = Settings(db=str(tmp_path / "h.db"))
+    gen_id = record_generation_safely(
+        settings, Generation(code="print(1)", model_id="m"), session_id="s"
+    )
+    run_id = record_execution_safely(
+        settings, "print(1)", Execution(stdout="1\n"), session_id="s", prompt="one"
+    )
+    assert gen_id is not None and run_id is not None and run_id > gen_id
+    with open_store(settings=settings) as store:
+        assert [e.kind for e in store.conversation("s")] == ["gen", "run"]
+        assert store.get(run_id).prompt == "one"  # type: ignore[union-attr]
+
+
+def test_history_off_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = Settings(db=str(tmp_path / "h.db"), history=False)
+    assert record_execution_safely(settings, "x", Execution()) is None
+    assert not (tmp_path / "h.db").exists()
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("kind", ["under-a-file", "corrupt", "directory"])
+def test_broken_database_warns_once_and_does_not_raise(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if kind == "under-a-file":
+        db = "/dev/null/x.db"  # we run as root: a path under a file is unwritable even so
+    elif kind == "corrupt":
+        db = str(tmp_path / "corrupt.db")
+        Path(db).write_bytes(os.urandom(8192))
+    else:
+        db = str(tmp_path)  # a directory where the file should be
+    settings = Settings(db=db)
+    assert record_execution_safely(settings, "print(1)", Execution()) is None
+    assert record_generation_safely(settings, Generation(code="x", model_id="m")) is None
+    assert record_safely(settings, lambda store: store.count()) is None
+    err = capsys.readouterr().err
+    assert err.count("agentcode: warning:") == 1, err
+    assert err.startswith(WARNING) and err.endswith("(use --no-history to silence)\n")
+    assert len(err.splitlines()) == 1
+    if kind == "corrupt":
+        assert "not a database" in err
+
+
+def test_errors_inside_the_store_call_are_contained(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(store: object) -> int:
+        raise ValueError("disk on fire")
+
+    assert record_safely(Settings(db=str(tmp_path / "h.db")), broken) is None
+    assert capsys.readouterr().err == WARNING + "disk on fire (use --no-history to silence)\n"
+
+
+SCRIPT = textwrap.dedent(
+    """
+    from agentcode.config import load_settings
+    from agentcode.store import record_execution_safely
+    from agentcode.types import Execution
+    settings = load_settings()
+    print(record_execution_safely(settings, "print(1)", Execution()))
+    print(record_execution_safely(settings, "print(2)", Execution()))
+    """
+)
+
+
+@pytest.mark.parametrize("db", ["/dev/null/x.db", "corrupt"])
+def test_a_real_process_gets_exactly_one_warning(db: str, tmp_path: Path) -> None:
+    if db == "corrupt":
+        db = str(tmp_path / "bad.db")
+        Path(db).write_bytes(b"this is not SQLite at all\n" * 400)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AGENTCODE_DB": db},
+    )
+    assert result.returncode == 0
+    assert result.stdout == "None\nNone\n"
+    assert result.stderr.count(WARNING) == 1 and "Traceback" not in result.stderr
+
+
+def test_no_history_env_turns_recording_off(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AGENTCODE_DB": str(db), "AGENTCODE_NO_HISTORY": "1"},
+    )
+    assert result.returncode == 0 and result.stdout == "None\nNone\n" and result.stderr == ""
+    assert not db.exists()

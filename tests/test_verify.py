@@ -1,0 +1,148 @@
+"""The repair loop, with fake models (the boundary) and the real local sandbox (bubblewrap)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentcode.config import Settings, load_settings
+from agentcode.errors import UsageError
+from agentcode.testing import FakeModel
+from agentcode.verify import MAX_FEEDBACK_CHARS, generate_verified
+
+
+def block(code: str) -> str:
+    return f"```python\n{code}\n```\n"
+
+
+BROKEN = "numbers = [1, 2, 3]\nprint(sum(numbers) / 0)\n"
+FIXED = "numbers = [1, 2, 3]\nprint(sum(numbers) / len(numbers))\n"
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return load_settings(timeout=10)
+
+
+def test_broken_then_fixed_is_verified_in_two_rounds(settings: Settings) -> None:
+    model = FakeModel([block(BROKEN), block(FIXED)], model_id="fake-coder")
+    generation = generate_verified("average of 1, 2, 3", model=model, settings=settings)
+
+    assert generation.verified is True
+    assert generation.code.strip() == FIXED.strip()
+    assert [r.passed for r in generation.rounds] == [False, True]
+    assert generation.repairs == 1
+    first = generation.rounds[0]
+    assert first.code.strip() == BROKEN.strip()
+    assert "ZeroDivisionError" in (first.error or "")
+    assert all(r.model == generation.model_id for r in generation.rounds)
+    assert "fake-coder" in generation.model_id
+    assert generation.prompt == "average of 1, 2, 3"
+    assert len(generation.attempts) == 2
+    assert generation.usage["outputTokens"] > 0
+
+    # The repair turn: the task, the failed code as the model's answer, then the error.
+    repair = model.calls[1]
+    assert repair.prompt.startswith("Running that code failed:")
+    assert "ZeroDivisionError" in repair.prompt
+    assert "print(sum(numbers) / 0)" in repair.messages[-2]["content"][0]["text"]
+    assert repair.messages[-2]["role"] == "assistant"
+    assert repair.messages[0]["content"][0]["text"].startswith("average of 1, 2, 3")
+
+
+def test_never_fixed_gives_up_after_max_repairs(settings: Settings) -> None:
+    model = FakeModel(block(BROKEN))
+    generation = generate_verified("average", model=model, settings=settings, max_repairs=2)
+    assert generation.verified is False
+    assert len(generation.rounds) == 3
+    assert len(model.calls) == 3
+    assert generation.code.strip() == BROKEN.strip()
+    assert all(not r.passed and "ZeroDivisionError" in (r.error or "") for r in generation.rounds)
+
+
+def test_max_repairs_zero_runs_once(settings: Settings) -> None:
+    model = FakeModel([block(BROKEN)])
+    generation = generate_verified("average", model=model, settings=settings, max_repairs=0)
+    assert (generation.verified, len(generation.rounds)) == (False, 1)
+
+
+def test_negative_max_repairs_is_a_usage_error(settings: Settings) -> None:
+    with pytest.raises(UsageError, match="max_repairs"):
+        generate_verified("x", model=FakeModel([]), settings=settings, max_repairs=-1)
+
+
+def test_non_zero_exit_is_a_failure(settings: Settings) -> None:
+    failing = "import sys\nprint('bad input', file=sys.stderr)\nsys.exit(3)\n"
+    model = FakeModel([block(failing), block("print('ok')")])
+    generation = generate_verified("task", model=model, settings=settings)
+    error = generation.rounds[0].error or ""
+    assert "exited with status 3" in error
+    assert "bad input" in error  # stderr goes back to the model
+    assert generation.verified
+
+
+def test_timeout_counts_as_failure(settings: Settings) -> None:
+    settings.timeout = 1.5
+    model = FakeModel([block("print('start')\nwhile True:\n    pass\n"), block("print('done')")])
+    generation = generate_verified("loop", model=model, settings=settings)
+    assert "timed out after 1.5 s" in (generation.rounds[0].error or "")
+    assert generation.verified and len(generation.rounds) == 2
+
+
+def test_stdin_and_files_reach_the_candidate(settings: Settings, tmp_path) -> None:  # noqa: ANN001
+    code = (
+        "import csv, sys\n"
+        "rows = list(csv.reader(sys.stdin))\n"
+        "extra = open('bonus.txt').read().strip()\n"
+        "print(sum(int(r[1]) for r in rows) + int(extra))\n"
+    )
+    sample = tmp_path / "sample.csv"
+    sample.write_text("a,1\nb,2\nc,3\n", encoding="utf-8")
+    bonus = tmp_path / "bonus.txt"
+    bonus.write_text("100\n", encoding="utf-8")
+    model = FakeModel([block(code)])
+    generation = generate_verified(
+        "sum column 2", model=model, settings=settings, stdin=sample, files=[bonus]
+    )
+    assert generation.verified, generation.rounds[0].error
+
+    # Without the input the same code fails, and the failure says why.
+    failed = generate_verified(
+        "sum column 2", model=FakeModel(block(code)), settings=settings, max_repairs=0
+    )
+    assert "FileNotFoundError" in (failed.rounds[0].error or "")
+
+
+def test_feedback_is_bounded(settings: Settings) -> None:
+    noisy = "for i in range(100000):\n    print('line', i)\nraise ValueError('the real problem')\n"
+    model = FakeModel([block(noisy)])
+    generation = generate_verified("noise", model=model, settings=settings, max_repairs=0)
+    error = generation.rounds[0].error or ""
+    assert "ValueError: the real problem" in error
+    assert "line 99999" in error  # the end of stdout, where the program was when it failed
+    assert "line 5\n" not in error
+    assert len(error) <= MAX_FEEDBACK_CHARS + 10
+
+
+def test_each_candidate_gets_a_fresh_sandbox(settings: Settings) -> None:
+    leaky = "secret = 42\nraise RuntimeError('first candidate fails')\n"
+    uses_it = "print(secret)\n"
+    generation = generate_verified(
+        "task", model=FakeModel([block(leaky), block(uses_it)]), settings=settings, max_repairs=1
+    )
+    assert not generation.verified
+    assert "NameError" in (generation.rounds[1].error or "")
+
+
+def test_a_given_session_is_shared_by_candidates(settings: Settings) -> None:
+    from agentcode.sandbox import open_sandbox
+
+    with open_sandbox("local", settings) as session:
+        session.execute("secret = 42")
+        generation = generate_verified(
+            "task",
+            model=FakeModel([block("print(secret + 1)")]),
+            settings=settings,
+            sandbox=session,
+        )
+        assert generation.verified
+        assert session.execute("secret").text == "42"  # the session is still open and usable

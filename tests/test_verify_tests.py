@@ -1,0 +1,175 @@
+"""User tests (``tests=``) and ``check=`` in verified generation, run in the real local sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agentcode.config import Settings, load_settings
+from agentcode.errors import UsageError
+from agentcode.testing import FakeModel
+from agentcode.verify import Verifier, generate_verified
+from agentcode.verify_tests import load_tests
+
+
+def block(code: str) -> str:
+    return f"```python\n{code}\n```\n"
+
+
+SLUG_WRONG = "def slugify(title: str) -> str:\n    return title.lower()\n"
+SLUG_RIGHT = (
+    "import re\n\n"
+    "def slugify(title: str) -> str:\n"
+    "    return re.sub(r'[^a-z0-9]+', '-', title.lower()).strip('-')\n"
+)
+SLUG_TESTS = """\
+from slugify import slugify
+
+
+def test_lowercase():
+    assert slugify("hello") == "hello"
+
+
+def test_spaces_become_dashes():
+    assert slugify("Hello World") == "hello-world"
+
+
+def test_punctuation_is_dropped():
+    assert slugify("Hi, there!") == "hi-there"
+"""
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return load_settings(timeout=10)
+
+
+@pytest.fixture
+def slug_tests(tmp_path: Path) -> Path:
+    path = tmp_path / "test_slugify.py"
+    path.write_text(SLUG_TESTS, encoding="utf-8")
+    return path
+
+
+def test_failing_tests_are_repaired(settings: Settings, slug_tests: Path) -> None:
+    model = FakeModel([block(SLUG_WRONG), block(SLUG_RIGHT)])
+    generation = generate_verified(
+        "a function slugify(title) -> str", tests=slug_tests, model=model, settings=settings
+    )
+    assert generation.verified
+    assert len(generation.rounds) == 2
+    error = generation.rounds[0].error or ""
+    # The first failure, with its assertion and both sides, as pytest would show them.
+    assert "2 of 3 tests failed" in error
+    assert "test_spaces_become_dashes failed" in error
+    assert 'assert slugify("Hello World") == "hello-world"' in error
+    assert "left:  'hello world'" in error
+    assert "right: 'hello-world'" in error
+    assert "test_punctuation_is_dropped" in error
+    assert "test_slugify.py" in error
+    assert "Running that code failed:" in model.calls[1].prompt
+
+
+def test_tests_that_keep_failing_leave_it_unverified(settings: Settings, slug_tests: Path) -> None:
+    generation = generate_verified(
+        "slugify",
+        tests=slug_tests,
+        model=FakeModel(block(SLUG_WRONG)),
+        settings=settings,
+        max_repairs=1,
+    )
+    assert not generation.verified
+    assert len(generation.rounds) == 2
+
+
+def _run(tests: str, code: str, settings: Settings) -> str | None:
+    return Verifier(settings, tests=load_tests(tests)).run(code)
+
+
+def test_plain_top_level_asserts(settings: Settings) -> None:
+    tests = "assert double(2) == 4\nassert double(-1) == -2\n"
+    assert _run(tests, "def double(x):\n    return 2 * x\n", settings) is None
+    failure = _run(tests, "def double(x):\n    return x + 2\n", settings)
+    assert failure is not None
+    assert "the test file failed" in failure
+    assert "assert double(-1) == -2" in failure
+    assert "left:  1" in failure
+
+
+def test_error_inside_the_candidate_shows_its_traceback(settings: Settings) -> None:
+    tests = "def test_it():\n    assert parse('x') == 1\n"
+    failure = _run(tests, "def parse(text):\n    return int(text)\n", settings) or ""
+    assert "test_it failed: ValueError: invalid literal for int()" in failure
+    assert "return int(text)" in failure
+
+
+def test_pytest_features_without_pytest(settings: Settings) -> None:
+    tests = """\
+import pytest
+
+
+@pytest.mark.parametrize(("a", "b", "total"), [(1, 2, 3), (2, 2, 4), (0.1, 0.2, 0.3)])
+def test_add(a, b, total):
+    assert add(a, b) == pytest.approx(total)
+
+
+def test_rejects_strings():
+    with pytest.raises(TypeError):
+        add("a", 1)
+
+
+@pytest.mark.slow
+def test_marked():
+    assert add(0, 0) == 0
+"""
+    assert _run(tests, "def add(a, b):\n    return a + b\n", settings) is None
+    failure = _run(tests, "def add(a, b):\n    return a * b\n", settings) or ""
+    assert "3 of 5 tests failed" in failure
+    assert "test_add[a=1, b=2, total=3] failed" in failure
+
+
+def test_fixtures_are_reported_not_crashed(settings: Settings) -> None:
+    failure = _run("def test_needs(tmp_path):\n    assert tmp_path\n", "x = 1\n", settings) or ""
+    assert "needs fixture(s) tmp_path" in failure
+
+
+def test_test_file_problems_are_usage_errors(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="test file not found"):
+        load_tests(tmp_path / "missing.py")
+    bad = tmp_path / "test_bad.py"
+    bad.write_text("def test_x(:\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="not valid Python"):
+        load_tests(bad)
+    with pytest.raises(UsageError, match="looks like a file name"):
+        load_tests("tests/test_slugify.py")
+
+
+def test_check_expression(settings: Settings) -> None:
+    wrong = "def fib(n):\n    return n\n"
+    right = (
+        "def fib(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n"
+        "    return a\n"
+    )
+    model = FakeModel([block(wrong), block(right)])
+    generation = generate_verified("fib(n)", check="fib(10) == 55", model=model, settings=settings)
+    assert generation.verified
+    assert "check fib(10) == 55 was False" in (generation.rounds[0].error or "")
+
+
+def test_check_that_raises_is_a_failure(settings: Settings) -> None:
+    generation = generate_verified(
+        "x",
+        check="undefined_name > 1",
+        max_repairs=0,
+        model=FakeModel([block("x = 1")]),
+        settings=settings,
+    )
+    assert "NameError" in (generation.rounds[0].error or "")
+
+
+def test_bad_check_is_refused_before_any_model_call(settings: Settings) -> None:
+    model = FakeModel([])
+    with pytest.raises(UsageError, match="not a Python expression"):
+        generate_verified("x", check="x ==", model=model, settings=settings)
+    assert model.calls == []
