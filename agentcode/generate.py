@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -134,7 +135,7 @@ async def agenerate(
         on_token=on_token,
         on_restart=on_restart,
     )
-    return Generation(
+    generation = Generation(
         code=reply.code,
         model_id=reply.model,
         prompt=prompt,
@@ -142,6 +143,8 @@ async def agenerate(
         usage=reply.usage,
         duration_ms=round((time.monotonic() - started) * 1000, 1),
     )
+    _record_history(generation, settings)
+    return generation
 
 
 def generate(
@@ -182,13 +185,18 @@ def generate(
     `ModelError` (`ModelUnavailableError` when nothing is usable here) when no model answers.
     """
     if verify or tests is not None or check is not None:
+        from agentcode.store.context import paused
         from agentcode.verify import generate_verified
 
-        return generate_verified(
-            prompt, tests=tests, check=check, max_repairs=max_repairs, stdin=stdin, files=files,
-            sandbox=sandbox, settings=settings, context=context, history=history, model=model,
-            system=system, on_token=on_token, on_restart=on_restart, policy=policy,
-        )
+        with paused():  # the candidates are not history; the verified result is, below
+            generation = generate_verified(
+                prompt, tests=tests, check=check, max_repairs=max_repairs, stdin=stdin,
+                files=files, sandbox=sandbox, settings=settings, context=context,
+                history=history, model=model, system=system, on_token=on_token,
+                on_restart=on_restart, policy=policy,
+            )
+        _record_history(generation, settings)
+        return generation
     coroutine = agenerate(
         prompt, model=model, system=system, context=context, history=history,
         settings=settings, on_token=on_token, on_restart=on_restart, policy=policy,
@@ -203,4 +211,21 @@ def _run(coroutine: Any) -> Generation:
         return asyncio.run(coroutine)  # type: ignore[no-any-return]
     # Called from async code (a notebook, an async app): run on a private loop in a thread.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()  # type: ignore[arg-type]
+        # copy_context: the history scope (agentcode.store.context) follows into the thread.
+        context = contextvars.copy_context()
+        return pool.submit(context.run, asyncio.run, coroutine).result()  # type: ignore[arg-type]
+
+
+def _record_history(generation: Generation, settings: Settings | None) -> None:
+    """One history entry per generation (see agentcode.store); a broken store only warns."""
+    from agentcode.store.context import is_paused
+
+    if is_paused():
+        return
+    from agentcode.config import load_settings
+
+    settings = settings or load_settings()
+    if settings.history:
+        from agentcode.store import record_generation_safely
+
+        record_generation_safely(settings, generation)

@@ -223,3 +223,72 @@ def fake_model_from_spec(spec: str | None) -> FakeModel:
             script.append(_NAMED_ERRORS[item["error"]]())
     return FakeModel(script, model_id=f"fake:{Path(spec).name}",
                      delay=float(options.get("delay", 0.0)))
+
+
+# -- sandbox ---------------------------------------------------------------------------------
+
+
+
+class FakeSandbox:
+    """A `SandboxSession` that runs nothing: it replies from a script and records the calls.
+
+    Each `execute` takes the next script item: an `Execution` is returned (its ``stdout`` /
+    ``stderr`` also go to the callbacks), an exception is raised, a callable is called with
+    the code. An empty script answers ``Execution()`` (ok, no output). Files live in a dict.
+    """
+
+    backend = "fake"
+
+    def __init__(self, script: Sequence[Any] = ()) -> None:
+        import uuid
+
+        self.id = uuid.uuid4().hex
+        self.script: list[Any] = list(script)
+        self.codes: list[str] = []
+        self.stdins: list[bytes | None] = []
+        self.files: dict[str, bytes] = {}
+        self.closed = False
+
+    def execute(self, code: str, *, timeout: float | None = None, stdin: bytes | None = None,
+                on_stdout: Callable[[str], None] | None = None,
+                on_stderr: Callable[[str], None] | None = None) -> Any:
+        from agentcode.types import Execution
+
+        self.codes.append(code)
+        self.stdins.append(stdin)
+        item = self.script.pop(0) if self.script else Execution()
+        if isinstance(item, BaseException):
+            raise item
+        result = item(code) if callable(item) else item
+        result.backend, result.session_id = self.backend, self.id
+        if on_stdout is not None and result.stdout:
+            on_stdout(result.stdout)
+        if on_stderr is not None and result.stderr:
+            on_stderr(result.stderr)
+        return result
+
+    def write_files(self, files: Any) -> None:
+        from agentcode.sandbox.base import check_relative
+
+        for name, data in files.items():
+            self.files[check_relative(name)] = bytes(data)
+
+    def list_files(self) -> list[str]:
+        return sorted(self.files)
+
+    def read_file(self, path: str) -> bytes:
+        from agentcode.errors import SandboxError
+
+        try:
+            return self.files[path]
+        except KeyError:
+            raise SandboxError(f"no file {path!r} in the sandbox") from None
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __enter__(self) -> FakeSandbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

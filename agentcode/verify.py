@@ -66,9 +66,16 @@ def describe_failure(stage: str, execution: Execution, *, timeout: float | None 
     ):
         parts.append("stderr (last lines):\n" + _tail(execution.stderr, STDERR_LINES, 1000))
     if execution.stdout.strip():
-        parts.append("stdout (last lines):\n" + _tail(execution.stdout, STDOUT_LINES, 600))
+        dropped = f" ({execution.stdout_dropped} bytes not kept)" if execution.stdout_dropped else ""
+        parts.append(f"stdout (last lines{dropped}):\n" + _tail(execution.stdout, STDOUT_LINES, 600))
     text = "\n".join(parts)
     return text if len(text) <= MAX_FEEDBACK_CHARS else text[:MAX_FEEDBACK_CHARS] + "\n..."
+
+
+def first_line(failure: str, limit: int = 160) -> str:
+    """The gist of a failure report, for one-line messages."""
+    line = next((text.strip() for text in failure.splitlines() if text.strip()), "failed")
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def repair_request(failure: str) -> str:
@@ -251,8 +258,11 @@ def generate_verified(
         rounds.append(this_round)
         if on_round is not None:
             on_round(this_round, index)
-        if failure is None:
+        if failure is None or index == max_repairs:
             break
+        notify = generate_options.get("on_restart")
+        if callable(notify):  # a live display drops the streamed candidate and says why
+            notify(f"verification failed ({first_line(failure)}): repair {index + 1}/{max_repairs}")
         request = repair_request(failure)
         turns = repair_history(prompt, last.code, context=context, history=history)
         data = None  # the data context is already in the first user turn

@@ -98,14 +98,9 @@ class _Mark:
     def parametrize(
         self, names: str | list[str], values: list[Any], **_: Any
     ) -> Callable[[Any], Any]:
-        argnames = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
-
         def mark(func: Any) -> Any:
             cases = list(getattr(func, "_agentcode_params", [])) or [{}]
-            rows = [v if len(argnames) > 1 else (v,) for v in values]
-            func._agentcode_params = [
-                {**case, **dict(zip(argnames, row, strict=True))} for case in cases for row in rows
-            ]
+            func._agentcode_params = _expand(cases, names, values)
             return func
 
         return mark
@@ -174,7 +169,10 @@ def _describe(exc: BaseException, source: str, filename: str) -> str:
     trace = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
     trace += traceback.format_exception_only(type(exc), exc)
     tail = "".join(trace).rstrip().splitlines()[-_MAX_TRACE_LINES:]
-    return message + where + _assert_values(exc, source, filename) + "\n" + "\n".join(tail)
+    report = message + where + _assert_values(exc, source, filename)
+    if all(f.filename == filename for f in frames):
+        return report  # raised by the test itself: the line and values say it all
+    return report + "\n" + "\n".join(tail)
 
 
 # --- running --------------------------------------------------------------------------------
@@ -200,24 +198,55 @@ def _exec_module(source: str, filename: str, namespace: dict[str, Any]) -> None:
             raise
 
 
+def _expand(
+    cases: list[dict[str, Any]], names: str | list[str], values: list[Any]
+) -> list[dict[str, Any]]:
+    """Each case times each row of a ``parametrize``; ``pytest.param(...)`` rows are unwrapped."""
+    argnames = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
+    rows = []
+    for value in values:
+        if hasattr(value, "values") and hasattr(value, "marks"):  # pytest.param(...)
+            rows.append(tuple(value.values))
+        else:
+            rows.append((value,) if len(argnames) == 1 else tuple(value))
+    return [{**case, **dict(zip(argnames, row, strict=True))} for case in cases for row in rows]
+
+
+def _is_skip(exc: BaseException) -> bool:
+    """Our stand-in's skip, or a real pytest's (``pytest.skip()`` raises ``Skipped``)."""
+    return isinstance(exc, _Skipped) or type(exc).__name__ == "Skipped"
+
+
 def _cases(func: Any) -> list[dict[str, Any]]:
-    return list(getattr(func, "_agentcode_params", None) or [{}])
+    """The parameter sets to call a test with: [] when it is marked skip, [{}] when plain."""
+    if hasattr(func, "_agentcode_params"):
+        return list(func._agentcode_params)
+    cases: list[dict[str, Any]] = [{}]
+    for mark in getattr(func, "pytestmark", []):  # marks set by a real pytest in the sandbox
+        name, args = getattr(mark, "name", ""), getattr(mark, "args", ())
+        if name == "skip" or (name == "skipif" and args and args[0]):
+            return []
+        if name == "parametrize" and len(args) >= 2:
+            cases = _expand(cases, args[0], list(args[1]))
+    return cases
 
 
 def run_tests(source: str, filename: str, namespace: dict[str, Any]) -> None:
     """Run the test file against ``namespace``; raise one AssertionError describing failures."""
     # So tracebacks show the test file's lines, as they would for a file on disk.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    if "pytest" not in sys.modules:
+    if sys.modules.get("pytest") is None:
         try:
             import pytest  # noqa: F401
         except ImportError:
             sys.modules["pytest"] = _pytest_stand_in()
     try:
         _exec_module(source, filename, namespace)
-    except _Skipped:
-        return
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a report for the model
+    except KeyboardInterrupt:  # the sandbox's timeout: let it stop the run
+        raise
+    except BaseException as exc:  # noqa: BLE001 - pytest's Failed is a BaseException
+        if _is_skip(exc):
+            return
         raise AssertionError(f"the test file failed: {_describe(exc, source, filename)}") from None
 
     tests = [
@@ -251,9 +280,12 @@ def run_tests(source: str, filename: str, namespace: dict[str, Any]) -> None:
                 continue
             try:
                 func(**params)
-            except _Skipped:
-                ran -= 1
-            except Exception as exc:  # noqa: BLE001
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - every failure becomes a report
+                if _is_skip(exc):
+                    ran -= 1
+                    continue
                 failures.append(label)
                 first = first or f"{label} failed: {_describe(exc, source, filename)}"
     if failures:

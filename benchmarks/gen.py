@@ -232,8 +232,9 @@ def main() -> None:
           f"({t['samples']} samples each, same token counts: {t['same_token_counts']})")
     print(f"time to first token: agentcode {t['agentcode']['ttft_s']:.3f} s, raw "
           f"{t['raw_xllamacpp']['ttft_s']:.3f} s")
-    print(f"cold load: agentcode {c['agentcode']['load_s']:.2f} s (+{c['agentcode']['import_s']:.2f}"
-          f" s imports), raw {c['raw']['load_s']:.2f} s, ratio {c['ratio']:.2f}")
+    ours = c["agentcode"]
+    print(f"cold load: agentcode {ours['load_s']:.2f} s (+{ours['import_s']:.2f} s imports), "
+          f"raw {c['raw']['load_s']:.2f} s, ratio {c['ratio']:.2f}")
     print(f"peak RSS: agentcode {c['agentcode']['peak_rss_mb']:.0f} MB, raw "
           f"{c['raw']['peak_rss_mb']:.0f} MB")
     print(f"{e['pipeline']}: median {e['median_s']:.2f} s, runs {e['runs_s']}, "

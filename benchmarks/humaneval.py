@@ -39,7 +39,8 @@ SECTION = "## Code quality (HumanEval)"
 
 INSTRUCTION = (
     "Complete the following Python function. Reply with the complete function (with the imports "
-    "and any helper functions it needs) in one ```python block.\n\n```python\n{prompt}```"
+    "and any helper functions it needs, without repeating the docstring) in one ```python "
+    "block.\n\n```python\n{prompt}```"
 )
 # The built-in system prompt is about programs in a pipeline; a HumanEval answer is a function.
 SYSTEM = "This task asks for a function: define it; do not call it, read input or print."

@@ -308,7 +308,7 @@ def test_example_tests_report_the_wrong_value() -> None:
     wrong = "def longest(strings):\n    return strings[-1] if strings else None\n"
     failure = _verifier_for(source).run(wrong)  # type: ignore[attr-defined]
     assert failure is not None
-    assert "2 of 3 tests failed" in failure
+    assert "1 of 3 tests failed" in failure
     assert "longest(['a', 'b', 'c']) returned 'c', expected 'a'" in failure
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from agentcode.cli.history_options import DbOption, NoHistoryOption, history_overrides
 from agentcode.cli.io import read_text, stdin_is_terminal, stdout_is_terminal
 from agentcode.errors import UsageError
 
@@ -45,6 +46,8 @@ def gen(
     )] = None,
     region: Annotated[str | None, typer.Option("--region", help="AWS region for Bedrock.")] = None,
     profile: Annotated[str | None, typer.Option("--profile", help="AWS profile to use.")] = None,
+    no_history: NoHistoryOption = False,
+    db: DbOption = None,
 ) -> None:
     """Write a Python program for PROMPT.
 
@@ -58,15 +61,15 @@ def gen(
     from agentcode.models.registry import split_names
 
     names = split_names(model or [])
-    settings = load_settings(model=names or None, region=region, profile=profile)
+    settings = load_settings(model=names or None, region=region, profile=profile,
+                             **history_overrides(no_history, db))
+    _require_text(prompt)
     context = None
     if prompt == "-":
         prompt = read_text("-", limit=settings.max_input_bytes, what="prompt")
+        _require_text(prompt)
     elif not stdin_is_terminal():
         context = _stdin_context(settings)
-    if not prompt.strip():
-        raise UsageError("empty prompt: say what the program should do, e.g. agentcode gen "
-                         "\"print the first 10 primes\"")
     generation = _generate(prompt, system=system, context=context, settings=settings,
                            live=stdout_is_terminal() and not json_output)
     _warn_failed_attempts(generation)
@@ -81,6 +84,12 @@ def gen(
     else:
         sys.stdout.write(generation.code)
     sys.stdout.flush()
+
+
+def _require_text(prompt: str) -> None:
+    if not prompt.strip():
+        raise UsageError("empty prompt: say what the program should do, e.g. agentcode gen "
+                         "\"print the first 10 primes\"")
 
 
 def _generate(

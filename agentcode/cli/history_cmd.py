@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Annotated
 import typer
 
 from agentcode.cli import history_view
+from agentcode.cli.history_options import DbOption
 from agentcode.cli.io import stdin_is_terminal, stdout_is_terminal
 from agentcode.errors import StoreError, UsageError
 
@@ -28,14 +29,6 @@ class Kind(enum.StrEnum):
     run = "run"
 
 
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        metavar="PATH",
-        help="History database file (default: history.db in the data dir; env AGENTCODE_DB).",
-    ),
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 LimitOption = Annotated[
     int, typer.Option("-n", "--limit", min=1, help="Show at most this many entries.")

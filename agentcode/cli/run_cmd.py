@@ -1,9 +1,236 @@
-"""`agentcode run`: not implemented yet (registers nothing)."""
+"""`agentcode run [PATH|-]`: run a Python program in the sandbox, like `python script.py`.
+
+The program's stdout streams to our stdout and its stderr to our stderr as it runs; its exit
+status is ours. Only light modules are imported at start-up: the sandbox loads on first use.
+"""
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from agentcode.cli.history_options import DbOption, NoHistoryOption, history_overrides
+from agentcode.cli.io import read_bytes, read_text, stdin_is_terminal
+from agentcode.errors import UsageError
+
+if TYPE_CHECKING:
+    from agentcode.config import Settings
+    from agentcode.types import Execution
+
+HELP = """Run a Python program in the sandbox, like `python script.py`.
+
+PATH is a file, or '-' (or nothing, with piped input) to read the code from stdin.
+The program's stdout and stderr stream to ours and its exit status is ours: 0, n for
+sys.exit(n), 1 if it raised; 2 bad input, 4 sandbox unavailable, 124 timed out,
+130 interrupted.
+
+Unlike `python script.py`, a last line that is a bare value (a name or an operation, not
+a call) is shown like in the interactive interpreter: `echo 'x = 6*7; x' | agentcode run -`
+prints 42. Calls are not shown (a final `f.write(...)` would print a byte count), nor None,
+nor a line ending with ';'. --json always carries the value.
+"""
 
 
 def register(app: typer.Typer) -> None:
-    """Add the command to the app once it works."""
+    _light_coercion()
+    app.command("run", help=HELP)(run)
+
+
+def _light_coercion() -> None:
+    """Coerce plain str/int/float (and list[str]) parameters without pydantic.
+
+    typer 0.29 builds a pydantic TypeAdapter for every non-bool parameter, which costs ~100 ms
+    of `agentcode run`'s start-up. These simple types need none of it; anything else (ranges,
+    enums, paths, dates) still goes to typer. Only typer's own internals are wrapped, so if they
+    change this quietly does nothing.
+    """
+    try:
+        from typer import _coercion, core
+    except ImportError:  # pragma: no cover - another typer layout
+        return
+    original = getattr(core, "build_runtime_param", None)
+    base = getattr(_coercion, "PassThroughRuntimeParam", None)
+    if original is None or base is None or getattr(original, "light", False):
+        return
+    simple: dict[object, type] = {}
+    for kind in (str, int, float, bool):
+        simple[kind] = simple[kind | None] = kind
+    many = {list[str], list[str] | None}
+    names = {str: "text", int: "integer", float: "number", bool: "boolean"}
+    truth = {"1": True, "true": True, "yes": True, "on": True, "y": True, "t": True,
+             "0": False, "false": False, "no": False, "off": False, "n": False, "f": False}
+
+    class LightParam(base):  # type: ignore[misc, valid-type]
+        def _coerce_value(self, value: object, param: object, ctx: object) -> object:
+            if self.annotation in many:
+                return [str(item) for item in value]  # type: ignore[attr-defined]
+            kind = simple[self.annotation]
+            try:
+                if kind is bool and not isinstance(value, bool):
+                    return truth[str(value).strip().lower()]
+                return kind(value)
+            except (TypeError, ValueError, KeyError):
+                from typer._click.exceptions import BadParameter
+
+                raise BadParameter(
+                    f"{value!r} is not a valid {names[kind]}.", ctx=ctx, param=param,  # type: ignore[arg-type]
+                ) from None
+
+    def build(descriptor: object) -> object:
+        info = descriptor.parameter_info  # type: ignore[attr-defined]
+        plain = (descriptor.file_annotation is None  # type: ignore[attr-defined]
+                 and getattr(info, "parser", None) is None
+                 and getattr(info, "min", None) is None and getattr(info, "max", None) is None)
+        annotation = descriptor.annotation  # type: ignore[attr-defined]
+        if plain and (annotation in simple or annotation in many):
+            return LightParam(parameter_info=info, annotation=annotation)
+        return original(descriptor)
+
+    build.light = True  # type: ignore[attr-defined]
+    core.build_runtime_param = build  # type: ignore[assignment]
+
+
+def run(
+    path: Annotated[str | None, typer.Argument(
+        help="Python file to run; '-' reads the code from stdin.", show_default=False
+    )] = None,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", envvar="AGENTCODE_TIMEOUT",
+        help="Wall-clock limit in seconds (default 30). Past it the code is interrupted.",
+        show_default=False,
+    )] = None,
+    files: Annotated[list[str] | None, typer.Option(
+        "--file", help="Copy a file into the sandbox's work dir (repeatable).", show_default=False
+    )] = None,
+    stdin_path: Annotated[str | None, typer.Option(
+        "--stdin", help="File the program reads as its stdin ('-' for ours, if the code "
+        "comes from PATH).", show_default=False,
+    )] = None,
+    out: Annotated[str | None, typer.Option(
+        "--out", help="Copy the files the program creates or changes, and its figures, here.",
+        show_default=False,
+    )] = None,
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="Print the result as JSON (and nothing else) on stdout."
+    )] = False,
+    sandbox: Annotated[str | None, typer.Option(
+        "--sandbox", envvar="AGENTCODE_SANDBOX",
+        help="Where code runs: local (bubblewrap), agentcore (AWS), unsafe (no isolation).",
+        show_default=False,
+    )] = None,
+    max_input_bytes: Annotated[int | None, typer.Option(
+        "--max-input-bytes", help="Refuse code, --file or --stdin input larger than this "
+        "(default 10 MB).", show_default=False,
+    )] = None,
+    region: Annotated[str | None, typer.Option(
+        "--region", help="AWS region (agentcore sandbox).", show_default=False
+    )] = None,
+    session_timeout: Annotated[int | None, typer.Option(
+        "--session-timeout", help="AgentCore session timeout in seconds.", show_default=False
+    )] = None,
+    interpreter_id: Annotated[str | None, typer.Option(
+        "--interpreter-id", help="AgentCore code interpreter identifier.", show_default=False
+    )] = None,
+    no_history: NoHistoryOption = False,
+    db: DbOption = None,
+) -> None:
+    from agentcode.config import load_settings
+    from agentcode.sandbox import BACKENDS
+
+    if sandbox is not None and sandbox not in BACKENDS:
+        raise UsageError(f"unknown sandbox {sandbox!r}: choose one of {', '.join(BACKENDS)}")
+    if max_input_bytes is not None and max_input_bytes <= 0:
+        raise UsageError("--max-input-bytes must be a positive number of bytes")
+    settings = load_settings(
+        timeout=timeout, sandbox=sandbox, max_input_bytes=max_input_bytes, region=region,
+        session_timeout=session_timeout, interpreter_id=interpreter_id,
+        **history_overrides(no_history, db),
+    )
+    if settings.sandbox not in BACKENDS:
+        raise UsageError(
+            f"unknown sandbox {settings.sandbox!r}: choose one of {', '.join(BACKENDS)}"
+        )
+    limit = settings.max_input_bytes
+    source = path if path is not None else "-"
+    if source == "-" and stdin_is_terminal():
+        raise UsageError("no code to run: pass a file path, or '-' and pipe the code in")
+    code = read_text(source, limit=limit, what="code")
+    if not code.strip():
+        raise UsageError(f"the code from {'stdin' if source == '-' else source} is empty")
+    program_stdin = None
+    if stdin_path is not None:
+        if stdin_path == "-" and source == "-":
+            raise UsageError("--stdin - needs the code from a file: stdin already holds the code")
+        program_stdin = read_bytes(stdin_path, limit=limit, what="--stdin input")
+    inputs = {}
+    for name in files or []:
+        data = read_bytes(name, limit=limit, what="--file input")
+        inputs[name.rstrip("/").rsplit("/", 1)[-1]] = data
+    execution = _execute(code, settings, inputs, program_stdin, out, json_output)
+    if json_output:
+        sys.stdout.write(execution.to_json() + "\n")
+    else:
+        _report(execution, out, show_value=_ends_with_bare_value(code))
+    if execution.exit_code:
+        raise typer.Exit(execution.exit_code)
+
+
+def _execute(code: str, settings: Settings, inputs: dict[str, bytes], stdin: bytes | None,
+             out: str | None, json_output: bool) -> Execution:
+    from agentcode.errors import ExecutionTimeoutError
+    from agentcode.execute import execute
+
+    try:
+        return execute(
+            code, settings=settings, files=inputs or None, stdin=stdin,
+            out_dir=out, on_stdout=None if json_output else _write_stdout,
+            on_stderr=None if json_output else _write_stderr,
+        )
+    except ExecutionTimeoutError as exc:
+        if json_output and exc.execution is not None:
+            sys.stdout.write(exc.execution.to_json() + "\n")
+        raise
+
+
+def _write_stdout(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _write_stderr(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
+def _ends_with_bare_value(code: str) -> bool:
+    """Whether the code's last statement is an expression worth echoing (not a call)."""
+    import ast
+
+    try:
+        body = ast.parse(code).body
+    except (SyntaxError, ValueError):
+        return False
+    return bool(body) and isinstance(body[-1], ast.Expr) and not isinstance(
+        body[-1].value, ast.Call | ast.Await | ast.Yield | ast.YieldFrom
+    )
+
+
+def _report(execution: Execution, out: str | None, *, show_value: bool) -> None:
+    if show_value and execution.text is not None:
+        if execution.stdout and not execution.stdout.endswith("\n"):
+            sys.stdout.write("\n")
+        sys.stdout.write(execution.text + "\n")
+        sys.stdout.flush()
+    for stream in ("stdout", "stderr"):
+        dropped = getattr(execution, f"{stream}_dropped")
+        if dropped:
+            sys.stderr.write(
+                f"agentcode: {dropped} more bytes of the program's {stream} were dropped "
+                "(raise the cap with AGENTCODE_LIMIT_OUTPUT_BYTES)\n"
+            )
+    if execution.error is not None and execution.error.name == "SandboxExited":
+        sys.stderr.write(f"agentcode: {execution.error.value}\n")
+    if out is not None and execution.artifacts:
+        sys.stderr.write(f"agentcode: saved {len(execution.artifacts)} file(s) to {out}\n")

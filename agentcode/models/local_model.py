@@ -100,6 +100,9 @@ class LocalLlamaModel(LlamaCppModel):
         - `agentcode.errors.ModelUnavailableError`: weights or runtime unusable: do not retry;
         - `agentcode.errors.ModelError`: this request failed (other HTTP status, timeout, lost
           connection, malformed reply); the httpx error is chained as ``__cause__``.
+
+        A reply cut at ``max_tokens`` ends with stopReason "max_tokens", which a strands `Agent`
+        turns into `MaxTokensReachedException`.
         """
         server = await asyncio.to_thread(self.start)
         if tool_specs:

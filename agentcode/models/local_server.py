@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import os
 import secrets
 import threading
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from agentcode.errors import ModelUnavailableError
+
+logger = logging.getLogger(__name__)
 
 INSTALL_LOCAL = "pip install 'agentcode[local]'"
 HEALTH_TIMEOUT_SECONDS = 60.0
@@ -82,6 +85,8 @@ class LlamaServer:
         self.base_url = str(self._server.listening_address).rstrip("/")
         _wait_healthy(self.base_url, health_timeout)
         self.load_seconds = time.perf_counter() - started
+        logger.info("llama.cpp loaded %s in %.2f s at %s", self.model_path, self.load_seconds,
+                    self.base_url)
 
     def stop(self) -> None:
         # Dropping the last reference runs the C++ destructor, which stops the HTTP loop.

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from agentcode.config import Settings
+from agentcode.store.context import current_session, is_paused
 from agentcode.store.sqlite import HistoryStore, open_store
 from agentcode.types import Execution, Generation
 
@@ -20,10 +21,11 @@ def record_safely(
 ) -> T | None:
     """Run ``fn`` on the store and return its result, or ``None`` when history is off or broken.
 
-    A broken store (unwritable, corrupt, locked past the timeout) prints one warning per process
-    on stderr, however many times it is hit, and never raises.
+    Off means ``settings.history`` is False or recording is `paused` in this context. A broken
+    store (unwritable, corrupt, locked past the timeout) prints one warning per process on
+    stderr, however many times it is hit, and never raises.
     """
-    if settings is not None and not settings.history:
+    if (settings is not None and not settings.history) or is_paused():
         return None
     try:
         with open_store(path, settings) as store:
@@ -36,7 +38,11 @@ def record_safely(
 def record_generation_safely(
     settings: Settings | None, gen: Generation, *, session_id: str | None = None
 ) -> int | None:
-    """Record a generation; return its entry id, or ``None`` if it was not saved."""
+    """Record a generation; return its entry id, or ``None`` if it was not saved.
+
+    ``session_id`` defaults to the one set by `agentcode.store.in_session`.
+    """
+    session_id = session_id or current_session()
     return record_safely(
         settings, lambda store: store.record_generation(gen, session_id=session_id)
     )
@@ -49,12 +55,18 @@ def record_execution_safely(
     *,
     session_id: str | None = None,
     prompt: str | None = None,
+    timed_out: bool = False,
 ) -> int | None:
-    """Record an execution; return its entry id, or ``None`` if it was not saved."""
+    """Record an execution; return its entry id, or ``None`` if it was not saved.
+
+    ``session_id`` defaults to the one set by `agentcode.store.in_session`. ``timed_out``: the
+    partial execution of a run stopped at its time limit (stored as exit 124, TimeoutError).
+    """
+    session_id = session_id or current_session()
     return record_safely(
         settings,
         lambda store: store.record_execution(
-            code, execution, session_id=session_id, prompt=prompt
+            code, execution, session_id=session_id, prompt=prompt, timed_out=timed_out
         ),
     )
 

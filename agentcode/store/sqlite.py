@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import IO, Any, Self
 
 from agentcode.config import Settings
-from agentcode.errors import StoreError, UsageError
+from agentcode.errors import EXIT_TIMEOUT, StoreError, UsageError
 from agentcode.store import scrub
 from agentcode.store.migrations import migrate, utc_now
 from agentcode.types import Execution, Generation, HistoryEntry
@@ -143,9 +143,17 @@ class HistoryStore:
         *,
         session_id: str | None = None,
         prompt: str | None = None,
+        timed_out: bool = False,
     ) -> int:
+        """Record a run; ``timed_out`` marks the partial `Execution` of an interrupted run."""
         stderr = execution.stderr
         error = execution.error
+        error_name = error.name if error else None
+        exit_code = execution.exit_code
+        if timed_out:
+            # The sandbox may report the interrupt it used (KeyboardInterrupt, 130): what
+            # happened, for the user, is the time limit.
+            error_name, exit_code = "TimeoutError", EXIT_TIMEOUT
         if error is not None and error.traceback and error.traceback not in stderr:
             # What `python script.py` would have printed: keeps the failure visible and searchable.
             separator = "" if not stderr or stderr.endswith("\n") else "\n"
@@ -158,9 +166,9 @@ class HistoryStore:
             code=code,
             stdout=execution.stdout,
             stderr=stderr,
-            exit_code=execution.exit_code,
+            exit_code=exit_code,
             duration_ms=execution.duration_ms,
-            error=error.name if error else None,
+            error=error_name,
             backend=execution.backend or None,
             language="python",
             stdout_dropped=execution.stdout_dropped,

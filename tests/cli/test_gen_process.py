@@ -87,5 +87,9 @@ def test_terminal_shows_highlighted_code_once_after_a_failed_stream(tmp_path: Pa
     output = child.before or ""
     assert child.exitstatus == 0, output
     assert "↻" in output and "trying the next model" in output
-    assert output.count("complete answer") == 1
+    # The live view is transient (erased when it stops, where the cursor is shown again); what
+    # stays on screen after it is the final code, once, and nothing of the failed answer.
+    final = output[output.rindex("\x1b[?25h"):]
+    assert final.count("complete answer") == 1
+    assert "half-written" not in final
     assert "\x1b[" in output  # highlighted

@@ -101,7 +101,8 @@ def test_retries_exhausted_fall_back_to_the_next_model() -> None:
     assert len(first.calls) == FAST.attempts
     failed = reply.attempts[0]
     assert failed.model == "a" and failed.retries == FAST.attempts - 1
-    assert "throttled" in (failed.error or "") and "gave up after 4 attempts" in (failed.error or "")
+    assert "throttled" in (failed.error or "")
+    assert "gave up after 4 attempts" in (failed.error or "")
 
 
 def test_backoff_is_exponential_with_bounded_jitter() -> None:
@@ -160,7 +161,7 @@ def test_unusable_reply_is_reasked_once_then_accepted() -> None:
     assert len(model.calls) == 2
     reask = model.calls[1].messages
     assert reask[-2] == {"role": "assistant", "content": [{"text": PROSE}]}
-    assert "```python" in model.calls[1].prompt and "no ```python code block" in model.calls[1].prompt
+    assert "no ```python code block" in model.calls[1].prompt
 
 
 def test_code_that_does_not_parse_is_reasked_with_the_syntax_error() -> None:

@@ -23,7 +23,8 @@ from agentcode.testing import client_error
 
 def _status_error(status: int) -> httpx.HTTPStatusError:
     request = httpx.Request("POST", "http://127.0.0.1:1/v1/chat/completions")
-    return httpx.HTTPStatusError("x", request=request, response=httpx.Response(status, request=request))
+    response = httpx.Response(status, request=request)
+    return httpx.HTTPStatusError("x", request=request, response=response)
 
 
 @pytest.mark.parametrize(

@@ -259,3 +259,11 @@ def test_path_resolution(
     with open_store() as store:
         assert store.path == tmp_path / "env.db"
     assert os.path.exists(tmp_path / "env.db")
+
+
+def test_a_timed_out_run_is_recorded_as_exit_124(store: HistoryStore) -> None:
+    partial = Execution(stdout="tick\ntick\n")
+    entry = store.get(store.record_execution("while True: ...", partial, timed_out=True))
+    assert entry is not None
+    assert (entry.exit_code, entry.error, entry.stdout) == (124, "TimeoutError", "tick\ntick\n")
+    assert [e.id for e in store.list(failed=True)] == [entry.id]

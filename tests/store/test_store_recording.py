@@ -123,3 +123,27 @@ def test_no_history_env_turns_recording_off(tmp_path: Path) -> None:
     )
     assert result.returncode == 0 and result.stdout == "None\nNone\n" and result.stderr == ""
     assert not db.exists()
+
+
+def test_in_session_tags_and_paused_skips(tmp_path: Path) -> None:
+    from agentcode.store import in_session, paused
+
+    settings = Settings(db=str(tmp_path / "h.db"))
+    with in_session("S1"):
+        tagged = record_execution_safely(settings, "a = 1", Execution())
+        with paused():
+            assert record_execution_safely(settings, "skipped", Execution()) is None
+            assert record_generation_safely(settings, Generation(code="x", model_id="m")) is None
+        explicit = record_execution_safely(settings, "b = 2", Execution(), session_id="S2")
+    untagged = record_execution_safely(settings, "c = 3", Execution())
+    with open_store(settings=settings) as store:
+        assert [e.code for e in store.list()] == ["c = 3", "b = 2", "a = 1"]
+        assert store.get(tagged).session_id == "S1"  # type: ignore[arg-type, union-attr]
+        assert store.get(explicit).session_id == "S2"  # type: ignore[arg-type, union-attr]
+        assert store.get(untagged).session_id is None  # type: ignore[arg-type, union-attr]
+
+
+def test_importing_the_recording_context_does_not_import_sqlite() -> None:
+    probe = "import sys, agentcode.store.context; print('sqlite3' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.stdout == "False\n", result.stderr

@@ -1,0 +1,97 @@
+"""`execute(code)`: run a piece of Python once in a fresh sandbox and return what it did.
+
+    >>> execute("x = 6 * 7\\nx").text
+    '42'
+
+Errors in the code are data (``Execution.error``, ``exit_code`` like ``python script.py``);
+a sandbox that cannot start raises `SandboxUnavailableError`, a run past ``timeout`` raises
+`ExecutionTimeoutError` carrying the partial `Execution`.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agentcode.errors import ExecutionTimeoutError
+from agentcode.session import Callback, Files, Session
+
+if TYPE_CHECKING:
+    from agentcode.config import Settings
+    from agentcode.sandbox.base import SandboxSession
+    from agentcode.types import Execution
+
+
+def execute(
+    code: str,
+    *,
+    sandbox: SandboxSession | str | None = None,
+    timeout: float | None = None,
+    files: Files | None = None,
+    stdin: bytes | str | None = None,
+    out_dir: str | Path | None = None,
+    settings: Settings | None = None,
+    on_stdout: Callback | None = None,
+    on_stderr: Callback | None = None,
+) -> Execution:
+    """Run ``code`` and return its `Execution`.
+
+    ``sandbox``: a backend name ("local", "agentcore", "unsafe") or an open session (used, not
+    closed); default from settings. ``files``: name -> bytes/str, or host paths copied by base
+    name, put in the work dir first. ``stdin``: what the code reads from ``sys.stdin``.
+    ``out_dir``: where to copy the files the code created or changed and its figures
+    (``figure-1.png``, ...); their paths are listed in ``Execution.artifacts``.
+    ``on_stdout`` / ``on_stderr``: called with output chunks as the code prints them.
+    """
+    from agentcode.store.context import paused  # light: no sqlite3 before the run
+
+    with Session(sandbox, settings=settings) as session:
+        if files:
+            session.write_files(files)
+        try:
+            # Recorded below as a one-shot run, not as a run of this throwaway Session.
+            with paused():
+                execution = session.execute(code, timeout=timeout, stdin=stdin,
+                                            on_stdout=on_stdout, on_stderr=on_stderr)
+        except ExecutionTimeoutError as exc:
+            # Keep what the interrupted code left behind; a killed session has nothing left.
+            if out_dir is not None and exc.execution is not None and not exc.state_lost:
+                exc.execution.artifacts = save_artifacts(session, exc.execution, out_dir)
+            _record_history(session.settings, code, exc.execution, timed_out=True)
+            raise
+        if out_dir is not None:
+            execution.artifacts = save_artifacts(session, execution, out_dir)
+    _record_history(session.settings, code, execution)
+    return execution
+
+
+def _record_history(
+    settings: Settings, code: str, execution: Execution | None, *, timed_out: bool = False
+) -> None:
+    """One history entry per run (see agentcode.store), imported only now that the run is over."""
+    if execution is None or not settings.history:
+        return
+    from agentcode.store import record_execution_safely
+
+    record_execution_safely(settings, code, execution, timed_out=timed_out)
+
+
+def save_artifacts(session: Session, execution: Execution, out_dir: str | Path) -> list[str]:
+    """Copy changed/new work-dir files and the PNG outputs into ``out_dir``; return the paths."""
+    target = Path(out_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    saved = [str(path) for path in session.download(target)]
+    taken = set(saved)
+    figure = 0
+    for output in execution.outputs:
+        if output.png is None:
+            continue
+        figure += 1
+        path = target / f"figure-{figure}.png"
+        while str(path) in taken:
+            path = path.with_name(f"{path.stem}-{figure}.png")
+        path.write_bytes(base64.b64decode(output.png))
+        saved.append(str(path))
+        taken.add(str(path))
+    return saved

@@ -1,0 +1,220 @@
+"""The local sandbox: one persistent worker per session, inside bubblewrap.
+
+``LocalSandboxSession(settings)`` starts the jail (see jail.py for what it can see and
+supervisor.py for timeouts and output caps). ``isolated=False`` is the "unsafe" backend: the
+same worker with no jail, announced on stderr every time it starts.
+
+After a timeout that needed a kill, or if the code ends the worker (``os._exit``, a crash), the
+session's variables and files are gone; the next ``execute`` starts a fresh worker rather than
+failing forever. The error (or ``Execution.error``) says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self
+
+from agentcode.config import Settings
+from agentcode.errors import ExecutionTimeoutError, SandboxError
+from agentcode.sandbox import jail, seccomp
+from agentcode.sandbox.base import WORKDIR
+from agentcode.sandbox.supervisor import Callback, Outcome, WorkerProcess
+from agentcode.sandbox.workdir import WorkDir
+from agentcode.types import Execution, ExecutionError, Output
+
+UNSAFE_WARNING = (
+    "agentcode: WARNING: the 'unsafe' sandbox runs code WITHOUT ISOLATION: it can read and change "
+    "your files, reach the network and see your processes. Use it only for code you trust.\n"
+)
+
+
+class LocalSandboxSession:
+    """A stateful local sandbox. Variables and files survive between `execute` calls."""
+
+    def __init__(self, settings: Settings, *, isolated: bool = True) -> None:
+        self.id = uuid.uuid4().hex
+        self.backend = "local" if isolated else "unsafe"
+        self.settings = settings
+        self.isolated = isolated
+        self._bwrap = jail.find_bwrap() if isolated else ""
+        self._worker: WorkerProcess | None = None
+        self._workdir: WorkDir | None = None
+        self._tempdir: str | None = None
+        self._start()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        limits = self.settings.limits
+        request_r, request_w = os.pipe2(os.O_CLOEXEC)
+        response_r, response_w = os.pipe2(os.O_CLOEXEC)
+        child_fds = [request_r, response_w]
+        info_r = info_w = seccomp_r = None
+        uid: int | None = None
+        try:
+            if self.isolated:
+                uid = jail.session_uid()
+                info_r, info_w = os.pipe2(os.O_CLOEXEC)
+                child_fds.append(info_w)
+                if seccomp.supported():
+                    seccomp_r, seccomp_w = os.pipe2(os.O_CLOEXEC)
+                    os.write(seccomp_w, seccomp.deny_list_program())
+                    os.close(seccomp_w)
+                    child_fds.append(seccomp_r)
+                fds = jail.Fds(request_r, response_w, info_w, seccomp_r)
+                command = jail.bwrap_command(self._bwrap, limits, fds, uid=uid)
+                env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, None
+            else:
+                sys.stderr.write(UNSAFE_WARNING)
+                sys.stderr.flush()
+                self._tempdir = tempfile.mkdtemp(prefix="agentcode-unsafe-")
+                config = jail.worker_config(
+                    limits, jail.Fds(request_r, response_w), workdir=self._tempdir, uid=None
+                )
+                command = jail.worker_command(config)
+                env, cwd = jail.environment(self._tempdir), self._tempdir
+            worker = WorkerProcess(
+                command, env=env, pass_fds=tuple(child_fds), request_w=request_w,
+                response_r=response_r, info_r=info_r, cwd=cwd,
+            )
+        except BaseException:
+            for fd in (request_w, response_r, info_r):
+                if fd is not None:
+                    os.close(fd)
+            self._remove_tempdir()
+            raise
+        finally:
+            for fd in child_fds:
+                os.close(fd)
+        try:
+            worker.wait_ready()
+            root = (f"/proc/{worker.jail_pid}/root{WORKDIR}" if worker.jail_pid is not None
+                    else self._tempdir)
+            assert root is not None
+            owner = (uid, uid) if uid is not None else None
+            self._workdir = WorkDir(os.open(root, os.O_RDONLY | os.O_DIRECTORY), owner)
+        except BaseException:
+            worker.close()
+            self._remove_tempdir()
+            raise
+        self._worker = worker
+
+    def _ensure_started(self) -> WorkerProcess:
+        if self._worker is None or not self._worker.alive:
+            self._stop()
+            self._start()
+        assert self._worker is not None
+        return self._worker
+
+    def _stop(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+        if self._workdir is not None:
+            self._workdir.close()
+            self._workdir = None
+        self._remove_tempdir()
+
+    def _remove_tempdir(self) -> None:
+        if self._tempdir is not None:
+            shutil.rmtree(self._tempdir, ignore_errors=True)
+            self._tempdir = None
+
+    def close(self) -> None:
+        self._stop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self._stop()
+
+    # -- execution --------------------------------------------------------------------------
+
+    def execute(self, code: str, *, timeout: float | None = None, stdin: bytes | None = None,
+                on_stdout: Callback | None = None, on_stderr: Callback | None = None) -> Execution:
+        """Run ``code`` in the session; ``on_stdout``/``on_stderr`` get output as it happens."""
+        worker = self._ensure_started()
+        limits = self.settings.limits
+        timeout = self.settings.timeout if timeout is None else timeout
+        request: dict[str, Any] = {"type": "exec", "code": code}
+        if stdin:
+            import base64
+
+            request["stdin"] = base64.b64encode(stdin).decode("ascii")
+        started = time.perf_counter()
+        outcome = worker.run(request, timeout=timeout, grace=limits.kill_grace_seconds,
+                             cap=limits.output_bytes, on_stdout=on_stdout, on_stderr=on_stderr)
+        execution = self._execution(outcome, (time.perf_counter() - started) * 1000)
+        if outcome.killed:
+            self._stop()
+            raise ExecutionTimeoutError(
+                f"the code ran past the {timeout:g} s timeout and did not stop when interrupted, "
+                "so the session was killed: its variables and files are gone (the next execute "
+                "starts a fresh sandbox)",
+                state_lost=True, execution=execution,
+            )
+        if outcome.interrupted:
+            raise ExecutionTimeoutError(
+                f"the code ran past the {timeout:g} s timeout and was interrupted; "
+                "the session keeps its variables",
+                state_lost=False, execution=execution,
+            )
+        return execution
+
+    def _execution(self, outcome: Outcome, duration_ms: float) -> Execution:
+        result = outcome.result or {}
+        execution = Execution(
+            stdout=outcome.stdout.text(), stderr=outcome.stderr.text(),
+            stdout_dropped=outcome.stdout.dropped, stderr_dropped=outcome.stderr.dropped,
+            outputs=[Output.from_dict(o) for o in result.get("outputs") or []],
+            exit_code=int(result.get("exit_code", 0)), duration_ms=duration_ms,
+            backend=self.backend, session_id=self.id,
+        )
+        if result.get("error"):
+            execution.error = ExecutionError.from_dict(result["error"])
+        if result.get("status") == "interrupted" and not outcome.interrupted and execution.error:
+            # The code raised KeyboardInterrupt itself: like `python script.py`, show it.
+            execution.stderr += execution.error.traceback
+            if outcome.stderr.callback is not None:
+                outcome.stderr.callback(execution.error.traceback)
+        if outcome.result is None and not outcome.killed and not outcome.interrupted:
+            self._stop()
+            status = outcome.exit_status if outcome.exit_status is not None else -1
+            execution.exit_code = status if status >= 0 else 128 - status
+            execution.error = ExecutionError(
+                name="SandboxExited",
+                value=f"the sandbox process ended (status {execution.exit_code}): the session's "
+                "variables and files are gone; the next execute starts a fresh sandbox",
+            )
+        return execution
+
+    # -- files ------------------------------------------------------------------------------
+
+    def _files(self) -> WorkDir:
+        self._ensure_started()
+        if self._workdir is None:
+            raise SandboxError("the sandbox work dir is not available")
+        return self._workdir
+
+    def write_files(self, files: Mapping[str, bytes]) -> None:
+        self._files().write(files)
+
+    def list_files(self) -> list[str]:
+        return self._files().names()
+
+    def read_file(self, path: str) -> bytes:
+        return self._files().read(path)

@@ -1,0 +1,283 @@
+"""The sandbox worker: runs inside the jail, one process per session, standard library only.
+
+The supervisor (sandbox/local.py) starts it as ``python -I -B -c <this source> <config json>``.
+Requests arrive as JSON lines on the request fd, one result line goes back per request on the
+response fd. The code's stdout and stderr are the worker's fds 1 and 2, pipes the supervisor
+drains while the code runs, so output streams live and subprocesses' output is included.
+
+Start-up cost matters (a session starts in well under 100 ms): only cheap modules are imported
+here; ast, traceback and base64 load on first use.
+"""
+
+import io
+import json
+import os
+import resource
+import signal
+import sys
+import time
+import types
+
+WORKER_FILENAME = sys.argv[0] if sys.argv and sys.argv[0] != "-c" else "<string>"
+
+
+class CPUTimeLimitExceeded(BaseException):
+    """The execution used up its CPU-time budget (RLIMIT_CPU). Not an Exception: a blanket
+    ``except Exception`` in user code must not swallow it."""
+
+
+class _State:
+    running = False
+    cpu_budget = 60
+    output_bytes = 1024 * 1024
+    count = 0
+
+
+def _on_sigint(signum, frame):
+    # The supervisor sends SIGINT on timeout or Ctrl-C; between executions it is ignored.
+    if _State.running:
+        raise KeyboardInterrupt
+
+
+def _on_sigxcpu(signum, frame):
+    _set_cpu_soft(resource.RLIM_INFINITY)
+    if _State.running:
+        raise CPUTimeLimitExceeded(f"CPU time limit of {_State.cpu_budget} s exceeded")
+
+
+def _set_cpu_soft(soft):
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    if hard != resource.RLIM_INFINITY and (soft == resource.RLIM_INFINITY or soft > hard):
+        soft = hard
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def _drop_privileges(uid, gid, workdir):
+    # Root jail only: hand the work dir to the session uid, then become it for good. Leaving
+    # uid 0 clears every capability bwrap granted for this step; RLIMIT_NPROC applies from now.
+    os.chown(workdir, uid, gid)
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    # Changing uid made the process non-dumpable: /proc/self would then belong to root and the
+    # code could not read its own /proc/self/fd or environ. Nothing secret is left to protect.
+    import ctypes
+
+    ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
+
+
+def _apply_limits(limits):
+    mib = 1024 * 1024
+    pairs = (
+        (resource.RLIMIT_AS, limits["memory_mb"] * mib),
+        (resource.RLIMIT_FSIZE, limits["file_size_mb"] * mib),
+        (resource.RLIMIT_NOFILE, limits["open_files"]),
+        (resource.RLIMIT_NPROC, limits["processes"]),
+        (resource.RLIMIT_CORE, 0),
+    )
+    for which, value in pairs:
+        if value and value > 0:
+            resource.setrlimit(which, (value, value))
+    _State.cpu_budget = int(limits["cpu_seconds"])
+    _State.output_bytes = int(limits["output_bytes"])
+
+
+def _format_exception(exc, skip_worker_frames=True):
+    import traceback
+
+    tb = exc.__traceback__
+    while skip_worker_frames and tb is not None:
+        if tb.tb_frame.f_code.co_filename != WORKER_FILENAME:
+            break
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def _error(exc, text):
+    return {"name": type(exc).__name__, "value": str(exc), "traceback": text}
+
+
+def _compile(code, filename):
+    """Split the code like a notebook cell: the statements, and a last bare expression."""
+    import ast
+    import linecache
+
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    tree = ast.parse(code, filename, "exec")
+    last = None
+    # A trailing ';' silences the value, as in IPython.
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and not code.rstrip().endswith(";"):
+        last = ast.Expression(tree.body.pop().value)
+    body = compile(tree, filename, "exec")
+    return body, (compile(last, filename, "eval") if last is not None else None)
+
+
+def _b64(data):
+    import base64
+
+    return base64.b64encode(data).decode("ascii")
+
+
+def _rich(value, limit):
+    out = {"main": True, "text": None, "html": None, "png": None}
+    text = repr(value)
+    out["text"] = text if len(text) <= limit else text[:limit] + "..."
+    html = getattr(value, "_repr_html_", None)
+    if callable(html) and not isinstance(value, type):
+        result = html()
+        if isinstance(result, str):
+            out["html"] = result[:limit]
+    png = getattr(value, "_repr_png_", None)
+    if callable(png) and not isinstance(value, type):
+        result = png()
+        if isinstance(result, (bytes, bytearray)):
+            out["png"] = _b64(bytes(result))
+    return out
+
+
+def _figures():
+    """PNGs of the open matplotlib figures (only if the code imported pyplot), then close them."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is None:
+        return []
+    outputs = []
+    try:
+        for number in plt.get_fignums():
+            buffer = io.BytesIO()
+            plt.figure(number).savefig(buffer, format="png")
+            png = _b64(buffer.getvalue())
+            outputs.append({"main": False, "text": None, "html": None, "png": png})
+    finally:
+        plt.close("all")
+    return outputs
+
+
+def _exit_code(exc):
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    sys.stderr.write(f"{code}\n")
+    return 1
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except (AttributeError, ValueError, OSError):  # noqa: SIM105 - no contextlib import
+            continue
+
+
+def run(request, namespace):
+    _State.count += 1
+    filename = "<stdin>" if _State.count == 1 else f"<stdin-{_State.count}>"
+    stdin_data = request.get("stdin") or ""
+    if stdin_data:
+        import base64
+
+        stdin_data = base64.b64decode(stdin_data)
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin_data or b""), encoding="utf-8")
+    signal.signal(signal.SIGINT, _on_sigint)
+    result = {"type": "result", "status": "ok", "exit_code": 0, "error": None, "outputs": []}
+    try:
+        body, last = _compile(request["code"], filename)
+    except (SyntaxError, ValueError) as exc:
+        import traceback
+
+        text = "".join(traceback.format_exception_only(type(exc), exc))
+        sys.stderr.write(text)
+        result.update(status="error", exit_code=1, error=_error(exc, text))
+        return result
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    # RLIMIT_CPU counts whole seconds of the worker's life: round up so the budget is never
+    # less than asked.
+    _set_cpu_soft(int(used.ru_utime + used.ru_stime) + 1 + max(1, _State.cpu_budget))
+    try:
+        _State.running = True
+        exec(body, namespace)
+        if last is not None:
+            value = eval(last, namespace)
+            if value is not None:
+                result["outputs"].append(_rich(value, _State.output_bytes))
+        result["outputs"].extend(_figures())
+    except KeyboardInterrupt as exc:
+        # Not written to stderr: the supervisor knows whether it sent the interrupt (timeout,
+        # Ctrl-C) or the code raised it itself, and reports it accordingly.
+        text = _format_exception(exc)
+        result.update(status="interrupted", exit_code=130, error=_error(exc, text))
+    except SystemExit as exc:
+        result["exit_code"] = _exit_code(exc)
+    except BaseException as exc:  # noqa: BLE001 - user code: every failure is data
+        text = _format_exception(exc)
+        sys.stderr.write(text)
+        result.update(status="error", exit_code=1, error=_error(exc, text))
+    finally:
+        _State.running = False
+        if result["status"] != "ok" and "matplotlib.pyplot" in sys.modules:
+            sys.modules["matplotlib.pyplot"].close("all")
+        _set_cpu_soft(resource.RLIM_INFINITY)
+        sys.stdin = io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8")
+    return result
+
+
+def _encode(result, limit):
+    line = json.dumps(result).encode() + b"\n"
+    if len(line) > limit:
+        # Too big for the protocol (huge figures): keep the text of each output only.
+        for out in result["outputs"]:
+            out["png"] = out["html"] = None
+        line = json.dumps(result).encode() + b"\n"
+    return line
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def main():
+    config = json.loads(sys.argv[1])
+    workdir = config["workdir"]
+    if config.get("uid") is not None:
+        _drop_privileges(config["uid"], config["gid"], workdir)
+    os.chdir(workdir)
+    _apply_limits(config["limits"])
+    signal.signal(signal.SIGINT, _on_sigint)
+    signal.signal(signal.SIGXCPU, _on_sigxcpu)
+    requests = os.fdopen(config["request_fd"], "rb")
+    responses = config["response_fd"]
+    os.set_inheritable(requests.fileno(), False)
+    os.set_inheritable(responses, False)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    sys.stdout.reconfigure(line_buffering=True)
+    sys.stderr.reconfigure(line_buffering=True)
+    # The code runs as the script would: a fresh __main__, argv like `python -`, cwd on sys.path.
+    user_main = types.ModuleType("__main__")
+    user_main.__dict__["__builtins__"] = __builtins__
+    sys.modules["__main__"] = user_main
+    sys.argv = ["-"]
+    sys.path.insert(0, workdir)
+    line_limit = int(config["line_limit"])
+    os.write(responses, b'{"type": "ready"}\n')
+    while True:
+        try:
+            line = requests.readline()
+            if not line:
+                return
+            request = json.loads(line)
+            started = time.perf_counter()
+            result = run(request, user_main.__dict__)
+            result["duration_ms"] = (time.perf_counter() - started) * 1000
+            _flush()
+            _write_all(responses, _encode(result, line_limit))
+        except KeyboardInterrupt:
+            continue  # a late interrupt that landed between executions
+
+
+if __name__ == "__main__":
+    main()

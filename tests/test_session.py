@@ -1,0 +1,59 @@
+"""`Session`: lazy start, state across executions, files, download, close."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agentcode import Session
+from agentcode.config import Limits, Settings
+from agentcode.errors import SandboxUnavailableError, UsageError
+from agentcode.testing import FakeSandbox
+from agentcode.types import Execution
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(timeout=20, limits=Limits(tmp_mb=16, shm_mb=8, workdir_mb=32))
+
+
+def test_state_and_files_persist_in_a_real_jail(settings: Settings, tmp_path: Path) -> None:
+    with Session(settings=settings) as session:
+        assert len(session.id) == 32 and int(session.id, 16) >= 0
+        session.execute("import json\nrows = []")
+        session.write_files({"in.json": '{"n": 2}'})
+        result = session.execute("rows.append(json.load(open('in.json'))['n'])\n"
+                                 "open('out.txt', 'w').write(str(rows))\nrows")
+        assert result.text == "[2]" and result.session_id == session.id
+        assert session.execute("x = input()\nx * 2", stdin="ab").text == "'abab'"
+        saved = session.download(tmp_path / "dl")
+        assert saved == [tmp_path / "dl" / "out.txt"]
+        assert saved[0].read_text() == "[2]"
+        sandbox = session.sandbox
+    assert sandbox._worker is None  # type: ignore[attr-defined]  # the jail was stopped
+
+
+def test_the_sandbox_starts_on_first_use(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                         settings: Settings) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap: starting would fail
+    session = Session(settings=settings)  # ...but nothing starts yet
+    with pytest.raises(SandboxUnavailableError):
+        session.execute("1")
+
+
+def test_given_sandbox_is_not_closed_and_files_kwarg_writes_first() -> None:
+    fake = FakeSandbox([Execution(stdout="done\n")])
+    with Session(fake, settings=Settings()) as session:
+        result = session.execute("go()", files={"a.txt": "x"}, stdin="in")
+    assert fake.files == {"a.txt": b"x"} and fake.stdins == [b"in"]
+    assert result.stdout == "done\n" and result.session_id == session.id
+    assert fake.closed is False
+
+
+def test_bad_file_names_are_usage_errors() -> None:
+    with Session(FakeSandbox(), settings=Settings()) as session:
+        with pytest.raises(UsageError, match="relative path"):
+            session.write_files({"../escape.txt": b"x"})
+        with pytest.raises(UsageError, match="no such file"):
+            session.write_files(["/nonexistent/file.txt"])
