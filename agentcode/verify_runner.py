@@ -106,13 +106,26 @@ class _Mark:
         return mark
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
-        # skip, xfail, slow...: markers we accept and ignore, with or without arguments.
+        # skip and skipif skip; xfail, slow and other markers are accepted and ignored.
         def marker(*args: Any, **_: Any) -> Any:
-            if len(args) == 1 and callable(args[0]):
-                return args[0]
-            return lambda func: func
+            skip = name == "skip" or (name == "skipif" and bool(args) and bool(args[0]))
+
+            def apply(func: Any) -> Any:
+                if skip:
+                    func._agentcode_skip = True
+                return func
+
+            if len(args) == 1 and callable(args[0]) and name != "skipif":
+                return apply(args[0])
+            return apply
 
         return marker
+
+
+class _Param:
+    def __init__(self, *values: Any, marks: Any = (), id: str | None = None) -> None:  # noqa: A002
+        self.values = values
+        self.marks = marks
 
 
 def _pytest_stand_in() -> types.ModuleType:
@@ -122,6 +135,7 @@ def _pytest_stand_in() -> types.ModuleType:
     module.fail = _fail  # type: ignore[attr-defined]
     module.skip = _skip  # type: ignore[attr-defined]
     module.mark = _Mark()  # type: ignore[attr-defined]
+    module.param = _Param  # type: ignore[attr-defined]
     module.fixture = _Mark().fixture  # type: ignore[attr-defined]
     return module
 
@@ -219,6 +233,8 @@ def _is_skip(exc: BaseException) -> bool:
 
 def _cases(func: Any) -> list[dict[str, Any]]:
     """The parameter sets to call a test with: [] when it is marked skip, [{}] when plain."""
+    if getattr(func, "_agentcode_skip", False):
+        return []
     if hasattr(func, "_agentcode_params"):
         return list(func._agentcode_params)
     cases: list[dict[str, Any]] = [{}]

@@ -27,7 +27,7 @@ warnings, errors) to stderr; `-` means stdin.
 |---|---|
 | 0 | success |
 | n | the program called `sys.exit(n)` / raised `SystemExit(n)` (`run`) |
-| 1 | the code raised an exception (`run`), or an internal error |
+| 1 | the code raised an exception (`run`), the generated code failed verification (`gen --verify`: the code is still printed), or an internal error |
 | 2 | bad usage or bad input (missing file, empty or binary input, unknown option value, bad config) |
 | 3 | no model could answer (`gen`): every model failed, the `local` extra is missing, or no credentials |
 | 4 | the sandbox is unavailable or failed (bubblewrap missing, AgentCore error) |

@@ -60,7 +60,10 @@ def test_never_fixed_prints_the_code_and_exits_1(models: Callable[..., None]) ->
     assert "agentcode: error: generated code failed verification after 3 rounds" in result.stderr
     assert "ZeroDivisionError" in result.stderr
     assert len(model.calls) == 3
-    assert "Traceback" not in result.stderr
+    # The candidate's own traceback is shown (it is the failure); agentcode's never is.
+    assert "print(sum(values) / 0)" in result.stderr
+    assert "agentcode/" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("agentcode: error: generated code failed")
 
 
 def test_repaired_code_exits_0(models: Callable[..., None]) -> None:

@@ -173,3 +173,32 @@ def test_bad_check_is_refused_before_any_model_call(settings: Settings) -> None:
     with pytest.raises(UsageError, match="not a Python expression"):
         generate_verified("x", check="x ==", model=model, settings=settings)
     assert model.calls == []
+
+
+def test_pytest_stand_in_when_pytest_is_missing(settings: Settings) -> None:
+    # Hide any real pytest the sandbox might see, so the stand-in answers `import pytest`.
+    hide = "import sys\nsys.modules['pytest'] = None\n"
+    tests = """\
+import pytest
+
+
+@pytest.mark.parametrize("n, square", [(2, 4), (3, 9), pytest.param(4, 16)])
+def test_square(n, square):
+    assert sq(n) == square
+
+
+def test_raises_and_approx():
+    with pytest.raises(TypeError, match="unsupported"):
+        sq("x")
+    assert sq(0.1) == pytest.approx(0.01)
+
+
+@pytest.mark.skip
+def test_skipped():
+    pytest.fail("never runs")
+"""
+    verifier = Verifier(settings, tests=load_tests(tests), setup=hide)
+    assert verifier.run("def sq(n):\n    return n ** 2\n") is None
+    failure = verifier.run("def sq(n):\n    return n * 2\n") or ""
+    assert "3 of 4 tests failed" in failure
+    assert "test_square[n=3, square=9] failed" in failure

@@ -9,12 +9,13 @@ input, and a bounded sample of it (plus its size) is sent as data context.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from agentcode.cli.history_options import DbOption, NoHistoryOption, history_overrides
-from agentcode.cli.io import read_text, stdin_is_terminal, stdout_is_terminal
+from agentcode.cli.io import read_bytes, read_text, stdin_is_terminal, stdout_is_terminal
 from agentcode.errors import UsageError
 
 if TYPE_CHECKING:
@@ -48,6 +49,33 @@ def gen(
     profile: Annotated[str | None, typer.Option("--profile", help="AWS profile to use.")] = None,
     no_history: NoHistoryOption = False,
     db: DbOption = None,
+    verify: Annotated[bool, typer.Option(
+        "--verify", help="Run the code in the sandbox; when it fails, the model repairs it."
+    )] = False,
+    test: Annotated[Path | None, typer.Option(
+        "--test", metavar="FILE", help="Test file (test_* functions or plain asserts) the code "
+        "must pass; implies --verify.", show_default=False,
+    )] = None,
+    check: Annotated[str | None, typer.Option(
+        "--check", metavar="EXPR", help="Python expression that must be true after the code "
+        "ran; implies --verify.", show_default=False,
+    )] = None,
+    max_repairs: Annotated[int | None, typer.Option(
+        "--max-repairs", metavar="N", min=0, help="Repair rounds after the first candidate "
+        "[default: 2].", show_default=False,
+    )] = None,
+    stdin_file: Annotated[str | None, typer.Option(
+        "--stdin", metavar="PATH", help="Input for the verification run, and a sample of it "
+        "for the model.", show_default=False,
+    )] = None,
+    files: Annotated[list[Path] | None, typer.Option(
+        "--file", metavar="PATH", help="File put in the sandbox's work dir for verification "
+        "(repeatable).", show_default=False,
+    )] = None,
+    sandbox: Annotated[str | None, typer.Option(
+        "--sandbox", metavar="NAME", help="Sandbox that verifies: local, agentcore or unsafe.",
+        show_default=False,
+    )] = None,
 ) -> None:
     """Write a Python program for PROMPT.
 
@@ -56,22 +84,48 @@ def gen(
       agentcode gen "print the first 10 primes" | agentcode run -
 
       cat access.log | agentcode gen "top 5 client IPs" > top_ips.py
+
+      agentcode gen --verify --test tests/test_slugify.py "a function slugify(title) -> str"
+
+    With --verify the code is printed even when it still fails after the repairs; the failure
+    goes to stderr and the exit status is 1.
     """
     from agentcode.config import load_settings
     from agentcode.models.registry import split_names
 
     names = split_names(model or [])
+    verifying = verify or test is not None or check is not None
+    if not verifying and (files or sandbox is not None or max_repairs is not None):
+        raise UsageError("--file, --sandbox and --max-repairs apply to verification: add --verify")
+    if sandbox is not None:
+        from agentcode.sandbox import BACKENDS
+
+        if sandbox not in BACKENDS:
+            raise UsageError(f"unknown sandbox {sandbox!r}: choose one of {', '.join(BACKENDS)}")
     settings = load_settings(model=names or None, region=region, profile=profile,
-                             **history_overrides(no_history, db))
+                             sandbox=sandbox, **history_overrides(no_history, db))
     _require_text(prompt)
+    if prompt == "-" and stdin_file == "-":
+        raise UsageError("stdin cannot be both the prompt and --stdin: pass --stdin a file")
     context = None
+    stdin_data = None
+    if stdin_file is not None:
+        stdin_data = read_bytes(stdin_file, limit=settings.max_input_bytes, what="--stdin input")
     if prompt == "-":
         prompt = read_text("-", limit=settings.max_input_bytes, what="prompt")
         _require_text(prompt)
+    elif stdin_data is not None:
+        from agentcode.generate import describe_input
+
+        context = describe_input(stdin_data)
     elif not stdin_is_terminal():
         context = _stdin_context(settings)
+    options: dict[str, Any] = {}
+    if verifying:
+        options = {"verify": True, "tests": test, "check": check, "stdin": stdin_data,
+                   "files": files, "max_repairs": 2 if max_repairs is None else max_repairs}
     generation = _generate(prompt, system=system, context=context, settings=settings,
-                           live=stdout_is_terminal() and not json_output)
+                           live=stdout_is_terminal() and not json_output, **options)
     _warn_failed_attempts(generation)
     if json_output:
         sys.stdout.write(generation.to_json(indent=2) + "\n")
@@ -84,6 +138,23 @@ def gen(
     else:
         sys.stdout.write(generation.code)
     sys.stdout.flush()
+    if verifying and not generation.verified:
+        _report_failed_verification(generation)
+
+
+def _report_failed_verification(generation: Generation) -> None:
+    """The code is on stdout already; the failure goes to stderr and sets the exit status."""
+    from agentcode.errors import VerificationError
+    from agentcode.verify import first_line
+
+    failure = (generation.rounds[-1].error if generation.rounds else None) or "failed"
+    sys.stderr.write("agentcode: the last candidate failed:\n")
+    sys.stderr.write("".join(f"  {line}\n" for line in failure.splitlines()))
+    count = len(generation.rounds)
+    raise VerificationError(
+        f"generated code failed verification after {count} round{'s' if count != 1 else ''}: "
+        f"{first_line(failure)}"
+    )
 
 
 def _require_text(prompt: str) -> None:
@@ -93,12 +164,15 @@ def _require_text(prompt: str) -> None:
 
 
 def _generate(
-    prompt: str, *, system: str | None, context: str | None, settings: Settings, live: bool
+    prompt: str, *, system: str | None, context: str | None, settings: Settings, live: bool,
+    **options: Any,
 ) -> Generation:
     from agentcode.generate import generate
 
     if not (live or _stderr_is_terminal()):
-        return generate(prompt, system=system, context=context, settings=settings)
+        if options.get("verify"):  # repair progress, one line each, on stderr
+            options["on_restart"] = lambda message: sys.stderr.write(f"agentcode: {message}\n")
+        return generate(prompt, system=system, context=context, settings=settings, **options)
     from rich.console import Console
 
     from agentcode.cli.gen_display import LiveCode
@@ -106,7 +180,7 @@ def _generate(
     # Code streams on the terminal only when stdout is one too; otherwise just the spinner.
     with LiveCode(Console(stderr=True), stream=live) as display:
         return generate(prompt, system=system, context=context, settings=settings,
-                        on_token=display.token, on_restart=display.restart)
+                        on_token=display.token, on_restart=display.restart, **options)
 
 
 def _stdin_context(settings: Settings) -> str | None:

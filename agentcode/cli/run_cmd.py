@@ -34,62 +34,7 @@ nor a line ending with ';'. --json always carries the value.
 
 
 def register(app: typer.Typer) -> None:
-    _light_coercion()
     app.command("run", help=HELP)(run)
-
-
-def _light_coercion() -> None:
-    """Coerce plain str/int/float (and list[str]) parameters without pydantic.
-
-    typer 0.29 builds a pydantic TypeAdapter for every non-bool parameter, which costs ~100 ms
-    of `agentcode run`'s start-up. These simple types need none of it; anything else (ranges,
-    enums, paths, dates) still goes to typer. Only typer's own internals are wrapped, so if they
-    change this quietly does nothing.
-    """
-    try:
-        from typer import _coercion, core
-    except ImportError:  # pragma: no cover - another typer layout
-        return
-    original = getattr(core, "build_runtime_param", None)
-    base = getattr(_coercion, "PassThroughRuntimeParam", None)
-    if original is None or base is None or getattr(original, "light", False):
-        return
-    simple: dict[object, type] = {}
-    for kind in (str, int, float, bool):
-        simple[kind] = simple[kind | None] = kind
-    many = {list[str], list[str] | None}
-    names = {str: "text", int: "integer", float: "number", bool: "boolean"}
-    truth = {"1": True, "true": True, "yes": True, "on": True, "y": True, "t": True,
-             "0": False, "false": False, "no": False, "off": False, "n": False, "f": False}
-
-    class LightParam(base):  # type: ignore[misc, valid-type]
-        def _coerce_value(self, value: object, param: object, ctx: object) -> object:
-            if self.annotation in many:
-                return [str(item) for item in value]  # type: ignore[attr-defined]
-            kind = simple[self.annotation]
-            try:
-                if kind is bool and not isinstance(value, bool):
-                    return truth[str(value).strip().lower()]
-                return kind(value)
-            except (TypeError, ValueError, KeyError):
-                from typer._click.exceptions import BadParameter
-
-                raise BadParameter(
-                    f"{value!r} is not a valid {names[kind]}.", ctx=ctx, param=param,  # type: ignore[arg-type]
-                ) from None
-
-    def build(descriptor: object) -> object:
-        info = descriptor.parameter_info  # type: ignore[attr-defined]
-        plain = (descriptor.file_annotation is None  # type: ignore[attr-defined]
-                 and getattr(info, "parser", None) is None
-                 and getattr(info, "min", None) is None and getattr(info, "max", None) is None)
-        annotation = descriptor.annotation  # type: ignore[attr-defined]
-        if plain and (annotation in simple or annotation in many):
-            return LightParam(parameter_info=info, annotation=annotation)
-        return original(descriptor)
-
-    build.light = True  # type: ignore[attr-defined]
-    core.build_runtime_param = build  # type: ignore[assignment]
 
 
 def run(
