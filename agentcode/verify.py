@@ -66,8 +66,9 @@ def describe_failure(stage: str, execution: Execution, *, timeout: float | None 
     ):
         parts.append("stderr (last lines):\n" + _tail(execution.stderr, STDERR_LINES, 1000))
     if execution.stdout.strip():
-        dropped = f" ({execution.stdout_dropped} bytes not kept)" if execution.stdout_dropped else ""
-        parts.append(f"stdout (last lines{dropped}):\n" + _tail(execution.stdout, STDOUT_LINES, 600))
+        dropped = execution.stdout_dropped
+        note = f" ({dropped} bytes not kept)" if dropped else ""
+        parts.append(f"stdout (last lines{note}):\n" + _tail(execution.stdout, STDOUT_LINES, 600))
     text = "\n".join(parts)
     return text if len(text) <= MAX_FEEDBACK_CHARS else text[:MAX_FEEDBACK_CHARS] + "\n..."
 

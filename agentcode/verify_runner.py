@@ -239,7 +239,8 @@ def _cases(func: Any) -> list[dict[str, Any]]:
         return list(func._agentcode_params)
     cases: list[dict[str, Any]] = [{}]
     for mark in getattr(func, "pytestmark", []):  # marks set by a real pytest in the sandbox
-        name, args = getattr(mark, "name", ""), getattr(mark, "args", ())
+        name: str = getattr(mark, "name", "")
+        args: tuple[Any, ...] = tuple(getattr(mark, "args", ()))
         if name == "skip" or (name == "skipif" and args and args[0]):
             return []
         if name == "parametrize" and len(args) >= 2:

@@ -59,7 +59,11 @@ def load_problems() -> list[dict[str, Any]]:
 
 
 def select(
-    problems: list[dict[str, Any]], ids: str | None, offset: int, limit: int | None
+    problems: list[dict[str, Any]],
+    ids: str | None,
+    offset: int,
+    limit: int | None,
+    stride: int = 1,
 ) -> list[dict[str, Any]]:
     if ids:
         wanted = [
@@ -71,6 +75,9 @@ def select(
             sys.exit(f"humaneval.py: unknown problem id(s): {', '.join(missing)}")
         return [by_id[i] for i in wanted]
     chosen = problems[offset:]
+    if stride > 1:  # every stride-th problem first, so any prefix of a run spans the whole set
+        order = sorted(range(len(chosen)), key=lambda i: (i % stride, i))
+        chosen = [chosen[i] for i in order]
     return chosen[:limit] if limit is not None else chosen
 
 
@@ -289,6 +296,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--ids", help="comma-separated problem ids (HumanEval/3 or 3)")
     parser.add_argument("--offset", type=int, default=0)
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--stride", type=int, default=1,
+                        help="order: problems 0, K, 2K, ... first, then 1, K+1, ... (default 1)")
     parser.add_argument("--max-repairs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per verification run")
     parser.add_argument(
@@ -336,7 +345,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not modes or any(m not in ("raw", "verify") for m in modes):
         sys.exit("humaneval.py: --modes takes raw, verify or raw,verify")
     settings = load_settings(timeout=args.timeout, history=False)
-    problems = select(load_problems(), args.ids, args.offset, args.limit)
+    problems = select(load_problems(), args.ids, args.offset, args.limit, args.stride)
     data: dict[str, Any] = {
         "meta": {
             "model": args.model,

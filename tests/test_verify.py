@@ -146,3 +146,31 @@ def test_a_given_session_is_shared_by_candidates(settings: Settings) -> None:
         )
         assert generation.verified
         assert session.execute("secret").text == "42"  # the session is still open and usable
+
+
+def test_inside_a_session_candidates_use_its_sandbox(settings: Settings) -> None:
+    from agentcode.session import Session
+
+    with Session(settings=settings) as session:
+        session.execute("rate = 3")
+        generation = generate_verified(
+            "triple 5 with the session's rate", model=FakeModel([block("print(rate * 5)")]),
+            settings=settings, sandbox=session.sandbox, check="rate == 3",
+        )
+        assert generation.verified
+
+
+def test_generate_delegates_to_the_loop(settings: Settings) -> None:
+    from agentcode.generate import generate
+
+    model = FakeModel([block(BROKEN), block(FIXED)])
+    generation = generate("average", model=model, settings=settings, verify=True)
+    assert generation.verified and len(generation.rounds) == 2
+
+    # tests= or check= alone imply verification.
+    checked = generate("average", model=FakeModel([block("total = 7")]), settings=settings,
+                       check="total == 7")
+    assert checked.verified and len(checked.rounds) == 1
+
+    plain = generate("average", model=FakeModel([block(BROKEN)]), settings=settings)
+    assert plain.rounds == [] and plain.verified is False

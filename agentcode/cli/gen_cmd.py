@@ -62,7 +62,7 @@ def gen(
     )] = None,
     max_repairs: Annotated[int | None, typer.Option(
         "--max-repairs", metavar="N", min=0, help="Repair rounds after the first candidate "
-        "[default: 2].", show_default=False,
+        "(default 2).", show_default=False,
     )] = None,
     stdin_file: Annotated[str | None, typer.Option(
         "--stdin", metavar="PATH", help="Input for the verification run, and a sample of it "

@@ -15,12 +15,19 @@ from pathlib import Path
 import pytest
 
 TASKS = [
-    (
+    pytest.param(
         "print the first 10 prime numbers, one per line",
         lambda out: out.split() == ["2", "3", "5", "7", "11", "13", "17", "19", "23", "29"],
+        id="primes",
     ),
-    ("print the sum of the integers from 1 to 100", lambda out: "5050" in out),
-    ("print the factorial of 10", lambda out: "3628800" in out),
+    pytest.param(
+        "print the sum of the integers from 1 to 100", lambda out: "5050" in out, id="sum"
+    ),
+    pytest.param(
+        "print the squares of the integers from 1 to 5, one per line",
+        lambda out: out.split() == ["1", "4", "9", "16", "25"],
+        id="squares",
+    ),
 ]
 
 
@@ -30,7 +37,7 @@ def agentcode_cli() -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("prompt", "check"), TASKS, ids=["primes", "sum", "factorial"])
+@pytest.mark.parametrize(("prompt", "check"), TASKS)
 def test_gen_piped_into_run(prompt: str, check, embedded_model_path: Path, agentcode_home: Path):
     env = {
         **os.environ,
