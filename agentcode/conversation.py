@@ -23,6 +23,11 @@ SESSION_SYSTEM = (
     "This is an interactive session: code you wrote earlier already ran, and the variables, "
     "imports and functions it defined still exist. Build on them instead of repeating them."
 )
+# For `gen -c`: each program runs in a fresh process, so earlier answers are context, not state.
+STANDALONE_SYSTEM = (
+    "This continues an earlier conversation, but each program runs on its own in a new process: "
+    "write a complete program that includes whatever it needs from the earlier answers."
+)
 
 
 @dataclass(slots=True)
@@ -83,7 +88,9 @@ def _user_text(prompt: str, ran: list[Ran]) -> str:
         if item.generated:
             parts.append(f"I ran that code. Result:\n{item.report}")
         else:
-            parts.append(f"I also ran this code myself:\n{_fence(item.code)}\nResult:\n{item.report}")
+            parts.append(
+                f"I also ran this code myself:\n{_fence(item.code)}\nResult:\n{item.report}"
+            )
     parts.append(prompt)
     return "\n\n".join(parts)
 

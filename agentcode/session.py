@@ -1,12 +1,15 @@
-"""`Session`: one stateful sandbox that variables and files survive in, between executions.
+"""`Session`: one conversation, one stateful sandbox and the history, tied together.
 
     with agentcode.Session() as s:
         s.execute("import math; x = 2")
         s.execute("print(math.sqrt(x))").stdout   # '1.4142135623730951\\n'
+        s.generate("print x squared with a sentence")  # sees the code above and its results
 
 The sandbox starts on first use. ``sandbox`` is a backend name ("local", "agentcore",
 "unsafe"; default from settings) or an open `SandboxSession`, which the Session then uses but
-does not close.
+does not close. Every entry it records in the history carries its ``id``;
+`Session.resume` continues a recorded conversation in a new process (the sandbox's variables
+cannot survive a process: the earlier code is shown to the model, not re-run).
 """
 
 from __future__ import annotations
@@ -16,14 +19,24 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self, TypeAlias
+from typing import TYPE_CHECKING, Any, Self, TypeAlias
 
+from agentcode.conversation import (
+    SESSION_SYSTEM,
+    STANDALONE_SYSTEM,
+    Conversation,
+    describe_execution,
+)
 from agentcode.errors import ExecutionTimeoutError, UsageError
 
 if TYPE_CHECKING:
+    from strands.models.model import Model
+
     from agentcode.config import Settings
     from agentcode.sandbox.base import SandboxSession
-    from agentcode.types import Execution
+    from agentcode.types import Execution, Generation, HistoryEntry
+
+    ModelChoice: TypeAlias = str | Model | list[str | Model]
 
 # Files for the work dir: name -> content, or host paths copied under their base name.
 Files: TypeAlias = Mapping[str, bytes | str] | Iterable[str | Path]
@@ -34,12 +47,18 @@ class Session:
     """A sandbox session: state persists across `execute` calls until `close`."""
 
     def __init__(self, sandbox: SandboxSession | str | None = None, *,
-                 settings: Settings | None = None) -> None:
+                 settings: Settings | None = None, model: ModelChoice | None = None,
+                 session_id: str | None = None) -> None:
         if settings is None:
             from agentcode.config import load_settings
 
             settings = load_settings()
-        self.id = uuid.uuid4().hex
+        self.id = session_id or uuid.uuid4().hex
+        self.model: ModelChoice | None = model  # None: the configured chain (settings.model)
+        self.conversation = Conversation()
+        # False when the code will not run in this session's sandbox (`gen -c`): then the model
+        # is told to write complete programs rather than rely on earlier variables.
+        self.stateful = True
         self.settings = settings
         self._backend = sandbox if isinstance(sandbox, str) else settings.sandbox
         self._sandbox: SandboxSession | None = None if isinstance(sandbox, str) else sandbox
@@ -66,10 +85,106 @@ class Session:
             execution = _run(self.sandbox, code, timeout, data, on_stdout, on_stderr)
         except ExecutionTimeoutError as exc:
             self._record_history(code, exc.execution, timed_out=True)
+            self.conversation.add_run(code, f"stopped: {exc}")
             raise
         execution.session_id = self.id
         self._record_history(code, execution)
+        self.conversation.add_run(code, describe_execution(execution))
         return execution
+
+    def generate(self, prompt: str, *, system: str | None = None, context: str | None = None,
+                 **options: Any) -> Generation:
+        """Write code for ``prompt`` as the next turn of this conversation.
+
+        The model sees the earlier requests, their code, and what running it printed or raised
+        (trimmed to fit its context), and knows the variables still exist. The code is not run:
+        call `execute` with it. ``options`` go to `agentcode.generate` (``on_token``,
+        ``verify``, ``tests``, ...); a verified generation runs its candidates in this sandbox.
+        """
+        from agentcode.generate import generate
+        from agentcode.store.context import paused
+
+        history, request = self.conversation.messages(prompt)
+        note = SESSION_SYSTEM if self.stateful else STANDALONE_SYSTEM
+        extra = note if not system else f"{note}\n{system}"
+        verifying = options.get("verify") or options.get("tests") or options.get("check")
+        if verifying and self.stateful:  # candidates run against this session's variables
+            options.setdefault("sandbox", self.sandbox)
+        with paused():  # recorded below, with the user's words rather than the folded request
+            generation = generate(request, model=self.model, system=extra, context=context,
+                                  history=history, settings=self.settings, **options)
+        generation.prompt = prompt
+        self.conversation.add_turn(prompt, generation.code)
+        if self.settings.history:
+            from agentcode.store import record_generation_safely
+
+            record_generation_safely(self.settings, generation, session_id=self.id)
+        return generation
+
+    @property
+    def model_names(self) -> list[str]:
+        """The model chain this session asks, as names."""
+        from agentcode.models.registry import model_label
+
+        if self.model is None:
+            return list(self.settings.model)
+        chosen = self.model if isinstance(self.model, list) else [self.model]
+        return [m if isinstance(m, str) else model_label(m) for m in chosen]
+
+    def use_model(self, model: ModelChoice) -> None:
+        """Ask another model (or chain) from the next `generate` on; the conversation stays."""
+        from agentcode.models.registry import candidates_for
+
+        candidates_for(model, self.settings)  # refuse an unknown name now, not at the next turn
+        self.model = model
+
+    def reset(self) -> None:
+        """Forget the conversation and start a fresh sandbox (variables and files are lost)."""
+        self.close()
+        self._inputs.clear()
+        self.conversation.clear()
+
+    def entries(self, limit: int | None = None) -> list[HistoryEntry]:
+        """This session's history entries, oldest first (the last ``limit``); [] if none."""
+        from agentcode.store import open_store
+
+        try:
+            with open_store(settings=self.settings) as store:
+                found = list(store.conversation(self.id))
+        except Exception:  # noqa: BLE001 - a broken history store must not break the session
+            return []
+        return found[-limit:] if limit else found
+
+    @classmethod
+    def resume(cls, session_id: str | None = None, *, settings: Settings | None = None,
+               sandbox: SandboxSession | str | None = None,
+               model: ModelChoice | None = None) -> Session:
+        """Continue a recorded conversation (the most recent one when ``session_id`` is None).
+
+        A unique prefix of the id is enough. The model sees the earlier requests, code and
+        results; the sandbox starts empty, because variables cannot outlive their process.
+        """
+        from agentcode.config import load_settings
+        from agentcode.conversation import describe_entry
+        from agentcode.store import open_store
+
+        settings = settings or load_settings()
+        with open_store(settings=settings) as store:
+            found = store.last_session_id() if session_id is None else store.find_session(
+                session_id)
+            if found is None:
+                raise UsageError(
+                    "no conversation to continue in the history" if session_id is None
+                    else f"no session {session_id!r} in the history: see `agentcode history`"
+                )
+            entries = list(store.conversation(found))
+        session = cls(sandbox, settings=settings, model=model, session_id=found)
+        for entry in entries:
+            if entry.kind == "gen" and entry.code:
+                session.conversation.add_turn(entry.prompt or "", entry.code)
+            elif entry.kind == "run" and entry.code:
+                session.conversation.add_run(entry.code, describe_entry(entry))
+        return session
 
     def _record_history(
         self, code: str, execution: Execution | None, *, timed_out: bool = False

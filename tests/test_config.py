@@ -21,7 +21,9 @@ def test_defaults_without_any_source() -> None:
     assert settings.limits.output_bytes == 1024 * 1024
 
 
-def test_layers_file_then_env_then_flags(agentcode_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_layers_file_then_env_then_flags(
+    agentcode_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_config(
         agentcode_home,
         'model = ["bedrock"]\nsandbox = "agentcore"\ntimeout = 10\n[limits]\nmemory_mb = 512\n',

@@ -38,7 +38,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     debug: bool = typer.Option(
-        False, "--debug", envvar="AGENTCODE_DEBUG", help="Show tracebacks of agentcode's own errors."
+        False, "--debug", envvar="AGENTCODE_DEBUG",
+        help="Show tracebacks of agentcode's own errors.",
     ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."

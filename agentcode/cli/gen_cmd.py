@@ -20,6 +20,7 @@ from agentcode.errors import UsageError
 
 if TYPE_CHECKING:
     from agentcode.config import Settings
+    from agentcode.session import Session
     from agentcode.types import Generation
 
 _CHUNK = 64 * 1024
@@ -76,6 +77,14 @@ def gen(
         "--sandbox", metavar="NAME", help="Sandbox that verifies: local, agentcore or unsafe.",
         show_default=False,
     )] = None,
+    cont: Annotated[bool, typer.Option(
+        "--continue", "-c", help="Continue the most recent conversation: the model sees the "
+        "earlier requests, code and results.",
+    )] = False,
+    session_id: Annotated[str | None, typer.Option(
+        "--session", metavar="ID", help="Continue this conversation (an id or a unique prefix, "
+        "from `agentcode history`).", show_default=False,
+    )] = None,
 ) -> None:
     """Write a Python program for PROMPT.
 
@@ -124,8 +133,16 @@ def gen(
     if verifying:
         options = {"verify": True, "tests": test, "check": check, "stdin": stdin_data,
                    "files": files, "max_repairs": 2 if max_repairs is None else max_repairs}
-    generation = _generate(prompt, system=system, context=context, settings=settings,
-                           live=stdout_is_terminal() and not json_output, **options)
+    from agentcode.session import Session
+
+    if cont or session_id is not None:
+        conversation = Session.resume(session_id, settings=settings)
+    else:
+        conversation = Session(settings=settings)  # a new conversation `gen -c` can continue
+    conversation.stateful = False
+    with conversation:
+        generation = _generate(prompt, system=system, context=context, session=conversation,
+                               live=stdout_is_terminal() and not json_output, **options)
     _warn_failed_attempts(generation)
     if json_output:
         sys.stdout.write(generation.to_json(indent=2) + "\n")
@@ -164,22 +181,21 @@ def _require_text(prompt: str) -> None:
 
 
 def _generate(
-    prompt: str, *, system: str | None, context: str | None, settings: Settings, live: bool,
+    prompt: str, *, system: str | None, context: str | None, session: Session, live: bool,
     **options: Any,
 ) -> Generation:
-    from agentcode.generate import generate
-
+    generate = session.generate
     if not (live or _stderr_is_terminal()):
         if options.get("verify"):  # repair progress, one line each, on stderr
             options["on_restart"] = lambda message: sys.stderr.write(f"agentcode: {message}\n")
-        return generate(prompt, system=system, context=context, settings=settings, **options)
+        return generate(prompt, system=system, context=context, **options)
     from rich.console import Console
 
     from agentcode.cli.gen_display import LiveCode
 
     # Code streams on the terminal only when stdout is one too; otherwise just the spinner.
     with LiveCode(Console(stderr=True), stream=live) as display:
-        return generate(prompt, system=system, context=context, settings=settings,
+        return generate(prompt, system=system, context=context,
                         on_token=display.token, on_restart=display.restart, **options)
 
 

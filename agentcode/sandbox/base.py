@@ -58,5 +58,7 @@ def check_relative(path: str) -> str:
 
     p = Path(path)
     if p.is_absolute() or not p.parts or any(part in ("..", "") for part in p.parts):
-        raise UsageError(f"invalid sandbox file name {path!r}: use a relative path inside the work dir")
+        raise UsageError(
+            f"invalid sandbox file name {path!r}: use a relative path inside the work dir"
+        )
     return p.as_posix()

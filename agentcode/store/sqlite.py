@@ -331,6 +331,15 @@ class HistoryStore:
         ).fetchone()
         return row[0] if row else None
 
+    def find_session(self, prefix: str) -> str | None:
+        """The one session id starting with ``prefix`` (None if none or ambiguous)."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._conn.execute(
+            "SELECT DISTINCT session_id FROM entries WHERE session_id LIKE ? ESCAPE '\\' LIMIT 2",
+            (escaped + "%",),
+        ).fetchall()
+        return rows[0][0] if len(rows) == 1 else None
+
     def conversation(self, session_id: str) -> Entries:
         """Every entry of one session, oldest first: what a resumed session replays."""
         rows = self._conn.execute(
