@@ -211,6 +211,8 @@ def fake_model_from_spec(spec: str | None) -> FakeModel:
     """
     if not spec:
         return FakeModel("```python\nprint('hello from fake')\n```\n")
+    if spec in _FROM_SPEC:  # one script per process: later requests get the later replies
+        return _FROM_SPEC[spec]
     data = json.loads(Path(spec).read_text(encoding="utf-8"))
     options = data if isinstance(data, dict) else {"replies": data}
     script: list[ScriptItem] = []
@@ -221,8 +223,13 @@ def fake_model_from_spec(spec: str | None) -> FakeModel:
             script.append(Partial(item["partial"], _NAMED_ERRORS[item["error"]]()))
         else:
             script.append(_NAMED_ERRORS[item["error"]]())
-    return FakeModel(script, model_id=f"fake:{Path(spec).name}",
-                     delay=float(options.get("delay", 0.0)))
+    model = FakeModel(script, model_id=f"fake:{Path(spec).name}",
+                      delay=float(options.get("delay", 0.0)))
+    _FROM_SPEC[spec] = model
+    return model
+
+
+_FROM_SPEC: dict[str, FakeModel] = {}
 
 
 # -- sandbox ---------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentcode.errors import ExecutionTimeoutError, UsageError
-from agentcode.types import Execution, Generation, RepairRound
+from agentcode.errors import ExecutionTimeoutError, ModelError, UsageError
+from agentcode.types import Attempt, Execution, Generation, RepairRound
 from agentcode.verify_tests import TestSource, check_code, load_tests, tests_code, validate_check
 
 if TYPE_CHECKING:
@@ -249,7 +249,17 @@ def generate_verified(
     request, turns, data = prompt, history, context
     last: Generation | None = None
     for index in range(max_repairs + 1):
-        last = generate(request, settings=settings, context=data, history=turns, **generate_options)
+        try:
+            candidate = generate(
+                request, settings=settings, context=data, history=turns, **generate_options
+            )
+        except ModelError as exc:
+            if last is None:
+                raise  # no code at all: that is the caller's error to see
+            # A repair that no model could write: keep the last candidate, say why in attempts.
+            attempts.extend(exc.attempts or [Attempt(model="?", error=str(exc))])
+            break
+        last = candidate
         attempts.extend(last.attempts)
         _merge_usage(usage, last.usage)
         failure = verifier.run(last.code)

@@ -299,6 +299,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stride", type=int, default=1,
                         help="order: problems 0, K, 2K, ... first, then 1, K+1, ... (default 1)")
     parser.add_argument("--max-repairs", type=int, default=2)
+    parser.add_argument("--max-tokens", type=int, default=512,
+                        help="reply length cap for the embedded model (a looping reply stops here)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per verification run")
     parser.add_argument(
         "--score-timeout", type=float, default=20.0, help="seconds per hidden-test run"
@@ -329,12 +331,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _model(name: str, settings: Any) -> Any:
+def _model(name: str, settings: Any, max_tokens: int) -> Any:
     """One model object for the whole run, so the embedded model loads once."""
     if name == "local" or name.startswith("local:"):
         from agentcode.models.local import load_local_model
 
-        return load_local_model(name.partition(":")[2] or None, settings)
+        return load_local_model(name.partition(":")[2] or None, settings, max_tokens=max_tokens)
     return name
 
 
@@ -361,7 +363,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.resume and args.json and args.json.exists():
         data["results"] = json.loads(args.json.read_text(encoding="utf-8"))["results"]
     done = {r["id"] for r in data["results"]}
-    model = _model(args.model, settings)
+    model = _model(args.model, settings, args.max_tokens)
     for number, problem in enumerate(problems, 1):
         if problem["task_id"] in done:
             continue

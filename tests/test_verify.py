@@ -174,3 +174,24 @@ def test_generate_delegates_to_the_loop(settings: Settings) -> None:
 
     plain = generate("average", model=FakeModel([block(BROKEN)]), settings=settings)
     assert plain.rounds == [] and plain.verified is False
+
+
+def test_a_model_failure_during_repair_keeps_the_last_candidate(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentcode.errors import ModelError
+    from agentcode.testing import client_error
+
+    monkeypatch.setenv("AGENTCODE_MODEL_RETRY_SECONDS", "0")
+    settings = load_settings(timeout=10)
+    model = FakeModel([block(BROKEN), client_error("ValidationException", "input too long")])
+    generation = generate_verified("average", model=model, settings=settings)
+    assert generation.verified is False
+    assert generation.code.strip() == BROKEN.strip()
+    assert len(generation.rounds) == 1
+    assert any(a.error and "input too long" in a.error for a in generation.attempts)
+
+    # Without any candidate there is nothing to return: the model error is the caller's.
+    with pytest.raises(ModelError):
+        generate_verified("average", model=FakeModel([client_error("ValidationException")]),
+                          settings=settings)

@@ -332,13 +332,28 @@ class HistoryStore:
         return row[0] if row else None
 
     def find_session(self, prefix: str) -> str | None:
-        """The one session id starting with ``prefix`` (None if none or ambiguous)."""
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        """The session id equal to ``prefix`` or, failing that, the one it uniquely starts.
+
+        Raises `UsageError` when several sessions start with it.
+        """
+        prefix = prefix.strip()
+        if not prefix:
+            return None
+        exact = self._conn.execute("SELECT id FROM sessions WHERE id = ?", (prefix,)).fetchone()
+        if exact:
+            return str(exact[0])
         rows = self._conn.execute(
-            "SELECT DISTINCT session_id FROM entries WHERE session_id LIKE ? ESCAPE '\\' LIMIT 2",
-            (escaped + "%",),
+            "SELECT id FROM sessions WHERE substr(id, 1, ?) = ? ORDER BY last_used_at DESC"
+            " LIMIT 6",
+            (len(prefix), prefix),
         ).fetchall()
-        return rows[0][0] if len(rows) == 1 else None
+        if len(rows) > 1:
+            shown = ", ".join(str(r[0]) for r in rows[:5])
+            raise UsageError(
+                f"session {prefix!r} is ambiguous ({shown}{', ...' if len(rows) > 5 else ''}):"
+                " give more of its id"
+            )
+        return str(rows[0][0]) if rows else None
 
     def conversation(self, session_id: str) -> Entries:
         """Every entry of one session, oldest first: what a resumed session replays."""

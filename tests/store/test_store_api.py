@@ -267,3 +267,17 @@ def test_a_timed_out_run_is_recorded_as_exit_124(store: HistoryStore) -> None:
     assert entry is not None
     assert (entry.exit_code, entry.error, entry.stdout) == (124, "TimeoutError", "tick\ntick\n")
     assert [e.id for e in store.list(failed=True)] == [entry.id]
+
+
+def test_find_session_by_id_or_unique_prefix(store: HistoryStore) -> None:
+    for sid in ("abc123", "abd456", "zzz"):
+        store.record_execution("pass", Execution(), session_id=sid)
+    assert store.find_session("abc123") == "abc123"
+    assert store.find_session("abc") == "abc123"
+    assert store.find_session("z") == "zzz"
+    assert store.find_session("nope") is None
+    assert store.find_session("") is None
+    with pytest.raises(UsageError, match="ambiguous.*abd456.*give more"):
+        store.find_session("ab")
+    store.delete([e.id for e in store.list(session="zzz")])
+    assert store.find_session("z") is None  # a session with no entries left is gone

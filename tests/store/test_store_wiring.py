@@ -145,3 +145,14 @@ def test_session_tags_its_runs(agentcode_home: Path) -> None:
         runs = store.conversation(session.id)
     assert [e.code for e in runs] == ["x = 2", "print(x ** 10)"]
     assert runs[1].stdout == "1024\n"
+
+
+def test_session_generate_is_one_tagged_entry(agentcode_home: Path) -> None:
+    from agentcode.session import Session
+
+    with Session(model=FakeModel(block("print(x)\n"))) as session:
+        session.execute("x = 5")
+        session.generate("show x")
+    with open_store() as store:
+        kinds = [(e.kind, e.prompt) for e in store.conversation(session.id)]
+    assert kinds == [("run", None), ("gen", "show x")]
