@@ -9,9 +9,11 @@ because the embedded model has a small context window.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from strands.types.content import Messages
+
     from agentcode.types import Execution, HistoryEntry
 
 # About 3,000 tokens of history: leaves room for the system prompt, the request and the answer in
@@ -115,7 +117,7 @@ class Conversation:
         self.turns.clear()
         self.pending.clear()
 
-    def messages(self, prompt: str) -> tuple[list[dict[str, Any]], str]:
+    def messages(self, prompt: str) -> tuple[Messages, str]:
         """(history messages within budget, the new request with pending results folded in)."""
         request = _user_text(prompt, self.pending)
         budget = self.budget_chars - len(request)
@@ -126,7 +128,7 @@ class Conversation:
                 break
             kept.append(turn)
             budget -= size
-        messages: list[dict[str, Any]] = []
+        messages: Messages = []
         for turn in reversed(kept):
             messages.append({"role": "user", "content": [{"text": turn.prompt}]})
             messages.append({"role": "assistant", "content": [{"text": _fence(turn.code)}]})

@@ -1,4 +1,4 @@
-"""`agentcode repl`: driven through a real pseudo-terminal (pexpect), and scripted through a pipe."""
+"""`agentcode repl`: driven through a real pseudo-terminal (pexpect), and scripted via a pipe."""
 
 from __future__ import annotations
 
@@ -102,8 +102,9 @@ def test_history_records_the_repl_session(tmp_path: Path, agentcode_home: Path) 
     assert kinds == ["gen", "run"]
     assert len({e["session_id"] for e in entries}) == 1
 
-    resumed = subprocess.run([*AGENTCODE, "repl", "-c", "-m", f"fake:{script(tmp_path, 'print(8)')}",
-                              "--yes"], input="eight\n", capture_output=True, text=True,
+    model8 = script(tmp_path, "print(8)")
+    resumed = subprocess.run([*AGENTCODE, "repl", "-c", "-m", f"fake:{model8}", "--yes"],
+                             input="eight\n", capture_output=True, text=True,
                              env=env_for(agentcode_home), timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout == "8\n"
