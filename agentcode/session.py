@@ -82,7 +82,8 @@ class Session:
             self.write_files(files)
         data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
         try:
-            execution = _run(self.sandbox, code, timeout, data, on_stdout, on_stderr)
+            execution = self.sandbox.execute(code, timeout=timeout, stdin=data,
+                                             on_stdout=on_stdout, on_stderr=on_stderr)
         except ExecutionTimeoutError as exc:
             self._record_history(code, exc.execution, timed_out=True)
             self.conversation.add_run(code, f"stopped: {exc}")
@@ -249,22 +250,3 @@ def read_files(files: Files, limit: int) -> dict[str, bytes]:
             raise UsageError(f"invalid file path {str(item)!r}")
         contents[path.name] = read_bytes(str(path), limit=limit, what="file")
     return contents
-
-
-def _run(sandbox: SandboxSession, code: str, timeout: float | None, stdin: bytes | None,
-         on_stdout: Callback | None, on_stderr: Callback | None) -> Execution:
-    """Execute, streaming when the backend can; otherwise deliver the output at the end."""
-    if on_stdout is None and on_stderr is None:
-        return sandbox.execute(code, timeout=timeout, stdin=stdin)
-    import inspect
-
-    if "on_stdout" in inspect.signature(sandbox.execute).parameters:
-        return sandbox.execute(  # type: ignore[call-arg]
-            code, timeout=timeout, stdin=stdin, on_stdout=on_stdout, on_stderr=on_stderr
-        )
-    execution = sandbox.execute(code, timeout=timeout, stdin=stdin)
-    if on_stdout is not None and execution.stdout:
-        on_stdout(execution.stdout)
-    if on_stderr is not None and execution.stderr:
-        on_stderr(execution.stderr)
-    return execution

@@ -76,24 +76,3 @@ def test_a_given_sandbox_is_used_and_left_open() -> None:
                      settings=Settings())
     assert (result.exit_code, chunks, fake.codes) == (3, ["out\n", "err\n"], ["print('x')"])
     assert fake.files == {"a.txt": b"A"} and fake.closed is False
-
-
-class _Plain:
-    """A backend without streaming parameters: output arrives once, at the end."""
-
-    id = "plain"
-    backend = "plain"
-
-    def execute(self, code: str, *, timeout: float | None = None,
-                stdin: bytes | None = None) -> Execution:
-        return Execution(stdout=f"ran {code}\n")
-
-    def close(self) -> None:
-        raise AssertionError("not ours to close")
-
-
-def test_callbacks_work_with_backends_that_do_not_stream() -> None:
-    chunks: list[str] = []
-    result = execute("x", sandbox=_Plain(), on_stdout=chunks.append,  # type: ignore[arg-type]
-                     settings=Settings())
-    assert chunks == ["ran x\n"] == [result.stdout]

@@ -15,7 +15,6 @@ from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
-from agentcode.cli import history_view
 from agentcode.cli.history_options import DbOption
 from agentcode.cli.io import stdin_is_terminal, stdout_is_terminal
 from agentcode.errors import StoreError, UsageError
@@ -76,6 +75,8 @@ def _list(
         with _open(path) as store:
             entries = store.list(limit, session=session, kind=kind.value if kind else None,
                                  failed=failed)  # fmt: skip
+    from agentcode.cli import history_view
+
     history_view.print_entries(entries, as_json=as_json, terminal=stdout_is_terminal())
 
 
@@ -133,6 +134,8 @@ def show(
     elif as_json:
         sys.stdout.write(entry.to_json(indent=2) + "\n")
     else:
+        from agentcode.cli import history_view
+
         history_view.print_entry(entry, terminal=stdout_is_terminal())
 
 
@@ -152,6 +155,8 @@ def search(
             entries = store.search(text, limit)
     elif not text.strip():
         raise UsageError("nothing to search for: give a word or phrase")
+    from agentcode.cli import history_view
+
     history_view.print_entries(entries, as_json=as_json, terminal=stdout_is_terminal())
 
 

@@ -312,8 +312,19 @@ class AgentCoreSession:
         return result
 
     def execute(
-        self, code: str, *, timeout: float | None = None, stdin: bytes | None = None
+        self, code: str, *, timeout: float | None = None, stdin: bytes | None = None,
+        on_stdout: Callable[[str], None] | None = None,
+        on_stderr: Callable[[str], None] | None = None,
     ) -> Execution:
+        """Run ``code``; AgentCore returns output at the end, so callbacks get it then."""
+        execution = self._execute(code, timeout=timeout, stdin=stdin)
+        if on_stdout is not None and execution.stdout:
+            on_stdout(execution.stdout)
+        if on_stderr is not None and execution.stderr:
+            on_stderr(execution.stderr)
+        return execution
+
+    def _execute(self, code: str, *, timeout: float | None, stdin: bytes | None) -> Execution:
         limit = self._settings.timeout if timeout is None else timeout
         if limit <= 0:
             raise UsageError("timeout must be a positive number of seconds")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
@@ -25,8 +25,16 @@ class SandboxSession(Protocol):
     backend: str
 
     def execute(
-        self, code: str, *, timeout: float | None = None, stdin: bytes | None = None
-    ) -> Execution: ...
+        self,
+        code: str,
+        *,
+        timeout: float | None = None,
+        stdin: bytes | None = None,
+        on_stdout: Callable[[str], None] | None = None,
+        on_stderr: Callable[[str], None] | None = None,
+    ) -> Execution:
+        """Run ``code``; the callbacks get output chunks as they come (or all at the end)."""
+        ...
 
     def write_files(self, files: Mapping[str, bytes]) -> None:
         """Put files in the work dir; keys are relative paths (no '..', not absolute)."""

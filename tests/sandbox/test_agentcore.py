@@ -43,6 +43,16 @@ def test_execute_maps_the_stream_and_stops_the_session(stub: AgentCoreStub) -> N
     stub.stubber.assert_no_pending_responses()
 
 
+def test_output_reaches_callbacks_once_the_service_returns_it(stub: AgentCoreStub) -> None:
+    stub.start()
+    stub.execute("print('hi')", [code_result("hi\n")])
+    stub.stop()
+    chunks: list[str] = []
+    with open_session(stub) as session:
+        result = session.execute("print('hi')", on_stdout=chunks.append, on_stderr=chunks.append)
+    assert chunks == ["hi\n"] == [result.stdout]
+
+
 def test_session_starts_on_first_use_only(stub: AgentCoreStub) -> None:
     # No answers queued: any call to the service would fail the test.
     with open_session(stub) as session:
