@@ -234,7 +234,10 @@ def markdown(data: dict[str, Any]) -> str:
         f"sandbox `{meta.get('sandbox', '?')}`, at most {meta.get('max_repairs', '?')} repairs. "
         "pass@1 is greedy decoding, one sample per "
         "problem, scored by the problem's hidden tests in agentcode's sandbox. `verify` repairs "
-        "only against the examples shown in each prompt's docstring; raw is verify's first round.",
+        "only against the examples shown in each prompt's docstring; raw is verify's first round. "
+        f"Replies capped at {meta.get('max_tokens', '?')} tokens; problems in stride-"
+        f"{meta.get('stride', 1)} order (0, {meta.get('stride', 1)}, "
+        f"{2 * meta.get('stride', 1)}, ...), so a partial run samples the whole set.",
         "",
         "| mode | problems | passed | pass@1 | seconds / problem | repair rounds used |",
         "|---|---|---|---|---|---|",
@@ -256,7 +259,12 @@ def markdown(data: dict[str, Any]) -> str:
             f"The loop fixed {len(v['fixed'])} ({', '.join(v['fixed']) or 'none'}) and broke "
             f"{len(v['broke'])} ({', '.join(v['broke']) or 'none'}); {v['verified']} final answers "
             "passed their prompt's examples.",
+            "",
         ]
+    failed = {m: [r["id"] for r in data["results"] if r["mode"] == m and not r["passed"]]
+              for m in summary}
+    for mode, ids in failed.items():
+        lines.append(f"{mode} failed: {', '.join(ids) or 'none'}.")
     if meta.get("note"):
         lines += ["", meta["note"]]
     return "\n".join(lines) + "\n"
@@ -336,7 +344,9 @@ def _model(name: str, settings: Any, max_tokens: int) -> Any:
     if name == "local" or name.startswith("local:"):
         from agentcode.models.local import load_local_model
 
-        return load_local_model(name.partition(":")[2] or None, settings, max_tokens=max_tokens)
+        model = load_local_model(name.partition(":")[2] or None, settings, max_tokens=max_tokens)
+        model.start()  # load the weights now, so the first problem's time is only its own
+        return model
     return name
 
 
