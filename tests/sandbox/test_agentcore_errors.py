@@ -294,3 +294,23 @@ def test_unreachable_endpoint_is_retried_then_names_the_region() -> None:
     text = _one_line(caught.value)
     assert "after 2 attempts" in text
     assert f"region '{REGION}'" in text and "region where AgentCore is available" in text
+
+
+@pytest.mark.usefixtures("no_aws")
+def test_run_command_without_credentials_is_exit_4_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "job.py"
+    script.write_text("print(1)\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "agentcode", "run", str(script), "--sandbox", "agentcore",
+         "--region", REGION],
+        capture_output=True, text=True, env=dict(os.environ), timeout=120,
+    )
+    assert result.returncode == EXIT_SANDBOX, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("agentcode: error:")
+    assert "credentials" in lines[0] and "Traceback" not in result.stderr
