@@ -331,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
         data = json.loads(args.report.read_text(encoding="utf-8"))
         if args.note:
             data["meta"]["note"] = args.note
+        # Results files from before these were recorded: take them from the flags.
+        data["meta"].setdefault("max_tokens", args.max_tokens)
+        data["meta"].setdefault("stride", args.stride)
     else:
         data = run(args)
     print(json.dumps(summarize(data["results"]), indent=1))
@@ -363,6 +366,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "model": args.model,
             "modes": modes,
             "max_repairs": args.max_repairs,
+            "max_tokens": args.max_tokens,
+            "stride": args.stride,
             "sandbox": settings.sandbox,
             "date": dt.date.today().isoformat(),
             "machine": f"{os.cpu_count()} cores",
