@@ -156,18 +156,20 @@ def bwrap_command(bwrap: str, limits: Limits, fds: Fds, *, uid: int | None) -> l
     for key, value in environment(WORKDIR).items():
         args += ["--setenv", key, value]
     args += _system_binds()
-    python_paths = _python_paths()
-    # Parents the bind needs are created like their host dirs (/root is 0700): open them up,
-    # or the session uid could not reach the Python inside. They are empty in the jail.
-    parents = sorted({str(p) for path in python_paths for p in Path(path).parents} - {"/"})
-    for parent in parents:
-        args += ["--perms", "0755", "--dir", parent]
-    for path in python_paths:
-        args += ["--ro-bind", path, path]
     args += ["--proc", "/proc", "--dev", "/dev"]
     args += ["--size", str(limits.tmp_mb * MIB), "--perms", "1777", "--tmpfs", "/tmp"]
     args += ["--size", str(limits.shm_mb * MIB), "--perms", "1777", "--tmpfs", "/dev/shm"]
     args += ["--size", str(limits.workdir_mb * MIB), "--perms", "0700", "--tmpfs", WORKDIR]
+    # Python after the tmpfs mounts: a venv under /tmp (a CI checkout) must not be hidden by them.
+    python_paths = _python_paths()
+    # Parents the bind needs are created like their host dirs (/root is 0700): open them up,
+    # or the session uid could not reach the Python inside. They are empty in the jail.
+    mounts = {"/", "/tmp", "/dev", "/dev/shm", "/proc", WORKDIR}
+    parents = sorted({str(p) for path in python_paths for p in Path(path).parents} - mounts)
+    for parent in parents:
+        args += ["--perms", "0755", "--dir", parent]
+    for path in python_paths:
+        args += ["--ro-bind", path, path]
     args += ["--chdir", WORKDIR]
     if fds.info is not None:
         args += ["--info-fd", str(fds.info)]
