@@ -60,6 +60,8 @@ def test_terminal_session_requests_runs_interrupts_and_saves(
         child.expect("saved 4 piece")
         child.sendline("/bogus")
         child.expect("unknown command /bogus")
+        child.expect("agentcode>")  # the next prompt, drawn after the message
+        time.sleep(0.5)  # let it switch the terminal to raw mode, or ^D may be lost in between
         child.sendeof()  # Ctrl-D leaves
         child.expect(pexpect.EOF)
     finally:
