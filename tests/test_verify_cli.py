@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from agentcode.cli.app import main
 from agentcode.models import registry
-from agentcode.testing import FakeModel
+from agentcode.testing import CliResult, FakeModel, run_cli
 
 
-@dataclass
-class Result:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
-def gen(*args: str) -> Result:
-    runner = CliRunner()
-    with runner.isolation(input=None) as (out, err, _):
-        code = main(["gen", *args])
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return Result(code, out.getvalue().decode(), err.getvalue().decode())
+def gen(*args: str) -> CliResult:
+    return run_cli(["gen", *args])
 
 
 @pytest.fixture

@@ -4,35 +4,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import pytest
-from typer.testing import CliRunner
 
-from agentcode.cli.app import main
 from agentcode.models import registry
-from agentcode.testing import FailingModel, FakeModel, client_error, no_credentials, throttled
+from agentcode.testing import (
+    CliResult,
+    FailingModel,
+    FakeModel,
+    client_error,
+    no_credentials,
+    run_cli,
+    throttled,
+)
 
 CODE = "import sys\nprint(sys.stdin.read().count('\\n'))\n"
 REPLY = f"Here is the program:\n```python\n{CODE}```\nIt counts lines."
 
 
-@dataclass
-class Result:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
-def gen(*args: str, stdin: str | bytes | None = None, env: dict[str, str] | None = None) -> Result:
-    runner = CliRunner()
-    with runner.isolation(input=stdin, env=env) as (out, err, _):
-        import sys
-
-        code = main(["gen", *args])
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return Result(code, out.getvalue().decode(), err.getvalue().decode())
+def gen(*args: str, stdin: str | bytes | None = None,
+        env: dict[str, str] | None = None) -> CliResult:
+    return run_cli(["gen", *args], stdin=stdin, env=env)
 
 
 @pytest.fixture

@@ -6,10 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from agentcode.cli.app import main
 from agentcode.models import registry
 from agentcode.store import open_store
-from agentcode.testing import FakeCall, FunctionModel
+from agentcode.testing import FakeCall, FunctionModel, run_cli
 
 
 @pytest.fixture
@@ -26,15 +25,8 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[FakeCall]]:
 
 
 def gen(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    import sys
-
-    from typer.testing import CliRunner
-
-    with CliRunner().isolation(input="") as (out, err, _):
-        code = main(["gen", "-m", "t:", *args])
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return code, out.getvalue().decode(), err.getvalue().decode()
+    result = run_cli(["gen", "-m", "t:", *args], stdin="")
+    return result.exit_code, result.stdout, result.stderr
 
 
 def user_texts(call: FakeCall) -> list[str]:
