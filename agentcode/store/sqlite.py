@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,7 +58,7 @@ def open_store(
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open the history database {db_path}: {exc}") from exc
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
+        _use_wal(conn)
         # NORMAL is durable against a crashed or killed process in WAL mode (not power loss).
         conn.execute("PRAGMA synchronous=NORMAL")
         migrate(conn)
@@ -65,6 +67,23 @@ def open_store(
         raise StoreError(f"cannot use the history database {db_path}: {exc}") from exc
     conn.row_factory = sqlite3.Row
     return HistoryStore(conn, db_path)
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL (persistent, so usually already on). Switching needs an exclusive lock and
+    SQLite reports "locked" at once instead of waiting for it, so several processes opening a new
+    database together retry here within the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01 + random.random() * 0.04)
 
 
 def _create_private(path: Path) -> None:
