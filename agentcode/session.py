@@ -147,12 +147,15 @@ class Session:
 
     def entries(self, limit: int | None = None) -> list[HistoryEntry]:
         """This session's history entries, oldest first (the last ``limit``); [] if none."""
+        import sqlite3
+
+        from agentcode.errors import StoreError
         from agentcode.store import open_store
 
         try:
             with open_store(settings=self.settings) as store:
                 found = list(store.conversation(self.id))
-        except Exception:  # noqa: BLE001 - a broken history store must not break the session
+        except (StoreError, sqlite3.Error):  # a broken history store must not break the session
             return []
         return found[-limit:] if limit else found
 
