@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from agentcode.config import Settings
     from agentcode.models.router import RestartCallback, RetryPolicy, TokenCallback
+    from agentcode.models.sampling import Sampling
     from agentcode.sandbox.base import SandboxSession
 
 SYSTEM_PROMPT = """\
@@ -115,6 +116,7 @@ async def agenerate(
     on_token: TokenCallback | None = None,
     on_restart: RestartCallback | None = None,
     policy: RetryPolicy | None = None,
+    sampling: Sampling | None = None,
 ) -> Generation:
     """The async form of `generate`."""
     from agentcode.config import load_settings
@@ -134,6 +136,7 @@ async def agenerate(
         policy=policy or RetryPolicy.from_settings(settings),
         on_token=on_token,
         on_restart=on_restart,
+        sampling=sampling,
     )
     generation = Generation(
         code=reply.code,
@@ -158,6 +161,7 @@ def generate(
     on_token: TokenCallback | None = None,
     on_restart: RestartCallback | None = None,
     policy: RetryPolicy | None = None,
+    sampling: Sampling | None = None,
     verify: bool = False,
     tests: str | os.PathLike[str] | None = None,
     check: str | None = None,
@@ -174,7 +178,8 @@ def generate(
     built-in system prompt. ``context``: a description or sample of the input data (see
     `describe_input`). ``history``: earlier turns (see the module docstring). ``on_token`` gets
     the reply's text as it streams; ``on_restart`` is called when streamed text is void because
-    that call failed and another starts.
+    that call failed and another starts. ``sampling`` (`agentcode.models.sampling.Sampling`)
+    sets the temperature and seed of this call only; default: each model's own (greedy locally).
 
     ``verify=True`` (implied by ``tests`` or ``check``) runs each candidate in the sandbox with
     ``stdin`` and ``files``, then the ``tests`` (a ``Path`` to a test file, or test source) and
@@ -193,13 +198,14 @@ def generate(
                 prompt, tests=tests, check=check, max_repairs=max_repairs, stdin=stdin,
                 files=files, sandbox=sandbox, settings=settings, context=context,
                 history=history, model=model, system=system, on_token=on_token,
-                on_restart=on_restart, policy=policy,
+                on_restart=on_restart, policy=policy, sampling=sampling,
             )
         _record_history(generation, settings)
         return generation
     coroutine = agenerate(
         prompt, model=model, system=system, context=context, history=history,
         settings=settings, on_token=on_token, on_restart=on_restart, policy=policy,
+        sampling=sampling,
     )
     return _run(coroutine)
 

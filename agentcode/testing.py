@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncGenerator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,6 +40,7 @@ class FakeCall:
 
     messages: Messages
     system_prompt: str | None
+    config: dict[str, Any] = field(default_factory=dict)  # the model's config during the call
 
     @property
     def prompt(self) -> str:
@@ -85,7 +86,9 @@ class _ScriptedModel(Model):
         system_prompt: str | None = None,
         **kwargs: Any,
     ) -> AsyncGenerator[StreamEvent, None]:
-        call = FakeCall([dict(m) for m in messages], system_prompt)  # type: ignore[misc]
+        call = FakeCall(
+            [dict(m) for m in messages], system_prompt, self.get_config()  # type: ignore[misc]
+        )
         self.calls.append(call)
         item = self._next_item(call)
         if isinstance(item, BaseException):

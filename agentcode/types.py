@@ -109,12 +109,25 @@ class Attempt(_Serializable):
 
 @dataclass(slots=True)
 class RepairRound(_Serializable):
-    """One round of verified generation: the candidate, what it did, who wrote it."""
+    """One round of verified generation: the candidate, what it did, who wrote it.
+
+    ``stage`` is where a failed candidate failed ("setup", "run", "tests" or "check"; "model"
+    when the round's reply had no usable code, and ``code`` is empty);
+    ``tests_failed`` of ``tests_total`` counts the user's tests when they ran; ``temperature`` is
+    the sampling temperature the round was drawn at (None: the model's default); ``kind`` is how
+    the candidate was asked for: "first", "repair" (shown the failure) or "resample" (the
+    original request drawn again, after a repair came back unchanged).
+    """
 
     code: str
     model: str
     passed: bool
     error: str | None = None
+    stage: str | None = None
+    tests_failed: int | None = None
+    tests_total: int | None = None
+    temperature: float | None = None
+    kind: str = "first"
 
 
 @dataclass(slots=True)
@@ -134,6 +147,11 @@ class Generation(_Serializable):
     @property
     def repairs(self) -> int:
         return max(0, len(self.rounds) - 1)
+
+    @property
+    def kept_round(self) -> int | None:
+        """The index of the round whose candidate is ``code`` (None without rounds)."""
+        return next((i for i, r in enumerate(self.rounds) if r.code == self.code), None)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:

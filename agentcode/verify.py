@@ -7,17 +7,33 @@ runs past the time limit, or fails a test or the check; the failure, bounded to 
 matter, goes back to the model with the code, up to ``max_repairs`` times. Every round is recorded
 on `Generation.rounds`; ``verified`` is true only when the last round passed. A failed
 verification is data (``verified=False``), not an exception: the caller still gets the code.
+
+Two choices, both from measuring the embedded 1.5B model on HumanEval (docs/benchmarks.md):
+
+- the first round uses the model's own sampling (greedy locally); later rounds are drawn at
+  ``repair_temperature`` with a seed per round, because greedy repair returned the very code that
+  had just failed in 37 of 38 rounds;
+- a repair round shows the model the failure; once a repair comes back as code already tried
+  (the model is stuck on its own answer), the remaining rounds are fresh draws from the original
+  request instead. Sampled repairs of the 1.5B model still mostly copied the failed code, while
+  fresh draws differed every time, passed the examples more often, and cost a third of the time
+  (the prompt's prefix stays in llama.cpp's cache);
+- the repair request is built on the best candidate so far, not the latest, and when no round
+  passes, the result is the best candidate (fewest failed tests; the earliest of equals). A
+  sampled repair is as likely to be worse as better, and must not replace a nearer miss.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentcode.errors import ExecutionTimeoutError, ModelError, UsageError
+from agentcode.errors import ExecutionTimeoutError, ModelError, ModelUnavailableError, UsageError
 from agentcode.types import Attempt, Execution, Generation, RepairRound
 from agentcode.verify_tests import TestSource, check_code, load_tests, tests_code, validate_check
 
@@ -25,6 +41,7 @@ if TYPE_CHECKING:
     from strands.types.content import Messages
 
     from agentcode.config import Settings
+    from agentcode.models.sampling import Sampling
     from agentcode.sandbox.base import SandboxSession
 
 # What of a failed run goes back to the model: enough to locate the bug, little enough that a
@@ -33,6 +50,11 @@ TRACE_LINES = 15
 STDERR_LINES = 12
 STDOUT_LINES = 8
 MAX_FEEDBACK_CHARS = 3000
+# Hot enough that a repair differs from the candidate it repairs, cool enough to stay on task.
+REPAIR_TEMPERATURE = 0.7
+_COUNTS = re.compile(r"^(\d+) of (\d+) tests failed")
+# How far a candidate got, worst first: it could not even run, ..., it passed.
+_STAGE_RANK = {"model": 6.0, "setup": 5.0, "run": 4.0, "tests": 2.0, "check": 1.0}
 
 RoundCallback = Callable[[RepairRound, int], None]
 
@@ -165,6 +187,10 @@ class Verifier:
 
     def run(self, code: str) -> str | None:
         """None when the candidate passes, else a bounded description of the failure."""
+        return self.assess(code).failure
+
+    def assess(self, code: str) -> Assessment:
+        """How the candidate did: whether it passed, where it failed and how many tests failed."""
         session = self.shared if self.shared is not None else self._open()
         try:
             return self._run_in(session, code)
@@ -172,27 +198,73 @@ class Verifier:
             if self.shared is None:
                 session.close()
 
-    def _run_in(self, session: SandboxSession, code: str) -> str | None:
+    def _run_in(self, session: SandboxSession, code: str) -> Assessment:
         timeout = self.settings.timeout
         if self.files:
             session.write_files(self.files)
-        steps: list[tuple[str, str, bytes | None]] = []
+        steps: list[tuple[str, str, str, bytes | None]] = []
         if self.setup:
-            steps.append(("the setup code", self.setup, None))
-        steps.append(("running the code", code, self.stdin))
+            steps.append(("setup", "the setup code", self.setup, None))
+        steps.append(("run", "running the code", code, self.stdin))
         if self.tests is not None:
-            steps.append(("tests", tests_code(self.tests), None))
+            steps.append(("tests", "tests", tests_code(self.tests), None))
         if self.check is not None:
-            steps.append(("the check", check_code(self.check), None))
-        for stage, source, stdin in steps:
+            steps.append(("check", "the check", check_code(self.check), None))
+        for key, stage, source, stdin in steps:
             try:
                 execution = session.execute(source, timeout=timeout, stdin=stdin)
             except ExecutionTimeoutError as exc:
                 partial = exc.execution or Execution()
-                return describe_failure(stage, partial, timeout=timeout)
+                return Assessment(describe_failure(stage, partial, timeout=timeout), key)
             if not execution.ok:
-                return describe_failure(stage, execution)
-        return None
+                failed = total = None
+                if key == "tests" and execution.error is not None:
+                    counts = _COUNTS.match(execution.error.value)
+                    if counts:
+                        failed, total = int(counts[1]), int(counts[2])
+                return Assessment(describe_failure(stage, execution), key, failed, total)
+        return Assessment(None)
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """A candidate's verdict: ``failure`` is None when it passed (see `Verifier.assess`)."""
+
+    failure: str | None
+    stage: str | None = None
+    tests_failed: int | None = None
+    tests_total: int | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.failure is None
+
+
+def round_rank(round_: RepairRound) -> tuple[float, float]:
+    """Lower is nearer to passing: by how far the candidate got, then by its share of failed
+    tests. The order in which `generate_verified` picks the candidate to repair and to return."""
+    if round_.passed:
+        return (0.0, 0.0)
+    stage = _STAGE_RANK.get(round_.stage or "run", 4.0)
+    if round_.stage == "tests" and round_.tests_failed is not None and round_.tests_total:
+        return (stage, round_.tests_failed / round_.tests_total)
+    return (stage, 1.0)
+
+
+def same_code(code: str) -> str:
+    """A key equal for candidates that differ only in layout or comments."""
+    import ast
+
+    try:
+        return ast.dump(ast.parse(code))
+    except (SyntaxError, ValueError):
+        return code.strip()
+
+
+def best_round(rounds: Sequence[RepairRound]) -> int:
+    """The index of the best round: the first that passed, else the nearest miss (earliest of
+    equals)."""
+    return min(range(len(rounds)), key=lambda index: (round_rank(rounds[index]), index))
 
 
 def _merge_usage(total: dict[str, int], usage: Mapping[str, int]) -> None:
@@ -215,6 +287,8 @@ def generate_verified(
     context: str | None = None,
     history: Messages | None = None,
     on_round: RoundCallback | None = None,
+    repair_temperature: float = REPAIR_TEMPERATURE,
+    sampling: Sampling | None = None,
     **generate_options: Any,
 ) -> Generation:
     """Generate code for ``prompt``, run it, and repair it until it passes or rounds run out.
@@ -223,15 +297,26 @@ def generate_verified(
     be true after the code ran; ``stdin`` and ``files`` are what the code gets when run;
     ``sandbox`` a backend name or an open session (a `Session`'s: candidates then share it);
     ``setup`` code run before each candidate (not shown to the model). A repair round is one more
-    turn of the conversation: the task, the failed candidate as the model's answer, then the
-    failure. Other keyword arguments (model, system, on_token, ...) go to every `generate` call.
-    ``on_round`` is called after each round with the round and its index (0 for the first).
+    turn of the conversation: the task, the best candidate so far as the model's answer, then its
+    failure; once a repair returns code already tried, later rounds resample the original request
+    instead. Both are drawn at ``repair_temperature`` (0 makes them greedy) with the round's index
+    as seed. ``sampling`` is the first round's (default: the model's own). Other keyword arguments
+    (model, system, on_token, ...) go to every `generate` call. ``on_round`` is called after each
+    round with the round and its index (0 for the first).
+
+    The result's ``code`` is the candidate that passed, or when none did, the best one
+    (`best_round`); ``verified`` says whether it passed.
     """
     from agentcode.config import load_settings
     from agentcode.generate import generate
+    from agentcode.models.sampling import Sampling
 
     if max_repairs < 0:
         raise UsageError(f"max_repairs must be 0 or more, not {max_repairs}")
+    if not 0.0 <= repair_temperature <= 2.0:
+        raise UsageError(
+            f"repair_temperature must be between 0 and 2, not {repair_temperature:g}"
+        )
     settings = settings or load_settings()
     verifier = Verifier(
         settings,
@@ -244,48 +329,79 @@ def generate_verified(
     )
     started = time.perf_counter()
     rounds: list[RepairRound] = []
+    generations: list[Generation | None] = []
     attempts = []
     usage: dict[str, int] = {}
     request, turns, data = prompt, history, context
-    last: Generation | None = None
+    draw = sampling
+    kind = "first"
+    tried: set[str] = set()
     for index in range(max_repairs + 1):
         try:
             candidate = generate(
-                request, settings=settings, context=data, history=turns, **generate_options
+                request, settings=settings, context=data, history=turns, sampling=draw,
+                **generate_options,
             )
         except ModelError as exc:
-            if last is None:
+            if not rounds:
                 raise  # no code at all: that is the caller's error to see
-            # A repair that no model could write: keep the last candidate, say why in attempts.
             attempts.extend(exc.attempts or [Attempt(model="?", error=str(exc))])
-            break
-        last = candidate
-        attempts.extend(last.attempts)
-        _merge_usage(usage, last.usage)
-        failure = verifier.run(last.code)
+            if isinstance(exc, ModelUnavailableError):
+                break  # no model left to ask: keep the best candidate
+            # A draw with no usable code (sampling can garble a reply): the round is spent.
+            generations.append(None)
+            verdict = Assessment(f"no usable code: {first_line(str(exc))}", "model")
+            stuck = True
+        else:
+            generations.append(candidate)
+            stuck = kind == "repair" and same_code(candidate.code) in tried
+            tried.add(same_code(candidate.code))
+            attempts.extend(candidate.attempts)
+            _merge_usage(usage, candidate.usage)
+            verdict = verifier.assess(candidate.code)
+        drawn = generations[-1]
         this_round = RepairRound(
-            code=last.code, model=last.model_id, passed=failure is None, error=failure
+            code=drawn.code if drawn else "",
+            model=drawn.model_id if drawn else "",
+            passed=verdict.passed,
+            error=verdict.failure,
+            stage=verdict.stage,
+            tests_failed=verdict.tests_failed,
+            tests_total=verdict.tests_total,
+            temperature=None if draw is None else draw.temperature,
+            kind=kind,
         )
         rounds.append(this_round)
         if on_round is not None:
             on_round(this_round, index)
-        if failure is None or index == max_repairs:
+        if verdict.passed or index == max_repairs:
             break
+        base = rounds[best_round(rounds)]
+        assert base.error is not None  # no round passed
         notify = generate_options.get("on_restart")
         if callable(notify):  # a live display drops the streamed candidate and says why
-            notify(f"verification failed ({first_line(failure)}): repair {index + 1}/{max_repairs}")
-        request = repair_request(failure)
-        turns = repair_history(prompt, last.code, context=context, history=history)
-        data = None  # the data context is already in the first user turn
-    assert last is not None  # the loop runs at least once
+            notify(f"verification failed ({first_line(verdict.failure or '')}): "
+                   f"repair {index + 1}/{max_repairs}")
+        if stuck or kind == "resample":
+            kind = "resample"  # the original request again, drawn afresh
+            request, turns, data = prompt, history, context
+        else:
+            kind = "repair"
+            request = repair_request(base.error)
+            turns = repair_history(prompt, base.code, context=context, history=history)
+            data = None  # the data context is already in the first user turn
+        draw = Sampling(temperature=repair_temperature, seed=index + 1)
+    chosen = best_round(rounds)
+    final = generations[chosen]
+    assert final is not None  # a round without code ranks below every round with code
     return Generation(
-        code=last.code,
-        model_id=last.model_id,
-        language=last.language,
+        code=final.code,
+        model_id=final.model_id,
+        language=final.language,
         prompt=prompt,
         attempts=attempts,
         usage=usage,
-        verified=rounds[-1].passed,
+        verified=rounds[chosen].passed,
         rounds=rounds,
         duration_ms=(time.perf_counter() - started) * 1000,
     )

@@ -133,6 +133,9 @@ def run_problem(
         return rows
 
     examples = parse_examples(problem["prompt"], problem["entry_point"])
+    repair_options: dict[str, Any] = {}
+    if args.repair_temperature is not None:
+        repair_options["repair_temperature"] = args.repair_temperature
     marks: list[float] = []
     started = time.perf_counter()
     try:
@@ -145,6 +148,7 @@ def run_problem(
             model=model,
             system=SYSTEM,
             on_round=lambda _round, _index: marks.append(time.perf_counter()),
+            **repair_options,
         )
     except AgentcodeError as exc:
         seconds = round(time.perf_counter() - started, 2)
@@ -161,12 +165,17 @@ def run_problem(
         ]
     seconds = time.perf_counter() - started
     rounds = generation.rounds
-    raw_passed = score(problem, rounds[0].code, settings, args.score_timeout)
-    final_passed = (
-        raw_passed
-        if generation.code == rounds[0].code
-        else score(problem, generation.code, settings, args.score_timeout)
-    )
+    # Every round is scored, so one run also tells pass@1 under any smaller repair budget: the
+    # rounds are a function of the rounds before them (seeded sampling), so a run with budget k
+    # is this run's first k + 1 rounds.
+    hidden: dict[str, bool] = {}
+    for round_ in rounds:
+        if round_.code not in hidden:  # "" for a round whose reply had no usable code
+            hidden[round_.code] = bool(round_.code) and score(
+                problem, round_.code, settings, args.score_timeout
+            )
+    raw_passed = hidden[rounds[0].code]
+    final_passed = hidden[generation.code]
     if "raw" in modes:
         rows.append(
             {
@@ -196,10 +205,46 @@ def run_problem(
             "verified": generation.verified,
             "raw_passed": raw_passed,
             "change": change,
+            "round_seconds": [
+                round(b - a, 2) for a, b in zip([started, *marks], marks, strict=False)
+            ],
+            "round_results": [
+                {
+                    "examples_passed": r.passed,
+                    "stage": r.stage,
+                    "tests_failed": r.tests_failed,
+                    "tests_total": r.tests_total,
+                    "temperature": r.temperature,
+                    "kind": r.kind,
+                    "hidden_passed": hidden[r.code],
+                    "same_as": next(i for i, o in enumerate(rounds) if o.code == r.code),
+                }
+                for r in rounds
+            ],
             "round_errors": [r.error[:300] if r.error else None for r in rounds],
         }
     )
     return rows
+
+
+def budget_pass(row: dict[str, Any], budget: int) -> bool:
+    """Whether verify's answer passed the hidden tests had it stopped after ``budget`` repairs."""
+    from agentcode.types import RepairRound
+    from agentcode.verify import best_round
+
+    results = row.get("round_results")
+    if not results:
+        return bool(row["passed"]) if budget >= row["repairs"] else bool(row["raw_passed"])
+    kept = results[: budget + 1]
+    rounds = [
+        RepairRound(
+            code="", model="", passed=r["examples_passed"], error=None if r["examples_passed"]
+            else "failed", stage=r["stage"], tests_failed=r["tests_failed"],
+            tests_total=r["tests_total"],
+        )
+        for r in kept
+    ]
+    return bool(kept[best_round(rounds)]["hidden_passed"])
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -220,6 +265,11 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             summary["fixed"] = [r["id"] for r in rows if r["change"] == "fixed"]
             summary["broke"] = [r["id"] for r in rows if r["change"] == "broke"]
             summary["verified"] = sum(r["verified"] for r in rows)
+            most = max(r["repairs"] for r in rows)
+            summary["pass_at_1_by_repairs"] = {
+                str(budget): round(100 * sum(budget_pass(r, budget) for r in rows) / len(rows), 1)
+                for budget in range(most + 1)
+            }
         out[mode] = summary
     return out
 
@@ -307,6 +357,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stride", type=int, default=1,
                         help="order: problems 0, K, 2K, ... first, then 1, K+1, ... (default 1)")
     parser.add_argument("--max-repairs", type=int, default=2)
+    parser.add_argument("--repair-temperature", type=float, default=None,
+                        help="sampling temperature of repair rounds (default: agentcode's)")
     parser.add_argument("--max-tokens", type=int, default=512,
                         help="reply length cap for the embedded model (a looping reply stops here)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per verification run")
@@ -366,6 +418,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "model": args.model,
             "modes": modes,
             "max_repairs": args.max_repairs,
+            "repair_temperature": args.repair_temperature,
             "max_tokens": args.max_tokens,
             "stride": args.stride,
             "sandbox": settings.sandbox,

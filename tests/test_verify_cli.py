@@ -129,3 +129,23 @@ def test_verify_options_need_verify(models: Callable[..., None], tmp_path: Path)
     result = gen("--max-repairs", "3", "-m", "t:a", "anything")
     assert result.exit_code == 2
     assert "--verify" in result.stderr
+
+
+def test_the_nearest_miss_is_printed_when_no_round_passes(
+    models: Callable[..., None], tmp_path: Path
+) -> None:
+    tests = tmp_path / "test_double.py"
+    tests.write_text(
+        "def test_one():\n    assert double(1) == 2\n\n"
+        "def test_two():\n    assert double(2) == 4\n\n"
+        "def test_zero():\n    assert double(0) == 0\n",
+        encoding="utf-8",
+    )
+    near = "def double(x):\n    return x * 2 if x < 2 else x * 3\n"
+    crash = "raise SystemExit('no idea')\n"
+    models(a=FakeModel([block(near), block(crash)]))
+    result = gen("--test", str(tests), "--max-repairs", "1", "-m", "t:a", "double(x)")
+    assert result.exit_code == 1
+    assert result.stdout == near
+    assert "round 1's candidate, the nearest miss, failed" in result.stderr
+    assert "1 of 3 tests failed" in result.stderr.splitlines()[-1]

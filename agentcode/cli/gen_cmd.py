@@ -164,10 +164,16 @@ def _report_failed_verification(generation: Generation) -> None:
     from agentcode.errors import VerificationError
     from agentcode.verify import first_line
 
-    failure = (generation.rounds[-1].error if generation.rounds else None) or "failed"
-    sys.stderr.write("agentcode: the last candidate failed:\n")
-    sys.stderr.write("".join(f"  {line}\n" for line in failure.splitlines()))
     count = len(generation.rounds)
+    kept = generation.kept_round
+    failure = (generation.rounds[kept].error if kept is not None else None) or "failed"
+    which = (
+        "the last candidate"
+        if kept is None or kept == count - 1
+        else f"round {kept + 1}'s candidate, the nearest miss,"
+    )
+    sys.stderr.write(f"agentcode: {which} failed:\n")
+    sys.stderr.write("".join(f"  {line}\n" for line in failure.splitlines()))
     raise VerificationError(
         f"generated code failed verification after {count} round{'s' if count != 1 else ''}: "
         f"{first_line(failure)}"

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from strands.types.content import Messages
 
     from agentcode.config import Settings
+    from agentcode.models.sampling import Sampling
 
 TokenCallback = Callable[[str], None]
 RestartCallback = Callable[[str], None]
@@ -130,6 +131,7 @@ class Router:
         policy: RetryPolicy | None = None,
         accept: Callable[[str], str],
         sleep: Sleep | None = None,
+        sampling: Sampling | None = None,
     ) -> None:
         if not candidates:
             raise ModelError("no model configured: pass -m local or -m bedrock")
@@ -138,6 +140,7 @@ class Router:
         self.accept = accept
         self.sleep: Sleep = sleep or asyncio.sleep
         self.cancel = threading.Event()
+        self.sampling = sampling
 
     async def run(
         self,
@@ -272,15 +275,18 @@ class Router:
         stream: _Stream,
         usage: dict[str, int],
     ) -> str:
+        from agentcode.models.sampling import sampling_applied
+
         stream.restart("starting over")
         parts: list[str] = []
-        events = model.stream(messages, None, system_prompt, cancel_signal=self.cancel)
-        async for event in events:
-            text = _delta_text(event)
-            if text:
-                parts.append(text)
-                stream.token(text)
-            _add_usage(usage, event)
+        with sampling_applied(model, self.sampling):
+            events = model.stream(messages, None, system_prompt, cancel_signal=self.cancel)
+            async for event in events:
+                text = _delta_text(event)
+                if text:
+                    parts.append(text)
+                    stream.token(text)
+                _add_usage(usage, event)
         return "".join(parts)
 
 
@@ -294,12 +300,14 @@ async def route(
     on_token: TokenCallback | None = None,
     on_restart: RestartCallback | None = None,
     sleep: Sleep | None = None,
+    sampling: Sampling | None = None,
 ) -> RoutedReply:
     """The first usable reply from ``candidates``; `ModelError` listing every attempt if none.
 
     ``accept`` turns a reply into the value wanted (the code) or raises `UnusableReply`.
+    ``sampling`` overrides each model's temperature (and seed) for these calls only.
     """
-    router = Router(candidates, policy=policy, accept=accept, sleep=sleep)
+    router = Router(candidates, policy=policy, accept=accept, sleep=sleep, sampling=sampling)
     return await router.run(
         messages, system_prompt=system_prompt, on_token=on_token, on_restart=on_restart
     )

@@ -25,6 +25,7 @@ from agentcode.models import local_server
 from agentcode.models.local import load_local_model
 from agentcode.models.local_model import LocalLlamaModel
 from agentcode.models.local_server import LlamaServer
+from agentcode.models.sampling import Sampling, sampling_applied
 
 BASE = "http://127.0.0.1:59999"
 CHAT = BASE + "/v1/chat/completions"
@@ -213,3 +214,26 @@ def test_dead_server_raises_model_error(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(ModelError, match="failed") as err:
         collect(model)
     assert isinstance(err.value.__cause__, httpx.ConnectError)
+
+
+@respx.mock
+def test_embedded_model_sends_sampling_on_the_wire(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    route = respx.post(CHAT).mock(
+        return_value=httpx.Response(
+            200, content=sse(delta("```python\nprint(1)\n```", "stop"), USAGE)
+        )
+    )
+    model = model_at(BASE, tmp_path, monkeypatch)
+
+    async def sampled() -> None:
+        with sampling_applied(model, Sampling(0.7, seed=42)):
+            async for _ in model.stream([{"role": "user", "content": [{"text": "x"}]}]):
+                pass
+
+    asyncio.run(sampled())
+    collect(model)
+    first, second = (json.loads(call.request.content) for call in route.calls)
+    assert (first["temperature"], first["seed"]) == (0.7, 42)
+    assert second["temperature"] == 0.0 and "seed" not in second
