@@ -14,7 +14,9 @@ function), then the hidden test and ``check(entry_point)``, with a time limit.
 the examples of its docstring (`humaneval_examples.parse_examples`) become tests; the hidden tests
 only score. With greedy decoding the first verify round *is* the raw answer, so when both modes
 are asked for, raw is scored from verify's first round (same prompt, same model, one generation
-saved); ``--modes raw`` alone calls `generate` directly. Results are written after every problem
+saved); ``--modes raw`` alone calls `generate` directly. Every round is scored, and repair rounds
+are seeded, so one run with ``--max-repairs N`` also gives verify's pass@1 for every budget below N
+(`budget_pass`). Results are written after every problem
 (``--json``), so an interrupted run still counts; ``--resume`` skips problems already there.
 """
 
@@ -275,6 +277,8 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def markdown(data: dict[str, Any]) -> str:
+    from agentcode.verify import REPAIR_TEMPERATURE
+
     meta, summary = data["meta"], summarize(data["results"])
     lines = [
         SECTION,
@@ -282,9 +286,11 @@ def markdown(data: dict[str, Any]) -> str:
         f"Measured {meta.get('date', '?')} with `python benchmarks/humaneval.py` on model "
         f"`{meta.get('model', '?')}` ({meta.get('machine', '')}), "
         f"sandbox `{meta.get('sandbox', '?')}`, at most {meta.get('max_repairs', '?')} repairs. "
-        "pass@1 is greedy decoding, one sample per "
-        "problem, scored by the problem's hidden tests in agentcode's sandbox. `verify` repairs "
-        "only against the examples shown in each prompt's docstring; raw is verify's first round. "
+        "Both modes give one answer per problem (pass@1), "
+        "scored by the problem's hidden tests in agentcode's sandbox. raw is greedy decoding, and "
+        "is verify's first round. `verify` checks candidates only against the examples shown in "
+        "each prompt's docstring; its repair rounds are sampled at temperature "
+        f"{meta.get('repair_temperature') or REPAIR_TEMPERATURE:g}. "
         f"Replies capped at {meta.get('max_tokens', '?')} tokens; problems in stride-"
         f"{meta.get('stride', 1)} order (0, {meta.get('stride', 1)}, "
         f"{2 * meta.get('stride', 1)}, ...), so a partial run samples the whole set.",
@@ -304,6 +310,26 @@ def markdown(data: dict[str, Any]) -> str:
         )
     if "verify" in summary:
         v = summary["verify"]
+        curve = ", ".join(
+            f"{budget}: {value}%" for budget, value in v["pass_at_1_by_repairs"].items()
+        )
+        kinds: dict[str, int] = {}
+        for row in data["results"]:
+            if row["mode"] == "verify" and row["change"] == "fixed" and row.get("round_results"):
+                winner = next(r for r in row["round_results"] if r["examples_passed"])
+                kinds[winner.get("kind", "?")] = kinds.get(winner.get("kind", "?"), 0) + 1
+        lines += [
+            "",
+            f"verify pass@1 had it stopped after N repairs (N: pass@1; the CLI default is 2): "
+            f"{curve}.",
+        ]
+        if kinds:
+            lines.append(
+                "The round that fixed a problem was a "
+                + ", ".join(f"{kind} in {count}" for kind, count in sorted(kinds.items()))
+                + " (repair: shown the failure; resample: the original request drawn again "
+                "after a repair came back unchanged)."
+            )
         lines += [
             "",
             f"The loop fixed {len(v['fixed'])} ({', '.join(v['fixed']) or 'none'}) and broke "
@@ -405,6 +431,12 @@ def _model(name: str, settings: Any, max_tokens: int) -> Any:
     return name
 
 
+def _default_repair_temperature() -> float:
+    from agentcode.verify import REPAIR_TEMPERATURE
+
+    return REPAIR_TEMPERATURE
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from agentcode.config import load_settings
 
@@ -418,7 +450,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "model": args.model,
             "modes": modes,
             "max_repairs": args.max_repairs,
-            "repair_temperature": args.repair_temperature,
+            "repair_temperature": args.repair_temperature or _default_repair_temperature(),
             "max_tokens": args.max_tokens,
             "stride": args.stride,
             "sandbox": settings.sandbox,

@@ -325,3 +325,34 @@ def test_float_tolerant_comparison(actual: object, expected: object, same: bool)
     namespace: dict[str, object] = {}
     exec(examples_test_source([]), namespace)  # noqa: S102 - our own helper, not model code
     assert namespace["_same"](actual, expected) is same  # type: ignore[operator]
+
+
+def _round_result(examples: bool, hidden: bool, stage: str | None = "tests",
+                  failed: int | None = 1, total: int | None = 2) -> dict[str, object]:
+    return {"examples_passed": examples, "stage": None if examples else stage,
+            "tests_failed": None if examples else failed,
+            "tests_total": None if examples else total, "hidden_passed": hidden}
+
+
+def test_budget_pass_replays_the_loop_choice_for_each_repair_budget() -> None:
+    bench = _load("humaneval")
+    row = {
+        "repairs": 3, "passed": True, "raw_passed": False,
+        "round_results": [
+            _round_result(False, False, failed=1, total=2),  # near miss, wrong on hidden tests
+            _round_result(False, True, stage="run"),  # crashes on the examples
+            _round_result(False, True, failed=2, total=2),
+            _round_result(True, True),
+        ],
+    }
+    # Budgets 0-2 keep the near miss (round 0); budget 3 reaches the round that passed.
+    assert [bench.budget_pass(row, budget) for budget in range(4)] == [False] * 3 + [True]
+
+    summary = bench.summarize([
+        {"id": "a", "mode": "verify", "seconds": 1.0, "change": "fixed", "verified": True, **row},
+        {"id": "b", "mode": "verify", "passed": True, "seconds": 1.0, "repairs": 0,
+         "raw_passed": True, "change": "same", "verified": True,
+         "round_results": [_round_result(True, True)]},
+    ])
+    assert summary["verify"]["pass_at_1_by_repairs"] == {"0": 50.0, "1": 50.0, "2": 50.0,
+                                                         "3": 100.0}
