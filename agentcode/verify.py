@@ -378,10 +378,6 @@ def generate_verified(
             break
         base = rounds[best_round(rounds)]
         assert base.error is not None  # no round passed
-        notify = generate_options.get("on_restart")
-        if callable(notify):  # a live display drops the streamed candidate and says why
-            notify(f"verification failed ({first_line(verdict.failure or '')}): "
-                   f"repair {index + 1}/{max_repairs}")
         if stuck or kind == "resample":
             kind = "resample"  # the original request again, drawn afresh
             request, turns, data = prompt, history, context
@@ -390,6 +386,11 @@ def generate_verified(
             request = repair_request(base.error)
             turns = repair_history(prompt, base.code, context=context, history=history)
             data = None  # the data context is already in the first user turn
+        notify = generate_options.get("on_restart")
+        if callable(notify):  # a live display drops the streamed candidate and says why
+            how = "repair" if kind == "repair" else "a fresh draw (the repair changed nothing)"
+            notify(f"verification failed ({first_line(verdict.failure or '')}): "
+                   f"{how} {index + 1}/{max_repairs}")
         draw = Sampling(temperature=repair_temperature, seed=index + 1)
     chosen = best_round(rounds)
     final = generations[chosen]

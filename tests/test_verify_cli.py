@@ -149,3 +149,14 @@ def test_the_nearest_miss_is_printed_when_no_round_passes(
     assert result.stdout == near
     assert "round 1's candidate, the nearest miss, failed" in result.stderr
     assert "1 of 3 tests failed" in result.stderr.splitlines()[-1]
+
+
+def test_progress_says_when_a_repair_changed_nothing(models: Callable[..., None]) -> None:
+    model = FakeModel([block(BROKEN), block(BROKEN), block(FIXED)])
+    models(a=model)
+    result = gen("--verify", "-m", "t:a", "average of 3 and 4")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == FIXED
+    assert "repair 1/2" in result.stderr
+    assert "a fresh draw (the repair changed nothing) 2/2" in result.stderr
+    assert model.calls[2].prompt == "average of 3 and 4"  # the original request, drawn again
