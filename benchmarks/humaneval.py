@@ -322,6 +322,7 @@ def markdown(data: dict[str, Any]) -> str:
             "",
             f"verify pass@1 had it stopped after N repairs (N: pass@1; the CLI default is 2): "
             f"{curve}.",
+            "",
         ]
         if kinds:
             lines.append(
