@@ -350,7 +350,8 @@ def generate_verified(
                 break  # no model left to ask: keep the best candidate
             # A draw with no usable code (sampling can garble a reply): the round is spent.
             generations.append(None)
-            verdict = Assessment(f"no usable code: {first_line(str(exc))}", "model")
+            reasons = " ".join(line.strip() for line in str(exc).splitlines())
+            verdict = Assessment(f"no usable code: {first_line(reasons, 300)}", "model")
             stuck = True
         else:
             generations.append(candidate)

@@ -176,7 +176,7 @@ def test_generate_delegates_to_the_loop(settings: Settings) -> None:
     assert plain.rounds == [] and plain.verified is False
 
 
-def test_a_model_failure_during_repair_keeps_the_last_candidate(
+def test_a_model_failure_during_repair_spends_the_round_and_keeps_the_candidate(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from agentcode.errors import ModelError
@@ -185,11 +185,20 @@ def test_a_model_failure_during_repair_keeps_the_last_candidate(
     monkeypatch.setenv("AGENTCODE_MODEL_RETRY_SECONDS", "0")
     settings = load_settings(timeout=10)
     model = FakeModel([block(BROKEN), client_error("ValidationException", "input too long")])
-    generation = generate_verified("average", model=model, settings=settings)
+    generation = generate_verified("average", model=model, settings=settings, max_repairs=1)
     assert generation.verified is False
-    assert generation.code.strip() == BROKEN.strip()
-    assert len(generation.rounds) == 1
+    assert generation.code.strip() == BROKEN.strip()  # the round that failed has no code
+    assert [(r.kind, r.stage) for r in generation.rounds] == [("first", "run"),
+                                                               ("repair", "model")]
+    assert "input too long" in (generation.rounds[1].error or "")
     assert any(a.error and "input too long" in a.error for a in generation.attempts)
+
+    # The round is spent, not the loop: the next one draws the (shorter) original request again.
+    model = FakeModel([block(BROKEN), client_error("ValidationException", "input too long"),
+                       block(FIXED)])
+    generation = generate_verified("average", model=model, settings=settings)
+    assert generation.verified and generation.rounds[-1].kind == "resample"
+    assert model.calls[2].prompt == "average"
 
     # Without any candidate there is nothing to return: the model error is the caller's.
     with pytest.raises(ModelError):
