@@ -221,3 +221,23 @@ def test_no_credentials_stops_the_chain_with_the_fix() -> None:
 def test_unknown_profile_is_a_user_fix_not_a_loop() -> None:
     with pytest.raises(ModelUnavailableError, match="profile"):
         generate("anything", model="bedrock", settings=Settings(profile="nope"), policy=FAST)
+
+
+def test_verify_repairs_go_to_bedrock_sampled_and_the_first_call_is_not(
+    session: boto3.Session,
+) -> None:
+    from agentcode.config import load_settings
+    from agentcode.verify import REPAIR_TEMPERATURE, generate_verified
+
+    broken = "```python\nprint(1 / 0)\n```"
+    stub = StubbedBedrock("us.anthropic.claude-3-7-sonnet-20250219-v1:0", session)
+    stub.reply(broken).reply("```python\nprint(1 / 1)\n```")
+    generation = generate_verified(
+        "print one", model=stub.model, settings=load_settings(timeout=10, history=False)
+    )
+    assert generation.verified and [r.kind for r in generation.rounds] == ["first", "repair"]
+    first, repair = stub.requests
+    assert first["inferenceConfig"]["temperature"] == 0.2  # agentcode's Bedrock default
+    assert repair["inferenceConfig"]["temperature"] == REPAIR_TEMPERATURE
+    assert "ZeroDivisionError" in repair["messages"][-1]["content"][0]["text"]
+    assert stub.model.get_config()["temperature"] == 0.2
