@@ -8,7 +8,7 @@ matter, goes back to the model with the code, up to ``max_repairs`` times. Every
 on `Generation.rounds`; ``verified`` is true only when the last round passed. A failed
 verification is data (``verified=False``), not an exception: the caller still gets the code.
 
-Two choices, both from measuring the embedded 1.5B model on HumanEval (docs/benchmarks.md):
+Three choices, all from measuring the embedded 1.5B model on HumanEval (docs/benchmarks.md):
 
 - the first round uses the model's own sampling (greedy locally); later rounds are drawn at
   ``repair_temperature`` with a seed per round, because greedy repair returned the very code that
