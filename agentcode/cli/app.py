@@ -10,6 +10,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 import typer
 
@@ -63,9 +64,45 @@ def error(message: str) -> None:
     sys.stderr.write(f"agentcode: error: {message}\n")
 
 
+class _CtrlC:
+    """Notes that SIGINT arrived: Typer turns the KeyboardInterrupt into a plain exit code 130,
+    which a program's own ``sys.exit(130)`` also gives, and only a real Ctrl-C gets a message."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self.previous: Any = None
+
+    def __enter__(self) -> _CtrlC:
+        import signal
+        import threading
+
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        self.previous(signum, frame)  # Python's default handler: raises KeyboardInterrupt
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, self.previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point: run the app, map failures to one line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    with _CtrlC() as ctrl_c:
+        status = _main(args)
+    if ctrl_c.seen and status == EXIT_INTERRUPTED:
+        sys.stderr.write("agentcode: interrupted\n")
+    return status
+
+
+def _main(args: list[str]) -> int:
     try:
         result = app(args=args, prog_name="agentcode", standalone_mode=False)
     except AgentcodeError as exc:
@@ -74,8 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write("agentcode: interrupted\n")
-        return EXIT_INTERRUPTED
+        return EXIT_INTERRUPTED  # `main` says so
     except BrokenPipeError:
         # The reader of our stdout went away (e.g. `| head`): not an error worth a traceback.
         _silence_stdout()

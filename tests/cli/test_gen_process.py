@@ -71,6 +71,7 @@ def test_ctrl_c_exits_130(tmp_path: Path) -> None:
     assert process.returncode == 130, err
     assert out == ""
     assert "Traceback" not in err
+    assert err.splitlines()[-1] == "agentcode: interrupted"
 
 
 def test_terminal_shows_highlighted_code_once_after_a_failed_stream(tmp_path: Path) -> None:

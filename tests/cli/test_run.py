@@ -165,9 +165,16 @@ def test_ctrl_c_interrupts_the_code_and_exits_130() -> None:
     assert proc.wait(timeout=30) == 130
     assert proc.stdout.read() == b""  # the program was stopped: nothing after 'running'
     proc.stdout.close()
-    if proc.stderr is not None:
-        proc.stderr.close()
+    assert proc.stderr is not None
+    assert proc.stderr.read().decode().splitlines()[-1] == "agentcode: interrupted"
+    proc.stderr.close()
     assert time.monotonic() - started < 10
+
+
+def test_a_program_exiting_130_is_not_called_an_interruption() -> None:
+    done = agentcode("-", stdin="import sys\nsys.exit(130)\n")
+    assert done.returncode == 130
+    assert "interrupted" not in done.stderr
 
 
 def test_run_imports_no_heavy_modules() -> None:
