@@ -63,7 +63,8 @@ def gen(
     )] = None,
     max_repairs: Annotated[int | None, typer.Option(
         "--max-repairs", metavar="N", min=0, help="Repair rounds after the first candidate "
-        "(default 2).", show_default=False,
+        "(default 2; the embedded model gains most from 5 or more: docs/benchmarks.md).",
+        show_default=False,
     )] = None,
     stdin_file: Annotated[str | None, typer.Option(
         "--stdin", metavar="PATH", help="Input for the verification run, and a sample of it "
