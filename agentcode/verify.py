@@ -313,10 +313,10 @@ def generate_verified(
 
     if max_repairs < 0:
         raise UsageError(f"max_repairs must be 0 or more, not {max_repairs}")
-    if not 0.0 <= repair_temperature <= 2.0:
-        raise UsageError(
-            f"repair_temperature must be between 0 and 2, not {repair_temperature:g}"
-        )
+    try:
+        Sampling(repair_temperature)  # checks the range once, where sampling is defined
+    except ValueError as exc:
+        raise UsageError(f"repair_temperature: {exc}") from None
     settings = settings or load_settings()
     verifier = Verifier(
         settings,
@@ -329,7 +329,6 @@ def generate_verified(
     )
     started = time.perf_counter()
     rounds: list[RepairRound] = []
-    generations: list[Generation | None] = []
     attempts = []
     usage: dict[str, int] = {}
     request, turns, data = prompt, history, context
@@ -349,21 +348,20 @@ def generate_verified(
             if isinstance(exc, ModelUnavailableError):
                 break  # no model left to ask: keep the best candidate
             # A draw with no usable code (sampling can garble a reply): the round is spent.
-            generations.append(None)
+            code, model_id = "", ""
             reasons = " ".join(line.strip() for line in str(exc).splitlines())
             verdict = Assessment(f"no usable code: {first_line(reasons, 300)}", "model")
             stuck = True
         else:
-            generations.append(candidate)
+            code, model_id = candidate.code, candidate.model_id
             stuck = kind == "repair" and same_code(candidate.code) in tried
             tried.add(same_code(candidate.code))
             attempts.extend(candidate.attempts)
             _merge_usage(usage, candidate.usage)
             verdict = verifier.assess(candidate.code)
-        drawn = generations[-1]
         this_round = RepairRound(
-            code=drawn.code if drawn else "",
-            model=drawn.model_id if drawn else "",
+            code=code,
+            model=model_id,
             passed=verdict.passed,
             error=verdict.failure,
             stage=verdict.stage,
@@ -393,17 +391,14 @@ def generate_verified(
             notify(f"verification failed ({first_line(verdict.failure or '')}): "
                    f"{how} {index + 1}/{max_repairs}")
         draw = Sampling(temperature=repair_temperature, seed=index + 1)
-    chosen = best_round(rounds)
-    final = generations[chosen]
-    assert final is not None  # a round without code ranks below every round with code
+    final = rounds[best_round(rounds)]  # never a round without code: those rank last
     return Generation(
         code=final.code,
-        model_id=final.model_id,
-        language=final.language,
+        model_id=final.model,
         prompt=prompt,
         attempts=attempts,
         usage=usage,
-        verified=rounds[chosen].passed,
+        verified=final.passed,
         rounds=rounds,
         duration_ms=(time.perf_counter() - started) * 1000,
     )

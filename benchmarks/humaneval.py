@@ -234,10 +234,7 @@ def budget_pass(row: dict[str, Any], budget: int) -> bool:
     from agentcode.types import RepairRound
     from agentcode.verify import best_round
 
-    results = row.get("round_results")
-    if not results:
-        return bool(row["passed"]) if budget >= row["repairs"] else bool(row["raw_passed"])
-    kept = results[: budget + 1]
+    kept = row["round_results"][: budget + 1]
     rounds = [
         RepairRound(
             code="", model="", passed=r["examples_passed"], error=None if r["examples_passed"]
