@@ -1,7 +1,8 @@
 """Settings: defaults < config file (TOML in the user config dir) < AGENTCODE_* env < flags.
 
 The config file is ``config.toml`` in ``agentcode.config.config_dir()`` (``AGENTCODE_CONFIG`` names
-another file). Keys are the field names of `Settings`, e.g.::
+another file; `agentcode.config_file` checks its keys and types). Keys are the field names of
+`Settings`, e.g.::
 
     model = ["bedrock"]
     sandbox = "local"
@@ -148,17 +149,21 @@ def _apply(target: Any, values: dict[str, Any], source: str, prefix: str = "") -
 def _from_file(settings: Settings) -> None:
     path = config_path()
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         return
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     import tomllib  # ~10 ms: only when there is a file to parse
 
+    from agentcode import config_file
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    config_file.check(path, raw, data)  # pydantic, once per version of the file
     _apply(settings, data, str(path))
 
 

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from agentcode.config import config_path, data_dir, load_settings
 from agentcode.errors import EXIT_USAGE, ConfigError
+from agentcode.testing import run_cli
 
 
 def write_config(home: Path, text: str) -> None:
@@ -54,19 +58,73 @@ def test_no_history_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ("timeout = 'soon'\n", "timeout"),
-        ("colour = 'blue'\n", "unknown setting 'colour'"),
-        ("[limits]\nbogus = 1\n", "limits.bogus"),
-        ("limits = 3\n", "must be a table"),
-        ("this is not toml", "cannot read config file"),
+        ("timeout = 'soon'\n", "'timeout' in {path} must be a number, not 'soon'"),
+        ("colour = 'blue'\n", "unknown key 'colour' in {path}: known keys are model, "),
+        ("timout = 3\n", "unknown key 'timout' in {path}: did you mean 'timeout'?"),
+        ("[limits]\nbogus = 1\n", "unknown key 'limits.bogus' in {path}"),
+        ("[limits]\nmemory-mb = 1.5\n", "'limits.memory_mb' in {path} must be an integer, not 1.5"),
+        ("limits = 3\n", "'limits' in {path} must be a table ([limits]), not 3"),
+        ("history = 1\n", "'history' in {path} must be true or false, not 1"),
+        ("sandbox = 3\n", "'sandbox' in {path} must be a string, not 3"),
+        ("model = [1]\n", "'model' in {path} must be a string or a list of strings, not 1"),
+        ("this is not toml", "cannot read config file {path}"),
     ],
 )
 def test_bad_config_file_names_the_problem(agentcode_home: Path, text: str, needle: str) -> None:
     write_config(agentcode_home, text)
     with pytest.raises(ConfigError) as info:
         load_settings()
-    assert needle in str(info.value)
+    assert needle.format(path=agentcode_home / "config.toml") in str(info.value)
+    assert "\n" not in str(info.value)
     assert info.value.exit_code == EXIT_USAGE
+
+
+def test_config_keys_may_use_dashes_and_model_may_be_one_name(agentcode_home: Path) -> None:
+    write_config(
+        agentcode_home, 'model = "bedrock"\nmax-input-bytes = 5\n[limits]\nmemory-mb = 9\n'
+    )
+    settings = load_settings()
+    assert (settings.model, settings.max_input_bytes) == (["bedrock"], 5)
+    assert settings.limits.memory_mb == 9
+
+
+def test_an_edited_config_file_is_checked_again(agentcode_home: Path) -> None:
+    write_config(agentcode_home, "timeout = 7\n")
+    assert load_settings().timeout == 7.0
+    assert load_settings().timeout == 7.0  # from the stamp
+    write_config(agentcode_home, "timeout = 'seven'\n")
+    with pytest.raises(ConfigError, match="must be a number"):
+        load_settings()
+
+
+def test_a_bad_config_file_is_one_line_and_exit_2_on_the_command_line(
+    agentcode_home: Path,
+) -> None:
+    write_config(agentcode_home, "[limits]\nmemory_mb = 'lots'\n")
+    done = run_cli(["run", "-"], stdin="print(1)\n")
+    assert done.exit_code == 2
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"agentcode: error: 'limits.memory_mb' in {agentcode_home / 'config.toml'} "
+        "must be an integer, not 'lots'\n"
+    )
+
+
+def _imported_by_run(env: dict[str, str]) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "agentcode", "run", "-"],
+        input=b"print(1)", capture_output=True, timeout=60, env=env,
+    )
+    assert done.stdout == b"1\n", done.stderr.decode()[-2000:]
+    return {line.split("|")[-1].strip().split(".")[0]
+            for line in done.stderr.decode().splitlines() if line.startswith("import time")}
+
+
+def test_run_checks_a_config_file_with_pydantic_once(agentcode_home: Path) -> None:
+    write_config(agentcode_home, "timeout = 20\n[limits]\nmemory_mb = 1024\n")
+    env = {**os.environ, "AGENTCODE_HOME": str(agentcode_home)}
+    assert "pydantic" in _imported_by_run(env)  # a new file is checked
+    assert "pydantic" not in _imported_by_run(env)  # the same file again is not: no slower run
 
 
 def test_bad_env_value(monkeypatch: pytest.MonkeyPatch) -> None:

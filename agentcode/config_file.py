@@ -1,0 +1,156 @@
+"""The config file checked by pydantic: a wrong key or type is one line naming file, key and type.
+
+The pydantic model is built from the `Settings` and `Limits` dataclasses themselves, so a new
+setting needs no second declaration here. TOML values are typed, so the check is strict: ``timeout
+= "soon"`` or ``history = 1`` are mistakes, not values to guess at (an integer is a number, and
+``model`` may be one name or a list).
+
+pydantic costs ~40 ms to import, which `agentcode run` must not pay on every start: a file that
+passed is remembered by the hash of its bytes (a stamp in the cache dir), and only a new or edited
+file is checked again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import typing
+from pathlib import Path
+from typing import Any
+
+from agentcode.errors import ConfigError
+
+_STAMP_NAME = "config-checked"
+
+
+def check(path: Path, raw: bytes, data: dict[str, Any]) -> None:
+    """Raise `ConfigError` (one line) unless ``data``, parsed from ``path``, fits `Settings`."""
+    stamp = _stamp_path()
+    digest = _digest(raw)
+    if stamp is not None and _read(stamp) == digest:
+        return
+    _validate(path, data)
+    if stamp is not None:
+        _write(stamp, digest)
+
+
+def _validate(path: Path, data: dict[str, Any]) -> None:
+    import pydantic
+
+    try:
+        _settings_model().model_validate(_underscored(data))
+    except pydantic.ValidationError as exc:
+        raise ConfigError(_describe(path, exc.errors()[0])) from None
+
+
+def _underscored(data: Any) -> Any:
+    """Keys as the dataclasses spell them: ``max-input-bytes`` is ``max_input_bytes``."""
+    if isinstance(data, dict):
+        return {str(k).replace("-", "_"): _underscored(v) for k, v in data.items()}
+    return data
+
+
+def _describe(path: Path, error: Any) -> str:
+    location = [str(part) for part in error["loc"] if not isinstance(part, int)]
+    # A union (model = "x" or ["x"]) reports its branch as a location part: drop it.
+    location = [part for part in location if part in _known_names()]
+    if error["type"] == "extra_forbidden":
+        key = ".".join(str(part) for part in error["loc"])
+        return f"unknown key '{key}' in {path}{_suggestion(error['loc'])}"
+    key = ".".join(location)
+    expected = _expected(location)
+    return f"'{key}' in {path} must be {expected}, not {error['input']!r}"
+
+
+def _suggestion(loc: tuple[Any, ...]) -> str:
+    from agentcode.config import Limits, Settings
+
+    names = [f.name for f in dataclasses.fields(Limits if len(loc) > 1 else Settings)]
+    close = difflib.get_close_matches(str(loc[-1]).replace("-", "_"), names, n=1)
+    if close:
+        return f": did you mean '{close[0]}'?"
+    return f": known keys are {', '.join(names)}"
+
+
+_TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _expected(location: list[str]) -> str:
+    from agentcode.config import Limits, Settings
+
+    hints = typing.get_type_hints(Settings)
+    if len(location) > 1:
+        hints = typing.get_type_hints(Limits)
+    annotation = hints.get(location[-1]) if location else None
+    if annotation is Limits:
+        return "a table ([limits])"
+    if annotation == list[str]:
+        return "a string or a list of strings"
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    base: Any = args[0] if args else annotation
+    return _TYPE_WORDS.get(base) or str(getattr(base, "__name__", base))
+
+
+def _known_names() -> set[str]:
+    from agentcode.config import Limits, Settings
+
+    return {f.name for cls in (Settings, Limits) for f in dataclasses.fields(cls)}
+
+
+def _settings_model() -> Any:
+    """The pydantic model of the config file, derived from the dataclasses."""
+    import pydantic
+
+    from agentcode.config import Limits, Settings
+
+    strict = pydantic.ConfigDict(extra="forbid", strict=True)
+
+    def fields_of(cls: type, nested: dict[type, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, annotation in typing.get_type_hints(cls).items():
+            if annotation in nested:
+                annotation = nested[annotation]
+            elif annotation == list[str]:
+                annotation = list[str] | str  # `model = "bedrock"` is a chain of one
+            out[name] = (annotation | None, None)
+        return out
+
+    limits = pydantic.create_model("Limits", __config__=strict, **fields_of(Limits, {}))
+    return pydantic.create_model(
+        "Settings", __config__=strict, **fields_of(Settings, {Limits: limits})
+    )
+
+
+def _digest(raw: bytes) -> str:
+    from agentcode.config import Limits, Settings
+
+    # The fields are part of the key: a file valid for one version may not be for the next.
+    shape = repr([(f.name, f.type) for c in (Settings, Limits) for f in dataclasses.fields(c)])
+    return hashlib.sha256(shape.encode() + b"\0" + raw).hexdigest()
+
+
+def _stamp_path() -> Path | None:
+    from agentcode.config import cache_dir
+
+    try:
+        return cache_dir() / _STAMP_NAME
+    except Exception:  # noqa: BLE001 - no cache dir: check every time
+        return None
+
+
+def _read(stamp: Path) -> str | None:
+    try:
+        return stamp.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _write(stamp: Path, digest: str) -> None:
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        partial = stamp.with_name(f".{stamp.name}.tmp")
+        partial.write_text(digest + "\n", encoding="ascii")
+        partial.replace(stamp)
+    except OSError:
+        pass  # a read-only cache: the next start checks again, nothing else changes
