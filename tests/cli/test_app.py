@@ -38,7 +38,8 @@ def test_bad_config_is_one_line_exit_2(agentcode_home) -> None:
     (agentcode_home / "config.toml").write_text("timeout = 'x'\n", encoding="utf-8")
     result = run_cli("run", "-", env={"AGENTCODE_HOME": str(agentcode_home)})
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith("agentcode: error: invalid value 'x' for 'timeout'")
+    assert result.stderr.startswith("agentcode: error: 'timeout' in ")
+    assert "must be a number, not 'x'" in result.stderr
     assert result.stderr.strip().count("\n") == 0
     assert "Traceback" not in result.stderr
 
