@@ -1,39 +1,27 @@
-"""What the store does to text before it is written: cap its size, redact AWS secrets.
+"""What the store does to text before it is written: cap its size, redact secrets.
 
 Only the fields of an entry are ever stored (never the environment). On top of that, text that
-happens to contain AWS credentials -- a script that prints ``os.environ``, a prompt with a pasted
-key -- is redacted, because the history file outlives the terminal and is easy to share.
+happens to contain a secret -- a script that prints ``os.environ``, a prompt with a pasted key --
+is redacted, because the history file outlives the terminal and is easy to share. What counts as a
+secret is `agentcode.secrets`: token shapes (AWS, Bedrock API keys, GitHub, OpenAI, Slack, private
+key blocks, ...), values assigned to secret-sounding names, and whatever the secret variables of
+this process's environment hold.
 """
 
 from __future__ import annotations
 
-import re
+from agentcode import secrets
 
 OUTPUT_CAP_BYTES = 64 * 1024  # per stream (stdout, stderr)
 CODE_CAP_BYTES = 1024 * 1024
 PROMPT_CAP_BYTES = 64 * 1024
 
-REDACTED = "[REDACTED]"
-
-# Access key ids (long-term AKIA, temporary ASIA) and the named secret assignments of the
-# credentials file, env dumps and SDK kwargs: aws_secret_access_key = ..., "AWS_SESSION_TOKEN": ...
-_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
-_NAMED_SECRET = re.compile(
-    r"""(?ix)
-    (
-        \b (?: aws_?(?:secret_access_key|secret_key|session_token|security_token)
-              | SecretAccessKey | SessionToken )
-        ['"]? \s* [:=] \s* ['"]?
-    )
-    [^\s'",;}]+
-    """
-)
+REDACTED = secrets.REDACTED
 
 
 def redact(text: str) -> str:
-    """Replace AWS access key ids and named AWS secrets with ``[REDACTED]``."""
-    text = _KEY_ID.sub(REDACTED, text)
-    return _NAMED_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
+    """Replace every secret `agentcode.secrets` recognises with ``[REDACTED]``."""
+    return secrets.redact(text, known=secrets.secret_values())
 
 
 def cap(text: str, limit: int) -> tuple[str, int]:

@@ -1,0 +1,106 @@
+"""What agentcode treats as a secret: variable names and token shapes, in one place.
+
+Used by the history store's scrubber (`agentcode.store.scrub`), by `agentcode doctor` (which
+checks that none of these names reach the sandbox) and by anything else that must keep secrets out
+of what it writes or passes on. The sandboxes start from an empty environment, so this list is not
+what keeps secrets from user code; it is what keeps them out of text that outlives the terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+
+REDACTED = "[REDACTED]"
+
+# Environment variables that hold credentials (names compared case-insensitively).
+SECRET_ENV_NAMES: frozenset[str] = frozenset({
+    # AWS: keys, session tokens, the Bedrock API key (read by models/bedrock.py)
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+    "AWS_BEARER_TOKEN_BEDROCK", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    # model providers
+    "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY", "MISTRAL_API_KEY",
+    "AZURE_OPENAI_API_KEY", "COHERE_API_KEY", "GROQ_API_KEY", "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    # code hosts and chat
+    "GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN", "SLACK_TOKEN", "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN", "SLACK_WEBHOOK_URL",
+    # package registries
+    "NPM_TOKEN", "PYPI_TOKEN", "TWINE_PASSWORD",
+})
+
+# Any other variable whose name ends like this is treated as a secret too (MY_SERVICE_API_KEY).
+_SECRET_NAME_ENDING = re.compile(
+    r"(?i)(?:secret|secret_?key|secret_?access_?key|access_?key|api_?key|private_?key|token|"
+    r"password|passwd|credentials?)$"
+)
+
+# Token shapes, recognised wherever they appear (an env dump, a pasted prompt, a traceback).
+TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("AWS access key id", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b")),
+    ("Bedrock API key", re.compile(r"\b(?:ABSK|bedrock-api-key-)[A-Za-z0-9+/=_-]{16,}")),
+    ("GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})")),
+    ("OpenAI / Anthropic key", re.compile(r"\bsk-(?=[A-Za-z_-]*[0-9])[A-Za-z0-9_-]{20,}")),
+    ("Slack token", re.compile(r"\bxox[abeoprs]-[A-Za-z0-9-]{10,}")),
+    ("Slack webhook", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+")),
+    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+    ("Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")),
+    ("JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+")),
+    # A private key block; one cut off before its END line is redacted to the end of the text.
+    ("private key", re.compile(
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE "
+        r"KEY-----|.*\Z)",
+        re.DOTALL,
+    )),
+)
+
+# ``name = value`` / ``"name": "value"`` / ``name=value`` where the name says it is a secret: the
+# credentials file, env dumps, SDK keyword arguments, JSON. The value is redacted, the name kept.
+_NAMED_VALUE = re.compile(
+    r"""(?ix)
+    (
+        \b [A-Za-z0-9_]*
+        (?: secret | secret_?key | secret_?access_?key | api_?key | private_?key | token
+          | password | passwd | sessiontoken | bearer_token_bedrock )
+        ['"]? \s* [:=] \s* ['"]?
+    )
+    # A literal value, up to a delimiter: `api_key=os.environ["KEY"]` or `token=load()` is code
+    # that names a secret, not one, and stays readable in the history.
+    [^\s'",;:}()\[\]]{6,} (?= $ | [\s'",;}\])] )
+    """
+)
+_MIN_VALUE_LENGTH = 8  # shorter values of secret variables are not searched for verbatim
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether an environment variable of this name holds a credential."""
+    upper = name.upper()
+    return upper in SECRET_ENV_NAMES or bool(_SECRET_NAME_ENDING.search(upper))
+
+
+def secret_names(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The names of the secret variables set in ``environ`` (default: this process's)."""
+    env = os.environ if environ is None else environ
+    return sorted(name for name, value in env.items() if value and is_secret_name(name))
+
+
+def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The values of the secret variables set in ``environ``, longest first."""
+    env = os.environ if environ is None else environ
+    values = {env[name] for name in secret_names(env) if len(env[name]) >= _MIN_VALUE_LENGTH}
+    return sorted(values, key=len, reverse=True)
+
+
+def redact(text: str, *, known: Iterable[str] = ()) -> str:
+    """``text`` with tokens, named secret values and the ``known`` values replaced by [REDACTED].
+
+    ``known`` is for secrets of no recognisable shape: pass `secret_values()` to redact whatever
+    this process's secret variables hold, wherever it was pasted.
+    """
+    for value in known:
+        if value:
+            text = text.replace(value, REDACTED)
+    for _label, pattern in TOKEN_PATTERNS:
+        text = pattern.sub(REDACTED, text)
+    return _NAMED_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
