@@ -13,6 +13,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from agentcode.api.execution import execute
+    from agentcode.api.generation import agenerate, generate
+    from agentcode.api.session import Session
     from agentcode.config import Settings, load_settings
     from agentcode.errors import (
         AgentcodeError,
@@ -25,9 +28,6 @@ if TYPE_CHECKING:
         StoreError,
         UsageError,
     )
-    from agentcode.execute import execute
-    from agentcode.generate import generate
-    from agentcode.session import Session
     from agentcode.types import (
         Attempt,
         Execution,
@@ -41,9 +41,10 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "generate": "agentcode.generate",
-    "execute": "agentcode.execute",
-    "Session": "agentcode.session",
+    "generate": "agentcode.api.generation",
+    "agenerate": "agentcode.api.generation",
+    "execute": "agentcode.api.execution",
+    "Session": "agentcode.api.session",
     "Settings": "agentcode.config",
     "load_settings": "agentcode.config",
     "Attempt": "agentcode.types",

@@ -206,7 +206,7 @@ _NAMED_ERRORS: dict[str, Callable[[], Exception]] = {
 
 
 def fake_model_from_spec(spec: str | None) -> FakeModel:
-    """The model behind ``-m fake:<file>`` when ``AGENTCODE_TESTING=1`` (CLI tests in subprocesses).
+    """The model behind ``-m fake:<file>`` (CLI tests in subprocesses; see `fake_model_factory`).
 
     The file is JSON: ``{"replies": [...], "delay": seconds per chunk}`` or just the list. Each
     item is a reply string, ``{"error": name}`` or ``{"partial": text, "error": name}``; names are
@@ -233,6 +233,12 @@ def fake_model_from_spec(spec: str | None) -> FakeModel:
 
 
 _FROM_SPEC: dict[str, FakeModel] = {}
+
+
+def fake_model_factory(spec: str | None, settings: object) -> FakeModel:
+    """The ``fake`` model prefix: the test suite's plugin (tests/plugins) declares it as an
+    ``agentcode.models`` entry point, so agentcode itself never imports this module."""
+    return fake_model_from_spec(spec)
 
 
 # -- sandbox ---------------------------------------------------------------------------------

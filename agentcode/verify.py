@@ -1,6 +1,6 @@
 """Verified generation: run each candidate in the sandbox and let the model repair what fails.
 
-A round is: ask the model (through `agentcode.generate.generate`, so any model works, local or
+A round is: ask the model (through `agentcode.codegen.generate_code`, so any model works, local or
 Bedrock), run the code in the sandbox (with the given stdin and files), then the user's tests and
 ``check`` expression in the same sandbox session. A candidate fails when it raises, exits non-zero,
 runs past the time limit, or fails a test or the check; the failure, bounded to the lines that
@@ -118,7 +118,7 @@ def repair_history(
     Only the latest candidate is kept (not every failed one), so a small model's context stays
     short however many rounds run.
     """
-    from agentcode.generate import build_messages
+    from agentcode.codegen import build_messages
 
     messages = build_messages(prompt, context=context, history=history)
     messages.append(
@@ -300,15 +300,15 @@ def generate_verified(
     turn of the conversation: the task, the best candidate so far as the model's answer, then its
     failure; once a repair returns code already tried, later rounds resample the original request
     instead. Both are drawn at ``repair_temperature`` (0 makes them greedy) with the round's index
-    as seed. ``sampling`` is the first round's (default: the model's own). Other keyword arguments
-    (model, system, on_token, ...) go to every `generate` call. ``on_round`` is called after each
-    round with the round and its index (0 for the first).
+    as seed. ``sampling`` is the first round's (default: the model's own). Other keyword
+    arguments (model, system, on_token, ...) go to every `generate_code` call. ``on_round`` is
+    called after each round with the round and its index (0 for the first).
 
     The result's ``code`` is the candidate that passed, or when none did, the best one
     (`best_round`); ``verified`` says whether it passed.
     """
+    from agentcode.codegen import generate_code
     from agentcode.config import load_settings
-    from agentcode.generate import generate
     from agentcode.models.sampling import Sampling
 
     if max_repairs < 0:
@@ -337,7 +337,7 @@ def generate_verified(
     tried: set[str] = set()
     for index in range(max_repairs + 1):
         try:
-            candidate = generate(
+            candidate = generate_code(
                 request, settings=settings, context=data, history=turns, sampling=draw,
                 **generate_options,
             )

@@ -107,8 +107,8 @@ def score(problem: dict[str, Any], code: str, settings: Any, timeout: float) -> 
 def run_problem(
     problem: dict[str, Any], modes: list[str], model: Any, settings: Any, args: argparse.Namespace
 ) -> list[dict[str, Any]]:
+    from agentcode.api.generation import generate
     from agentcode.errors import AgentcodeError
-    from agentcode.generate import generate
     from agentcode.verify import generate_verified
 
     task_id = problem["task_id"]

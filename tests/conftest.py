@@ -5,12 +5,18 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 _real_connect = socket.socket.connect
+
+# The test suite's plugin: a dist-info that declares the ``fake:`` models (agentcode.testing) as
+# an ``agentcode.models`` entry point, here and, through PYTHONPATH, in agentcode subprocesses.
+PLUGINS_DIR = str(Path(__file__).parent / "plugins")
+sys.path.append(PLUGINS_DIR)
 
 
 def _guarded_connect(self: socket.socket, address: object) -> None:
@@ -35,6 +41,8 @@ def agentcode_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
                  "AGENTCODE_LOCAL_MODEL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    outer = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv("PYTHONPATH", f"{outer}{os.pathsep}{PLUGINS_DIR}" if outer else PLUGINS_DIR)
     yield home
 
 

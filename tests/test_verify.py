@@ -149,7 +149,7 @@ def test_a_given_session_is_shared_by_candidates(settings: Settings) -> None:
 
 
 def test_inside_a_session_candidates_use_its_sandbox(settings: Settings) -> None:
-    from agentcode.session import Session
+    from agentcode.api.session import Session
 
     with Session(settings=settings) as session:
         session.execute("rate = 3")
@@ -161,7 +161,7 @@ def test_inside_a_session_candidates_use_its_sandbox(settings: Settings) -> None
 
 
 def test_generate_delegates_to_the_loop(settings: Settings) -> None:
-    from agentcode.generate import generate
+    from agentcode.api.generation import generate
 
     model = FakeModel([block(BROKEN), block(FIXED)])
     generation = generate("average", model=model, settings=settings, verify=True)

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agentcode.cli.history_options import DbOption, NoHistoryOption, history_overrides
-from agentcode.cli.io import read_bytes, read_text, stdin_is_terminal, stdout_is_terminal
+from agentcode.cli.io import stdin_is_terminal, stdout_is_terminal
 from agentcode.errors import UsageError
+from agentcode.inputs import read_bytes, read_text
 
 if TYPE_CHECKING:
+    from agentcode.api.session import Session
     from agentcode.config import Settings
-    from agentcode.session import Session
     from agentcode.types import Generation
 
 _CHUNK = 64 * 1024
@@ -125,7 +126,7 @@ def gen(
         prompt = read_text("-", limit=settings.max_input_bytes, what="prompt")
         _require_text(prompt)
     elif stdin_data is not None:
-        from agentcode.generate import describe_input
+        from agentcode.codegen import describe_input
 
         context = describe_input(stdin_data)
     elif not stdin_is_terminal():
@@ -134,7 +135,7 @@ def gen(
     if verifying:
         options = {"verify": True, "tests": test, "check": check, "stdin": stdin_data,
                    "files": files, "max_repairs": 2 if max_repairs is None else max_repairs}
-    from agentcode.session import Session
+    from agentcode.api.session import Session
 
     if cont or session_id is not None:
         conversation = Session.resume(session_id, settings=settings)
@@ -208,7 +209,7 @@ def _generate(
 
 def _stdin_context(settings: Settings) -> str | None:
     """A sample of piped stdin and its size; reads at most ``max_input_bytes`` to count it."""
-    from agentcode.generate import SAMPLE_BYTES, describe_input
+    from agentcode.codegen import SAMPLE_BYTES, describe_input
 
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None or sys.stdin.closed:

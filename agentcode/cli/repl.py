@@ -24,7 +24,7 @@ from agentcode.errors import AgentcodeError, ExecutionTimeoutError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from agentcode.session import Session
+    from agentcode.api.session import Session
     from agentcode.types import Execution
 
 HELP = """\

@@ -39,10 +39,10 @@ def repl(
     """
     from rich.console import Console
 
+    from agentcode.api.session import Session
     from agentcode.cli.io import stdin_is_terminal
     from agentcode.cli.repl import Repl, ReplOptions
     from agentcode.config import data_dir, load_settings
-    from agentcode.session import Session
 
     models = [name.strip() for item in model or [] for name in item.split(",") if name.strip()]
     settings = load_settings(

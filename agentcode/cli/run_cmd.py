@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from agentcode.cli.history_options import DbOption, NoHistoryOption, history_overrides
-from agentcode.cli.io import read_bytes, read_text, stdin_is_terminal
+from agentcode.cli.io import stdin_is_terminal
 from agentcode.errors import UsageError
+from agentcode.inputs import read_bytes, read_text
 
 if TYPE_CHECKING:
     from agentcode.config import Settings
@@ -124,8 +125,8 @@ def run(
 
 def _execute(code: str, settings: Settings, inputs: dict[str, bytes], stdin: bytes | None,
              out: str | None, json_output: bool) -> Execution:
+    from agentcode.api.execution import execute
     from agentcode.errors import ExecutionTimeoutError
-    from agentcode.execute import execute
 
     try:
         return execute(

@@ -6,8 +6,9 @@ Names, as given to ``-m``, ``AGENTCODE_MODEL`` or ``model = [...]`` in the confi
 - ``local:<name or path>``: a named embedded model or a GGUF file;
 - ``bedrock``: the default Bedrock chain (`agentcode.models.bedrock.DEFAULT_CHAIN`);
 - ``bedrock:<model id>``: one Bedrock model or inference profile;
-- ``<prefix>:<spec>`` for prefixes added with `register` (plugins, tests). ``fake:<file>`` (see
-  `agentcode.testing.fake_model_from_spec`) resolves only when ``AGENTCODE_TESTING=1``.
+- ``<prefix>:<spec>`` for prefixes added with `register`, or by an installed package's entry
+  point in the ``agentcode.models`` group (name: the prefix; value: a `ModelFactory`). The test
+  suite's ``fake:<file>`` models come in that way, from a plugin on the tests' own path.
 
 Nothing heavy is imported here: each candidate builds its model on first use, so a chain that
 starts with ``local`` and gets its answer there never creates a boto3 client.
@@ -15,7 +16,6 @@ starts with ``local`` and gets its answer there never creates a boto3 client.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -109,7 +109,7 @@ def _named_candidate(
             raise ConfigError("'local:' needs a model name or a .gguf path")
         local_spec = spec or settings.local_model
         return Candidate(name, lambda: _local(local_spec, settings), "local")
-    factory = _factories.get(prefix) or _testing_factory(prefix)
+    factory = _factories.get(prefix) or _plugin_factory(prefix)
     if factory is None:
         raise ConfigError(f"unknown model {name!r}: use one of {NAMES_HELP}")
     return Candidate(name, lambda: factory(spec or None, settings), prefix)
@@ -169,9 +169,13 @@ def _local(spec: str | None, settings: Settings) -> Model:
     return load_local_model(spec, settings)
 
 
-def _testing_factory(prefix: str) -> ModelFactory | None:
-    if prefix != "fake" or os.environ.get("AGENTCODE_TESTING") != "1":
-        return None
-    from agentcode.testing import fake_model_from_spec
+def _plugin_factory(prefix: str) -> ModelFactory | None:
+    """The factory an installed package declares for ``prefix`` (looked up only when needed:
+    scanning the installed packages costs milliseconds)."""
+    from importlib.metadata import entry_points
 
-    return lambda spec, _settings: fake_model_from_spec(spec)
+    for entry in entry_points(group="agentcode.models", name=prefix):
+        factory: ModelFactory = entry.load()
+        _factories[prefix] = factory
+        return factory
+    return None

@@ -4,8 +4,8 @@
 >>> with open_store() as store:
 ...     recent = store.list(limit=5)
 
-Names load on first use: `agentcode.store.context` (used by `generate` and `execute`) must not
-pull sqlite3 onto `agentcode run`'s start-up path.
+Names load on first use: importing the package must not pull sqlite3 onto `agentcode run`'s
+start-up path. Only the public layer (`agentcode.api`) records entries.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agentcode.store.context import current_session, in_session, is_paused, paused
     from agentcode.store.recording import (
+        HistoryWriter,
         record_execution_safely,
         record_generation_safely,
         record_safely,
@@ -31,19 +31,13 @@ _EXPORTS = {
     "record_generation_safely": "agentcode.store.recording",
     "record_safely": "agentcode.store.recording",
     "reset_warning": "agentcode.store.recording",
-    "current_session": "agentcode.store.context",
-    "in_session": "agentcode.store.context",
-    "is_paused": "agentcode.store.context",
-    "paused": "agentcode.store.context",
+    "HistoryWriter": "agentcode.store.recording",
 }
 
 __all__ = [
     "HistoryStore",
-    "current_session",
-    "in_session",
-    "is_paused",
+    "HistoryWriter",
     "open_store",
-    "paused",
     "record_execution_safely",
     "record_generation_safely",
     "record_safely",

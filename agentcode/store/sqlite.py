@@ -54,7 +54,10 @@ def open_store(
     db_path = resolve_path(path, settings)
     _create_private(db_path)
     try:
-        conn = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        # check_same_thread off: a Session's writer may be used from its caller's threads; the
+        # writer serialises its calls (agentcode.store.recording.HistoryWriter).
+        conn = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
+                               check_same_thread=False)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open the history database {db_path}: {exc}") from exc
     try:

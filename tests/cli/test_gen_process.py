@@ -1,7 +1,7 @@
 """`agentcode gen` as a real process: pipes, a terminal, exit codes, Ctrl-C.
 
 The model is ``fake:<script.json>`` (`agentcode.testing.fake_model_from_spec`), which the
-registry resolves only with ``AGENTCODE_TESTING=1``.
+registry finds through the test suite's entry-point plugin (tests/plugins, on PYTHONPATH).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def script(tmp_path: Path, replies: list[Any], delay: float = 0.0, name: str = "
 
 
 def env() -> dict[str, str]:
-    return {**os.environ, "AGENTCODE_TESTING": "1", "AGENTCODE_MODEL_RETRY_SECONDS": "0",
+    return {**os.environ, "AGENTCODE_MODEL_RETRY_SECONDS": "0",
             "NO_COLOR": ""}
 
 

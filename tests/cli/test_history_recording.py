@@ -21,7 +21,7 @@ def agentcode(
         capture_output=True,
         text=True,
         input=stdin,
-        env={**os.environ, "AGENTCODE_TESTING": "1", **(env or {})},
+        env={**os.environ, **(env or {})},
     )
 
 

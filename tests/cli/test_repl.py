@@ -21,7 +21,7 @@ def script(tmp_path: Path, *codes: str) -> str:
 
 
 def env_for(home: Path) -> dict[str, str]:
-    return {**os.environ, "AGENTCODE_HOME": str(home), "AGENTCODE_TESTING": "1", "TERM": "xterm",
+    return {**os.environ, "AGENTCODE_HOME": str(home), "TERM": "xterm",
             "EDITOR": "true"}
 
 

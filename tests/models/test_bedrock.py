@@ -10,9 +10,9 @@ import pytest
 from botocore.exceptions import EventStreamError, ReadTimeoutError
 from botocore.stub import Stubber
 
+from agentcode.api.generation import generate
 from agentcode.config import Settings
 from agentcode.errors import ModelError, ModelUnavailableError
-from agentcode.generate import generate
 from agentcode.models.bedrock import DEFAULT_CHAIN, MAX_TOKENS, create_bedrock_model
 from agentcode.models.router import RetryPolicy
 

@@ -38,7 +38,7 @@ def test_groups_and_hints() -> None:
     assert bedrock.hint and "aws configure" in bedrock.hint
 
 
-@pytest.mark.parametrize("bad", ["gpt-4", "bedrock:", "local:", "fake:x"])
+@pytest.mark.parametrize("bad", ["gpt-4", "bedrock:", "local:", "nosuchplugin:x"])
 def test_unknown_or_incomplete_names_are_config_errors(bad: str) -> None:
     with pytest.raises(ConfigError) as caught:
         names(bad)
@@ -68,8 +68,9 @@ def test_registered_prefix_resolves_with_its_spec() -> None:
         registry.register("bedrock", factory)
 
 
-def test_fake_prefix_only_in_testing_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AGENTCODE_TESTING", "1")
+def test_a_prefix_comes_from_an_installed_entry_point() -> None:
+    # tests/plugins (on sys.path through conftest) declares `fake` in the agentcode.models group.
+    registry.unregister("fake")
     (candidate,) = registry.candidates_for("fake", Settings())
     assert isinstance(candidate.load(), FakeModel)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from strands.models.llamacpp import LlamaCppModel
 
+from agentcode.api.generation import generate
 from agentcode.config import Settings
-from agentcode.generate import generate
 from agentcode.models.sampling import Sampling, sampling_applied
 from agentcode.testing import FailingModel, FakeModel
 

@@ -125,25 +125,57 @@ def test_no_history_env_turns_recording_off(tmp_path: Path) -> None:
     assert not db.exists()
 
 
-def test_in_session_tags_and_paused_skips(tmp_path: Path) -> None:
-    from agentcode.store import in_session, paused
+def test_a_writer_tags_its_entries_and_keeps_one_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentcode.store import HistoryWriter, sqlite
 
+    opened: list[object] = []
+    real_open = sqlite.open_store
+
+    def counting_open(*args: object, **kwargs: object) -> object:
+        opened.append(args)
+        return real_open(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("agentcode.store.recording.open_store", counting_open)
     settings = Settings(db=str(tmp_path / "h.db"))
-    with in_session("S1"):
-        tagged = record_execution_safely(settings, "a = 1", Execution())
-        with paused():
-            assert record_execution_safely(settings, "skipped", Execution()) is None
-            assert record_generation_safely(settings, Generation(code="x", model_id="m")) is None
-        explicit = record_execution_safely(settings, "b = 2", Execution(), session_id="S2")
-    untagged = record_execution_safely(settings, "c = 3", Execution())
+    writer = HistoryWriter(settings, session_id="S1")
+    first = writer.execution("a = 1", Execution())
+    second = writer.generation(Generation(code="print(a)", model_id="m", prompt="show a"))
+    writer.close()
+    assert len(opened) == 1
     with open_store(settings=settings) as store:
-        assert [e.code for e in store.list()] == ["c = 3", "b = 2", "a = 1"]
-        assert store.get(tagged).session_id == "S1"  # type: ignore[arg-type, union-attr]
-        assert store.get(explicit).session_id == "S2"  # type: ignore[arg-type, union-attr]
-        assert store.get(untagged).session_id is None  # type: ignore[arg-type, union-attr]
+        assert [e.code for e in store.conversation("S1")] == ["a = 1", "print(a)"]
+        assert store.get(first).session_id == "S1"  # type: ignore[arg-type, union-attr]
+        assert store.get(second).prompt == "show a"  # type: ignore[arg-type, union-attr]
 
 
-def test_importing_the_recording_context_does_not_import_sqlite() -> None:
-    probe = "import sys, agentcode.store.context; print('sqlite3' in sys.modules)"
+def test_a_writer_with_history_off_opens_nothing(tmp_path: Path) -> None:
+    from agentcode.store import HistoryWriter
+
+    writer = HistoryWriter(Settings(db=str(tmp_path / "h.db"), history=False), session_id="S")
+    assert writer.execution("x", Execution()) is None
+    assert not (tmp_path / "h.db").exists()
+
+
+def test_a_writer_recovers_after_the_store_is_fixed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agentcode.store import HistoryWriter
+
+    blocker = tmp_path / "not-yet"
+    blocker.write_text("a file where the database's directory should be")
+    settings = Settings(db=str(blocker / "h.db"))
+    writer = HistoryWriter(settings)
+    assert writer.execution("lost", Execution()) is None
+    blocker.unlink()
+    assert writer.execution("kept", Execution()) is not None
+    writer.close()
+    assert capsys.readouterr().err.count(WARNING) == 1
+
+
+def test_importing_the_public_layer_does_not_import_sqlite() -> None:
+    probe = ("import sys, agentcode.api.session, agentcode.api.execution; "
+             "print('sqlite3' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.stdout == "False\n", result.stderr

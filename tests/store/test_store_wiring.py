@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from agentcode.api.generation import generate
 from agentcode.config import Settings, load_settings
-from agentcode.generate import generate
-from agentcode.store import in_session, open_store, reset_warning
+from agentcode.store import open_store, reset_warning
 from agentcode.testing import FakeModel
 
 
@@ -44,22 +44,28 @@ def test_generate_with_history_off_records_nothing(agentcode_home: Path) -> None
     assert not (agentcode_home / "history.db").exists()
 
 
-def test_generate_honours_settings_db_and_session_scope(tmp_path: Path) -> None:
+def test_generate_honours_settings_db(tmp_path: Path) -> None:
     settings = Settings(db=str(tmp_path / "other.db"))
-    with in_session("sess-7"):
-        generate("print two", model=FakeModel(block("print(2)\n")), settings=settings)
+    generate("print two", model=FakeModel(block("print(2)\n")), settings=settings)
     [entry] = entries(tmp_path / "other.db")
-    assert entry.session_id == "sess-7"
+    assert entry.prompt == "print two" and entry.session_id is None
 
 
-def test_generate_from_async_code_records_with_the_session(agentcode_home: Path) -> None:
+def test_generate_from_async_code_records_one_entry(agentcode_home: Path) -> None:
     async def inside_a_loop() -> None:
-        with in_session("async-sess"):
-            generate("print three", model=FakeModel(block("print(3)\n")))
+        generate("print three", model=FakeModel(block("print(3)\n")))
 
     asyncio.run(inside_a_loop())
     [entry] = entries()
-    assert entry.session_id == "async-sess"
+    assert entry.code == "print(3)\n"
+
+
+def test_agenerate_records_one_entry(agentcode_home: Path) -> None:
+    from agentcode.api.generation import agenerate
+
+    gen = asyncio.run(agenerate("print four", model=FakeModel(block("print(4)\n"))))
+    [entry] = entries()
+    assert (entry.kind, entry.prompt, entry.code) == ("gen", "print four", gen.code)
 
 
 def test_generate_with_a_broken_store_still_returns_code(
@@ -87,7 +93,7 @@ def test_verified_generation_is_one_entry_not_one_per_candidate(agentcode_home: 
 
 
 def test_execute_records_one_untagged_run(agentcode_home: Path) -> None:
-    from agentcode.execute import execute
+    from agentcode.api.execution import execute
 
     execution = execute("print(6 * 7)")
     assert execution.stdout == "42\n"
@@ -103,7 +109,7 @@ def test_execute_records_one_untagged_run(agentcode_home: Path) -> None:
 
 
 def test_execute_failure_and_history_off(agentcode_home: Path) -> None:
-    from agentcode.execute import execute
+    from agentcode.api.execution import execute
 
     execute("print('kept')", settings=Settings(history=False))
     assert not (agentcode_home / "history.db").exists()
@@ -114,8 +120,8 @@ def test_execute_failure_and_history_off(agentcode_home: Path) -> None:
 
 
 def test_execute_timeout_is_recorded_with_partial_output(agentcode_home: Path) -> None:
+    from agentcode.api.execution import execute
     from agentcode.errors import ExecutionTimeoutError
-    from agentcode.execute import execute
 
     code = "import time\nprint('started', flush=True)\ntime.sleep(30)\n"
     with pytest.raises(ExecutionTimeoutError):
@@ -126,7 +132,7 @@ def test_execute_timeout_is_recorded_with_partial_output(agentcode_home: Path) -
 
 
 def test_execute_with_a_broken_store_still_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    from agentcode.execute import execute
+    from agentcode.api.execution import execute
 
     settings = load_settings(db="/dev/null/x.db")
     assert execute("print(1)", settings=settings).stdout == "1\n"
@@ -135,7 +141,7 @@ def test_execute_with_a_broken_store_still_runs(capsys: pytest.CaptureFixture[st
 
 
 def test_session_tags_its_runs(agentcode_home: Path) -> None:
-    from agentcode.session import Session
+    from agentcode.api.session import Session
 
     with Session() as session:
         session.execute("x = 2")
@@ -148,7 +154,7 @@ def test_session_tags_its_runs(agentcode_home: Path) -> None:
 
 
 def test_session_generate_is_one_tagged_entry(agentcode_home: Path) -> None:
-    from agentcode.session import Session
+    from agentcode.api.session import Session
 
     with Session(model=FakeModel(block("print(x)\n"))) as session:
         session.execute("x = 5")

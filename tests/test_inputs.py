@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agentcode.cli.io import read_text
 from agentcode.errors import UsageError
+from agentcode.inputs import read_text
 
 
 class FakeStdin:

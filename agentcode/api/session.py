@@ -7,7 +7,8 @@
 
 The sandbox starts on first use. ``sandbox`` is a backend name ("local", "agentcore",
 "unsafe"; default from settings) or an open `SandboxSession`, which the Session then uses but
-does not close. Every entry it records in the history carries its ``id``;
+does not close. Every entry it records in the history carries its ``id`` (written through one
+store connection kept for the Session's life; ``history=False`` records nothing);
 `Session.resume` continues a recorded conversation in a new process (the sandbox's variables
 cannot survive a process: the earlier code is shown to the model, not re-run).
 """
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
     from agentcode.config import Settings
     from agentcode.sandbox.base import SandboxSession
+    from agentcode.store.recording import HistoryWriter
     from agentcode.types import Execution, Generation, HistoryEntry
 
     ModelChoice: TypeAlias = str | Model | list[str | Model]
@@ -48,12 +50,15 @@ class Session:
 
     def __init__(self, sandbox: SandboxSession | str | None = None, *,
                  settings: Settings | None = None, model: ModelChoice | None = None,
-                 session_id: str | None = None) -> None:
+                 session_id: str | None = None, history: bool | None = None) -> None:
         if settings is None:
             from agentcode.config import load_settings
 
             settings = load_settings()
         self.id = session_id or uuid.uuid4().hex
+        # None: settings.history decides. The store is opened on the first entry, not here.
+        self.records_history = settings.history if history is None else history
+        self._writer: HistoryWriter | None = None
         self.model: ModelChoice | None = model  # None: the configured chain (settings.model)
         self.conversation = Conversation()
         # False when the code will not run in this session's sandbox (`gen -c`): then the model
@@ -85,11 +90,12 @@ class Session:
             execution = self.sandbox.execute(code, timeout=timeout, stdin=data,
                                              on_stdout=on_stdout, on_stderr=on_stderr)
         except ExecutionTimeoutError as exc:
-            self._record_history(code, exc.execution, timed_out=True)
+            if exc.execution is not None:
+                self._record_execution(code, exc.execution, timed_out=True)
             self.conversation.add_run(code, f"stopped: {exc}")
             raise
         execution.session_id = self.id
-        self._record_history(code, execution)
+        self._record_execution(code, execution)
         self.conversation.add_run(code, describe_execution(execution))
         return execution
 
@@ -102,8 +108,7 @@ class Session:
         call `execute` with it. ``options`` go to `agentcode.generate` (``on_token``,
         ``verify``, ``tests``, ...); a verified generation runs its candidates in this sandbox.
         """
-        from agentcode.generate import generate
-        from agentcode.store.context import paused
+        from agentcode.api.generation import generate_unrecorded
 
         history, request = self.conversation.messages(prompt)
         note = SESSION_SYSTEM if self.stateful else STANDALONE_SYSTEM
@@ -111,15 +116,13 @@ class Session:
         verifying = options.get("verify") or options.get("tests") or options.get("check")
         if verifying and self.stateful:  # candidates run against this session's variables
             options.setdefault("sandbox", self.sandbox)
-        with paused():  # recorded below, with the user's words rather than the folded request
-            generation = generate(request, model=self.model, system=extra, context=context,
-                                  history=history, settings=self.settings, **options)
-        generation.prompt = prompt
+        generation = generate_unrecorded(request, model=self.model, system=extra,
+                                         context=context, history=history,
+                                         settings=self.settings, **options)
+        generation.prompt = prompt  # recorded with the user's words, not the folded request
         self.conversation.add_turn(prompt, generation.code)
-        if self.settings.history:
-            from agentcode.store import record_generation_safely
-
-            record_generation_safely(self.settings, generation, session_id=self.id)
+        if self.records_history:
+            self.history_writer.generation(generation)
         return generation
 
     @property
@@ -190,19 +193,20 @@ class Session:
                 session.conversation.add_run(entry.code, describe_entry(entry))
         return session
 
-    def _record_history(
-        self, code: str, execution: Execution | None, *, timed_out: bool = False
-    ) -> None:
+    @property
+    def history_writer(self) -> HistoryWriter:
+        """This session's writer to the history store (one connection, opened on first use)."""
+        if self._writer is None:
+            from agentcode.store.recording import HistoryWriter  # sqlite3: only after the run
+
+            self._writer = HistoryWriter(self.settings, session_id=self.id)
+        return self._writer
+
+    def _record_execution(self, code: str, execution: Execution, *,
+                          timed_out: bool = False) -> None:
         """Save the run in the history, tagged with this session (agentcode.store)."""
-        from agentcode.store.context import is_paused
-
-        if execution is None or not self.settings.history or is_paused():
-            return
-        from agentcode.store import record_execution_safely  # sqlite3: only after the run
-
-        record_execution_safely(
-            self.settings, code, execution, session_id=self.id, timed_out=timed_out
-        )
+        if self.records_history:
+            self.history_writer.execution(code, execution, timed_out=timed_out)
 
     def write_files(self, files: Files) -> None:
         contents = read_files(files, self.settings.max_input_bytes)
@@ -227,9 +231,12 @@ class Session:
         return saved
 
     def close(self) -> None:
+        """Stop the sandbox (if this Session started it) and close the history connection."""
         if self._sandbox is not None and self._owns_sandbox:
             self._sandbox.close()
         self._sandbox = None
+        if self._writer is not None:
+            self._writer.close()
 
     def __enter__(self) -> Self:
         return self
@@ -244,7 +251,7 @@ def read_files(files: Files, limit: int) -> dict[str, bytes]:
     if isinstance(files, Mapping):
         return {str(name): data.encode("utf-8") if isinstance(data, str) else bytes(data)
                 for name, data in files.items()}
-    from agentcode.cli.io import read_bytes
+    from agentcode.inputs import read_bytes
 
     contents: dict[str, bytes] = {}
     for item in files:

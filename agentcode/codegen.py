@@ -1,7 +1,7 @@
-"""Prompt -> model chain -> one runnable Python program.
+"""Prompt -> model chain -> one runnable Python program (the core: it records no history).
 
-`generate` builds a short system prompt meant for small local models too (they do not call tools:
-they are asked for exactly one fenced ```python block), sends the task with an optional data
+`agenerate_code` builds a short system prompt meant for small local models too (they do not call
+tools: they are asked for exactly one fenced ```python block), sends the task with an optional data
 context and earlier turns, and lets `agentcode.models.router` pick the model, retry, re-ask and
 fall back. The reply's code is extracted and checked to compile (`agentcode.extract`).
 
@@ -10,9 +10,12 @@ Hooks for later features:
 - ``history``: earlier turns of a conversation (a Session), as strands messages
   ``[{"role": "user" | "assistant", "content": [{"text": ...}]}, ...]``, oldest first, ending
   with an assistant turn; the new prompt is appended as the next user turn.
-- verify/repair: a caller can run the code and call `generate` again with the failure as the
+- verify/repair: a caller can run the code and call `generate_code` again with the failure as the
   prompt and the previous exchange as ``history``, recording each candidate in
-  ``Generation.rounds``; `build_messages` and `extract_code` are public for that.
+  ``Generation.rounds``; `build_messages` and `extract_code` are public for that
+  (`agentcode.verify` does this).
+
+The public `agentcode.generate` (in `agentcode.api.generation`) adds verification and history.
 """
 
 from __future__ import annotations
@@ -20,10 +23,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
-import os
 import time
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentcode.errors import UsageError
 from agentcode.extract import extract_code
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
     from agentcode.config import Settings
     from agentcode.models.router import RestartCallback, RetryPolicy, TokenCallback
     from agentcode.models.sampling import Sampling
-    from agentcode.sandbox.base import SandboxSession
 
 SYSTEM_PROMPT = """\
 You write complete Python 3 programs. Reply with exactly one ```python code block and nothing else.
@@ -48,6 +49,7 @@ The program runs unattended in a pipeline:
 
 SAMPLE_BYTES = 4096
 SAMPLE_LINES = 50
+
 
 def build_system_prompt(extra: str | None = None) -> str:
     """The built-in system prompt, with the user's extra instructions (``--system``) appended."""
@@ -105,7 +107,7 @@ def describe_input(
     )
 
 
-async def agenerate(
+async def agenerate_code(
     prompt: str,
     *,
     model: str | Model | Sequence[str | Model] | None = None,
@@ -118,7 +120,7 @@ async def agenerate(
     policy: RetryPolicy | None = None,
     sampling: Sampling | None = None,
 ) -> Generation:
-    """The async form of `generate`."""
+    """Ask the model chain for a program; see `agentcode.generate` for the arguments."""
     from agentcode.config import load_settings
     from agentcode.models.registry import candidates_for
     from agentcode.models.router import RetryPolicy, route
@@ -138,7 +140,7 @@ async def agenerate(
         on_restart=on_restart,
         sampling=sampling,
     )
-    generation = Generation(
+    return Generation(
         code=reply.code,
         model_id=reply.model,
         prompt=prompt,
@@ -146,92 +148,23 @@ async def agenerate(
         usage=reply.usage,
         duration_ms=round((time.monotonic() - started) * 1000, 1),
     )
-    _record_history(generation, settings)
-    return generation
 
 
-def generate(
-    prompt: str,
-    *,
-    model: str | Model | Sequence[str | Model] | None = None,
-    system: str | None = None,
-    context: str | None = None,
-    history: Messages | None = None,
-    settings: Settings | None = None,
-    on_token: TokenCallback | None = None,
-    on_restart: RestartCallback | None = None,
-    policy: RetryPolicy | None = None,
-    sampling: Sampling | None = None,
-    verify: bool = False,
-    tests: str | os.PathLike[str] | None = None,
-    check: str | None = None,
-    max_repairs: int = 2,
-    stdin: bytes | str | os.PathLike[str] | None = None,
-    files: Mapping[str, bytes] | Sequence[str | os.PathLike[str]] | None = None,
-    sandbox: SandboxSession | str | None = None,
-) -> Generation:
-    """Write a Python program for ``prompt``.
-
-    ``model``: a name (``"local"``, ``"bedrock"``, ``"bedrock:<id>"``, ``"local:<name or path>"``,
-    comma-separated for a chain), a list of names, or a strands ``Model``; default: the
-    configured chain (``settings.model``). ``system``: extra instructions appended to the
-    built-in system prompt. ``context``: a description or sample of the input data (see
-    `describe_input`). ``history``: earlier turns (see the module docstring). ``on_token`` gets
-    the reply's text as it streams; ``on_restart`` is called when streamed text is void because
-    that call failed and another starts. ``sampling`` (`agentcode.models.sampling.Sampling`)
-    sets the temperature and seed of this call only; default: each model's own (greedy locally).
-
-    ``verify=True`` (implied by ``tests`` or ``check``) runs each candidate in the sandbox with
-    ``stdin`` and ``files``, then the ``tests`` (a ``Path`` to a test file, or test source) and
-    the ``check`` expression, and repairs failures up to ``max_repairs`` times; see
-    `agentcode.verify.generate_verified`. The result's ``verified`` and ``rounds`` say how it went.
-
-    Raises `UsageError` for an empty prompt, `ConfigError` for an unknown model name, and
-    `ModelError` (`ModelUnavailableError` when nothing is usable here) when no model answers.
-    """
-    if verify or tests is not None or check is not None:
-        from agentcode.store.context import paused
-        from agentcode.verify import generate_verified
-
-        with paused():  # the candidates are not history; the verified result is, below
-            generation = generate_verified(
-                prompt, tests=tests, check=check, max_repairs=max_repairs, stdin=stdin,
-                files=files, sandbox=sandbox, settings=settings, context=context,
-                history=history, model=model, system=system, on_token=on_token,
-                on_restart=on_restart, policy=policy, sampling=sampling,
-            )
-        _record_history(generation, settings)
-        return generation
-    coroutine = agenerate(
-        prompt, model=model, system=system, context=context, history=history,
-        settings=settings, on_token=on_token, on_restart=on_restart, policy=policy,
-        sampling=sampling,
-    )
-    return _run(coroutine)
+def generate_code(prompt: str, **options: Any) -> Generation:
+    """The blocking form of `agenerate_code` (same keyword arguments)."""
+    return run_sync(agenerate_code(prompt, **options))
 
 
-def _run(coroutine: Any) -> Generation:
+T = TypeVar("T")
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to its end, also when called from async code (a notebook, an app)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coroutine)  # type: ignore[no-any-return]
-    # Called from async code (a notebook, an async app): run on a private loop in a thread.
+        return asyncio.run(coroutine)
+    # Inside a running loop: run on a private loop in a thread, with the caller's context vars.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        # copy_context: the history scope (agentcode.store.context) follows into the thread.
         context = contextvars.copy_context()
-        return pool.submit(context.run, asyncio.run, coroutine).result()  # type: ignore[arg-type]
-
-
-def _record_history(generation: Generation, settings: Settings | None) -> None:
-    """One history entry per generation (see agentcode.store); a broken store only warns."""
-    from agentcode.store.context import is_paused
-
-    if is_paused():
-        return
-    from agentcode.config import load_settings
-
-    settings = settings or load_settings()
-    if settings.history:
-        from agentcode.store import record_generation_safely
-
-        record_generation_safely(settings, generation)
+        return pool.submit(context.run, asyncio.run, coroutine).result()

@@ -14,8 +14,8 @@ import base64
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agentcode.api.session import Callback, Files, Session
 from agentcode.errors import ExecutionTimeoutError
-from agentcode.session import Callback, Files, Session
 
 if TYPE_CHECKING:
     from agentcode.config import Settings
@@ -44,25 +44,25 @@ def execute(
     (``figure-1.png``, ...); their paths are listed in ``Execution.artifacts``.
     ``on_stdout`` / ``on_stderr``: called with output chunks as the code prints them.
     """
-    from agentcode.store.context import paused  # light: no sqlite3 before the run
+    from agentcode.config import load_settings
 
-    with Session(sandbox, settings=settings) as session:
+    settings = settings or load_settings()
+    # The throwaway Session records nothing: this is one one-shot entry, recorded below.
+    with Session(sandbox, settings=settings, history=False) as session:
         if files:
             session.write_files(files)
         try:
-            # Recorded below as a one-shot run, not as a run of this throwaway Session.
-            with paused():
-                execution = session.execute(code, timeout=timeout, stdin=stdin,
-                                            on_stdout=on_stdout, on_stderr=on_stderr)
+            execution = session.execute(code, timeout=timeout, stdin=stdin,
+                                        on_stdout=on_stdout, on_stderr=on_stderr)
         except ExecutionTimeoutError as exc:
             # Keep what the interrupted code left behind; a killed session has nothing left.
             if out_dir is not None and exc.execution is not None and not exc.state_lost:
                 exc.execution.artifacts = save_artifacts(session, exc.execution, out_dir)
-            _record_history(session.settings, code, exc.execution, timed_out=True)
+            _record_history(settings, code, exc.execution, timed_out=True)
             raise
         if out_dir is not None:
             execution.artifacts = save_artifacts(session, execution, out_dir)
-    _record_history(session.settings, code, execution)
+    _record_history(settings, code, execution)
     return execution
 
 
@@ -72,7 +72,7 @@ def _record_history(
     """One history entry per run (see agentcode.store), imported only now that the run is over."""
     if execution is None or not settings.history:
         return
-    from agentcode.store import record_execution_safely
+    from agentcode.store.recording import record_execution_safely
 
     record_execution_safely(settings, code, execution, timed_out=timed_out)
 

@@ -1,0 +1,138 @@
+"""`generate(prompt)` / `agenerate(prompt)`: a sentence in, a runnable Python program out.
+
+    >>> agentcode.generate("print the first 5 primes").code
+
+The core (`agentcode.codegen`, `agentcode.verify`) writes and checks the code; this layer adds
+the history: one entry per call, for the final result only (a verified generation's candidates
+are on ``Generation.rounds``, not in the history).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from strands.models.model import Model
+    from strands.types.content import Messages
+
+    from agentcode.config import Settings
+    from agentcode.models.router import RestartCallback, RetryPolicy, TokenCallback
+    from agentcode.models.sampling import Sampling
+    from agentcode.sandbox.base import SandboxSession
+    from agentcode.types import Generation
+
+
+async def agenerate(
+    prompt: str,
+    *,
+    model: str | Model | Sequence[str | Model] | None = None,
+    system: str | None = None,
+    context: str | None = None,
+    history: Messages | None = None,
+    settings: Settings | None = None,
+    on_token: TokenCallback | None = None,
+    on_restart: RestartCallback | None = None,
+    policy: RetryPolicy | None = None,
+    sampling: Sampling | None = None,
+) -> Generation:
+    """The async form of `generate` (without verification)."""
+    from agentcode.codegen import agenerate_code
+    from agentcode.config import load_settings
+
+    settings = settings or load_settings()
+    generation = await agenerate_code(
+        prompt, model=model, system=system, context=context, history=history,
+        settings=settings, on_token=on_token, on_restart=on_restart, policy=policy,
+        sampling=sampling,
+    )
+    record_generation(generation, settings)
+    return generation
+
+
+def generate(
+    prompt: str,
+    *,
+    model: str | Model | Sequence[str | Model] | None = None,
+    system: str | None = None,
+    context: str | None = None,
+    history: Messages | None = None,
+    settings: Settings | None = None,
+    on_token: TokenCallback | None = None,
+    on_restart: RestartCallback | None = None,
+    policy: RetryPolicy | None = None,
+    sampling: Sampling | None = None,
+    verify: bool = False,
+    tests: str | os.PathLike[str] | None = None,
+    check: str | None = None,
+    max_repairs: int = 2,
+    stdin: bytes | str | os.PathLike[str] | None = None,
+    files: Mapping[str, bytes] | Sequence[str | os.PathLike[str]] | None = None,
+    sandbox: SandboxSession | str | None = None,
+) -> Generation:
+    """Write a Python program for ``prompt``.
+
+    ``model``: a name (``"local"``, ``"bedrock"``, ``"bedrock:<id>"``, ``"local:<name or path>"``,
+    comma-separated for a chain), a list of names, or a strands ``Model``; default: the
+    configured chain (``settings.model``). ``system``: extra instructions appended to the
+    built-in system prompt. ``context``: a description or sample of the input data (see
+    `agentcode.codegen.describe_input`). ``history``: earlier turns (see `agentcode.codegen`).
+    ``on_token`` gets the reply's text as it streams; ``on_restart`` is called when streamed
+    text is void because that call failed and another starts. ``sampling``
+    (`agentcode.models.sampling.Sampling`) sets the temperature and seed of this call only;
+    default: each model's own (greedy locally).
+
+    ``verify=True`` (implied by ``tests`` or ``check``) runs each candidate in the sandbox with
+    ``stdin`` and ``files``, then the ``tests`` (a ``Path`` to a test file, or test source) and
+    the ``check`` expression, and repairs failures up to ``max_repairs`` times; see
+    `agentcode.verify.generate_verified`. The result's ``verified`` and ``rounds`` say how it went.
+
+    Raises `UsageError` for an empty prompt, `ConfigError` for an unknown model name, and
+    `ModelError` (`ModelUnavailableError` when nothing is usable here) when no model answers.
+    """
+    from agentcode.config import load_settings
+
+    settings = settings or load_settings()
+    generation = generate_unrecorded(
+        prompt, model=model, system=system, context=context, history=history,
+        settings=settings, on_token=on_token, on_restart=on_restart, policy=policy,
+        sampling=sampling, verify=verify, tests=tests, check=check, max_repairs=max_repairs,
+        stdin=stdin, files=files, sandbox=sandbox,
+    )
+    record_generation(generation, settings)
+    return generation
+
+
+def generate_unrecorded(
+    prompt: str,
+    *,
+    settings: Settings,
+    verify: bool = False,
+    tests: str | os.PathLike[str] | None = None,
+    check: str | None = None,
+    max_repairs: int = 2,
+    stdin: bytes | str | os.PathLike[str] | None = None,
+    files: Mapping[str, bytes] | Sequence[str | os.PathLike[str]] | None = None,
+    sandbox: SandboxSession | str | None = None,
+    **options: Any,
+) -> Generation:
+    """`generate` without the history entry: a `Session` records its own, tagged entry."""
+    if verify or tests is not None or check is not None:
+        from agentcode.verify import generate_verified
+
+        return generate_verified(
+            prompt, tests=tests, check=check, max_repairs=max_repairs, stdin=stdin,
+            files=files, sandbox=sandbox, settings=settings, **options,
+        )
+    from agentcode.codegen import generate_code
+
+    return generate_code(prompt, settings=settings, **options)
+
+
+def record_generation(generation: Generation, settings: Settings) -> None:
+    """One history entry for a one-shot generation (see agentcode.store); a broken store warns."""
+    if settings.history:
+        from agentcode.store.recording import record_generation_safely
+
+        record_generation_safely(settings, generation)
