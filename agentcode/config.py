@@ -163,7 +163,8 @@ def _from_file(settings: Settings) -> None:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
-    config_file.check(path, raw, data)  # pydantic, once per version of the file
+    # pydantic, once per version of the file
+    config_file.check(path, raw, data, settings_type=Settings, stamp_dir=cache_dir)
     _apply(settings, data, str(path))
 
 

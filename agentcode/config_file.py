@@ -1,7 +1,8 @@
 """The config file checked by pydantic: a wrong key or type is one line naming file, key and type.
 
-The pydantic model is built from the `Settings` and `Limits` dataclasses themselves, so a new
-setting needs no second declaration here. TOML values are typed, so the check is strict: ``timeout
+The pydantic model is built from the `Settings` and `Limits` dataclasses themselves (given by
+`agentcode.config`, which this module must not import back), so a new setting needs no second
+declaration here. TOML values are typed, so the check is strict: ``timeout
 = "soon"`` or ``history = 1`` are mistakes, not values to guess at (an integer is a number, and
 ``model`` may be one name or a list).
 
@@ -16,6 +17,7 @@ import dataclasses
 import difflib
 import hashlib
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,24 +26,35 @@ from agentcode.errors import ConfigError
 _STAMP_NAME = "config-checked"
 
 
-def check(path: Path, raw: bytes, data: dict[str, Any]) -> None:
-    """Raise `ConfigError` (one line) unless ``data``, parsed from ``path``, fits `Settings`."""
-    stamp = _stamp_path()
-    digest = _digest(raw)
+def check(path: Path, raw: bytes, data: dict[str, Any], *, settings_type: type,
+          stamp_dir: Callable[[], Path]) -> None:
+    """Raise `ConfigError` (one line) unless ``data``, parsed from ``path``, fits
+    ``settings_type`` (`Settings`); a file that passed is stamped in ``stamp_dir()``."""
+    shape = _Shape(settings_type)
+    stamp = _stamp_path(stamp_dir)
+    digest = _digest(shape, raw)
     if stamp is not None and _read(stamp) == digest:
         return
-    _validate(path, data)
+    _validate(shape, path, data)
     if stamp is not None:
         _write(stamp, digest)
 
 
-def _validate(path: Path, data: dict[str, Any]) -> None:
+class _Shape:
+    """The dataclasses the file must fit: `Settings` and the `Limits` of its ``limits`` field."""
+
+    def __init__(self, settings_type: type) -> None:
+        self.settings = settings_type
+        self.limits: type = typing.get_type_hints(settings_type)["limits"]
+
+
+def _validate(shape: _Shape, path: Path, data: dict[str, Any]) -> None:
     import pydantic
 
     try:
-        _settings_model().model_validate(_underscored(data))
+        _settings_model(shape).model_validate(_underscored(data))
     except pydantic.ValidationError as exc:
-        raise ConfigError(_describe(path, exc.errors()[0])) from None
+        raise ConfigError(_describe(shape, path, exc.errors()[0])) from None
 
 
 def _underscored(data: Any) -> Any:
@@ -51,22 +64,20 @@ def _underscored(data: Any) -> Any:
     return data
 
 
-def _describe(path: Path, error: Any) -> str:
+def _describe(shape: _Shape, path: Path, error: Any) -> str:
     location = [str(part) for part in error["loc"] if not isinstance(part, int)]
     # A union (model = "x" or ["x"]) reports its branch as a location part: drop it.
-    location = [part for part in location if part in _known_names()]
+    location = [part for part in location if part in _known_names(shape)]
     if error["type"] == "extra_forbidden":
         key = ".".join(str(part) for part in error["loc"])
-        return f"unknown key '{key}' in {path}{_suggestion(error['loc'])}"
+        return f"unknown key '{key}' in {path}{_suggestion(shape, error['loc'])}"
     key = ".".join(location)
-    expected = _expected(location)
+    expected = _expected(shape, location)
     return f"'{key}' in {path} must be {expected}, not {error['input']!r}"
 
 
-def _suggestion(loc: tuple[Any, ...]) -> str:
-    from agentcode.config import Limits, Settings
-
-    names = [f.name for f in dataclasses.fields(Limits if len(loc) > 1 else Settings)]
+def _suggestion(shape: _Shape, loc: tuple[Any, ...]) -> str:
+    names = [f.name for f in dataclasses.fields(shape.limits if len(loc) > 1 else shape.settings)]
     close = difflib.get_close_matches(str(loc[-1]).replace("-", "_"), names, n=1)
     if close:
         return f": did you mean '{close[0]}'?"
@@ -76,14 +87,12 @@ def _suggestion(loc: tuple[Any, ...]) -> str:
 _TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
 
-def _expected(location: list[str]) -> str:
-    from agentcode.config import Limits, Settings
-
-    hints = typing.get_type_hints(Settings)
+def _expected(shape: _Shape, location: list[str]) -> str:
+    hints = typing.get_type_hints(shape.settings)
     if len(location) > 1:
-        hints = typing.get_type_hints(Limits)
+        hints = typing.get_type_hints(shape.limits)
     annotation = hints.get(location[-1]) if location else None
-    if annotation is Limits:
+    if annotation is shape.limits:
         return "a table ([limits])"
     if annotation == list[str]:
         return "a string or a list of strings"
@@ -92,17 +101,13 @@ def _expected(location: list[str]) -> str:
     return _TYPE_WORDS.get(base) or str(getattr(base, "__name__", base))
 
 
-def _known_names() -> set[str]:
-    from agentcode.config import Limits, Settings
-
-    return {f.name for cls in (Settings, Limits) for f in dataclasses.fields(cls)}
+def _known_names(shape: _Shape) -> set[str]:
+    return {f.name for cls in (shape.settings, shape.limits) for f in dataclasses.fields(cls)}
 
 
-def _settings_model() -> Any:
+def _settings_model(shape: _Shape) -> Any:
     """The pydantic model of the config file, derived from the dataclasses."""
     import pydantic
-
-    from agentcode.config import Limits, Settings
 
     strict = pydantic.ConfigDict(extra="forbid", strict=True)
 
@@ -116,25 +121,22 @@ def _settings_model() -> Any:
             out[name] = (annotation | None, None)
         return out
 
-    limits = pydantic.create_model("Limits", __config__=strict, **fields_of(Limits, {}))
+    limits = pydantic.create_model("Limits", __config__=strict, **fields_of(shape.limits, {}))
     return pydantic.create_model(
-        "Settings", __config__=strict, **fields_of(Settings, {Limits: limits})
+        "Settings", __config__=strict, **fields_of(shape.settings, {shape.limits: limits})
     )
 
 
-def _digest(raw: bytes) -> str:
-    from agentcode.config import Limits, Settings
-
+def _digest(shape: _Shape, raw: bytes) -> str:
     # The fields are part of the key: a file valid for one version may not be for the next.
-    shape = repr([(f.name, f.type) for c in (Settings, Limits) for f in dataclasses.fields(c)])
-    return hashlib.sha256(shape.encode() + b"\0" + raw).hexdigest()
+    fields = repr([(f.name, f.type) for c in (shape.settings, shape.limits)
+                   for f in dataclasses.fields(c)])
+    return hashlib.sha256(fields.encode() + b"\0" + raw).hexdigest()
 
 
-def _stamp_path() -> Path | None:
-    from agentcode.config import cache_dir
-
+def _stamp_path(stamp_dir: Callable[[], Path]) -> Path | None:
     try:
-        return cache_dir() / _STAMP_NAME
+        return stamp_dir() / _STAMP_NAME
     except Exception:  # noqa: BLE001 - no cache dir: check every time
         return None
 

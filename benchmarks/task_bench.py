@@ -127,8 +127,8 @@ def check_output(task: Task, out: str, files: dict[str, str]) -> str | None:
 
 def run_answer(task: Task, code: str, settings: Any) -> dict[str, Any]:
     """Run ``code`` like `agentcode run` with the task's input, then check what it did."""
+    from agentcode.api.session import Session
     from agentcode.errors import AgentcodeError, ExecutionTimeoutError
-    from agentcode.session import Session
 
     if not code:
         return {"passed": False, "failure": "no code", "exit_code": None}
@@ -166,7 +166,7 @@ def input_context(task: Task) -> str | None:
     """The data context the CLI would send: `cat input | agentcode gen ...` for stdin tasks,
     `agentcode gen --file NAME ...` for file tasks (a sample of each file, where the CLI shows
     one)."""
-    import agentcode.generate as generation
+    import agentcode.codegen as generation
 
     parts = []
     if task.stdin is not None:
@@ -181,8 +181,8 @@ def ask(
     task: Task, mode: str, model: Any, settings: Any, max_repairs: int | None
 ) -> dict[str, Any]:
     """One answer for ``task`` through a `Session` as the CLI makes it; every round's code."""
+    from agentcode.api.session import Session
     from agentcode.errors import AgentcodeError
-    from agentcode.session import Session
 
     options: dict[str, Any] = {}
     if mode == "verify":
@@ -293,7 +293,7 @@ def rescore(data: dict[str, Any], settings: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
-    import agentcode.generate as generation
+    import agentcode.codegen as generation
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not modes or any(m not in ("plain", "verify") for m in modes):
