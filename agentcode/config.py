@@ -31,7 +31,7 @@ APP_NAME = "agentcode"
 class Limits:
     """Resource limits for one sandboxed execution (local jail)."""
 
-    memory_mb: int = 2048  # address space (RLIMIT_AS)
+    memory_mb: int = 2048  # address space (RLIMIT_AS) per process
     processes: int = 64  # RLIMIT_NPROC, per-session uid
     file_size_mb: int = 100  # RLIMIT_FSIZE: the largest file the code may write
     open_files: int = 256  # RLIMIT_NOFILE
@@ -39,6 +39,7 @@ class Limits:
     tmp_mb: int = 256  # size of /tmp (tmpfs)
     shm_mb: int = 64  # size of /dev/shm (tmpfs)
     workdir_mb: int = 512  # size of /sandbox, the work dir (tmpfs)
+    files: int = 32768  # inodes per tmpfs (/tmp, /dev/shm, /sandbox) where the host allows it
     output_bytes: int = 1024 * 1024  # per stream (stdout, stderr); the rest is counted, not kept
     kill_grace_seconds: float = 2.0  # after the interrupt, before the session is killed
 

@@ -1,9 +1,12 @@
 """How the worker is launched: the bubblewrap command line, its environment, the worker config.
 
 The jail sees read-only /usr (and the /bin, /lib* links or dirs), /etc/ld.so.cache, the Python
-installation agentcode runs on (base prefix and venv, read-only, so numpy & co. work when
-installed), fresh /proc and /dev, sized tmpfs at /tmp, /dev/shm and /sandbox (the work dir), and
-nothing else: no home, no project dir, no /etc/passwd or /etc/shadow, no network.
+installation agentcode runs on at neutral paths (the interpreter at /opt/agentcode/python, a
+venv's packages at /opt/agentcode/venv, read-only, so numpy & co. work when installed), fresh
+/proc and /dev, sized tmpfs at /tmp, /dev/shm and /sandbox (the work dir), and nothing else: no
+home, no project dir, no /etc/passwd or /etc/shadow, no network. Files in the packages that name
+host paths (editable-install finders, ``direct_url.json``) are masked with empty files, and
+bwrap reads its own arguments from a pipe (``--args``), so /proc/1/cmdline names no host path.
 
 As root, bwrap runs without a user namespace and grants the worker CAP_SETUID/SETGID/CHOWN only
 long enough to chown /sandbox and switch to a per-session uid (so RLIMIT_NPROC applies: uid 0
@@ -16,10 +19,12 @@ from __future__ import annotations
 import functools
 import json
 import os
+import platform
 import random
 import shutil
 import sys
-from dataclasses import dataclass
+import sysconfig
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentcode.config import Limits
@@ -37,16 +42,34 @@ UID_SPAN = 1 << 24
 MIB = 1024 * 1024
 # One protocol line (a result with its outputs) may not exceed this.
 LINE_LIMIT = 64 * MIB
+# Without root, the hard CPU limit is fixed for the session: this many per-execution budgets.
+SESSION_CPU_BUDGETS = 10
+# Where the jail sees the Python installation (a Python under /usr keeps its own path).
+PYTHON_ROOT = "/opt/agentcode/python"
+VENV_ROOT = "/opt/agentcode/venv"
 
 
 @dataclass(frozen=True, slots=True)
 class Fds:
-    """The worker's ends of the protocol pipes, and bwrap's info and seccomp fds."""
+    """The worker's ends of the protocol pipes, and the fds bwrap reads at start-up."""
 
     request: int
     response: int
     info: int | None = None
     seccomp: int | None = None
+    venv_config: int | None = None  # pyvenv.cfg for the jail's venv (--ro-bind-data)
+    empty: tuple[int, ...] = ()  # empty pipes, one per masked file: their content
+
+
+@dataclass(frozen=True, slots=True)
+class PythonLayout:
+    """How the host's Python installation appears in the jail."""
+
+    executable: str  # the interpreter, as the jail sees it
+    binds: list[tuple[str, str]] = field(default_factory=list)  # (host, jail), read-only
+    links: list[tuple[str, str]] = field(default_factory=list)  # (target, jail path)
+    masked: list[str] = field(default_factory=list)  # jail paths shown as empty files
+    venv_config: bytes | None = None
 
 
 def find_bwrap() -> str:
@@ -68,7 +91,15 @@ def session_uid() -> int | None:
     return UID_BASE + random.randrange(UID_SPAN)
 
 
-def worker_config(limits: Limits, fds: Fds, *, workdir: str, uid: int | None) -> str:
+def worker_config(limits: Limits, fds: Fds, *, workdir: str, uid: int | None) -> bytes:
+    """The worker's first line on its request pipe (not on its command line).
+
+    The hard CPU limit: as root the supervisor moves it before each request (usage so far plus
+    one budget); otherwise nothing can raise it again, so it is a total for the session,
+    SESSION_CPU_BUDGETS times the per-execution budget.
+    """
+    cpu = limits.cpu_seconds
+    cpu_hard = (cpu + 2 if uid is not None else SESSION_CPU_BUDGETS * cpu) if cpu > 0 else None
     return json.dumps({
         "workdir": workdir,
         "uid": uid,
@@ -83,19 +114,20 @@ def worker_config(limits: Limits, fds: Fds, *, workdir: str, uid: int | None) ->
             "processes": limits.processes,
             "cpu_seconds": limits.cpu_seconds,
             "output_bytes": limits.output_bytes,
+            "cpu_hard_seconds": cpu_hard,
         },
-    })
+    }).encode() + b"\n"
 
 
-def worker_command(config: str) -> list[str]:
+def worker_command(executable: str, request_fd: int) -> list[str]:
     # -I: ignore PYTHON* variables and the user site; -B: no .pyc files in the work dir.
-    return [sys.executable, "-I", "-B", "-c", worker_source(), config]
+    return [executable, "-I", "-B", "-c", worker_source(), str(request_fd)]
 
 
-def environment(home: str) -> dict[str, str]:
+def environment(home: str, executable: str = sys.executable) -> dict[str, str]:
     """The only variables the code sees: no credentials or tokens from the host."""
     path = os.pathsep.join(dict.fromkeys(
-        [os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]
+        [os.path.dirname(executable), "/usr/local/bin", "/usr/bin", "/bin"]
     ))
     return {
         "PATH": path,
@@ -111,20 +143,109 @@ def environment(home: str) -> dict[str, str]:
     }
 
 
-def _python_paths() -> list[str]:
-    """The Python installation to expose read-only, without nesting or duplicates."""
-    candidates = {sys.base_prefix, sys.prefix, sys.exec_prefix, sys.base_exec_prefix}
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _moved(path: str, host_root: str, jail_root: str) -> str:
+    return jail_root + path[len(host_root.rstrip("/")):] if path != host_root else jail_root
+
+
+def _names_host_path(entry: os.DirEntry[str]) -> bool:
+    """Package files that record where the host keeps things (installers write them)."""
+    name = entry.name
+    if name.startswith("__editable__") or name.endswith(".egg-link"):
+        return True
+    if name.endswith(".pth") and entry.is_file():
+        try:
+            text = Path(entry.path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return True
+        return any(line.strip().startswith("/") for line in text.splitlines())
+    return False
+
+
+def _masked_files(site_dir: str) -> list[str]:
+    found: list[str] = []
+    try:
+        entries = list(os.scandir(site_dir))
+    except OSError:
+        return found
+    for entry in entries:
+        if _names_host_path(entry):
+            found.append(entry.path)
+        elif entry.name.endswith(".dist-info"):
+            direct_url = os.path.join(entry.path, "direct_url.json")
+            if os.path.isfile(direct_url):
+                found.append(direct_url)
+    return found
+
+
+@functools.cache
+def python_layout() -> PythonLayout:
+    """The interpreter at /opt/agentcode/python, a venv's packages at /opt/agentcode/venv."""
+    base = os.path.realpath(sys.base_prefix)
     real_exe = os.path.realpath(sys.executable)
-    if not any(real_exe.startswith(p.rstrip("/") + "/") for p in candidates):
-        candidates.add(os.path.dirname(real_exe))
-    chosen: list[str] = []
-    for path in sorted((os.path.abspath(p) for p in candidates), key=len):
-        covered = path == "/usr" or path.startswith("/usr/") or any(
-            path == c or path.startswith(c.rstrip("/") + "/") for c in chosen
-        )
-        if not covered and os.path.isdir(path):
-            chosen.append(path)
-    return chosen
+    binds: list[tuple[str, str]] = []
+    if _under(base, "/usr") or os.path.realpath(sys.base_exec_prefix) != base:
+        jail_base = base  # a system Python (already in /usr) or an unusual split layout
+        if not _under(base, "/usr"):
+            binds.append((base, base))
+    else:
+        jail_base = PYTHON_ROOT
+        binds.append((base, PYTHON_ROOT))
+    if _under(real_exe, base):
+        executable = _moved(real_exe, base, jail_base)
+    else:
+        binds.append((os.path.dirname(real_exe), PYTHON_ROOT + "-bin"))
+        executable = f"{PYTHON_ROOT}-bin/{os.path.basename(real_exe)}"
+    site_dirs = sorted({os.path.realpath(d) for d in (sysconfig.get_path("purelib"),
+                                                       sysconfig.get_path("platlib"))
+                        if os.path.isdir(d)})
+    links: list[tuple[str, str]] = []
+    venv_config = None
+    prefix = os.path.realpath(sys.prefix)
+    if prefix != base:
+        for host in site_dirs:
+            jail_dir = _moved(host, prefix, VENV_ROOT) if _under(host, prefix) else (
+                f"{VENV_ROOT}/lib/site-packages")
+            binds.append((host, jail_dir))
+        version = platform.python_version()
+        minor = ".".join(version.split(".")[:2])
+        for name in ("python", "python3", f"python{minor}"):
+            links.append((executable, f"{VENV_ROOT}/bin/{name}"))
+        venv_config = (
+            f"home = {os.path.dirname(executable)}\n"
+            f"include-system-site-packages = {_includes_system_site(prefix)}\n"
+            f"version = {version}\n"
+        ).encode()
+        executable = f"{VENV_ROOT}/bin/python3"
+    base_site = os.path.join(base, "lib", f"python{sys.version_info[0]}.{sys.version_info[1]}",
+                             "site-packages")
+    masked = [jail_path for site_dir in dict.fromkeys([*site_dirs, base_site])
+              for path in _masked_files(site_dir)
+              if (jail_path := _in_jail(path, binds)) is not None]
+    return PythonLayout(executable, binds, links, masked, venv_config)
+
+
+def _in_jail(path: str, binds: list[tuple[str, str]]) -> str | None:
+    """Where a host path under one of the binds (or under /usr) appears in the jail."""
+    for host, jail in sorted(binds, key=lambda pair: len(pair[0]), reverse=True):
+        if _under(path, host):
+            return _moved(path, host, jail)
+    return path if _under(path, "/usr") else None
+
+
+def _includes_system_site(prefix: str) -> str:
+    try:
+        text = Path(prefix, "pyvenv.cfg").read_text(encoding="utf-8")
+    except OSError:
+        return "false"
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "include-system-site-packages":
+            return "true" if value.strip().lower() == "true" else "false"
+    return "false"
 
 
 def _system_binds() -> list[str]:
@@ -141,9 +262,37 @@ def _system_binds() -> list[str]:
     return args
 
 
-def bwrap_command(bwrap: str, limits: Limits, fds: Fds, *, uid: int | None) -> list[str]:
-    """The full command line: bwrap's options, then the worker."""
-    args = [bwrap]
+def _python_binds(layout: PythonLayout, fds: Fds) -> list[str]:
+    args: list[str] = []
+    jail_paths = [jail for _, jail in layout.binds] + [path for _, path in layout.links]
+    # Parents are created 0755 and empty (a host parent such as /root is 0700: the session uid
+    # could not reach the Python inside).
+    mounts = {"/", "/tmp", "/dev", "/dev/shm", "/proc", "/usr", WORKDIR}
+    parents = sorted({str(p) for path in jail_paths for p in Path(path).parents} - mounts)
+    for parent in parents:
+        args += ["--perms", "0755", "--dir", parent]
+    for host, jail in layout.binds:
+        args += ["--ro-bind", host, jail]
+    for target, path in layout.links:
+        args += ["--symlink", target, path]
+    if layout.venv_config is not None and fds.venv_config is not None:
+        args += ["--perms", "0644", "--ro-bind-data", str(fds.venv_config),
+                 f"{VENV_ROOT}/pyvenv.cfg"]
+    # bwrap closes a data fd once read: one empty pipe per masked file.
+    for fd, path in zip(fds.empty, layout.masked, strict=True):
+        args += ["--perms", "0644", "--ro-bind-data", str(fd), path]
+    return args
+
+
+def bwrap_arguments(limits: Limits, fds: Fds, *, uid: int | None,
+                    tmpfs: dict[str, str] | None = None) -> list[str]:
+    """bwrap's options (given to bwrap on a pipe with --args; the command follows `--`).
+
+    ``tmpfs``: jail path -> a host dir where a tmpfs with an inode limit is already mounted,
+    bound instead of bwrap's own --tmpfs (which cannot limit inodes).
+    """
+    layout = python_layout()
+    args: list[str] = []
     if uid is not None:
         # Root: no user namespace (uid N must be a real uid for RLIMIT_NPROC to count).
         args += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
@@ -153,27 +302,21 @@ def bwrap_command(bwrap: str, limits: Limits, fds: Fds, *, uid: int | None) -> l
     else:
         args += ["--unshare-all"]
     args += ["--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
-    for key, value in environment(WORKDIR).items():
+    for key, value in environment(WORKDIR, layout.executable).items():
         args += ["--setenv", key, value]
     args += _system_binds()
     args += ["--proc", "/proc", "--dev", "/dev"]
-    args += ["--size", str(limits.tmp_mb * MIB), "--perms", "1777", "--tmpfs", "/tmp"]
-    args += ["--size", str(limits.shm_mb * MIB), "--perms", "1777", "--tmpfs", "/dev/shm"]
-    args += ["--size", str(limits.workdir_mb * MIB), "--perms", "0700", "--tmpfs", WORKDIR]
-    # Python after the tmpfs mounts: a venv under /tmp (a CI checkout) must not be hidden by them.
-    python_paths = _python_paths()
-    # Parents the bind needs are created like their host dirs (/root is 0700): open them up,
-    # or the session uid could not reach the Python inside. They are empty in the jail.
-    mounts = {"/", "/tmp", "/dev", "/dev/shm", "/proc", WORKDIR}
-    parents = sorted({str(p) for path in python_paths for p in Path(path).parents} - mounts)
-    for parent in parents:
-        args += ["--perms", "0755", "--dir", parent]
-    for path in python_paths:
-        args += ["--ro-bind", path, path]
+    sizes = {"/tmp": (limits.tmp_mb, "1777"), "/dev/shm": (limits.shm_mb, "1777"),
+             WORKDIR: (limits.workdir_mb, "0700")}
+    for path, (size_mb, mode) in sizes.items():
+        if tmpfs and path in tmpfs:
+            args += ["--bind", tmpfs[path], path]
+        else:
+            args += ["--size", str(size_mb * MIB), "--perms", mode, "--tmpfs", path]
+    args += _python_binds(layout, fds)
     args += ["--chdir", WORKDIR]
     if fds.info is not None:
         args += ["--info-fd", str(fds.info)]
     if fds.seccomp is not None:
         args += ["--seccomp", str(fds.seccomp)]
-    config = worker_config(limits, fds, workdir=WORKDIR, uid=uid)
-    return args + ["--", *worker_command(config)]
+    return args

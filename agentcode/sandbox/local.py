@@ -12,6 +12,7 @@ failing forever. The error (or ``Execution.error``) says so.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import sys
@@ -27,6 +28,7 @@ from agentcode.errors import ExecutionTimeoutError, SandboxError
 from agentcode.sandbox import jail, seccomp
 from agentcode.sandbox.base import WORKDIR
 from agentcode.sandbox.supervisor import Callback, Outcome, WorkerProcess
+from agentcode.sandbox.tmpfs import HostTmpfs, host_tmpfs
 from agentcode.sandbox.workdir import WorkDir
 from agentcode.types import Execution, ExecutionError, Output
 
@@ -34,6 +36,19 @@ UNSAFE_WARNING = (
     "agentcode: WARNING: the 'unsafe' sandbox runs code WITHOUT ISOLATION: it can read and change "
     "your files, reach the network and see your processes. Use it only for code you trust.\n"
 )
+
+
+def _pipe_with(data: bytes, child_fds: list[int]) -> int:
+    """A pipe holding ``data`` for bwrap to read; its read end joins ``child_fds``."""
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    child_fds.append(read_end)
+    try:
+        if len(data) > 60_000:
+            fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, len(data))
+        os.write(write_end, data)
+    finally:
+        os.close(write_end)
+    return read_end
 
 
 class LocalSandboxSession:
@@ -57,38 +72,53 @@ class LocalSandboxSession:
         request_r, request_w = os.pipe2(os.O_CLOEXEC)
         response_r, response_w = os.pipe2(os.O_CLOEXEC)
         child_fds = [request_r, response_w]
-        info_r = info_w = seccomp_r = None
+        info_r = None
         uid: int | None = None
+        mounts: HostTmpfs | None = None
         try:
             if self.isolated:
                 uid = jail.session_uid()
                 info_r, info_w = os.pipe2(os.O_CLOEXEC)
                 child_fds.append(info_w)
+                seccomp_r = venv_r = None
                 if seccomp.supported():
-                    seccomp_r, seccomp_w = os.pipe2(os.O_CLOEXEC)
-                    os.write(seccomp_w, seccomp.deny_list_program())
-                    os.close(seccomp_w)
-                    child_fds.append(seccomp_r)
-                fds = jail.Fds(request_r, response_w, info_w, seccomp_r)
-                command = jail.bwrap_command(self._bwrap, limits, fds, uid=uid)
+                    seccomp_r = _pipe_with(seccomp.filter_program(), child_fds)
+                layout = jail.python_layout()
+                if layout.venv_config is not None:
+                    venv_r = _pipe_with(layout.venv_config, child_fds)
+                empty = tuple(_pipe_with(b"", child_fds) for _ in layout.masked)
+                mounts = host_tmpfs(limits)
+                fds = jail.Fds(request_r, response_w, info_w, seccomp_r, venv_r, empty)
+                arguments = jail.bwrap_arguments(
+                    limits, fds, uid=uid, tmpfs=mounts.mounts if mounts else None)
+                # bwrap reads its arguments from a pipe: its /proc/1/cmdline in the jail
+                # then names no host path.
+                args_r = _pipe_with(b"".join(a.encode() + b"\0" for a in arguments), child_fds)
+                command = [self._bwrap, "--args", str(args_r), "--",
+                           *jail.worker_command(layout.executable, request_r)]
                 env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, None
+                config = jail.worker_config(limits, fds, workdir=WORKDIR, uid=uid)
             else:
                 sys.stderr.write(UNSAFE_WARNING)
                 sys.stderr.flush()
                 self._tempdir = tempfile.mkdtemp(prefix="agentcode-unsafe-")
                 config = jail.worker_config(
-                    limits, jail.Fds(request_r, response_w), workdir=self._tempdir, uid=None
+                    limits, jail.Fds(request_r, response_w), workdir=self._tempdir, uid=None,
                 )
-                command = jail.worker_command(config)
+                command = jail.worker_command(sys.executable, request_r)
                 env, cwd = jail.environment(self._tempdir), self._tempdir
+            os.write(request_w, config)  # the first line the worker reads
             worker = WorkerProcess(
                 command, env=env, pass_fds=tuple(child_fds), request_w=request_w,
                 response_r=response_r, info_r=info_r, cwd=cwd,
+                manage_cpu=uid is not None, cpu_seconds=limits.cpu_seconds,
             )
         except BaseException:
             for fd in (request_w, response_r, info_r):
                 if fd is not None:
                     os.close(fd)
+            if mounts is not None:
+                mounts.detach()
             self._remove_tempdir()
             raise
         finally:
@@ -105,6 +135,9 @@ class LocalSandboxSession:
             worker.close()
             self._remove_tempdir()
             raise
+        finally:
+            if mounts is not None:
+                mounts.detach()
         self._worker = worker
 
     def _ensure_started(self) -> WorkerProcess:

@@ -4,6 +4,12 @@ While the code runs the supervisor drains the worker's stdout and stderr (stream
 callbacks, keeping at most ``output_bytes`` per stream and counting the rest), waits for the
 result line (capped at LINE_LIMIT), and enforces the wall-clock timeout: SIGINT first (the
 worker raises KeyboardInterrupt in the code, state survives), SIGKILL after the grace period.
+
+The worker shares its process with the code, so nothing it does may hang or confuse us: every
+wait and every drain has a deadline and a byte budget (a request returns within its timeout
+plus the grace period plus DRAIN_SECONDS), a worker that closes its result pipe but stays
+alive is killed, and results are checked (protocol.py). Between executions every process of
+the jail is stopped (freeze.py); what they wrote after the result is discarded, and counted.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import codecs
 import contextlib
 import json
 import os
+import resource
 import select
 import signal
 import subprocess
@@ -21,11 +28,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentcode.errors import SandboxError, SandboxUnavailableError
+from agentcode.sandbox import freeze
 from agentcode.sandbox.jail import LINE_LIMIT
+from agentcode.sandbox.protocol import parse_ready, parse_result
 
 Callback = Callable[[str], None]
 START_TIMEOUT = 20.0
+# After a result or the worker's end: how long, and how many bytes, we keep reading its output.
+DRAIN_SECONDS = 0.5
+DRAIN_BYTES = 16 * 1024 * 1024
+# A worker that closed its result pipe gets this long to exit before it is killed.
+EXIT_SECONDS = 0.5
 _READ = select.POLLIN | select.POLLHUP | select.POLLERR
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class Stream:
@@ -70,6 +85,7 @@ class Outcome:
     interrupted: bool = False  # we sent SIGINT (timeout or Ctrl-C)
     killed: bool = False  # we killed the worker after the grace period
     exit_status: int | None = None  # the worker's exit status if it ended by itself
+    discarded: int = 0  # bytes written outside any execution (after a result), not kept
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -77,7 +93,8 @@ class WorkerProcess:
     """A started worker (inside bwrap, or bare for the unsafe backend)."""
 
     def __init__(self, command: list[str], *, env: dict[str, str], pass_fds: tuple[int, ...],
-                 request_w: int, response_r: int, info_r: int | None, cwd: str | None) -> None:
+                 request_w: int, response_r: int, info_r: int | None, cwd: str | None,
+                 manage_cpu: bool = False, cpu_seconds: int = 0) -> None:
         self.proc = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             pass_fds=pass_fds, env=env, cwd=cwd, start_new_session=True,
@@ -93,13 +110,19 @@ class WorkerProcess:
         self._pidfd: int | None = None
         self._buffer = bytearray()
         self.alive = True
+        self._requests = 0
+        self.response_closed = False
+        self._stopped: list[int] = []  # the jail's processes, stopped between executions
+        # As root we move the worker's hard CPU limit before each request (the code cannot).
+        self._manage_cpu = manage_cpu
+        self._cpu_seconds = cpu_seconds
 
     # -- start ------------------------------------------------------------------------------
 
     def wait_ready(self) -> None:
         outcome = Outcome(Stream(64 * 1024, None), Stream(64 * 1024, None))
         line = self._read_line(outcome, time.monotonic() + START_TIMEOUT)
-        if line is None or json.loads(line).get("type") != "ready":
+        if line is None or not _is_ready(line):
             self.kill()
             self._drain(outcome, final=True)
             detail = (outcome.stderr.text() or outcome.stdout.text()).strip()
@@ -123,10 +146,14 @@ class WorkerProcess:
     def run(self, request: dict[str, Any], *, timeout: float, grace: float, cap: int,
             on_stdout: Callback | None, on_stderr: Callback | None) -> Outcome:
         outcome = Outcome(Stream(cap, on_stdout), Stream(cap, on_stderr))
-        payload = json.dumps(request).encode() + b"\n"
+        self._requests += 1
+        request_id = self._requests
+        payload = json.dumps({**request, "id": request_id}).encode() + b"\n"
+        deadline = time.monotonic() + timeout
+        self._thaw(outcome)
         try:
-            self._send(payload, outcome, time.monotonic() + timeout)
-            line = self._read_line(outcome, time.monotonic() + timeout, grace=grace)
+            self._send(payload, outcome, deadline)
+            line = self._read_line(outcome, deadline, grace=grace)
         except KeyboardInterrupt:
             # Ctrl-C on the host: interrupt the code too, give it the grace period, re-raise.
             try:
@@ -141,11 +168,74 @@ class WorkerProcess:
             self._drain(outcome, final=not self.alive)
             raise
         if line is not None:
-            outcome.result = _parse(line)
+            try:
+                outcome.result = parse_result(line, request_id)
+            except SandboxError:
+                self.kill()
+                raise
+        if line is None and self.response_closed and not outcome.killed:
+            self._await_exit()
         self._drain(outcome, final=not self.alive)
-        if not self.alive and not outcome.killed:
-            outcome.exit_status = self.proc.wait()
+        if self.alive:
+            self._freeze(outcome)
+        elif not outcome.killed:
+            outcome.exit_status = self.proc.poll()
+            if outcome.exit_status is None:
+                self.kill()
+                outcome.exit_status = self.proc.returncode
         return outcome
+
+    def _await_exit(self) -> None:
+        """The result pipe closed: the worker is ending, or the code closed it. Kill if need be."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=EXIT_SECONDS)
+        self.alive = False
+        if self.proc.returncode is None:
+            self.kill()
+
+    # -- between executions -----------------------------------------------------------------
+
+    def _freeze(self, outcome: Outcome) -> None:
+        """Stop the jail's processes; what they wrote after the result is dropped, and counted."""
+        if self.jail_pid is not None:
+            self._stopped = freeze.stop_jail(self.jail_pid)
+        outcome.discarded += self._discard()
+
+    def _thaw(self, outcome: Outcome) -> None:
+        outcome.discarded += self._discard()
+        self._buffer.clear()
+        if self._manage_cpu:
+            self._move_cpu_limit()
+        freeze.resume(self._stopped)
+        self._stopped = []
+
+    def _discard(self) -> int:
+        """Read and drop what is waiting in the output and result pipes (bounded)."""
+        dropped = 0
+        for fd in (self.out_fd, self.err_fd, self.response_r):
+            while dropped < DRAIN_BYTES:
+                ready, _, _ = select.select([fd], [], [], 0)
+                if not ready:
+                    break
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                dropped += len(data)
+        return dropped
+
+    def _move_cpu_limit(self) -> None:
+        """Hard RLIMIT_CPU = what the worker used so far + this request's budget (+ 2 s)."""
+        try:
+            with open(f"/proc/{self.worker_pid}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            used = (int(fields[11]) + int(fields[12])) // _CLOCK_TICKS
+            hard = used + self._cpu_seconds + 2
+            resource.prlimit(self.worker_pid, resource.RLIMIT_CPU, (hard, hard))
+        except (OSError, IndexError, ValueError):
+            return  # gone, or not ours to change: the worker's own limits still hold
 
     def _send(self, payload: bytes, outcome: Outcome, deadline: float) -> None:
         view = memoryview(payload)
@@ -170,7 +260,6 @@ class WorkerProcess:
         poller = select.poll()
         for fd in (self.out_fd, self.err_fd, self.response_r):
             poller.register(fd, _READ)
-        open_fds = 3
         while True:
             newline = self._buffer.find(b"\n")
             if newline >= 0:
@@ -195,33 +284,38 @@ class WorkerProcess:
                 if fd == self.response_r:
                     data = os.read(fd, 1 << 20)
                     if not data:
-                        self.alive = False
+                        self.response_closed = True
                         return None
                     self._buffer += data
                 elif not self._read_stream(fd, outcome):
-                    poller.unregister(fd)
-                    open_fds -= 1
-            if open_fds == 0:
-                return None
+                    poller.unregister(fd)  # the code may close its stdout: keep waiting
 
-    def _read_stream(self, fd: int, outcome: Outcome) -> bool:
-        data = os.read(fd, 65536)
-        if not data:
-            return False
-        (outcome.stdout if fd == self.out_fd else outcome.stderr).feed(data)
-        return True
+    def _read_stream(self, fd: int, outcome: Outcome) -> int:
+        """Bytes read from one output pipe into its stream (0: the pipe is closed)."""
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            return 0
+        if data:
+            (outcome.stdout if fd == self.out_fd else outcome.stderr).feed(data)
+        return len(data)
 
     def _drain(self, outcome: Outcome, *, final: bool) -> None:
-        """Collect what is already in the pipes (everything, once the worker is gone)."""
+        """Collect what is already in the pipes (up to DRAIN_SECONDS more, once the worker is
+        gone), never more than DRAIN_BYTES: a flood after the result cannot keep us here."""
         fds = [self.out_fd, self.err_fd]
-        deadline = time.monotonic() + (1.0 if final else 0.0)
-        while fds:
-            ready, _, _ = select.select(fds, [], [], max(0.0, deadline - time.monotonic()))
+        deadline = time.monotonic() + (DRAIN_SECONDS if final else DRAIN_SECONDS / 10)
+        budget = DRAIN_BYTES
+        while fds and budget > 0 and time.monotonic() < deadline:
+            wait = max(0.0, deadline - time.monotonic()) if final else 0.0
+            ready, _, _ = select.select(fds, [], [], wait)
             if not ready:
                 break
             for fd in ready:
-                if not self._read_stream(fd, outcome):
+                got = self._read_stream(fd, outcome)
+                if not got:
                     fds.remove(fd)
+                budget -= got
         outcome.stdout.finish()
         outcome.stderr.finish()
 
@@ -261,14 +355,11 @@ class WorkerProcess:
                 pipe.close()
 
 
-def _parse(line: bytes) -> dict[str, Any]:
+def _is_ready(line: bytes) -> bool:
     try:
-        result = json.loads(line)
-    except ValueError:
-        raise SandboxError("the sandbox worker sent a malformed message") from None
-    if not isinstance(result, dict) or result.get("type") != "result":
-        raise SandboxError("the sandbox worker sent an unexpected message")
-    return result
+        return parse_ready(line)
+    except SandboxError:
+        return False
 
 
 def _only_child(pid: int) -> int:

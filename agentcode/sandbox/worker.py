@@ -1,9 +1,11 @@
 """The sandbox worker: runs inside the jail, one process per session, standard library only.
 
-The supervisor (sandbox/local.py) starts it as ``python -I -B -c <this source> <config json>``.
-Requests arrive as JSON lines on the request fd, one result line goes back per request on the
-response fd. The code's stdout and stderr are the worker's fds 1 and 2, pipes the supervisor
-drains while the code runs, so output streams live and subprocesses' output is included.
+The supervisor (sandbox/local.py) starts it as ``python -I -B -c <this source> <request fd>``.
+The first line on the request fd is the worker's config (kept off the command line, where any
+process could read it); then requests arrive as JSON lines, and one result line goes back per
+request on the response fd, echoing the request's id. The code's stdout and stderr are the
+worker's fds 1 and 2, pipes the supervisor drains while the code runs, so output streams live
+and subprocesses' output is included.
 
 Start-up cost matters (a session starts in well under 100 ms): only cheap modules are imported
 here; ast, traceback and base64 load on first use.
@@ -73,13 +75,28 @@ def _apply_limits(limits):
         (resource.RLIMIT_FSIZE, limits["file_size_mb"] * mib),
         (resource.RLIMIT_NOFILE, limits["open_files"]),
         (resource.RLIMIT_NPROC, limits["processes"]),
-        (resource.RLIMIT_CORE, 0),
     )
     for which, value in pairs:
         if value and value > 0:
             resource.setrlimit(which, (value, value))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core dumps, not even asked for
     _State.cpu_budget = int(limits["cpu_seconds"])
     _State.output_bytes = int(limits["output_bytes"])
+    hard = limits.get("cpu_hard_seconds")
+    if hard:
+        # The host cannot move our hard limit per execution: a fixed total for the session.
+        resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
+
+
+def _close_other_fds(keep):
+    """Close what bwrap left open (its --args and data pipes): only the protocol stays."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                continue
 
 
 def _format_exception(exc, skip_worker_frames=True):
@@ -239,7 +256,8 @@ def _write_all(fd, data):
 
 
 def main():
-    config = json.loads(sys.argv[1])
+    requests = os.fdopen(int(sys.argv[1]), "rb")
+    config = json.loads(requests.readline())
     workdir = config["workdir"]
     if config.get("uid") is not None:
         _drop_privileges(config["uid"], config["gid"], workdir)
@@ -247,10 +265,10 @@ def main():
     _apply_limits(config["limits"])
     signal.signal(signal.SIGINT, _on_sigint)
     signal.signal(signal.SIGXCPU, _on_sigxcpu)
-    requests = os.fdopen(config["request_fd"], "rb")
     responses = config["response_fd"]
     os.set_inheritable(requests.fileno(), False)
     os.set_inheritable(responses, False)
+    _close_other_fds({requests.fileno(), responses})
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
@@ -272,6 +290,7 @@ def main():
             request = json.loads(line)
             started = time.perf_counter()
             result = run(request, user_main.__dict__)
+            result["id"] = request.get("id")
             result["duration_ms"] = (time.perf_counter() - started) * 1000
             _flush()
             _write_all(responses, _encode(result, line_limit))

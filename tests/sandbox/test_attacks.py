@@ -77,7 +77,9 @@ def test_no_udp_and_no_dns(armed: LocalSandboxSession) -> None:
         "    socket.getaddrinfo('example.com', 443); out.append('resolved')\n"
         "except OSError:\n"
         "    out.append('dns blocked')\n"
-        "print(out, [n for i, n in socket.if_nameindex()])"
+        # Interfaces from /proc (if_nameindex needs netlink, which the jail refuses).
+        "names = [l.split(':')[0].strip() for l in open('/proc/net/dev').readlines()[2:]]\n"
+        "print(out, names)"
     ))
     assert verdict == "['udp blocked', 'dns blocked'] ['lo']"
     survives(armed)
@@ -107,8 +109,8 @@ def test_cannot_read_shadow_home_or_project(armed: LocalSandboxSession, tmp_path
                "/root/.bash_history"]
     verdict = run(armed, _read_attempts(targets))
     assert verdict == str(["FileNotFoundError"] * len(targets))
-    listing = run(armed, f"import os\nprint(sorted(os.listdir({str(PROJECT)!r})))")
-    assert listing == "['.venv']"  # only the venv (read-only) is there; no sources
+    listing = run(armed, f"import os\nprint(os.path.exists({str(PROJECT)!r}))")
+    assert listing == "False"  # the venv's packages are at a neutral path; no sources
     survives(armed)
 
 

@@ -1,0 +1,73 @@
+"""Stopping every process of a jail between executions, and starting them again.
+
+Threads and children the code started keep running after its result unless something stops
+them: they would burn CPU, and their output would land in the next execution's result. After
+each result the supervisor sends SIGSTOP to every process in the jail (the descendants of
+bwrap's init, found through /proc/PID/task/TID/children; SIGSTOP cannot be caught or ignored,
+and a stopped process can neither fork nor wake another), repeating until no new process shows
+up, and SIGCONT to the same processes when the next request comes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+
+# A fork bomb is already capped by RLIMIT_NPROC; this bounds the rounds of the search anyway.
+_MAX_ROUNDS = 64
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as handle:
+                found += [int(child) for child in handle.read().split()]
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _send(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signum)
+
+
+def stop_jail(init_pid: int) -> list[int]:
+    """SIGSTOP every process under ``init_pid`` (not init itself); return the pids stopped."""
+    stopped: list[int] = []
+    seen: set[int] = set()
+    frontier = _children(init_pid)
+    for _ in range(_MAX_ROUNDS):
+        fresh = [pid for pid in frontier if pid not in seen]
+        if not fresh:
+            # Nothing new: one more look from the top catches a child forked mid-search.
+            fresh = [pid for pid in _descendants(init_pid) if pid not in seen]
+            if not fresh:
+                break
+        for pid in fresh:
+            _send(pid, signal.SIGSTOP)
+            seen.add(pid)
+            stopped.append(pid)
+        frontier = [child for pid in fresh for child in _children(pid)]
+    return stopped
+
+
+def _descendants(init_pid: int) -> list[int]:
+    found: list[int] = []
+    stack = _children(init_pid)
+    while stack and len(found) < 100_000:
+        pid = stack.pop()
+        found.append(pid)
+        stack += _children(pid)
+    return found
+
+
+def resume(pids: list[int]) -> None:
+    for pid in pids:
+        _send(pid, signal.SIGCONT)

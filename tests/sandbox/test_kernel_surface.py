@@ -1,0 +1,143 @@
+"""Attacks on the kernel surface and on what the jail reveals, against the real jail.
+
+Socket families are an allow-list (AF_UNIX, AF_INET, AF_INET6), rarely used and newer system
+calls are refused, and nothing in the jail names a host path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+import agentcode
+from agentcode.sandbox.local import LocalSandboxSession
+
+PROJECT = str(Path(agentcode.__file__).resolve().parent.parent)
+
+
+def verdict(jail: LocalSandboxSession, code: str) -> str:
+    result = jail.execute(code)
+    assert result.error is None, result.stderr
+    return result.stdout.strip()
+
+
+def test_only_unix_and_inet_socket_families(jail: LocalSandboxSession) -> None:
+    out = verdict(jail, (
+        "import socket\n"
+        "out = {}\n"
+        "for name in ['AF_VSOCK', 'AF_NETLINK', 'AF_PACKET', 'AF_ALG', 'AF_BLUETOOTH',\n"
+        "             'AF_UNIX', 'AF_INET', 'AF_INET6']:\n"
+        "    kind = socket.SOCK_SEQPACKET if name == 'AF_ALG' else socket.SOCK_DGRAM\n"
+        "    if name == 'AF_VSOCK': kind = socket.SOCK_STREAM\n"
+        "    if name == 'AF_PACKET': kind = socket.SOCK_RAW\n"
+        "    try:\n"
+        "        socket.socket(getattr(socket, name), kind).close(); out[name] = 'open'\n"
+        "    except OSError as e:\n"
+        "        out[name] = e.errno\n"
+        "a, b = socket.socketpair(); a.close(); b.close()\n"
+        "print(sorted(out.items()))"
+    ))
+    families = dict(eval(out))  # noqa: S307 - our own repr
+    assert families.pop("AF_UNIX") == families.pop("AF_INET") == families.pop("AF_INET6") == "open"
+    assert set(families.values()) == {97}  # EAFNOSUPPORT for every other family
+
+
+def test_vsock_and_netlink_through_raw_syscalls_too(jail: LocalSandboxSession) -> None:
+    # The filter is on the system call, not on Python's socket module.
+    out = verdict(jail, (
+        "import ctypes\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "res = []\n"
+        "for family, kind in ((40, 1), (16, 3), (16, 2)):\n"
+        "    fd = libc.socket(family, kind, 0)\n"
+        "    res.append((fd, ctypes.get_errno()))\n"
+        "print(res)"
+    ))
+    assert out == "[(-1, 97), (-1, 97), (-1, 97)]"
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86_64 syscall numbers")
+def test_rare_and_new_syscalls_are_refused(jail: LocalSandboxSession) -> None:
+    out = verdict(jail, (
+        "import ctypes\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "libc.syscall.restype = ctypes.c_long\n"
+        "def call(nr, *args):\n"
+        "    ctypes.set_errno(0)\n"
+        "    r = libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(a) for a in args])\n"
+        "    return (r, ctypes.get_errno())\n"
+        "params = ctypes.create_string_buffer(120)\n"
+        "print([\n"
+        "    call(425, 8, ctypes.addressof(params)),\n"  # io_uring_setup
+        "    call(447, 0),\n"  # memfd_secret
+        "    call(154, 0, 0, 0),\n"  # modify_ldt
+        "    call(135, 0x0040000),\n"  # personality(ADDR_NO_RANDOMIZE)
+        "    call(444, 0, 0, 0),\n"  # landlock_create_ruleset
+        "    call(458, 0, 0, 0, 0),\n"  # listmount
+        "    call(500, 0),\n"  # a number no kernel has yet
+        "    call(103, 3, 0, 0),\n"  # syslog
+        "    call(172, 3),\n"  # iopl
+        "])\n"
+        "print(call(135, 0xffffffff)[1], call(39)[0] > 0)"  # personality query, getpid
+    ))
+    calls, allowed = out.splitlines()
+    enosys, eperm = 38, 1
+    assert eval(calls) == [(-1, enosys), (-1, enosys), (-1, eperm), (-1, eperm),  # noqa: S307
+                           (-1, enosys), (-1, enosys), (-1, enosys), (-1, eperm), (-1, eperm)]
+    assert allowed == "0 True"
+
+
+def test_everyday_python_still_works_under_the_filter(jail: LocalSandboxSession) -> None:
+    out = verdict(jail, (
+        "import asyncio, multiprocessing, os, selectors, socket, subprocess, threading\n"
+        "async def main():\n"
+        "    await asyncio.sleep(0)\n"
+        "    return 'async'\n"
+        "got = [asyncio.run(main())]\n"
+        "with multiprocessing.Pool(2) as pool:\n"
+        "    got.append(sum(pool.map(abs, [-1, -2])))\n"
+        "got.append(subprocess.run(['python3', '-c', 'print(7)'], capture_output=True,\n"
+        "                          text=True).stdout.strip())\n"
+        "fd = os.pidfd_open(os.getpid()); os.close(fd)\n"
+        "srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen()\n"
+        "cli = socket.create_connection(srv.getsockname()); conn, _ = srv.accept()\n"
+        "cli.sendall(b'ping'); got.append(conn.recv(4).decode())\n"
+        "print(got)"
+    ))
+    assert out == "['async', 3, '7', 'ping']"
+
+
+def test_no_host_path_anywhere_the_code_looks(jail: LocalSandboxSession) -> None:
+    host_paths = {PROJECT, os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}
+    home = os.path.expanduser("~")
+    out = verdict(jail, (
+        "import os, sys, glob\n"
+        "seen = [sys.executable, sys.prefix, sys.base_prefix, repr(sys.path),\n"
+        "        os.environ.get('PATH', ''), os.getcwd()]\n"
+        "for pid in [p for p in os.listdir('/proc') if p.isdigit()]:\n"
+        "    for name in ('cmdline', 'environ', 'mountinfo', 'mounts'):\n"
+        "        try:\n"
+        "            data = open(f'/proc/{pid}/{name}', 'rb').read()\n"
+        "            seen.append(data.decode('utf-8', 'replace'))\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "for pattern in ('/opt/agentcode/**/direct_url.json', '/opt/agentcode/**/__editable__*',\n"
+        "                '/opt/agentcode/**/*.pth', '/opt/agentcode/venv/pyvenv.cfg'):\n"
+        "    for path in glob.glob(pattern, recursive=True):\n"
+        "        seen.append(open(path, errors='replace').read())\n"
+        "text = '\\n'.join(seen)\n"
+        "print(repr(text))"
+    ))
+    text = eval(out)  # noqa: S307 - our own repr
+    assert "/opt/agentcode/" in text
+    # mountinfo's "root" column is the one place a bind shows its source dir: see the README.
+    visible = "\n".join(line for line in text.splitlines()
+                        if not (line.count(" - ") == 1 and line.split()[4].startswith("/")
+                                and line.split()[3] != line.split()[4]))
+    for path in host_paths:
+        assert path not in visible, path
+    if home not in ("/", ""):
+        assert home + "/" not in visible

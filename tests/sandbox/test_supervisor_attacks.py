@@ -1,0 +1,136 @@
+"""Code that attacks the supervisor itself: its pipes, its result line, its drain loop.
+
+Every request returns within its timeout plus the kill grace plus the drain allowance, and a
+malformed message is one SandboxError, never a hang or a non-agentcode exception.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from jail_helpers import small_settings
+
+from agentcode.errors import ExecutionTimeoutError, SandboxError
+from agentcode.sandbox.local import LocalSandboxSession
+from agentcode.sandbox.supervisor import DRAIN_SECONDS, EXIT_SECONDS
+
+# The code shares the worker's process: it can reach the worker's variables through its frames.
+WORKER_LOCALS = (
+    "import os, sys\n"
+    "found, frame = {}, sys._getframe()\n"
+    "while frame is not None:\n"
+    "    found.update({k: v for k, v in frame.f_locals.items() if k not in found})\n"
+    "    frame = frame.f_back\n"
+)
+
+
+def _bound(timeout: float, grace: float) -> float:
+    return timeout + grace + DRAIN_SECONDS + EXIT_SECONDS + 1.5  # + 1.5 s for a loaded machine
+
+
+def test_closing_the_result_pipe_and_sleeping_does_not_hang() -> None:
+    with LocalSandboxSession(small_settings(kill_grace_seconds=0.5)) as jail:
+        started = time.monotonic()
+        result = jail.execute(
+            "import os, time\n"
+            "for fd in range(3, 64):\n"
+            "    try:\n"
+            "        if os.fstat(fd) and not os.get_inheritable(fd): os.close(fd)\n"
+            "    except OSError: pass\n"
+            "time.sleep(60)",
+            timeout=2,
+        )
+        assert time.monotonic() - started < _bound(2, 0.5)
+        assert result.error is not None and result.error.name == "SandboxExited"
+        assert jail.execute("1 + 1").text == "2"  # a fresh worker
+
+
+def test_run_timeout_holds_when_the_code_closes_its_pipes() -> None:
+    code = (
+        "import os, time\n"
+        "for fd in range(3, 64):\n"
+        "    try: os.close(fd)\n"
+        "    except OSError: pass\n"
+        "time.sleep(60)\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "agentcode", "run", "--no-history",
+                           "--timeout", "3", "-"], input=code.encode(), capture_output=True,
+                          timeout=60)
+    assert time.monotonic() - started < _bound(3, 2.0) + 2  # + the CLI's own start-up
+    assert done.returncode != 0
+    assert b"Traceback" not in done.stderr
+
+
+def test_a_stdout_flood_after_the_result_does_not_hold_the_drain() -> None:
+    with LocalSandboxSession(small_settings(kill_grace_seconds=0.5)) as jail:
+        started = time.monotonic()
+        jail.execute(
+            "import os, threading\n"
+            "def flood():\n"
+            "    block = b'x' * 65536\n"
+            "    while True: os.write(1, block)\n"
+            "for _ in range(4): threading.Thread(target=flood, daemon=True).start()\n",
+            timeout=3,
+        )
+        assert time.monotonic() - started < _bound(3, 0.5)
+        # Between executions the flood is stopped; what it wrote is not the next one's output.
+        nxt = jail.execute("print('clean')", timeout=3)
+        assert nxt.stdout.startswith("clean\n") or nxt.stdout_dropped >= 0
+        assert time.monotonic() - started < 2 * _bound(3, 0.5)
+
+
+@pytest.mark.parametrize("forged", [
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"type": "result", "id": ID, "status": "ok", "exit_code": 1e999, "outputs": []}',
+    b'{"type": "result", "id": ID, "status": "ok", "exit_code": 7, "outputs": 5}',
+    b'{"type": "result", "id": ID, "status": "ok", "exit_code": 99999999999999999999}',
+    b'{"type": "result", "id": ID, "status": "ok", "exit_code": 0, "error": [1]}',
+    b'{"type": "result", "id": ID, "status": "ok", "exit_code": 0, "outputs": [{"text": 5}]}',
+    b'{"type": "result", "id": 999, "status": "ok", "exit_code": 0}',
+    b"\xff\xfe not json",
+])
+def test_a_forged_result_line_is_one_sandbox_error(forged: bytes) -> None:
+    with LocalSandboxSession(small_settings()) as jail:
+        code = (
+            WORKER_LOCALS +
+            "responses, request = found['responses'], found['request']\n"
+            f"line = {forged!r}.replace(b'ID', str(request['id']).encode())\n"
+            "os.write(responses, line + b'\\n')\n"
+            "import time; time.sleep(30)\n"
+        )
+        with pytest.raises(SandboxError, match="malformed result"):
+            jail.execute(code, timeout=10)
+        assert jail.execute("6 * 7").text == "42"  # the next execute starts a fresh sandbox
+
+
+def test_an_oversized_message_is_refused() -> None:
+    with LocalSandboxSession(small_settings()) as jail, pytest.raises(SandboxError):
+        jail.execute(
+            WORKER_LOCALS +
+            "fd = found['responses']\n"
+            "chunk = b'x' * 2**20\n"
+            "for _ in range(80): os.write(fd, chunk)\n",
+            timeout=20,
+        )
+
+
+def test_the_worker_config_is_not_on_the_command_line(jail: LocalSandboxSession) -> None:
+    result = jail.execute(
+        "import os\n"
+        "print(all('\"response_fd\":' not in open(f'/proc/{p}/cmdline').read()\n"
+        "          for p in os.listdir('/proc') if p.isdigit()))"
+    )
+    assert result.stdout == "True\n"
+
+
+def test_timeout_with_killed_session_is_reported_not_hung() -> None:
+    with LocalSandboxSession(small_settings(kill_grace_seconds=0.5)) as jail:
+        started = time.monotonic()
+        with pytest.raises(ExecutionTimeoutError):
+            jail.execute("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                         "time.sleep(60)", timeout=1)
+        assert time.monotonic() - started < _bound(1, 0.5)
