@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for setting up and using agentcode from a checkout.
 #   ./dev.sh demo   set up (venv, agentcode[local], bubblewrap) and run `gen | run` on the embedded model
-#   ./dev.sh test   set up (plus dev tools) and run the test suite
+#   ./dev.sh test   set up (plus dev tools and the mcp extra) and run the test suite
 #   ./dev.sh setup  set up only
 # Idempotent: a second run reuses the venv and skips installs that are already done.
 set -euo pipefail
@@ -58,7 +58,7 @@ cmd=${1:-demo}
 case "$cmd" in
   setup)
     ensure_bubblewrap
-    ensure_venv local,dev
+    ensure_venv local,dev,mcp
     ;;
   demo)
     ensure_bubblewrap
@@ -69,7 +69,7 @@ case "$cmd" in
     ;;
   test)
     ensure_bubblewrap
-    ensure_venv local,dev
+    ensure_venv local,dev,mcp
     shift || true
     "$VENV/bin/python" -m pytest -q "$@"
     ;;

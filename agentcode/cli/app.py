@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from agentcode.cli import gen_cmd, history_cmd, models_cmd, repl_cmd, run_cmd, schema_cmd
+from agentcode.cli import gen_cmd, history_cmd, mcp_cmd, models_cmd, repl_cmd, run_cmd, schema_cmd
 from agentcode.errors import EXIT_INTERRUPTED, AgentcodeError
 
 app = typer.Typer(
@@ -50,7 +50,7 @@ def _root(
         os.environ["AGENTCODE_DEBUG"] = "1"
 
 
-for _command in (gen_cmd, run_cmd, repl_cmd, history_cmd, models_cmd, schema_cmd):
+for _command in (gen_cmd, run_cmd, repl_cmd, history_cmd, models_cmd, schema_cmd, mcp_cmd):
     _command.register(app)
 
 

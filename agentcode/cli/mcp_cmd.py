@@ -1,0 +1,54 @@
+"""`agentcode mcp`: serve agentcode's sandbox and models to an MCP client over stdio."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+HELP = """Serve agentcode as an MCP server over stdio (for Claude Desktop, IDEs, agents).
+
+The client starts this command and talks MCP on its stdin/stdout. Tools: create_session,
+close_session, execute_python, generate_python, write_file, read_file, list_files.
+Every session ends when the client disconnects. See docs/agents.md for client configs.
+"""
+
+
+def mcp(
+    sandbox: Annotated[str | None, typer.Option(
+        "--sandbox", envvar="AGENTCODE_SANDBOX",
+        help="Default sandbox: local (bubblewrap) or agentcore (AWS). 'unsafe' (no isolation) "
+        "only if you trust every client and model.", show_default=False,
+    )] = None,
+    model: Annotated[list[str] | None, typer.Option(
+        "--model", "-m", envvar="AGENTCODE_MODEL",
+        help="Model chain for generate_python: local, bedrock, bedrock:<id>, ...",
+        show_default=False,
+    )] = None,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", envvar="AGENTCODE_TIMEOUT",
+        help="Default time limit of one execution, in seconds (default 30).", show_default=False,
+    )] = None,
+    max_sessions: Annotated[int, typer.Option(
+        "--max-sessions", min=1, help="Sessions one client may keep open at once."
+    )] = 8,
+    no_history: Annotated[bool, typer.Option(
+        "--no-history", help="Do not record runs and generations in the history."
+    )] = False,
+) -> None:
+    from agentcode.cli.io import stdin_is_terminal
+    from agentcode.config import load_settings
+    from agentcode.mcp.server import serve_stdio
+
+    if stdin_is_terminal():
+        typer.echo("agentcode mcp: serving MCP on stdin/stdout for an MCP client to start "
+                   "(see docs/agents.md); Ctrl-D ends it", err=True)
+
+    models = [name.strip() for item in model or [] for name in item.split(",") if name.strip()]
+    settings = load_settings(model=models or None, sandbox=sandbox, timeout=timeout,
+                             history=False if no_history else None)
+    serve_stdio(settings, max_sessions=max_sessions)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("mcp", help=HELP)(mcp)

@@ -1,0 +1,1 @@
+"""agentcode as an MCP server (`agentcode mcp`): see agentcode.mcp.server and docs/agents.md."""

@@ -1,0 +1,122 @@
+"""What a code-interpreter tool hands an agent: one shape for the MCP server and the strands tool.
+
+An agent reads a result as JSON text (every client understands text) plus the figures as
+images. `ExecutionResult` is that JSON, described field by field because its schema is shown to
+the model (MCP ``outputSchema``); `ToolOutcome` adds the PNGs and whether it is an error result.
+The code's own failures and timeouts are results the agent can act on (``is_error``), never
+exceptions: those are kept for failures of agentcode itself.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from agentcode.errors import ExecutionTimeoutError
+    from agentcode.types import Execution, Generation
+
+
+class ErrorInfo(BaseModel):
+    """An exception raised by the code (or the timeout that stopped it)."""
+
+    name: str = Field(description="Exception class, e.g. 'ZeroDivisionError'; 'Timeout' when the "
+                      "code ran past its time limit.")
+    value: str = Field(description="The exception's message.")
+    traceback: str = Field(default="", description="The formatted traceback, as Python prints it.")
+
+
+class ExecutionResult(BaseModel):
+    """What running the code did, like a notebook cell."""
+
+    stdout: str = Field(description="What the code printed.")
+    stderr: str = Field(description="What the code wrote to stderr (warnings, the traceback).")
+    value: str | None = Field(default=None, description="repr() of the last line's value when "
+                              "the last line is a bare expression, as in a notebook.")
+    error: ErrorInfo | None = Field(default=None, description="Set when the code raised or "
+                                    "timed out; null when it ran to the end.")
+    exit_code: int = Field(description="0 on success, 1 if the code raised, n for sys.exit(n).")
+    timed_out: bool = Field(default=False, description="The code ran past its time limit.")
+    state_lost: bool = Field(default=False, description="The session had to be restarted: its "
+                             "variables and files are gone.")
+    figures: int = Field(default=0, description="How many images (matplotlib figures, PNG "
+                         "values) follow this result as image content.")
+    stdout_dropped: int = Field(default=0, description="Bytes of stdout over the cap, not kept.")
+    stderr_dropped: int = Field(default=0, description="Bytes of stderr over the cap, not kept.")
+    duration_ms: float = Field(default=0.0, description="Wall-clock time of the run.")
+    session_id: str | None = Field(default=None, description="The session that ran the code; "
+                                   "null for a one-shot run.")
+
+
+class GenerationResult(BaseModel):
+    """Code a model wrote for a request (not run)."""
+
+    code: str = Field(description="The Python program.")
+    model: str = Field(description="The model that answered.")
+    verified: bool = Field(default=False, description="With verify: the code ran (and passed) "
+                           "in the sandbox before it was returned.")
+    repairs: int = Field(default=0, description="Repair rounds spent when verifying.")
+    attempts: list[str] = Field(default_factory=list, description="Models tried before one "
+                                "answered, with why each failed.")
+
+
+@dataclass(slots=True)
+class ToolOutcome:
+    """One tool call's answer: ``data`` (as JSON text and structured content) and PNG images."""
+
+    data: BaseModel
+    images: list[bytes] = field(default_factory=list)
+    is_error: bool = False
+
+    def text(self) -> str:
+        return self.data.model_dump_json(indent=1)
+
+    def structured(self) -> dict[str, object]:
+        return self.data.model_dump(mode="json")
+
+
+def _pngs(execution: Execution) -> list[bytes]:
+    return [base64.b64decode(out.png) for out in execution.outputs if out.png]
+
+
+def execution_outcome(execution: Execution, *, session_id: str | None = None) -> ToolOutcome:
+    """The result of a run that finished (its code may have raised: then ``is_error``)."""
+    images = _pngs(execution)
+    error = execution.error
+    data = ExecutionResult(
+        stdout=execution.stdout, stderr=execution.stderr, value=execution.text,
+        error=ErrorInfo(name=error.name, value=error.value, traceback=error.traceback)
+        if error else None,
+        exit_code=execution.exit_code, figures=len(images),
+        stdout_dropped=execution.stdout_dropped, stderr_dropped=execution.stderr_dropped,
+        duration_ms=round(execution.duration_ms, 1), session_id=session_id,
+        state_lost=error is not None and error.name == "SandboxExited",
+    )
+    return ToolOutcome(data, images, is_error=not execution.ok)
+
+
+def timeout_outcome(exc: ExecutionTimeoutError, *, session_id: str | None = None) -> ToolOutcome:
+    """The result of a run stopped at its time limit: what it printed, and what was kept."""
+    partial = exc.execution
+    images = _pngs(partial) if partial is not None else []
+    data = ExecutionResult(
+        stdout=partial.stdout if partial else "", stderr=partial.stderr if partial else "",
+        error=ErrorInfo(name="Timeout", value=str(exc)),
+        exit_code=124, timed_out=True, state_lost=exc.state_lost, figures=len(images),
+        stdout_dropped=partial.stdout_dropped if partial else 0,
+        stderr_dropped=partial.stderr_dropped if partial else 0,
+        duration_ms=round(partial.duration_ms, 1) if partial else 0.0, session_id=session_id,
+    )
+    return ToolOutcome(data, images, is_error=True)
+
+
+def generation_outcome(generation: Generation) -> ToolOutcome:
+    data = GenerationResult(
+        code=generation.code, model=generation.model_id, verified=generation.verified,
+        repairs=generation.repairs,
+        attempts=[f"{a.model}: {a.error}" for a in generation.attempts if a.error],
+    )
+    return ToolOutcome(data)
