@@ -4,7 +4,8 @@ The models are real strands `Model` subclasses, so they work anywhere a model do
 ``agentcode.generate("...", model=FakeModel("```python\\nprint(1)\\n```"))``.
 
 - `FakeModel`: replies from a script; a script item that is an exception is raised instead,
-  and a `Partial` streams some text and then raises (a model failing mid-answer).
+  a `Partial` streams some text and then raises (a model failing mid-answer), and a `ToolCall`
+  asks the agent to call a tool (strands agent loops).
 - `FailingModel`: always raises the given error.
 - `FunctionModel`: computes each reply from the messages and system prompt.
 - `throttled()`, `client_error()`, `no_credentials()`: the errors Bedrock raises, for scripts.
@@ -51,7 +52,19 @@ class FakeCall:
         return ""
 
 
-ScriptItem = str | BaseException | Partial
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A script item: ask the agent to call tool ``name`` with ``input`` (an agent-loop test).
+
+    The next script item answers the turn that carries the tool's result (see `FakeCall.messages`).
+    """
+
+    name: str
+    input: dict[str, Any] = field(default_factory=dict)
+    tool_use_id: str = ""
+
+
+ScriptItem = str | BaseException | Partial | ToolCall
 
 
 class _ScriptedModel(Model):
@@ -93,6 +106,10 @@ class _ScriptedModel(Model):
         item = self._next_item(call)
         if isinstance(item, BaseException):
             raise item
+        if isinstance(item, ToolCall):
+            for event in _tool_call_events(item, len(self.calls)):
+                yield event
+            return
         text, error = (item.text, item.error) if isinstance(item, Partial) else (item, None)
         yield {"messageStart": {"role": "assistant"}}
         yield {"contentBlockStart": {"start": {}}}
@@ -111,6 +128,20 @@ class _ScriptedModel(Model):
                 "metrics": {"latencyMs": 0},
             }
         }
+
+
+def _tool_call_events(call: ToolCall, number: int) -> list[StreamEvent]:
+    start = {"toolUse": {"toolUseId": call.tool_use_id or f"fake-tool-use-{number}",
+                         "name": call.name}}
+    return [
+        {"messageStart": {"role": "assistant"}},
+        {"contentBlockStart": {"start": start}},  # type: ignore[typeddict-item]
+        {"contentBlockDelta": {"delta": {"toolUse": {"input": json.dumps(call.input)}}}},
+        {"contentBlockStop": {}},
+        {"messageStop": {"stopReason": "tool_use"}},
+        {"metadata": {"usage": {"inputTokens": 10, "outputTokens": 1, "totalTokens": 11},
+                      "metrics": {"latencyMs": 0}}},
+    ]
 
 
 class FakeModel(_ScriptedModel):

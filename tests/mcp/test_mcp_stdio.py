@@ -290,3 +290,32 @@ def test_an_unusable_sandbox_is_an_mcp_error(tmp_path: Path) -> None:
                 raise AssertionError("create_session should have failed")
 
     _run(scenario)
+
+
+def test_a_strands_agent_uses_the_server_through_mcpclient() -> None:
+    """The docs/agents.md snippet: strands' MCPClient as the agent's tool provider."""
+    from strands import Agent
+    from strands.tools.mcp import MCPClient
+
+    from agentcode.testing import FakeModel, ToolCall
+
+    model = FakeModel([
+        ToolCall("create_session", {}),
+        "session made",
+    ])
+    client = MCPClient(lambda: stdio_client(_server()))
+    agent = Agent(model=model, tools=[client], callback_handler=None)
+    try:
+        agent("make a session")
+        created = model.calls[1].messages[-1]["content"][0]["toolResult"]
+        session_id = created["structuredContent"]["session_id"]
+        model.script += [
+            ToolCall("execute_python", {"code": "print(6 * 7)", "session_id": session_id}),
+            "42",
+        ]
+        agent("compute")
+    finally:
+        agent.cleanup()
+    result = model.calls[3].messages[-1]["content"][0]["toolResult"]
+    assert result["status"] == "success"
+    assert '"stdout": "42\\n"' in result["content"][0]["text"]

@@ -1,0 +1,1 @@
+"""Adapters that plug agentcode into other agent frameworks (strands)."""
