@@ -132,6 +132,9 @@ def build_server(settings: Settings | None = None, *, max_sessions: int = 8,
 
     def run(code: str, session_id: str | None, stdin: str | None,
             timeout: float | None) -> ToolOutcome:
+        for what, text in (("code", code), ("stdin", stdin or "")):
+            if len(text.encode("utf-8")) > settings.max_input_bytes:
+                raise UsageError(f"the {what} is over the {settings.max_input_bytes}-byte limit")
         try:
             if session_id is None:
                 execution = agentcode.execute(code, settings=settings, stdin=stdin,
