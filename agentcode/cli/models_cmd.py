@@ -50,7 +50,7 @@ def model_report(settings: Any) -> dict[str, Any]:
     rows.extend(local_rows)
 
     status = bedrock_status(settings)
-    where = f"region {status.region} ({status.region_source})"
+    where = f"region {status.region} (from {status.region_source})"
     creds = (f"credentials: {status.credentials}" if status.credentials
              else "no credentials found" + (f" ({status.note})" if status.note else ""))
     rows.append({
@@ -64,6 +64,7 @@ def model_report(settings: Any) -> dict[str, Any]:
                      "available": status.ready, "detail": f"{where}; {creds}"})
     return {
         "configured": list(settings.model),
+        "aws": {"region": status.region, "region_source": status.region_source},
         "models": rows,
         "bedrock": {
             "region": status.region,
@@ -104,7 +105,10 @@ def _local_rows(settings: Any) -> list[dict[str, Any]]:
 
 def _format(report: dict[str, Any]) -> str:
     width = max(len(row["name"]) for row in report["models"]) + 2
-    lines = [f"configured chain: {', '.join(report['configured']) or '(none)'}", ""]
+    aws = report["aws"]
+    lines = [f"configured chain: {', '.join(report['configured']) or '(none)'}",
+             f"AWS region (Bedrock and AgentCore): {aws['region']} (from {aws['region_source']})",
+             ""]
     lines.append(f"{'NAME':<{width}}{'USABLE':<8}DETAILS")
     for row in report["models"]:
         usable = "yes" if row["available"] else "no"

@@ -26,7 +26,6 @@ from agentcode.errors import (
     ConfigError,
     ExecutionTimeoutError,
     SandboxError,
-    SandboxUnavailableError,
     UsageError,
 )
 from agentcode.sandbox.agentcore_errors import (
@@ -133,39 +132,33 @@ class AgentCoreSession:
     # -- client ---------------------------------------------------------------------------------
 
     def _make_client(self, timeout: float) -> tuple[Any, str]:
-        import boto3
-        from botocore.config import Config
         from botocore.exceptions import BotoCoreError
 
+        from agentcode.aws.region import resolve_region
+        from agentcode.aws.session import boto_session, client_config
+
         settings = self._settings
+        region = resolve_region(settings)
         ctx = Context(
-            region=settings.region or "unknown",
+            region=str(region),
             interpreter_id=self._interpreter_id,
             session_timeout=self._session_timeout,
             profile=settings.profile,
         )
         try:
             if self._boto_session is None:
-                self._boto_session = boto3.Session(profile_name=settings.profile or None)
-            region = settings.region or self._boto_session.region_name
-            if not region:
-                raise SandboxUnavailableError(
-                    "no AWS region for AgentCore: pass --region (e.g. us-east-1 or us-west-2), "
-                    "set AWS_REGION, or set region in ~/.aws/config"
-                )
+                self._boto_session = boto_session(settings, region)
             self._read_timeout = timeout + _READ_GRACE
-            config = Config(
-                connect_timeout=_CONNECT_TIMEOUT,
-                read_timeout=self._read_timeout,
-                retries={"total_max_attempts": 1},  # tenacity retries, not botocore
-                user_agent_extra="agentcode",
-            )
             client = self._boto_session.client(
-                "bedrock-agentcore", region_name=region, config=config
+                "bedrock-agentcore",
+                region_name=region.name,
+                config=client_config(
+                    read_timeout=self._read_timeout, connect_timeout=_CONNECT_TIMEOUT
+                ),
             )
         except BotoCoreError as exc:
             raise translate(exc, START, ctx) from exc
-        return client, region
+        return client, str(region)
 
     def _fit_read_timeout(self, timeout: float) -> None:
         """A per-call timeout other than the client's needs a client that waits that long."""

@@ -49,7 +49,7 @@ def test_credentials_region_and_chain_from_flags_and_env(monkeypatch: pytest.Mon
     code, out, _ = models("--json", "--region", "eu-central-1")
     report = json.loads(out)
     assert report["configured"] == ["bedrock", "local"]
-    assert report["bedrock"] == {"region": "eu-central-1", "region_source": "--region / config",
+    assert report["bedrock"] == {"region": "eu-central-1", "region_source": "--region",
                                  "credentials": "env", "note": ""}
     assert all(row["available"] for row in report["models"] if row["provider"] == "bedrock")
 

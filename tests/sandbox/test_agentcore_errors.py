@@ -265,10 +265,11 @@ def test_no_credentials_is_exit_4_with_one_line() -> None:
 
 
 @pytest.mark.usefixtures("no_aws")
-def test_no_region_says_how_to_set_one() -> None:
-    with pytest.raises(SandboxUnavailableError, match="--region") as caught:
-        open_sandbox("agentcore", Settings(sandbox="agentcore"))
-    assert caught.value.exit_code == EXIT_SANDBOX
+def test_no_region_anywhere_is_the_documented_default_as_for_bedrock() -> None:
+    from agentcode.aws.region import DEFAULT_REGION
+
+    with open_sandbox("agentcore", Settings(sandbox="agentcore")) as session:
+        assert session._client.meta.region_name == DEFAULT_REGION  # type: ignore[attr-defined]
 
 
 @pytest.mark.usefixtures("no_aws")

@@ -1,0 +1,72 @@
+"""One region for Bedrock and AgentCore: flag > config > AWS_REGION > AWS_DEFAULT_REGION > profile
+> default, reported with where it came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agentcode.aws.region import DEFAULT_REGION, Region, resolve_region
+from agentcode.config import Settings, load_settings
+from agentcode.models.bedrock import bedrock_session, bedrock_status
+from agentcode.sandbox.agentcore import AgentCoreSession
+from agentcode.testing import run_cli
+
+
+def test_nothing_configured_is_the_documented_default() -> None:
+    assert resolve_region(Settings()) == Region(DEFAULT_REGION, "default")
+
+
+def test_aws_region_alone_is_enough_for_bedrock_and_agentcore(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    assert resolve_region(Settings()) == Region("eu-central-1", "AWS_REGION")
+    assert bedrock_session(Settings()).region_name == "eu-central-1"
+    with AgentCoreSession(Settings()) as session:  # builds its client; starts nothing
+        assert session._client.meta.region_name == "eu-central-1"
+    assert bedrock_status(Settings()).region_source == "AWS_REGION"
+
+
+def test_order_of_the_sources(aws_files: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (aws_files / "config").write_text("[default]\nregion = ap-southeast-2\n"
+                                      "[profile work]\nregion = sa-east-1\n")
+    assert resolve_region(Settings()) == Region(
+        "ap-southeast-2", "profile 'default' in the AWS config file")
+    assert resolve_region(Settings(profile="work")).name == "sa-east-1"
+    monkeypatch.setenv("AWS_PROFILE", "work")
+    assert resolve_region(Settings()) == Region(
+        "sa-east-1", "profile 'work' in the AWS config file")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-2")
+    assert resolve_region(Settings()) == Region("us-east-2", "AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    assert resolve_region(Settings()) == Region("us-east-1", "AWS_REGION")
+    assert resolve_region(Settings(region="eu-west-1")) == Region("eu-west-1", "--region")
+
+
+def test_agentcodes_own_settings_say_which_one(
+    agentcode_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    (agentcode_home / "config.toml").write_text('region = "eu-north-1"\n', encoding="utf-8")
+    assert resolve_region(load_settings()) == Region(
+        "eu-north-1", f"region in {agentcode_home / 'config.toml'}")
+    monkeypatch.setenv("AGENTCODE_REGION", "eu-south-1")
+    assert resolve_region(load_settings()) == Region("eu-south-1", "AGENTCODE_REGION")
+    assert resolve_region(load_settings(region="me-south-1")) == Region("me-south-1", "--region")
+
+
+def test_an_unknown_profile_does_not_break_the_lookup() -> None:
+    assert resolve_region(Settings(profile="nobody")) == Region(DEFAULT_REGION, "default")
+
+
+def test_models_shows_the_region_and_its_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "ca-central-1")
+    done = run_cli(["models"])
+    assert done.exit_code == 0
+    assert "AWS region (Bedrock and AgentCore): ca-central-1 (from AWS_REGION)" in done.stdout
+    done = run_cli(["models", "--json", "--region", "us-west-1"])
+    import json
+
+    assert json.loads(done.stdout)["aws"] == {"region": "us-west-1", "region_source": "--region"}
