@@ -14,7 +14,16 @@ from typing import Any
 
 import typer
 
-from agentcode.cli import gen_cmd, history_cmd, mcp_cmd, models_cmd, repl_cmd, run_cmd, schema_cmd
+from agentcode.cli import (
+    doctor_cmd,
+    gen_cmd,
+    history_cmd,
+    mcp_cmd,
+    models_cmd,
+    repl_cmd,
+    run_cmd,
+    schema_cmd,
+)
 from agentcode.errors import EXIT_INTERRUPTED, AgentcodeError
 
 app = typer.Typer(
@@ -50,7 +59,9 @@ def _root(
         os.environ["AGENTCODE_DEBUG"] = "1"
 
 
-for _command in (gen_cmd, run_cmd, repl_cmd, history_cmd, models_cmd, schema_cmd, mcp_cmd):
+for _command in (
+    gen_cmd, run_cmd, repl_cmd, history_cmd, models_cmd, doctor_cmd, schema_cmd, mcp_cmd
+):
     _command.register(app)
 
 
