@@ -5,8 +5,10 @@ another file; `agentcode.config_file` checks its keys and types). Keys are the f
 `Settings`, e.g.::
 
     model = ["bedrock"]
-    sandbox = "local"
     timeout = 60
+    [sandbox]
+    backend = "local"                  # or write `sandbox = "local"` at the top level
+    packages = ["pandas", "matplotlib"]  # what `agentcode sandbox sync` installs
     [limits]
     memory_mb = 4096
 
@@ -48,6 +50,8 @@ class Limits:
 class Settings:
     model: list[str] = field(default_factory=lambda: ["local"])
     sandbox: str = "local"
+    packages: list[str] = field(default_factory=list)  # the sandbox environment, for `sync`
+    sandbox_env: str | None = None  # its directory; default in data_dir()
     timeout: float = 30.0  # wall clock per execution, seconds
     max_input_bytes: int = 10 * 1024 * 1024
     history: bool = True
@@ -147,6 +151,27 @@ def _apply(target: Any, values: dict[str, Any], source: str, prefix: str = "") -
         setattr(target, name, _coerce(prefix + name, value, current, source))
 
 
+# The keys of a `[sandbox]` table, and the settings they stand for.
+_SANDBOX_TABLE = {"backend": "sandbox", "packages": "packages", "env": "sandbox_env"}
+
+
+def _flatten_sandbox_table(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """``[sandbox] backend/packages/env`` as the flat settings they stand for."""
+    table = data.get("sandbox")
+    if not isinstance(table, dict):
+        return data
+    flat = {k: v for k, v in data.items() if k != "sandbox"}
+    for key, value in table.items():
+        name = _SANDBOX_TABLE.get(key.replace("-", "_"))
+        if name is None:
+            raise ConfigError(
+                f"unknown key 'sandbox.{key}' in {source}: known keys are "
+                f"{', '.join(_SANDBOX_TABLE)}"
+            )
+        flat[name] = value
+    return flat
+
+
 def _from_file(settings: Settings) -> None:
     path = config_path()
     try:
@@ -164,6 +189,7 @@ def _from_file(settings: Settings) -> None:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    data = _flatten_sandbox_table(data, str(path))
     # pydantic, once per version of the file
     config_file.check(path, raw, data, settings_type=Settings, stamp_dir=cache_dir)
     _apply(settings, data, str(path))

@@ -60,6 +60,20 @@ class SandboxUnavailableError(SandboxError):
     """The chosen sandbox backend is not usable on this machine (e.g. bubblewrap missing)."""
 
 
+class PackageInstallError(SandboxError):
+    """Installing packages into the sandbox environment failed; it was left as it was.
+
+    Exit 2 when the index has no such package (or no wheel of it for this Python): the request
+    was wrong, not the sandbox.
+    """
+
+    def __init__(self, message: str, *, not_found: bool = False) -> None:
+        super().__init__(message)
+        self.not_found = not_found
+        if not_found:
+            self.exit_code = EXIT_USAGE
+
+
 class ExecutionTimeoutError(SandboxError):
     """The code ran past its wall-clock limit.
 

@@ -64,3 +64,34 @@ def embedded_model_path() -> Path:
     from agentcode.models.weights import ensure_weights
 
     return ensure_weights(LOCAL_MODELS[DEFAULT_LOCAL_MODEL], models_dir=_TEST_MODELS_DIR)
+
+
+# Packages the data-task tests import inside the jail, installed once per machine from the index
+# pip is configured for (CI included) into $AGENTCODE_TEST_SANDBOX_ENV, else
+# ~/.cache/agentcode-test/sandbox-env, and reused while the list and the Python stay the same.
+DATA_PACKAGES = ["numpy", "pandas", "matplotlib"]
+_TEST_SANDBOX_ENV = Path(
+    os.environ.get("AGENTCODE_TEST_SANDBOX_ENV")
+    or Path.home() / ".cache" / "agentcode-test" / "sandbox-env"
+).expanduser()
+
+
+@pytest.fixture(scope="session")
+def data_sandbox_env() -> Path:
+    """A sandbox environment with numpy, pandas and matplotlib; pass it as settings.sandbox_env."""
+    import fcntl
+
+    from agentcode.errors import SandboxUnavailableError
+    from agentcode.sandbox.packages import SandboxEnvironment
+
+    _TEST_SANDBOX_ENV.mkdir(parents=True, exist_ok=True)
+    with open(_TEST_SANDBOX_ENV.parent / "sandbox-env.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be installing it right now
+        env = SandboxEnvironment(_TEST_SANDBOX_ENV)
+        try:
+            ready = env.requested() == DATA_PACKAGES and env.mount_source() is not None
+        except SandboxUnavailableError:
+            ready = False
+        if not ready:
+            env.sync(DATA_PACKAGES)
+    return _TEST_SANDBOX_ENV

@@ -148,3 +148,21 @@ def test_explicit_config_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 def test_home_override_moves_data(agentcode_home: Path) -> None:
     assert data_dir() == agentcode_home
+
+
+def test_sandbox_table_gives_the_backend_packages_and_env(
+    agentcode_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_config(agentcode_home, '[sandbox]\nbackend = "unsafe"\npackages = ["pandas", '
+                 '"numpy>=2"]\nenv = "/srv/env"\n')
+    settings = load_settings()
+    assert (settings.sandbox, settings.packages, settings.sandbox_env) == (
+        "unsafe", ["pandas", "numpy>=2"], "/srv/env")
+    monkeypatch.setenv("AGENTCODE_PACKAGES", "matplotlib, scipy")
+    assert load_settings().packages == ["matplotlib", "scipy"]
+
+
+def test_sandbox_table_refuses_unknown_keys(agentcode_home: Path) -> None:
+    write_config(agentcode_home, '[sandbox]\npackage = ["pandas"]\n')
+    with pytest.raises(ConfigError, match="unknown key 'sandbox.package'.*packages"):
+        load_settings()

@@ -22,6 +22,7 @@ from agentcode.cli import (
     models_cmd,
     repl_cmd,
     run_cmd,
+    sandbox_cmd,
     schema_cmd,
 )
 from agentcode.errors import EXIT_INTERRUPTED, AgentcodeError
@@ -60,7 +61,8 @@ def _root(
 
 
 for _command in (
-    gen_cmd, run_cmd, repl_cmd, history_cmd, models_cmd, doctor_cmd, schema_cmd, mcp_cmd
+    gen_cmd, run_cmd, repl_cmd, history_cmd, models_cmd, sandbox_cmd, doctor_cmd, schema_cmd,
+    mcp_cmd,
 ):
     _command.register(app)
 

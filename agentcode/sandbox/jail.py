@@ -47,6 +47,12 @@ SESSION_CPU_BUDGETS = 10
 # Where the jail sees the Python installation (a Python under /usr keeps its own path).
 PYTHON_ROOT = "/opt/agentcode/python"
 VENV_ROOT = "/opt/agentcode/venv"
+# Thread pools of numeric libraries, sized by `thread_count`.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMEXPR_NUM_THREADS", "NUMEXPR_MAX_THREADS", "VECLIB_MAXIMUM_THREADS")
+# A minimal fontconfig file (system fonts, cache in /tmp), so fc-list (matplotlib runs it) has
+# a config and prints no "Cannot load default config file" error.
+FONTCONFIG_FILE = "/etc/fonts/fonts.conf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +97,11 @@ def session_uid() -> int | None:
     return UID_BASE + random.randrange(UID_SPAN)
 
 
-def worker_config(limits: Limits, fds: Fds, *, workdir: str, uid: int | None) -> bytes:
+def worker_config(limits: Limits, fds: Fds, *, workdir: str, uid: int | None,
+                  packages: str | None = None) -> bytes:
     """The worker's first line on its request pipe (not on its command line).
+
+    ``packages``: the sandbox environment's directory as the worker sees it (put on sys.path).
 
     The hard CPU limit: as root the supervisor moves it before each request (usage so far plus
     one budget); otherwise nothing can raise it again, so it is a total for the session,
@@ -102,6 +111,7 @@ def worker_config(limits: Limits, fds: Fds, *, workdir: str, uid: int | None) ->
     cpu_hard = (cpu + 2 if uid is not None else SESSION_CPU_BUDGETS * cpu) if cpu > 0 else None
     return json.dumps({
         "workdir": workdir,
+        "packages": packages,
         "uid": uid,
         "gid": uid,
         "request_fd": fds.request,
@@ -124,7 +134,15 @@ def worker_command(executable: str, request_fd: int) -> list[str]:
     return [executable, "-I", "-B", "-c", worker_source(), str(request_fd)]
 
 
-def environment(home: str, executable: str = sys.executable) -> dict[str, str]:
+def thread_count(limits: Limits) -> int:
+    """Threads a numeric library may start: the CPUs this process may use, and few enough that
+    OpenBLAS & co. (a thread per core by default) stay well inside the process limit."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cpus or 1, limits.processes // 8))
+
+
+def environment(home: str, limits: Limits,
+                executable: str = sys.executable) -> dict[str, str]:
     """The only variables the code sees: no credentials or tokens from the host."""
     path = os.pathsep.join(dict.fromkeys(
         [os.path.dirname(executable), "/usr/local/bin", "/usr/bin", "/bin"]
@@ -140,6 +158,8 @@ def environment(home: str, executable: str = sys.executable) -> dict[str, str]:
         "XDG_CACHE_HOME": "/tmp/.cache",
         "XDG_CONFIG_HOME": "/tmp/.config",
         "PYTHONDONTWRITEBYTECODE": "1",
+        "FONTCONFIG_FILE": FONTCONFIG_FILE,
+        **dict.fromkeys(THREAD_VARIABLES, str(thread_count(limits))),
     }
 
 
@@ -259,6 +279,8 @@ def _system_binds() -> list[str]:
         # Only the linker cache from /etc (no passwd, shadow, hosts, credentials).
         args += ["--perms", "0755", "--dir", "/etc",
                  "--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    fontconfig = str(Path(__file__).with_name("fonts.conf"))
+    args += ["--perms", "0755", "--dir", "/etc/fonts", "--ro-bind", fontconfig, FONTCONFIG_FILE]
     return args
 
 
@@ -285,11 +307,13 @@ def _python_binds(layout: PythonLayout, fds: Fds) -> list[str]:
 
 
 def bwrap_arguments(limits: Limits, fds: Fds, *, uid: int | None,
-                    tmpfs: dict[str, str] | None = None) -> list[str]:
+                    tmpfs: dict[str, str] | None = None,
+                    packages: str | None = None) -> list[str]:
     """bwrap's options (given to bwrap on a pipe with --args; the command follows `--`).
 
     ``tmpfs``: jail path -> a host dir where a tmpfs with an inode limit is already mounted,
-    bound instead of bwrap's own --tmpfs (which cannot limit inodes).
+    bound instead of bwrap's own --tmpfs (which cannot limit inodes). ``packages``: the
+    sandbox environment's host directory, mounted read-only at `packages.JAIL_PATH`.
     """
     layout = python_layout()
     args: list[str] = []
@@ -302,7 +326,7 @@ def bwrap_arguments(limits: Limits, fds: Fds, *, uid: int | None,
     else:
         args += ["--unshare-all"]
     args += ["--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
-    for key, value in environment(WORKDIR, layout.executable).items():
+    for key, value in environment(WORKDIR, limits, layout.executable).items():
         args += ["--setenv", key, value]
     args += _system_binds()
     args += ["--proc", "/proc", "--dev", "/dev"]
@@ -314,6 +338,11 @@ def bwrap_arguments(limits: Limits, fds: Fds, *, uid: int | None,
         else:
             args += ["--size", str(size_mb * MIB), "--perms", mode, "--tmpfs", path]
     args += _python_binds(layout, fds)
+    if packages is not None:
+        from agentcode.sandbox.packages import JAIL_PATH
+
+        args += ["--perms", "0755", "--dir", os.path.dirname(JAIL_PATH),
+                 "--ro-bind", packages, JAIL_PATH]
     args += ["--chdir", WORKDIR]
     if fds.info is not None:
         args += ["--info-fd", str(fds.info)]

@@ -27,6 +27,7 @@ from agentcode.config import Settings
 from agentcode.errors import ExecutionTimeoutError, SandboxError
 from agentcode.sandbox import jail, seccomp
 from agentcode.sandbox.base import WORKDIR
+from agentcode.sandbox.packages import JAIL_PATH, SandboxEnvironment
 from agentcode.sandbox.supervisor import Callback, Outcome, WorkerProcess
 from agentcode.sandbox.tmpfs import HostTmpfs, host_tmpfs
 from agentcode.sandbox.workdir import WorkDir
@@ -60,6 +61,9 @@ class LocalSandboxSession:
         self.settings = settings
         self.isolated = isolated
         self._bwrap = jail.find_bwrap() if isolated else ""
+        # The sandbox environment's directory, read once: a later `agentcode sandbox add`
+        # switches to a new one, which the next session mounts.
+        self._packages = SandboxEnvironment(settings.sandbox_env).mount_source()
         self._worker: WorkerProcess | None = None
         self._workdir: WorkDir | None = None
         self._tempdir: str | None = None
@@ -90,23 +94,28 @@ class LocalSandboxSession:
                 mounts = host_tmpfs(limits)
                 fds = jail.Fds(request_r, response_w, info_w, seccomp_r, venv_r, empty)
                 arguments = jail.bwrap_arguments(
-                    limits, fds, uid=uid, tmpfs=mounts.mounts if mounts else None)
+                    limits, fds, uid=uid, tmpfs=mounts.mounts if mounts else None,
+                    packages=self._packages)
                 # bwrap reads its arguments from a pipe: its /proc/1/cmdline in the jail
                 # then names no host path.
                 args_r = _pipe_with(b"".join(a.encode() + b"\0" for a in arguments), child_fds)
                 command = [self._bwrap, "--args", str(args_r), "--",
                            *jail.worker_command(layout.executable, request_r)]
                 env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, None
-                config = jail.worker_config(limits, fds, workdir=WORKDIR, uid=uid)
+                config = jail.worker_config(
+                    limits, fds, workdir=WORKDIR, uid=uid,
+                    packages=JAIL_PATH if self._packages else None,
+                )
             else:
                 sys.stderr.write(UNSAFE_WARNING)
                 sys.stderr.flush()
                 self._tempdir = tempfile.mkdtemp(prefix="agentcode-unsafe-")
                 config = jail.worker_config(
                     limits, jail.Fds(request_r, response_w), workdir=self._tempdir, uid=None,
+                    packages=self._packages,
                 )
                 command = jail.worker_command(sys.executable, request_r)
-                env, cwd = jail.environment(self._tempdir), self._tempdir
+                env, cwd = jail.environment(self._tempdir, limits), self._tempdir
             os.write(request_w, config)  # the first line the worker reads
             worker = WorkerProcess(
                 command, env=env, pass_fds=tuple(child_fds), request_w=request_w,

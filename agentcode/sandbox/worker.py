@@ -99,15 +99,21 @@ def _close_other_fds(keep):
                 continue
 
 
-def _format_exception(exc, skip_worker_frames=True):
+def _format_exception(exc):
+    """The traceback as `python script.py` prints it, without the worker's own frames."""
     import traceback
 
-    tb = exc.__traceback__
-    while skip_worker_frames and tb is not None:
-        if tb.tb_frame.f_code.co_filename != WORKER_FILENAME:
-            break
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, tb))
+    report = traceback.TracebackException.from_exception(exc)
+    pending, seen = [report], set()
+    while pending:
+        part = pending.pop()
+        if part is None or id(part) in seen:
+            continue
+        seen.add(id(part))
+        frames = [f for f in part.stack if f.filename != WORKER_FILENAME]
+        part.stack = traceback.StackSummary.from_list(frames)
+        pending += [part.__cause__, part.__context__]
+    return "".join(report.format())
 
 
 def _error(exc, text):
@@ -152,16 +158,66 @@ def _rich(value, limit):
     return out
 
 
+class _SavefigWatch:
+    """A meta path finder that marks matplotlib figures the code saved itself.
+
+    When ``matplotlib.figure`` is first imported, ``Figure.savefig`` is wrapped to set a flag on
+    the figure, so `_figures` does not hand back a second copy of a chart already in a file.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "matplotlib.figure":
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        original = getattr(loader, "exec_module", None)
+        if original is None:
+            return spec
+
+        def exec_module(module):
+            original(module)
+            _watch_savefig(module)
+
+        loader.exec_module = exec_module
+        return spec
+
+
+def _watch_savefig(module):
+    figure_class = getattr(module, "Figure", None)
+    savefig = getattr(figure_class, "savefig", None)
+    if savefig is None:
+        return
+
+    def watched_savefig(self, *args, **kwargs):
+        result = savefig(self, *args, **kwargs)
+        self._agentcode_saved = True
+        return result
+
+    watched_savefig.__wrapped__ = savefig
+    watched_savefig.__doc__ = savefig.__doc__
+    figure_class.savefig = watched_savefig
+
+
 def _figures():
-    """PNGs of the open matplotlib figures (only if the code imported pyplot), then close them."""
+    """PNGs of the open matplotlib figures the code did not save itself, then close them all."""
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is None:
         return []
     outputs = []
     try:
         for number in plt.get_fignums():
+            figure = plt.figure(number)
+            if getattr(figure, "_agentcode_saved", False):
+                continue
             buffer = io.BytesIO()
-            plt.figure(number).savefig(buffer, format="png")
+            figure.savefig(buffer, format="png")
             png = _b64(buffer.getvalue())
             outputs.append({"main": False, "text": None, "html": None, "png": png})
     finally:
@@ -187,9 +243,30 @@ def _flush():
             continue
 
 
+def _set_import_path(packages):
+    """The standard library and the sandbox environment; not agentcode's own site-packages
+    (nor what their .pth files added): the code gets only the packages made for it."""
+    bases = tuple(p.rstrip("/") + "/" for p in {sys.base_prefix, sys.base_exec_prefix})
+    sys.path[:] = [p for p in sys.path if p.startswith(bases)
+                   and "site-packages" not in p and "dist-packages" not in p]
+    if packages:
+        import site
+
+        site.addsitedir(packages)
+
+
+def _program_name(argv):
+    if argv and argv[0] not in ("", "-"):
+        return argv[0]
+    return "<stdin>" if _State.count == 1 else f"<stdin-{_State.count}>"
+
+
 def run(request, namespace):
     _State.count += 1
-    filename = "<stdin>" if _State.count == 1 else f"<stdin-{_State.count}>"
+    argv = [str(a) for a in request.get("argv") or ["-"]]
+    sys.argv = argv
+    filename = _program_name(argv)
+    os.environ.update({str(k): str(v) for k, v in (request.get("env") or {}).items()})
     stdin_data = request.get("stdin") or ""
     if stdin_data:
         import base64
@@ -279,6 +356,8 @@ def main():
     user_main.__dict__["__builtins__"] = __builtins__
     sys.modules["__main__"] = user_main
     sys.argv = ["-"]
+    _set_import_path(config.get("packages"))
+    sys.meta_path.insert(0, _SavefigWatch())
     sys.path.insert(0, workdir)
     line_limit = int(config["line_limit"])
     os.write(responses, b'{"type": "ready"}\n')
