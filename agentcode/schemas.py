@@ -59,6 +59,11 @@ class ExecutionSchema(_Schema):
     artifacts: list[str] = Field(
         default_factory=list, description="Files the code left in its work dir (relative paths)."
     )
+    skipped_files: list[str] = Field(
+        default_factory=list,
+        description="Files not copied out to --out, each as 'name: reason' (exists, a link in "
+        "the way, a .git directory, over the copy-out budget, ...).",
+    )
 
 
 class AttemptSchema(_Schema):

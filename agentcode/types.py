@@ -71,6 +71,7 @@ class Execution(_Serializable):
     backend: str = ""
     session_id: str | None = None
     artifacts: list[str] = field(default_factory=list)
+    skipped_files: list[str] = field(default_factory=list)  # not copied out: "name: reason"
 
     @property
     def ok(self) -> bool:

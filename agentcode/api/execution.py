@@ -34,6 +34,7 @@ def execute(
     settings: Settings | None = None,
     on_stdout: Callback | None = None,
     on_stderr: Callback | None = None,
+    overwrite: bool = False,
 ) -> Execution:
     """Run ``code`` and return its `Execution`.
 
@@ -43,6 +44,8 @@ def execute(
     ``out_dir``: where to copy the files the code created or changed and its figures
     (``figure-1.png``, ...); their paths are listed in ``Execution.artifacts``.
     ``on_stdout`` / ``on_stderr``: called with output chunks as the code prints them.
+    ``overwrite``: replace files already in ``out_dir`` (by default they are kept, and the
+    code's file is listed in ``Execution.skipped_files``, like every file not saved).
     """
     from agentcode.config import load_settings
 
@@ -57,11 +60,11 @@ def execute(
         except ExecutionTimeoutError as exc:
             # Keep what the interrupted code left behind; a killed session has nothing left.
             if out_dir is not None and exc.execution is not None and not exc.state_lost:
-                exc.execution.artifacts = save_artifacts(session, exc.execution, out_dir)
+                save_artifacts(session, exc.execution, out_dir, overwrite=overwrite)
             _record_history(settings, code, exc.execution, timed_out=True)
             raise
         if out_dir is not None:
-            execution.artifacts = save_artifacts(session, execution, out_dir)
+            save_artifacts(session, execution, out_dir, overwrite=overwrite)
     _record_history(settings, code, execution)
     return execution
 
@@ -77,21 +80,33 @@ def _record_history(
     record_execution_safely(settings, code, execution, timed_out=timed_out)
 
 
-def save_artifacts(session: Session, execution: Execution, out_dir: str | Path) -> list[str]:
-    """Copy changed/new work-dir files and the PNG outputs into ``out_dir``; return the paths."""
-    target = Path(out_dir)
-    target.mkdir(parents=True, exist_ok=True)
-    saved = [str(path) for path in session.download(target)]
-    taken = set(saved)
-    figure = 0
-    for output in execution.outputs:
-        if output.png is None:
-            continue
-        figure += 1
-        path = target / f"figure-{figure}.png"
-        while str(path) in taken:
-            path = path.with_name(f"{path.stem}-{figure}.png")
-        path.write_bytes(base64.b64decode(output.png))
-        saved.append(str(path))
-        taken.add(str(path))
+def save_artifacts(session: Session, execution: Execution, out_dir: str | Path, *,
+                   overwrite: bool = False) -> list[str]:
+    """Copy changed/new work-dir files and the PNG outputs into ``out_dir``.
+
+    Sets ``execution.artifacts`` (the paths saved) and ``execution.skipped_files`` (what was
+    not, with why), and returns the paths.
+    """
+    from agentcode.sandbox.copyout import OutDir, Skipped
+
+    with OutDir(out_dir, overwrite=overwrite) as out:
+        copied = session.copy_out(out)
+        saved = [str(path) for path in copied.saved]
+        skipped = list(copied.skipped)
+        taken = {path.relative_to(out.path).as_posix() for path in copied.saved}
+        figure = 0
+        for output in execution.outputs:
+            if output.png is None:
+                continue
+            figure += 1
+            name = f"figure-{figure}.png"
+            while name in taken:
+                name = name.removesuffix(".png") + f"-{figure}.png"
+            try:
+                saved.append(str(out.write(name, base64.b64decode(output.png))))
+            except Skipped as why:
+                skipped.append(f"{name}: {why}")
+            taken.add(name)
+    execution.artifacts = saved
+    execution.skipped_files = skipped
     return saved

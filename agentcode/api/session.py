@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from agentcode.config import Settings
     from agentcode.sandbox.base import SandboxSession
+    from agentcode.sandbox.copyout import CopyOut, OutDir
     from agentcode.store.recording import HistoryWriter
     from agentcode.types import Execution, Generation, HistoryEntry
 
@@ -214,21 +215,27 @@ class Session:
         for name, data in contents.items():
             self._inputs[name] = hashlib.sha256(data).hexdigest()
 
-    def download(self, out_dir: str | Path) -> list[Path]:
-        """Copy the files the code created or changed (not unchanged inputs) into ``out_dir``."""
-        from agentcode.sandbox.base import check_relative
+    def download(self, out_dir: str | Path, *, overwrite: bool = False) -> list[Path]:
+        """Copy the files the code created or changed (not unchanged inputs) into ``out_dir``.
 
-        target = Path(out_dir)
-        saved: list[Path] = []
-        for name in self.sandbox.list_files():
-            data = self.sandbox.read_file(name)
-            if self._inputs.get(name) == hashlib.sha256(data).hexdigest():
-                continue
-            path = target / check_relative(name)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-            saved.append(path)
-        return saved
+        Links already in ``out_dir`` are never followed, existing files are kept unless
+        ``overwrite``, nothing goes into a ``.git`` dir, and the copy has a byte, file and time
+        budget (settings.limits.copy_out_*): see `copy_out` for what was skipped and why.
+        """
+        return self.copy_out(out_dir, overwrite=overwrite).saved
+
+    def copy_out(self, out_dir: str | Path | OutDir, *, overwrite: bool = False) -> CopyOut:
+        """Like `download`, also saying which files were skipped (``name: reason``)."""
+        from agentcode.sandbox.copyout import Budget, OutDir, copy_out
+
+        def unchanged(name: str, data: bytes) -> bool:
+            return self._inputs.get(name) == hashlib.sha256(data).hexdigest()
+
+        budget = Budget.from_limits(self.settings.limits)
+        if isinstance(out_dir, OutDir):
+            return copy_out(self.sandbox, out_dir, unchanged=unchanged, budget=budget)
+        with OutDir(out_dir, overwrite=overwrite) as out:
+            return copy_out(self.sandbox, out, unchanged=unchanged, budget=budget)
 
     def close(self) -> None:
         """Stop the sandbox (if this Session started it) and close the history connection."""

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from agentcode.cli.terminal import escape_controls, for_stream
 from agentcode.types import HistoryEntry
 
 SUMMARY_WIDTH = 80
@@ -100,7 +101,7 @@ def print_entry(entry: HistoryEntry, *, terminal: bool) -> None:
             from rich.console import Console
             from rich.syntax import Syntax
 
-            Console().print(Syntax(entry.code, entry.language or "python"))
+            Console().print(Syntax(escape_controls(entry.code), entry.language or "python"))
         else:
             out.write(entry.code if entry.code.endswith("\n") else entry.code + "\n")
         if entry.code_dropped:
@@ -115,6 +116,7 @@ def _section(name: str, text: str | None, dropped: int) -> None:
     out = sys.stdout
     out.write(f"--- {name} ---\n")
     if text:
-        out.write(text if text.endswith("\n") else text + "\n")
+        # Recorded program output: on a terminal its control sequences are shown, not obeyed.
+        out.write(for_stream(out, text if text.endswith("\n") else text + "\n"))
     if dropped:
         out.write(f"[{dropped} more bytes of {name} were not kept]\n")

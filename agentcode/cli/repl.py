@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agentcode.cli.terminal import write_program_output
 from agentcode.errors import AgentcodeError, ExecutionTimeoutError
 
 if TYPE_CHECKING:
@@ -198,23 +199,21 @@ class Repl:
             return None
         self.ran.append(code)
         if execution.error is not None:
-            sys.stderr.write(execution.error.traceback or f"{execution.error.name}: "
-                             f"{execution.error.value}\n")
+            write_program_output(sys.stderr, execution.error.traceback or
+                                 f"{execution.error.name}: {execution.error.value}\n")
         value = execution.text
         if value is not None and value != "None":
-            sys.stdout.write(value + "\n")
+            write_program_output(sys.stdout, value + "\n")
         sys.stdout.flush()
         return execution
 
     @staticmethod
     def _stdout(text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        write_program_output(sys.stdout, text)
 
     @staticmethod
     def _stderr(text: str) -> None:
-        sys.stderr.write(text)
-        sys.stderr.flush()
+        write_program_output(sys.stderr, text)
 
     # -- housekeeping ------------------------------------------------------------------------
     def show_history(self, limit: int) -> None:

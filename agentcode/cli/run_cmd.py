@@ -13,6 +13,7 @@ import typer
 
 from agentcode.cli.history_options import DbOption, NoHistoryOption, history_overrides
 from agentcode.cli.io import stdin_is_terminal
+from agentcode.cli.terminal import write_program_output
 from agentcode.errors import UsageError
 from agentcode.inputs import read_bytes, read_text
 
@@ -58,6 +59,10 @@ def run(
         "--out", help="Copy the files the program creates or changes, and its figures, here.",
         show_default=False,
     )] = None,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Let --out replace files that are already there (by default they "
+        "are kept and listed as skipped).",
+    )] = False,
     json_output: Annotated[bool, typer.Option(
         "--json", help="Print the result as JSON (and nothing else) on stdout."
     )] = False,
@@ -114,7 +119,7 @@ def run(
     for name in files or []:
         data = read_bytes(name, limit=limit, what="--file input")
         inputs[name.rstrip("/").rsplit("/", 1)[-1]] = data
-    execution = _execute(code, settings, inputs, program_stdin, out, json_output)
+    execution = _execute(code, settings, inputs, program_stdin, out, json_output, overwrite)
     if json_output:
         sys.stdout.write(execution.to_json() + "\n")
     else:
@@ -124,14 +129,14 @@ def run(
 
 
 def _execute(code: str, settings: Settings, inputs: dict[str, bytes], stdin: bytes | None,
-             out: str | None, json_output: bool) -> Execution:
+             out: str | None, json_output: bool, overwrite: bool = False) -> Execution:
     from agentcode.api.execution import execute
     from agentcode.errors import ExecutionTimeoutError
 
     try:
         return execute(
             code, settings=settings, files=inputs or None, stdin=stdin,
-            out_dir=out, on_stdout=None if json_output else _write_stdout,
+            out_dir=out, overwrite=overwrite, on_stdout=None if json_output else _write_stdout,
             on_stderr=None if json_output else _write_stderr,
         )
     except ExecutionTimeoutError as exc:
@@ -141,13 +146,11 @@ def _execute(code: str, settings: Settings, inputs: dict[str, bytes], stdin: byt
 
 
 def _write_stdout(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    write_program_output(sys.stdout, text)
 
 
 def _write_stderr(text: str) -> None:
-    sys.stderr.write(text)
-    sys.stderr.flush()
+    write_program_output(sys.stderr, text)
 
 
 def _ends_with_bare_value(code: str) -> bool:
@@ -167,8 +170,7 @@ def _report(execution: Execution, out: str | None, *, show_value: bool) -> None:
     if show_value and execution.text is not None:
         if execution.stdout and not execution.stdout.endswith("\n"):
             sys.stdout.write("\n")
-        sys.stdout.write(execution.text + "\n")
-        sys.stdout.flush()
+        write_program_output(sys.stdout, execution.text + "\n")
     for stream in ("stdout", "stderr"):
         dropped = getattr(execution, f"{stream}_dropped")
         if dropped:
@@ -180,3 +182,12 @@ def _report(execution: Execution, out: str | None, *, show_value: bool) -> None:
         sys.stderr.write(f"agentcode: {execution.error.value}\n")
     if out is not None and execution.artifacts:
         sys.stderr.write(f"agentcode: saved {len(execution.artifacts)} file(s) to {out}\n")
+    report_skipped(execution.skipped_files)
+
+
+def report_skipped(skipped: list[str], shown: int = 10) -> None:
+    """One warning line per file --out did not save (names already escaped), at most ``shown``."""
+    for line in skipped[:shown]:
+        sys.stderr.write(f"agentcode: warning: not saved: {line}\n")
+    if len(skipped) > shown:
+        sys.stderr.write(f"agentcode: warning: ... and {len(skipped) - shown} more not saved\n")

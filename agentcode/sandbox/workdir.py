@@ -2,7 +2,8 @@
 
 Everything goes through an fd of the work dir's root and opens one path component at a time
 with O_NOFOLLOW, so a symlink to /etc/shadow (or to a dir outside) is refused, not read.
-Only regular files are listed and read; FIFOs and devices are skipped.
+Only regular files are listed, read and written: a FIFO, link or device the code planted where
+a file goes is replaced, never opened in a way that blocks (O_NONBLOCK, then fstat).
 """
 
 from __future__ import annotations
@@ -17,13 +18,32 @@ from agentcode.sandbox.base import check_relative
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 MAX_ENTRIES = 10_000
 MAX_DEPTH = 32
 
 
 def _write_error(name: str, exc: OSError) -> SandboxError:
     return SandboxError(f"cannot write {name!r} in the sandbox: {exc.strerror}")
+
+
+def _open_regular(leaf: str, parent: int) -> int:
+    """An empty regular file at ``leaf``, opened for writing without ever blocking."""
+    try:
+        fd = os.open(leaf, _WRITE_FLAGS, 0o644, dir_fd=parent)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENXIO):  # a link, or a FIFO with no reader
+            raise
+        fd = -1
+    if fd >= 0 and not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)  # a FIFO with a reader, or a device
+        fd = -1
+    if fd < 0:
+        os.unlink(leaf, dir_fd=parent)
+        fd = os.open(leaf, _WRITE_FLAGS | os.O_EXCL, 0o644, dir_fd=parent)
+    os.set_blocking(fd, True)
+    os.ftruncate(fd, 0)
+    return fd
 
 
 class WorkDir:
@@ -65,13 +85,7 @@ class WorkDir:
             except OSError as exc:
                 raise _write_error(name, exc) from None
             try:
-                try:
-                    fd = os.open(leaf, _WRITE_FLAGS, 0o644, dir_fd=parent)
-                except OSError as exc:
-                    if exc.errno != errno.ELOOP:
-                        raise
-                    os.unlink(leaf, dir_fd=parent)  # a link planted where the file goes
-                    fd = os.open(leaf, _WRITE_FLAGS, 0o644, dir_fd=parent)
+                fd = _open_regular(leaf, parent)
                 with os.fdopen(fd, "wb") as handle:
                     if self.owner:
                         os.fchown(handle.fileno(), *self.owner)

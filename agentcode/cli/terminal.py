@@ -1,0 +1,54 @@
+"""Program output on a terminal: control sequences made visible, not obeyed.
+
+A program's output may carry OSC 52 (writes the user's clipboard), screen and scrollback wipes,
+hyperlinks that lie about their target, cursor moves that overwrite agentcode's own lines, and
+bidi overrides. On a terminal every control character except newline, tab and carriage return
+(progress bars) is shown as an escape (``\\x1b``, ``\\u202e``); piped or redirected output stays
+byte-exact.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import TextIO
+
+# C0 but \t \n \r, DEL, C1, and the bidi embedding/override/isolate controls.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    char = match.group()
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with its control characters written as escapes."""
+    return _CONTROLS.sub(_visible, text)
+
+
+def is_terminal(stream: TextIO) -> bool:
+    try:
+        return os.isatty(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def for_stream(stream: TextIO, text: str) -> str:
+    """What to write of program output ``text`` on ``stream``: escaped on a terminal only."""
+    return escape_controls(text) if is_terminal(stream) else text
+
+
+def write_program_output(stream: TextIO, text: str) -> None:
+    """Write program output to ``stream`` (escaped on a terminal) and flush it."""
+    stream.write(for_stream(stream, text))
+    stream.flush()
+
+
+def write_stdout(text: str) -> None:
+    write_program_output(sys.stdout, text)
+
+
+def write_stderr(text: str) -> None:
+    write_program_output(sys.stderr, text)

@@ -1,0 +1,80 @@
+"""Program output on a terminal shows its control sequences instead of obeying them (a pty);
+piped, it stays byte-exact. For `run`, `repl` and `history show`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pexpect
+
+from agentcode.cli.terminal import escape_controls
+from agentcode.store import open_store
+from agentcode.types import Execution
+
+# OSC 52 (clipboard write), a screen + scrollback wipe, a hyperlink, a bidi override.
+HOSTILE = "a\x1b]52;c;cHduZWQ=\x07b\x1b[2J\x1b[3J\x1b]8;;http://x\x1b\\link\u202eZ\x9b1m\n"
+PROGRAM = f"import sys\nsys.stdout.write({HOSTILE!r})\nsys.stderr.write({HOSTILE!r})\n"
+
+
+def test_escape_controls_keeps_text_newlines_tabs_and_carriage_returns() -> None:
+    assert escape_controls("x\ty\r\n") == "x\ty\r\n"
+    assert escape_controls(HOSTILE) == (
+        "a\\x1b]52;c;cHduZWQ=\\x07b\\x1b[2J\\x1b[3J\\x1b]8;;http://x\\x1b\\link\\u202eZ\\x9b1m\n"
+    )
+
+
+def _spawn(*args: str) -> pexpect.spawn:
+    return pexpect.spawn(sys.executable, ["-m", "agentcode", *args], timeout=60,
+                         env={**os.environ, "NO_COLOR": "1"})
+
+
+def test_run_on_a_terminal_escapes_both_streams(tmp_path: Path) -> None:
+    script = tmp_path / "hostile.py"
+    script.write_text(PROGRAM)
+    child = _spawn("run", "--no-history", str(script))
+    output = child.read()
+    child.close()
+    assert child.exitstatus == 0
+    assert b"\x1b" not in output and b"\x07" not in output and "\u202e".encode() not in output
+    assert output.count(b"\\x1b]52;c;") == 2  # stdout and stderr, both made visible
+
+
+def test_run_piped_is_byte_exact(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "agentcode", "run", "--no-history", "-"],
+                          input=PROGRAM.encode(), capture_output=True, timeout=60)
+    assert done.returncode == 0
+    assert done.stdout == HOSTILE.encode() and done.stderr == HOSTILE.encode()
+
+
+def test_history_show_on_a_terminal_escapes_recorded_output(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    with open_store(db) as store:
+        entry = store.record_execution("print('x')", Execution(stdout=HOSTILE, stderr=HOSTILE))
+    entry_id = entry if isinstance(entry, int) else entry.id
+    child = _spawn("history", "show", str(entry_id), "--db", str(db))
+    output = child.read()
+    child.close()
+    assert child.exitstatus == 0
+    assert b"\x1b]52" not in output and b"\\x1b]52;c;" in output
+
+
+def test_repl_on_a_terminal_escapes_program_output(tmp_path: Path) -> None:
+    child = pexpect.spawn(sys.executable, ["-m", "agentcode", "repl", "--no-history"],
+                          timeout=60, dimensions=(40, 160),
+                          env={**os.environ, "NO_COLOR": "1", "TERM": "xterm",
+                               "AGENTCODE_MODEL": "fake:unused"})
+    try:
+        child.expect("agentcode>")
+        child.sendline("!print('q' + '\\x1b]52;c;cHduZWQ=\\x07' + 'r')")
+        child.expect(rb"q\\x1b\]52;c;cHduZWQ=\\x07r")
+        child.expect("agentcode>")
+        time.sleep(0.5)
+        child.sendeof()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert b"\x1b]52" not in (child.before or b"")
