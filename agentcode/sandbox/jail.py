@@ -187,10 +187,14 @@ def _names_host_path(entry: os.DirEntry[str]) -> bool:
 
 def _masked_files(site_dir: str) -> list[str]:
     found: list[str] = []
+    entries: list[os.DirEntry[str]] = []
     try:
-        entries = list(os.scandir(site_dir))
+        entries += os.scandir(site_dir)
+        # Compiled editable finders keep the host path too.
+        entries += [e for e in os.scandir(os.path.join(site_dir, "__pycache__"))
+                    if e.name.startswith("__editable__")]
     except OSError:
-        return found
+        pass
     for entry in entries:
         if _names_host_path(entry):
             found.append(entry.path)
