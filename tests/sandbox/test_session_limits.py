@@ -112,14 +112,14 @@ def test_the_hard_cpu_limit_cannot_be_lifted() -> None:
             "print(hard != resource.RLIM_INFINITY, lifted)"
         )
         assert result.stdout == "True refused\n"
-        # Catching the CPU-limit signal and spinning on is stopped at the hard limit.
-        started = time.monotonic()
+        # Catching the CPU-limit signal and spinning on is killed at the hard limit (a few CPU
+        # seconds), long before the wall-clock timeout.
         spun = jail.execute(
             "import signal, resource\n"
             "signal.signal(signal.SIGXCPU, lambda *a: resource.setrlimit(\n"
             "    resource.RLIMIT_CPU, (resource.getrlimit(resource.RLIMIT_CPU)[1],) * 2))\n"
             "while True: pass",
-            timeout=15,
+            timeout=120,
         )
-        assert time.monotonic() - started < 12
-        assert spun.error is not None
+        assert spun.error is not None and spun.error.name == "SandboxExited"
+        assert spun.exit_code == 137  # SIGKILL from the kernel at the hard limit
