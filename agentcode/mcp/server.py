@@ -13,7 +13,7 @@ to build their JSON schemas.
 import base64
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
@@ -38,6 +38,9 @@ from agentcode.tool_result import (
     generation_outcome,
     timeout_outcome,
 )
+
+if TYPE_CHECKING:
+    from agentcode.api.session import ModelChoice
 
 # A tool result is read by a model: more than this is better read in parts with execute_python.
 READ_LIMIT = 1024 * 1024
@@ -112,10 +115,17 @@ async def _call(work: Callable[[], CallToolResult]) -> CallToolResult:
 
 
 def build_server(settings: Settings | None = None, *, max_sessions: int = 8,
-                 model: Any = None) -> MCPServer[Any]:
-    """The MCP server; ``model`` overrides the configured chain (a name, list or strands Model)."""
-    settings = settings or agentcode.load_settings()
-    pool = SessionPool(settings, limit=max_sessions, model=model)
+                 model: "ModelChoice | None" = None,
+                 pool: SessionPool | None = None) -> MCPServer[Any]:
+    """The MCP server for one client.
+
+    ``model`` overrides the configured chain (a name, a list, a strands Model); ``pool`` is
+    where its sessions live (by default a new one of ``max_sessions``), closed on disconnect.
+    """
+    if settings is None:
+        settings = pool.settings if pool is not None else agentcode.load_settings()
+    if pool is None:
+        pool = SessionPool(settings, limit=max_sessions, model=model)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[None]:
@@ -128,7 +138,6 @@ def build_server(settings: Settings | None = None, *, max_sessions: int = 8,
         "agentcode", instructions=INSTRUCTIONS, version=agentcode.__version__,
         lifespan=lifespan, log_level="WARNING",
     )
-    server.pool = pool  # type: ignore[attr-defined]  # for tests and embedding
 
     def run(code: str, session_id: str | None, stdin: str | None,
             timeout: float | None) -> ToolOutcome:

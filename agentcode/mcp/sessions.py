@@ -12,9 +12,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from agentcode import Session, Settings, UsageError
+
+if TYPE_CHECKING:
+    from agentcode.api.session import ModelChoice
 
 
 @dataclass(slots=True)
@@ -27,7 +30,8 @@ class _Entry:
 class SessionPool:
     """At most ``limit`` open sessions, each a `agentcode.Session` of its own sandbox."""
 
-    def __init__(self, settings: Settings, *, limit: int, model: Any = None) -> None:
+    def __init__(self, settings: Settings, *, limit: int,
+                 model: ModelChoice | None = None) -> None:
         self.settings = settings
         self.model = model  # None: the configured chain
         self.limit = limit

@@ -90,8 +90,8 @@ def test_the_session_limit_is_an_error_result_that_says_what_to_do() -> None:
 
 
 def test_disconnecting_closes_every_session() -> None:
-    server = build_server(small_settings())
-    pool: SessionPool = server.pool  # type: ignore[attr-defined]
+    pool = SessionPool(small_settings(), limit=8)
+    server = build_server(pool=pool)
 
     async def scenario() -> None:
         async with Client(server) as client:
