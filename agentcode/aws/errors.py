@@ -96,6 +96,7 @@ class AwsFailure:
     code: str  # the service's error code or botocore's exception name
     message: str  # the service's message, on one line ("" when there is none)
     status: int = 0  # HTTP status, when there was a response
+    from_service: bool = False  # the service answered with an error (not a client-side failure)
 
     def retryable(self, *, idempotent: bool) -> bool:
         """Worth sending again: an interrupted call only when sending it twice is harmless."""
@@ -125,7 +126,8 @@ def _client_error(exc: BaseException) -> AwsFailure:
     kind = _CODES.get(code.lower())
     if kind is None:
         kind = Kind.SERVER if status >= 500 else Kind.THROTTLED if status == 429 else Kind.OTHER
-    return AwsFailure(kind, code, _one_line(str(error.get("Message") or "")), status)
+    message = _one_line(str(error.get("Message") or ""))
+    return AwsFailure(kind, code, message, status, from_service=True)
 
 
 def describe(exc: BaseException) -> str:

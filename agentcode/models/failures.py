@@ -20,6 +20,7 @@ import enum
 import sys
 from dataclasses import dataclass
 
+from agentcode.aws import errors as aws_errors
 from agentcode.errors import ModelUnavailableError
 
 
@@ -41,30 +42,8 @@ AWS_CREDENTIALS_HINT = (
     "with -m local"
 )
 
-_RETRY_CODES = {
-    "throttlingexception",
-    "toomanyrequestsexception",
-    "internalserverexception",
-    "internalfailure",
-    "serviceunavailableexception",
-    "serviceunavailable",
-    "modelstreamerrorexception",
-    "modelnotreadyexception",
-    "modeltimeoutexception",
-    "requesttimeout",
-    "requesttimeoutexception",
-}
-_CREDENTIAL_CODES = {
-    "unrecognizedclientexception",
-    "invalidsignatureexception",
-    "signaturedoesnotmatch",
-    "expiredtokenexception",
-    "expiredtoken",
-    "invalidclienttokenid",
-    "incompletesignature",
-}
-# botocore errors raised before a request is sent: the credential chain or the profile is broken.
-_BOTOCORE_USER_FIX = {
+# What each kind of AWS failure (`agentcode.aws.errors`, the one table) means for a model.
+_AWS_USER_FIX_REASONS = {
     "NoCredentialsError": "no AWS credentials found",
     "PartialCredentialsError": "incomplete AWS credentials",
     "ProfileNotFound": "AWS profile not found",
@@ -74,7 +53,7 @@ _BOTOCORE_USER_FIX = {
     "UnauthorizedSSOTokenError": "AWS SSO session expired (run aws sso login)",
     "NoRegionError": "no AWS region configured",
 }
-_BOTOCORE_TRANSIENT = {
+_AWS_TRANSIENT_REASONS = {
     "ReadTimeoutError": "read timeout",
     "ConnectTimeoutError": "connect timeout",
     "EndpointConnectionError": "cannot connect to the endpoint",
@@ -97,11 +76,9 @@ def classify(exc: BaseException) -> Failure:
         if isinstance(exc, strands_exc.ContextWindowOverflowException):
             return Failure(Verdict.FALLBACK, "prompt too long for this model's context window")
 
-    botocore_exc = sys.modules.get("botocore.exceptions")
-    if botocore_exc is not None:
-        failure = _classify_botocore(exc, botocore_exc)
-        if failure is not None:
-            return failure
+    aws_failure = aws_errors.classify(exc)
+    if aws_failure is not None:
+        return _aws_verdict(aws_failure, exc)
 
     httpx = sys.modules.get("httpx")
     if httpx is not None:
@@ -116,40 +93,27 @@ def classify(exc: BaseException) -> Failure:
     return Failure(Verdict.FALLBACK, f"{name}: {_first_line(exc)}")
 
 
-def _classify_botocore(exc: BaseException, botocore_exc: object) -> Failure | None:
-    client_error = getattr(botocore_exc, "ClientError", None)
-    if client_error is not None and isinstance(exc, client_error):
-        return _classify_client_error(exc)
-    for klass in type(exc).__mro__:
-        if klass.__module__ != "botocore.exceptions":
-            continue
-        if klass.__name__ in _BOTOCORE_USER_FIX:
-            return Failure(Verdict.USER_FIX, _BOTOCORE_USER_FIX[klass.__name__])
-        if klass.__name__ in _BOTOCORE_TRANSIENT:
-            return Failure(Verdict.RETRY, _BOTOCORE_TRANSIENT[klass.__name__])
-    return None
-
-
-def _classify_client_error(exc: BaseException) -> Failure:
-    response = getattr(exc, "response", None) or {}
-    error = response.get("Error", {})
-    code = str(error.get("Code", ""))
-    message = str(error.get("Message", "")) or _first_line(exc)
-    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-    lowered = code.lower()
-    if lowered in _RETRY_CODES or status >= 500 or status == 429:
-        return Failure(Verdict.RETRY, f"{code or status}: {message}")
-    if lowered in _CREDENTIAL_CODES:
-        return Failure(Verdict.USER_FIX, f"AWS credentials rejected ({code}): {message}")
-    if lowered == "accessdeniedexception":
+def _aws_verdict(failure: aws_errors.AwsFailure, exc: BaseException) -> Failure:
+    kind, code, message = failure.kind, failure.code, failure.message or _first_line(exc)
+    Kind = aws_errors.Kind
+    if kind in aws_errors.USER_FIX:
+        if kind is Kind.BAD_CREDENTIALS:
+            return Failure(Verdict.USER_FIX, f"AWS credentials rejected ({code}): {message}")
+        return Failure(Verdict.USER_FIX, _AWS_USER_FIX_REASONS.get(code, f"{code}: {message}"))
+    # Any call to a model may be sent again: a repeated prompt costs tokens, not correctness.
+    if failure.retryable(idempotent=True):
+        if code in _AWS_TRANSIENT_REASONS:
+            return Failure(Verdict.RETRY, _AWS_TRANSIENT_REASONS[code])
+        return Failure(Verdict.RETRY, f"{code or failure.status}: {message}")
+    if kind is Kind.DENIED:
         return Failure(
             Verdict.FALLBACK,
             f"access denied: {message} (enable the model in the Bedrock console and allow "
             "bedrock:InvokeModelWithResponseStream)",
         )
-    if lowered == "resourcenotfoundexception":
+    if kind is Kind.NOT_FOUND:
         return Failure(Verdict.FALLBACK, f"model not found: {message}")
-    if lowered == "validationexception":
+    if kind is Kind.VALIDATION and code == "ValidationException":
         return Failure(Verdict.FALLBACK, f"rejected by the model: {message}")
     return Failure(Verdict.FALLBACK, f"{code or type(exc).__name__}: {message}")
 

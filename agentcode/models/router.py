@@ -15,7 +15,7 @@ of an ``Agent`` event loop, and read against what agentcode needs they do not fi
 
 So this module is a small explicit loop over candidates that calls each strands ``Model.stream``
 directly (the model classes are still strands', so any strands provider plugs in), with tenacity
-for the same-model retry (exponential backoff with jitter, bounded by attempts and by seconds).
+for the same-model retry (`agentcode.aws.retry.RetryPolicy`, the one policy, also AgentCore's).
 The verdict for each exception lives in `agentcode.models.failures`.
 
 Streaming: tokens go to ``on_token`` as they arrive. When a call that already streamed text fails
@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agentcode.aws.retry import RetryPolicy
 from agentcode.errors import AgentcodeError, ModelError, ModelUnavailableError
 from agentcode.extract import UnusableReply
 from agentcode.models.failures import Failure, Verdict, classify
@@ -41,36 +42,11 @@ if TYPE_CHECKING:
     from strands.models.model import Model
     from strands.types.content import Messages
 
-    from agentcode.config import Settings
     from agentcode.models.sampling import Sampling
 
 TokenCallback = Callable[[str], None]
 RestartCallback = Callable[[str], None]
 Sleep = Callable[[float], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How hard to push one model before moving on.
-
-    ``attempts`` counts calls including the first; ``budget_seconds`` bounds the time spent on one
-    model's retries (a retry whose wait would cross it is not made); ``reasks`` is how many times
-    a model whose reply had no usable Python is asked again before the next model is tried.
-    """
-
-    attempts: int = 4
-    initial_delay: float = 1.0
-    max_delay: float = 20.0
-    jitter: float = 1.0
-    budget_seconds: float = 60.0
-    reasks: int = 1
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RetryPolicy:
-        return cls(
-            attempts=max(1, settings.model_attempts),
-            budget_seconds=max(0.0, settings.model_retry_seconds),
-        )
 
 
 @dataclass(slots=True)
@@ -235,14 +211,7 @@ class Router:
         retries: list[int],
         name: str,
     ) -> str:
-        from tenacity import (
-            AsyncRetrying,
-            RetryCallState,
-            retry_if_exception,
-            stop_after_attempt,
-            stop_before_delay,
-            wait_exponential_jitter,
-        )
+        from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
         policy = self.policy
 
@@ -253,10 +222,8 @@ class Router:
             stream.restart(f"{name} failed ({reason}); retrying")
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.budget_seconds),
-            wait=wait_exponential_jitter(
-                multiplier=policy.initial_delay, max=policy.max_delay, jitter=policy.jitter
-            ),
+            stop=policy.stop(),
+            wait=policy.wait(),
             retry=retry_if_exception(lambda exc: classify(exc).verdict is Verdict.RETRY),
             sleep=self.sleep,
             before_sleep=before_sleep,

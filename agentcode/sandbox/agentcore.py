@@ -1,10 +1,20 @@
 """The cloud sandbox (``--sandbox agentcore``): AWS AgentCore Code Interpreter, one microVM each.
 
-We talk to the ``bedrock-agentcore`` data-plane client directly, with the same calls and names as
-``bedrock_agentcore.tools.code_interpreter_client.CodeInterpreter`` (start / invoke / stop), rather
-than through that class: it builds its own clients, so we could not switch off botocore's retries
-(tenacity is the one retry policy here), size the read timeout to ``--timeout``, or hand in a
-client with botocore's Stubber for tests.
+We go through the ``bedrock-agentcore`` SDK's `CodeInterpreter` client, built on agentcode's boto3
+session (`agentcode.aws`: profile, region, credentials), so its endpoint handling and its helpers
+(`upload_files`, `install_packages`, `invoke`, `stop`) are ours. What it could not do, and how we
+fill in:
+
+- its clients are fixed at construction (read timeout 300 s, botocore's own retries on): the
+  data-plane client is rebuilt on the same endpoint with one attempt per call (tenacity, under
+  `agentcode.aws.retry`, is the one retry policy) and a read timeout sized to ``--timeout``;
+- ``start()`` sends no client token, so a retried start could open two sessions: we start through
+  its data-plane client with one token for all attempts and hand the session to the SDK object;
+- ``download_file(s)`` skip the stream's error events and ``isError`` (a throttled read looks like
+  a missing file) and decode every blob they can as text: reads go through ``invoke("readFiles")``
+  and our own stream handling (`agentcode.sandbox.agentcore_results`);
+- results stream back as events the SDK leaves to the caller: we drain them, map them to an
+  `Execution` and enforce the deadline while they arrive.
 
 The remote session starts on first use and is stopped on every way out: ``close()``, ``__exit__``,
 an interrupt, a timeout, and ``atexit`` for sessions nobody closed.
@@ -22,6 +32,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from agentcode.aws.retry import AGENTCORE_RETRY, RetryPolicy
 from agentcode.errors import (
     ConfigError,
     ExecutionTimeoutError,
@@ -33,7 +44,6 @@ from agentcode.sandbox.agentcore_errors import (
     START,
     STOP,
     Context,
-    RetryPolicy,
     error_code,
     stream_error,
     translate,
@@ -87,11 +97,25 @@ def _stdin_snippet(data: bytes) -> str:
     )
 
 
+def _interpreter_for(client: Any) -> Any:
+    """The SDK object around a data-plane client made elsewhere (tests: one under Stubber)."""
+    import boto3
+    from bedrock_agentcore.tools.code_interpreter_client import CodeInterpreter
+
+    region = client.meta.region_name
+    interpreter = CodeInterpreter(
+        region, session=boto3.Session(region_name=region), integration_source="agentcode"
+    )
+    interpreter.data_plane_client = client
+    return interpreter
+
+
 class AgentCoreSession:
     """One AgentCore Code Interpreter session: variables and files persist between executions.
 
-    ``client`` is a ``bedrock-agentcore`` boto3 client (tests pass one wrapped by Stubber);
-    without it one is built from ``settings.profile`` / ``settings.region`` or the boto3 chain.
+    ``interpreter`` is the SDK's `CodeInterpreter`; without it one is built from the settings
+    (profile, region). ``client`` replaces its data-plane client (tests pass one wrapped by
+    botocore's Stubber).
     """
 
     backend = "agentcore"
@@ -101,6 +125,7 @@ class AgentCoreSession:
         settings: Settings,
         *,
         client: Any | None = None,
+        interpreter: Any | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
         self.id = ""  # the AgentCore session id, once started
@@ -110,32 +135,43 @@ class AgentCoreSession:
         if not interpreter_id:
             raise ConfigError(f"empty interpreter id: use --interpreter-id {DEFAULT_INTERPRETER}")
         self._interpreter_id = interpreter_id
-        self._identifier = interpreter_id  # as the service names it in its answer to start
-        self._retry = retry or RetryPolicy()
-        self._session_id: str | None = None
+        self._retry = retry or AGENTCORE_RETRY
         self._closed = False
-        self._boto_session: Any = None
         self._read_timeout = 0.0
-        region = settings.region
-        if client is None:
-            client, region = self._make_client(settings.timeout)
-        else:
-            region = region or getattr(getattr(client, "meta", None), "region_name", None)
-        self._client = client
+        self._boto_session: Any = None
+        region = ""
+        if interpreter is None and client is None:
+            interpreter, region = self._make_interpreter(settings.timeout)
+        elif interpreter is None:
+            region = str(client.meta.region_name)  # type: ignore[union-attr]
+            interpreter = _interpreter_for(client)
+        if client is not None:
+            interpreter.data_plane_client = client
+        self._interpreter = interpreter
         self._ctx = Context(
-            region=str(region or "unknown"),
+            region=region or str(interpreter.region),
             interpreter_id=interpreter_id,
             session_timeout=self._session_timeout,
             profile=settings.profile,
         )
 
+    @property
+    def _client(self) -> Any:
+        """The data-plane client every call goes through."""
+        return self._interpreter.data_plane_client
+
+    @property
+    def _session_id(self) -> str | None:
+        return self._interpreter.session_id  # type: ignore[no-any-return]
+
     # -- client ---------------------------------------------------------------------------------
 
-    def _make_client(self, timeout: float) -> tuple[Any, str]:
+    def _make_interpreter(self, timeout: float) -> tuple[Any, str]:
+        from bedrock_agentcore.tools.code_interpreter_client import CodeInterpreter
         from botocore.exceptions import BotoCoreError
 
         from agentcode.aws.region import resolve_region
-        from agentcode.aws.session import boto_session, client_config
+        from agentcode.aws.session import boto_session
 
         settings = self._settings
         region = resolve_region(settings)
@@ -146,24 +182,33 @@ class AgentCoreSession:
             profile=settings.profile,
         )
         try:
-            if self._boto_session is None:
-                self._boto_session = boto_session(settings, region)
-            self._read_timeout = timeout + _READ_GRACE
-            client = self._boto_session.client(
-                "bedrock-agentcore",
-                region_name=region.name,
-                config=client_config(
-                    read_timeout=self._read_timeout, connect_timeout=_CONNECT_TIMEOUT
-                ),
+            self._boto_session = boto_session(settings, region)
+            interpreter = CodeInterpreter(
+                region.name, session=self._boto_session, integration_source="agentcode"
+            )
+            interpreter.data_plane_client = self._data_plane_client(
+                interpreter.data_plane_client, timeout
             )
         except BotoCoreError as exc:
             raise translate(exc, START, ctx) from exc
-        return client, str(region)
+        return interpreter, str(region)
+
+    def _data_plane_client(self, sdk_client: Any, timeout: float) -> Any:
+        """The SDK's data-plane client again, same endpoint: one attempt, our read timeout."""
+        from agentcode.aws.session import client_config
+
+        self._read_timeout = timeout + _READ_GRACE
+        return self._boto_session.client(
+            "bedrock-agentcore",
+            region_name=sdk_client.meta.region_name,
+            endpoint_url=sdk_client.meta.endpoint_url,
+            config=client_config(read_timeout=self._read_timeout, connect_timeout=_CONNECT_TIMEOUT),
+        )
 
     def _fit_read_timeout(self, timeout: float) -> None:
         """A per-call timeout other than the client's needs a client that waits that long."""
         if self._boto_session is not None and timeout + _READ_GRACE != self._read_timeout:
-            self._client, _ = self._make_client(timeout)
+            self._interpreter.data_plane_client = self._data_plane_client(self._client, timeout)
 
     # -- session lifecycle ----------------------------------------------------------------------
 
@@ -190,28 +235,27 @@ class AgentCoreSession:
             response, _ = with_retries(start, self._retry, idempotent=True)
         except Exception as exc:
             raise translate(exc, START, self._ctx) from exc
-        self._session_id = str(response["sessionId"])
-        self._identifier = str(response.get("codeInterpreterIdentifier") or self._interpreter_id)
-        self.id = self._session_id
+        # From here the SDK object holds the session: invoke, upload_files and stop use it.
+        self._interpreter.identifier = str(
+            response.get("codeInterpreterIdentifier") or self._interpreter_id
+        )
+        self._interpreter.session_id = str(response["sessionId"])
+        self.id = self._interpreter.session_id
         atexit.register(self._stop_at_exit)
-        return self._session_id
+        return self.id
+
+    def _forget_session(self) -> None:
+        self._interpreter.session_id = None
+        self._interpreter.identifier = None
+        atexit.unregister(self._stop_at_exit)
 
     def _stop_session(self) -> None:
         """Stop the remote session if one runs. Never raises: a failure is logged, not fatal."""
         session_id = self._session_id
         if not session_id:
             return
-        self._session_id = None
-        atexit.unregister(self._stop_at_exit)
-        token = str(uuid.uuid4())
-
-        def stop() -> Any:
-            return self._client.stop_code_interpreter_session(
-                codeInterpreterIdentifier=self._identifier, sessionId=session_id, clientToken=token
-            )
-
         try:
-            with_retries(stop, self._retry, idempotent=True)
+            with_retries(self._interpreter.stop, self._retry, idempotent=True)
         except Exception as exc:
             if error_code(exc) == "ResourceNotFoundException":
                 return  # already ended (timed out): nothing to stop
@@ -221,6 +265,8 @@ class AgentCoreSession:
                 translate(exc, STOP, self._ctx),
                 self._session_timeout,
             )
+        finally:
+            self._forget_session()  # stopped, or left to end by itself: never used again
 
     def _stop_at_exit(self) -> None:
         self._stop_session()
@@ -254,21 +300,19 @@ class AgentCoreSession:
     def _invoke(
         self, name: str, arguments: dict[str, Any], *, deadline: float | None = None
     ) -> ToolResult:
-        """One InvokeCodeInterpreter call, its event stream drained into a ToolResult."""
+        """One InvokeCodeInterpreter call through the SDK, its stream drained into a ToolResult."""
+        self._ensure_started()
+        return self._drain(lambda: self._interpreter.invoke(name, arguments), deadline=deadline)
+
+    def _drain(self, send: Callable[[], Any], *, deadline: float | None = None) -> ToolResult:
+        """Send one call (retried while nothing came back) and drain its event stream."""
         from urllib3.exceptions import ReadTimeoutError
 
-        session_id = self._ensure_started()
         seen_result = False
 
         def attempt() -> ToolResult:
             nonlocal seen_result
-            response = self._client.invoke_code_interpreter(
-                codeInterpreterIdentifier=self._identifier,
-                sessionId=session_id,
-                name=name,
-                arguments=arguments,
-            )
-            stream = response["stream"]
+            stream = send()["stream"]
             result = ToolResult()
             try:
                 for event in stream:
@@ -299,8 +343,7 @@ class AgentCoreSession:
             raise translate(exc, INVOKE, self._ctx) from exc
         except Exception as exc:
             if error_code(exc) == "ResourceNotFoundException":
-                self._session_id = None  # gone on the service side: the next call starts anew
-                atexit.unregister(self._stop_at_exit)
+                self._forget_session()  # gone on the service side: the next call starts anew
             raise translate(exc, INVOKE, self._ctx) from exc
         return result
 
@@ -357,20 +400,49 @@ class AgentCoreSession:
         return self._invoke("executeCode", arguments, deadline=deadline)
 
     def write_files(self, files: Mapping[str, bytes]) -> None:
-        blocks: list[dict[str, Any]] = []
+        uploads: list[dict[str, Any]] = []
         for name, data in files.items():
             path = check_relative(name)
-            try:
-                blocks.append({"path": path, "text": data.decode("utf-8")})
+            try:  # text when it is text (the SDK sends str as text, bytes as a blob)
+                uploads.append({"path": path, "content": data.decode("utf-8")})
             except UnicodeDecodeError:
-                blocks.append({"path": path, "blob": data})  # botocore base64-encodes blobs
-        if not blocks:
+                uploads.append({"path": path, "content": data})
+        if not uploads:
             return
         with self._stop_on_interrupt():
-            result = self._invoke("writeFiles", {"content": blocks})
+            self._ensure_started()
+            result = self._drain(lambda: self._interpreter.upload_files(uploads))
         if result.is_error:
-            names = ", ".join(b["path"] for b in blocks)
+            names = ", ".join(u["path"] for u in uploads)
             raise SandboxError(f"AgentCore could not write {names}: {result.summary()}")
+
+    def install_packages(self, packages: list[str]) -> Execution:
+        """pip-install ``packages`` into this session (the SDK checks and quotes each name)."""
+        from bedrock_agentcore.tools.code_interpreter_client import VALID_PACKAGE_NAME
+
+        refused = [name for name in packages if not VALID_PACKAGE_NAME.match(name)]
+        if refused or not packages:
+            raise UsageError(
+                f"not a package specifier: {', '.join(map(repr, refused))} (use names like "
+                "pandas or 'numpy>=2')" if refused else "no packages to install"
+            )
+        with self._stop_on_interrupt():
+            self._ensure_started()
+            started = time.monotonic()
+            result = self._drain(lambda: self._interpreter.install_packages(packages))
+        execution = to_execution(
+            result,
+            output_cap=self._settings.limits.output_bytes,
+            session_id=self.id,
+            duration_ms=(time.monotonic() - started) * 1000.0,
+        )
+        if not execution.ok:
+            said = (execution.stderr or execution.stdout).strip().splitlines()
+            raise SandboxError(
+                f"pip could not install {' '.join(packages)} on AgentCore: "
+                f"{said[-1] if said else result.summary()}"
+            )
+        return execution
 
     def list_files(self) -> list[str]:
         self._check_open()

@@ -1,5 +1,8 @@
 """AgentCore failures: which ones to retry, and the one-line message that says what to do.
 
+What a botocore error *is* comes from `agentcode.aws.errors` (one table for Bedrock and AgentCore)
+and the retry policy from `agentcode.aws.retry`; this module adds what AgentCore's user must do.
+
 botocore raises ``ClientError`` for HTTP errors and ``EventStreamError`` (a ClientError) for error
 events inside the response stream; some callers see the error events as plain dict entries
 (``{"throttlingException": {...}}``), which `stream_error` turns into the same exception so there
@@ -12,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from agentcode.aws import errors as aws_errors
+from agentcode.aws.retry import RetryPolicy
 from agentcode.errors import AgentcodeError, ConfigError, SandboxError, SandboxUnavailableError
 
 START = "StartCodeInterpreterSession"
@@ -31,33 +36,6 @@ STREAM_ERROR_KEYS = (
 # Regions checked in the AWS "Supported AWS Regions" page of the AgentCore developer guide.
 EXAMPLE_REGIONS = "us-east-1, us-west-2, eu-central-1, ap-southeast-2"
 
-_THROTTLED = {"ThrottlingException", "TooManyRequestsException", "Throttling"}
-_INTERNAL = {"InternalServerException", "ServiceUnavailableException", "InternalFailure"}
-_DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"}
-_BAD_CREDENTIALS = {
-    "UnrecognizedClientException",
-    "InvalidSignatureException",
-    "InvalidClientTokenId",
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "SignatureDoesNotMatch",
-}
-
-
-@dataclass(slots=True, frozen=True)
-class RetryPolicy:
-    """Bounded retries: at most ``attempts`` calls and ``max_seconds`` in total.
-
-    ``wait`` is a tenacity wait strategy replacing the default backoff (exponential with full
-    jitter, ``initial_wait`` doubling up to ``max_wait``); tests pass ``tenacity.wait_none()``.
-    """
-
-    attempts: int = 4
-    max_seconds: float = 30.0
-    initial_wait: float = 0.5
-    max_wait: float = 8.0
-    wait: Any = None
-
 
 @dataclass(slots=True, frozen=True)
 class Context:
@@ -71,20 +49,8 @@ class Context:
 
 def error_code(exc: BaseException) -> str:
     """The AWS error code of a ClientError, normalised (stream members start lower-case)."""
-    response = getattr(exc, "response", None)
-    code = str(((response or {}).get("Error") or {}).get("Code") or "")
-    return code[:1].upper() + code[1:]
-
-
-def _status(exc: BaseException) -> int:
-    response = getattr(exc, "response", None) or {}
-    return int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
-
-
-def _aws_message(exc: BaseException) -> str:
-    response = getattr(exc, "response", None) or {}
-    message = str((response.get("Error") or {}).get("Message") or "")
-    return " ".join(message.split())  # one line, whatever the service sent
+    failure = aws_errors.classify(exc)
+    return failure.code if failure is not None else ""
 
 
 def stream_error(event: dict[str, Any]) -> Exception | None:
@@ -106,22 +72,8 @@ def is_transient(exc: BaseException, *, idempotent: bool) -> bool:
     Timeouts and dropped connections after the request was sent are retried only for idempotent
     calls (start with a client token, stop): re-sending executeCode could run the code twice.
     """
-    from botocore.exceptions import (
-        ClientError,
-        ConnectionClosedError,
-        ConnectTimeoutError,
-        EndpointConnectionError,
-        ReadTimeoutError,
-    )
-
-    if isinstance(exc, ClientError):
-        code = error_code(exc)
-        return code in _THROTTLED or code in _INTERNAL or _status(exc) in (500, 502, 503, 504)
-    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
-        return True
-    if isinstance(exc, ConnectionClosedError | ReadTimeoutError):
-        return idempotent
-    return False
+    failure = aws_errors.classify(exc)
+    return failure is not None and failure.retryable(idempotent=idempotent)
 
 
 def with_retries(
@@ -138,10 +90,8 @@ def with_retries(
     import tenacity
 
     retrying = tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(policy.attempts)
-        | tenacity.stop_after_delay(policy.max_seconds),
-        wait=policy.wait
-        or tenacity.wait_random_exponential(multiplier=policy.initial_wait, max=policy.max_wait),
+        stop=policy.stop(),
+        wait=policy.wait(),
         retry=tenacity.retry_if_exception(
             lambda exc: may_retry() and is_transient(exc, idempotent=idempotent)
         ),
@@ -160,32 +110,34 @@ def _tries(exc: BaseException) -> str:
     return f" after {attempts} attempts" if attempts > 1 else ""
 
 
-def _client_error(exc: BaseException, operation: str, ctx: Context) -> AgentcodeError:
-    code = error_code(exc)
-    message = _aws_message(exc)
-    said = f" ({message})" if message else ""
-    if code in _DENIED:
+def _service_error(
+    failure: aws_errors.AwsFailure, exc: BaseException, operation: str, ctx: Context
+) -> AgentcodeError:
+    Kind = aws_errors.Kind
+    code, kind = failure.code, failure.kind
+    said = f" ({failure.message})" if failure.message else ""
+    if kind is Kind.DENIED:
         return SandboxUnavailableError(
             f"AWS denied bedrock-agentcore:{operation} on code interpreter '{ctx.interpreter_id}' "
             f"in {ctx.region}{said}: allow that action for your IAM identity "
             "(example policy in docs/agentcore.md)"
         )
-    if code in _BAD_CREDENTIALS:
+    if kind is Kind.BAD_CREDENTIALS:
         return SandboxUnavailableError(
             f"AWS rejected the credentials ({code}){said}: refresh them "
             "(new keys, `aws sso login`) or choose another profile with --profile"
         )
-    if code in _THROTTLED:
+    if kind is Kind.THROTTLED:
         return SandboxError(
             f"AgentCore kept throttling {operation}{_tries(exc)}: wait a minute and run again, "
             "or ask for a higher quota in Service Quotas"
         )
-    if code == "ServiceQuotaExceededException":
+    if kind is Kind.QUOTA:
         return SandboxUnavailableError(
             f"AgentCore quota exceeded in {ctx.region}{said}: stop other Code Interpreter "
             "sessions or ask for a higher quota in Service Quotas"
         )
-    if code == "ResourceNotFoundException":
+    if kind is Kind.NOT_FOUND:
         if operation == START:
             return SandboxUnavailableError(
                 f"code interpreter '{ctx.interpreter_id}' not found in {ctx.region}{said}: check "
@@ -195,9 +147,9 @@ def _client_error(exc: BaseException, operation: str, ctx: Context) -> Agentcode
             f"the AgentCore session has ended{said} (sessions end after --session-timeout, "
             f"now {ctx.session_timeout}s); its variables and files are lost: run again"
         )
-    if code == "ValidationException":
+    if kind is Kind.VALIDATION:
         return SandboxError(f"AgentCore rejected {operation}{said}")
-    if code in _INTERNAL or _status(exc) >= 500:
+    if kind is Kind.SERVER:
         return SandboxError(
             f"AgentCore failed on {operation}{_tries(exc)} ({code or 'server error'}{said}): "
             "try again later"
@@ -207,49 +159,42 @@ def _client_error(exc: BaseException, operation: str, ctx: Context) -> Agentcode
 
 def translate(exc: BaseException, operation: str, ctx: Context) -> AgentcodeError:
     """The agentcode error (and exit code) for a failure of an AgentCore call."""
-    from botocore import exceptions as bx
-
     if isinstance(exc, AgentcodeError):
         return exc
-    if isinstance(exc, bx.ClientError):
-        return _client_error(exc, operation, ctx)
-    if isinstance(exc, bx.InvalidRegionError):
-        return ConfigError(f"invalid AWS region ({exc}): use a name like us-east-1 in --region")
-    if isinstance(exc, bx.ProfileNotFound):
+    failure = aws_errors.classify(exc)
+    text = " ".join(str(exc).split())
+    if failure is None:
+        return SandboxError(f"AgentCore {operation} failed: {type(exc).__name__}: {text}")
+    Kind = aws_errors.Kind
+    kind = failure.kind
+    if failure.from_service:
+        return _service_error(failure, exc, operation, ctx)
+    if kind is Kind.REGION:
+        return ConfigError(
+            f"invalid AWS region ({text}): use a name like us-east-1 in --region "
+            f"(AgentCore runs in e.g. {EXAMPLE_REGIONS})"
+        )
+    if kind is Kind.PROFILE:
         return ConfigError(
             f"AWS profile '{ctx.profile}' not found: check --profile / AWS_PROFILE "
             "against ~/.aws/config"
         )
-    credential_errors = (
-        bx.NoCredentialsError,
-        bx.PartialCredentialsError,
-        bx.CredentialRetrievalError,
-        bx.TokenRetrievalError,
-        bx.SSOError,
-    )
-    if isinstance(exc, credential_errors):
+    if kind is Kind.NO_CREDENTIALS:
         return SandboxUnavailableError(
-            f"no usable AWS credentials for AgentCore ({exc}): configure them (`aws configure`, "
+            f"no usable AWS credentials for AgentCore ({text}): configure them (`aws configure`, "
             "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, `aws sso login`) or choose a profile "
             "with --profile"
         )
-    if isinstance(exc, bx.NoRegionError):
+    if kind is Kind.UNREACHABLE:
         return SandboxUnavailableError(
-            f"no AWS region for AgentCore: pass --region (e.g. one of {EXAMPLE_REGIONS}) "
-            "or set AWS_REGION"
-        )
-    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectTimeoutError):
-        return SandboxUnavailableError(
-            f"cannot reach AgentCore in region '{ctx.region}'{_tries(exc)}: check the network, "
+            f"cannot reach AgentCore in {ctx.region}{_tries(exc)}: check the network, "
             f"or choose a region where AgentCore is available (e.g. {EXAMPLE_REGIONS}) "
             "with --region"
         )
-    if isinstance(exc, bx.ReadTimeoutError | bx.ConnectionClosedError):
+    if kind is Kind.INTERRUPTED:
         return SandboxError(
             f"AgentCore did not answer {operation}{_tries(exc)}: check the network and try again"
         )
-    if isinstance(exc, bx.ParamValidationError):
-        return SandboxError(f"invalid AgentCore {operation} request: {' '.join(str(exc).split())}")
-    return SandboxError(
-        f"AgentCore {operation} failed: {type(exc).__name__}: {' '.join(str(exc).split())}"
-    )
+    if kind is Kind.VALIDATION:
+        return SandboxError(f"invalid AgentCore {operation} request: {text}")
+    return _service_error(failure, exc, operation, ctx)

@@ -26,15 +26,15 @@ from botocore.eventstream import EventStream
 from botocore.parsers import EventStreamJSONParser
 from botocore.stub import ANY, Stubber
 from botocore.validate import validate_parameters
-from tenacity import wait_none
 
+from agentcode.aws.retry import RetryPolicy
 from agentcode.config import Settings
 from agentcode.sandbox.agentcore import AgentCoreSession
-from agentcode.sandbox.agentcore_errors import RetryPolicy
 
 REGION = "us-west-2"
 INTERPRETER = "aws.codeinterpreter.v1"
 SESSION = "sess01"
+NO_WAIT = RetryPolicy(attempts=3, initial_delay=0, max_delay=0, jitter=0)  # retries, no sleeping
 
 
 def _header(name: str, value: str) -> bytes:
@@ -166,11 +166,8 @@ class AgentCoreStub:
                 "sessionId": session_id,
                 "lastUpdatedAt": datetime(2025, 1, 1, tzinfo=UTC),
             },
-            {
-                "codeInterpreterIdentifier": self.interpreter,
-                "sessionId": session_id,
-                "clientToken": ANY,
-            },
+            # The SDK's stop sends no client token (stopping twice is harmless anyway).
+            {"codeInterpreterIdentifier": self.interpreter, "sessionId": session_id},
         )
 
     def invoke(
@@ -217,5 +214,5 @@ def open_session(stub: AgentCoreStub, **settings: Any) -> AgentCoreSession:
     values: dict[str, Any] = {"region": REGION, "interpreter_id": stub.interpreter}
     values.update(settings)
     return AgentCoreSession(
-        Settings(**values), client=stub.client, retry=RetryPolicy(attempts=3, wait=wait_none())
+        Settings(**values), client=stub.client, retry=NO_WAIT
     )
