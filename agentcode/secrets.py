@@ -8,9 +8,11 @@ what keeps secrets from user code; it is what keeps them out of text that outliv
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 REDACTED = "[REDACTED]"
 
@@ -36,19 +38,37 @@ _SECRET_NAME_ENDING = re.compile(
     r"password|passwd|credentials?)$"
 )
 
+
+@dataclass(frozen=True, slots=True)
+class TokenPattern:
+    """A token shape. ``hints`` are literals one of which any match contains: a plain substring
+    test skips the regex for text that cannot match (most program output), keeping the scrub of
+    a history entry in microseconds."""
+
+    label: str
+    hints: tuple[str, ...]
+    pattern: re.Pattern[str]
+
+
 # Token shapes, recognised wherever they appear (an env dump, a pasted prompt, a traceback).
-TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("AWS access key id", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b")),
-    ("Bedrock API key", re.compile(r"\b(?:ABSK|bedrock-api-key-)[A-Za-z0-9+/=_-]{16,}")),
-    ("GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})")),
-    ("OpenAI / Anthropic key", re.compile(r"\bsk-(?=[A-Za-z_-]*[0-9])[A-Za-z0-9_-]{20,}")),
-    ("Slack token", re.compile(r"\bxox[abeoprs]-[A-Za-z0-9-]{10,}")),
-    ("Slack webhook", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+")),
-    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
-    ("Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")),
-    ("JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+")),
+TOKEN_PATTERNS: tuple[TokenPattern, ...] = (
+    TokenPattern("AWS access key id", ("AKIA", "ASIA", "ABIA", "ACCA"),
+                 re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b")),
+    TokenPattern("Bedrock API key", ("ABSK", "bedrock-api-key-"),
+                 re.compile(r"\b(?:ABSK|bedrock-api-key-)[A-Za-z0-9+/=_-]{16,}")),
+    TokenPattern("GitHub token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+                 re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})")),
+    TokenPattern("OpenAI / Anthropic key", ("sk-",),
+                 re.compile(r"\bsk-(?=[A-Za-z_-]*[0-9])[A-Za-z0-9_-]{20,}")),
+    TokenPattern("Slack token", ("xox",), re.compile(r"\bxox[abeoprs]-[A-Za-z0-9-]{10,}")),
+    TokenPattern("Slack webhook", ("hooks.slack.com",),
+                 re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+")),
+    TokenPattern("Google API key", ("AIza",), re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+    TokenPattern("Hugging Face token", ("hf_",), re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")),
+    TokenPattern("JSON web token", ("eyJ",), re.compile(
+        r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+")),
     # A private key block; one cut off before its END line is redacted to the end of the text.
-    ("private key", re.compile(
+    TokenPattern("private key", ("PRIVATE KEY-----",), re.compile(
         r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE "
         r"KEY-----|.*\Z)",
         re.DOTALL,
@@ -57,10 +77,11 @@ TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 # ``name = value`` / ``"name": "value"`` / ``name=value`` where the name says it is a secret: the
 # credentials file, env dumps, SDK keyword arguments, JSON. The value is redacted, the name kept.
+_NAME_HINTS = ("secret", "key", "token", "passw")  # lower-case: one is in every match
 _NAMED_VALUE = re.compile(
     r"""(?ix)
     (
-        \b [A-Za-z0-9_]*
+        (?<![A-Za-z0-9_]) [A-Za-z0-9_]{0,64}?
         (?: secret | secret_?key | secret_?access_?key | api_?key | private_?key | token
           | password | passwd | sessiontoken | bearer_token_bedrock )
         ['"]? \s* [:=] \s* ['"]?
@@ -73,6 +94,7 @@ _NAMED_VALUE = re.compile(
 _MIN_VALUE_LENGTH = 8  # shorter values of secret variables are not searched for verbatim
 
 
+@functools.lru_cache(maxsize=1024)
 def is_secret_name(name: str) -> bool:
     """Whether an environment variable of this name holds a credential."""
     upper = name.upper()
@@ -101,6 +123,10 @@ def redact(text: str, *, known: Iterable[str] = ()) -> str:
     for value in known:
         if value:
             text = text.replace(value, REDACTED)
-    for _label, pattern in TOKEN_PATTERNS:
-        text = pattern.sub(REDACTED, text)
-    return _NAMED_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
+    for token in TOKEN_PATTERNS:
+        if any(hint in text for hint in token.hints):
+            text = token.pattern.sub(REDACTED, text)
+    lowered = text.lower()
+    if any(hint in lowered for hint in _NAME_HINTS):
+        text = _NAMED_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
+    return text

@@ -10,6 +10,8 @@ this process's environment hold.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from agentcode import secrets
 
 OUTPUT_CAP_BYTES = 64 * 1024  # per stream (stdout, stderr)
@@ -19,9 +21,13 @@ PROMPT_CAP_BYTES = 64 * 1024
 REDACTED = secrets.REDACTED
 
 
-def redact(text: str) -> str:
-    """Replace every secret `agentcode.secrets` recognises with ``[REDACTED]``."""
-    return secrets.redact(text, known=secrets.secret_values())
+def redact(text: str, known: Sequence[str] | None = None) -> str:
+    """Replace every secret `agentcode.secrets` recognises with ``[REDACTED]``.
+
+    ``known`` is `agentcode.secrets.secret_values()`, read once for all the fields of an entry
+    (reading the environment costs more than the patterns do); None reads it here.
+    """
+    return secrets.redact(text, known=secrets.secret_values() if known is None else known)
 
 
 def cap(text: str, limit: int) -> tuple[str, int]:
@@ -49,8 +55,10 @@ def _utf8(text: str) -> bytes:
         return text.encode("utf-8", "replace")
 
 
-def clean(text: str | None, limit: int) -> tuple[str | None, int]:
+def clean(
+    text: str | None, limit: int, known: Sequence[str] | None = None
+) -> tuple[str | None, int]:
     """Redact, then cap (redaction first, so a cut never leaves half a secret behind)."""
     if text is None:
         return None, 0
-    return cap(redact(text), limit)
+    return cap(redact(text, known), limit)

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
+from agentcode import secrets
 from agentcode.config import Settings
 from agentcode.errors import EXIT_TIMEOUT, StoreError, UsageError
 from agentcode.store import scrub
@@ -217,11 +218,12 @@ class HistoryStore:
         stdout_dropped: int = 0,
         stderr_dropped: int = 0,
     ) -> int:
-        prompt, _ = scrub.clean(prompt, scrub.PROMPT_CAP_BYTES)
-        code, code_dropped = scrub.clean(code, scrub.CODE_CAP_BYTES)
-        stdout, out_cut = scrub.clean(stdout, scrub.OUTPUT_CAP_BYTES)
-        stderr, err_cut = scrub.clean(stderr, scrub.OUTPUT_CAP_BYTES)
-        attempts_json = scrub.redact(json.dumps(attempts or [], ensure_ascii=False))
+        known = secrets.secret_values()  # once per entry, for every field
+        prompt, _ = scrub.clean(prompt, scrub.PROMPT_CAP_BYTES, known)
+        code, code_dropped = scrub.clean(code, scrub.CODE_CAP_BYTES, known)
+        stdout, out_cut = scrub.clean(stdout, scrub.OUTPUT_CAP_BYTES, known)
+        stderr, err_cut = scrub.clean(stderr, scrub.OUTPUT_CAP_BYTES, known)
+        attempts_json = scrub.redact(json.dumps(attempts or [], ensure_ascii=False), known)
         now = utc_now()
         values = (
             session_id, kind, prompt, code, model, attempts_json, stdout, stderr, exit_code,
