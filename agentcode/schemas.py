@@ -2,11 +2,11 @@
 
 ``agentcode gen --json`` prints a `GenerationSchema`, ``agentcode run --json`` an
 `ExecutionSchema`, ``agentcode history show --json`` a `HistoryEntrySchema` (``history list`` /
-``search --json`` a list of them). The result types themselves stay plain dataclasses
-(`agentcode.types`: `agentcode run` cannot pay pydantic's import on its start-up path); these
-classes describe their ``to_dict()`` field for field, and a test holds the two together. The HTTP
-and MCP servers reuse them as their response models; ``agentcode schema`` prints them as JSON
-Schema.
+``search --json`` a list of them), ``agentcode doctor --json`` a `DoctorReportSchema`. The result
+types themselves stay plain dataclasses (`agentcode.types`: `agentcode run` cannot pay pydantic's
+import on its start-up path); these classes describe their ``to_dict()`` field for field, and a
+test holds the two together. The HTTP and MCP servers reuse them as their response models;
+``agentcode schema`` prints them as JSON Schema.
 
 Importing this module imports pydantic (~40 ms): import it where JSON is validated or described,
 never on the way to running code.
@@ -14,7 +14,7 @@ never on the way to running code.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -129,11 +129,30 @@ class HistoryEntrySchema(_Schema):
     code_dropped: int = Field(0, ge=0, description="Bytes of code over the store's cap.")
 
 
+class DoctorCheckSchema(_Schema):
+    """One line of `agentcode doctor`."""
+
+    name: str = Field(description="What was checked, e.g. bubblewrap, aws region.")
+    status: Literal["ok", "warn", "fail"] = Field(
+        description="warn: optional and missing; fail: something the configuration uses is broken."
+    )
+    detail: str = Field(description="What was found.")
+    fix: str = Field("", description="What to do, when the status is not ok.")
+
+
+class DoctorReportSchema(_Schema):
+    """What ``agentcode doctor --json`` prints."""
+
+    ok: bool = Field(description="No check failed (the exit status is 0).")
+    checks: list[DoctorCheckSchema]
+
+
 # The names `agentcode schema NAME` takes.
 RESULT_SCHEMAS: dict[str, type[BaseModel]] = {
     "generation": GenerationSchema,
     "execution": ExecutionSchema,
     "history-entry": HistoryEntrySchema,
+    "doctor": DoctorReportSchema,
 }
 
 

@@ -14,6 +14,7 @@ import pytest
 from agentcode import doctor
 from agentcode.config import Settings
 from agentcode.doctor import Check, DoctorContext, Status, run_checks
+from agentcode.schemas import DoctorReportSchema
 from agentcode.testing import run_cli
 
 AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
@@ -38,6 +39,7 @@ def test_this_machine_is_ready_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     done = run_cli(["doctor", "--json"])
     assert done.exit_code == 0, done.stdout
     document = json.loads(done.stdout)
+    DoctorReportSchema.model_validate(document)  # the schema `agentcode schema doctor` prints
     lines = by_name(document)
     assert document["ok"] is True
     assert lines["bubblewrap"]["status"] == "ok"

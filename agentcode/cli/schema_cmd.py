@@ -16,6 +16,7 @@ class ResultName(enum.StrEnum):
     generation = "generation"
     execution = "execution"
     history_entry = "history-entry"
+    doctor = "doctor"
 
 
 def register(app: typer.Typer) -> None:
@@ -24,13 +25,13 @@ def register(app: typer.Typer) -> None:
 
 def schema(
     name: Annotated[ResultName | None, typer.Argument(
-        help="generation (gen --json), execution (run --json) or history-entry "
-        "(history show --json; list and search print an array of them). "
-        "Without a name: all three, keyed by name.",
+        help="generation (gen --json), execution (run --json), history-entry "
+        "(history show --json; list and search print an array of them) or doctor "
+        "(doctor --json). Without a name: all of them, keyed by name.",
         show_default=False,
     )] = None,
 ) -> None:
-    """Print the JSON Schema of the JSON that gen, run and history print with --json."""
+    """Print the JSON Schema of the JSON that gen, run, history and doctor print with --json."""
     from agentcode.schemas import RESULT_SCHEMAS, json_schema
 
     if name is None:
