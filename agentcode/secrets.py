@@ -77,20 +77,28 @@ TOKEN_PATTERNS: tuple[TokenPattern, ...] = (
 
 # ``name = value`` / ``"name": "value"`` / ``name=value`` where the name says it is a secret: the
 # credentials file, env dumps, SDK keyword arguments, JSON. The value is redacted, the name kept.
-_NAME_HINTS = ("secret", "key", "token", "passw")  # lower-case: one is in every match
-_NAMED_VALUE = re.compile(
-    r"""(?ix)
-    (
-        (?<![A-Za-z0-9_]) [A-Za-z0-9_]{0,64}?
-        (?: secret | secret_?key | secret_?access_?key | api_?key | private_?key | token
-          | password | passwd | sessiontoken | bearer_token_bedrock )
-        ['"]? \s* [:=] \s* ['"]?
-    )
+# The regex finds assignments (linear: a word, then `=` or `:` right after, or nothing); whether
+# the name is a secret's is decided on the match, so no name is scanned for keywords twice.
+_NAME_HINTS = ("secret", "key", "token", "passw")  # lower-case: one is in every secret's name
+_ASSIGNMENT = re.compile(
+    r"""(?x)
+    (?<![A-Za-z0-9_]) ([A-Za-z0-9_]{1,64}) (['"]? \s* [:=] \s* ['"]?)
     # A literal value, up to a delimiter: `api_key=os.environ["KEY"]` or `token=load()` is code
     # that names a secret, not one, and stays readable in the history.
-    [^\s'",;:}()\[\]]{6,} (?= $ | [\s'",;}\])] )
+    ([^\s'",;:}()\[\]]{6,}) (?= $ | [\s'",;}\])] )
     """
 )
+_SECRET_NAME = re.compile(
+    r"(?i)(?:secret|secret_?key|secret_?access_?key|api_?key|private_?key|token|password|"
+    r"passwd|sessiontoken|bearer_token_bedrock)$"
+)
+
+
+def _redact_assignment(match: re.Match[str]) -> str:
+    name, between, _value = match.groups()
+    return name + between + REDACTED if _SECRET_NAME.search(name) else match.group(0)
+
+
 _MIN_VALUE_LENGTH = 8  # shorter values of secret variables are not searched for verbatim
 
 
@@ -128,5 +136,5 @@ def redact(text: str, *, known: Iterable[str] = ()) -> str:
             text = token.pattern.sub(REDACTED, text)
     lowered = text.lower()
     if any(hint in lowered for hint in _NAME_HINTS):
-        text = _NAMED_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
+        text = _ASSIGNMENT.sub(_redact_assignment, text)
     return text

@@ -70,3 +70,23 @@ def test_models_shows_the_region_and_its_source(monkeypatch: pytest.MonkeyPatch)
     import json
 
     assert json.loads(done.stdout)["aws"] == {"region": "us-west-1", "region_source": "--region"}
+
+
+def test_the_bedrock_model_calls_the_resolved_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentcode.models.bedrock import create_bedrock_model
+
+    monkeypatch.setenv("AWS_REGION", "ap-northeast-1")
+    model = create_bedrock_model("us.amazon.nova-premier-v1:0", Settings())
+    assert model.client.meta.region_name == "ap-northeast-1"
+    assert model.client.meta.config.retries["total_max_attempts"] == 1  # the router retries
+
+
+def test_aws_region_alone_gets_agentcore_past_the_region_question(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No credentials here: the run fails on those, not on a missing region as it used to.
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    done = run_cli(["run", "-", "--sandbox", "agentcore"], stdin="print(1)\n")
+    assert done.exit_code == 4
+    assert done.stderr.startswith("agentcode: error: no usable AWS credentials for AgentCore")
+    assert "region" not in done.stderr.split("(")[0]
