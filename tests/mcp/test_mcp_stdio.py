@@ -23,31 +23,26 @@ from mcp_types import CallToolResult, ImageContent
 TOOLS = {"create_session", "close_session", "execute_python", "generate_python", "write_file",
          "read_file", "list_files"}
 
-# A 1x1 PNG built with the standard library, returned as the value of the cell.
-PNG_CELL = """\
-import struct, zlib
-def chunk(kind, data):
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-png = (b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-       + chunk(b"IDAT", zlib.compress(b"\\x00\\xff\\x00\\x00")) + chunk(b"IEND", b""))
-class Figure:
-    def _repr_png_(self):
-        return png
-print(len(png))
-Figure()
+PLOT = """\
+import matplotlib.pyplot as plt
+plt.plot([1, 2, 3], [1, 4, 9])
+plt.title("squares")
+print("plotted")
 """
 
 
-def _server() -> StdioServerParameters:
+def _server(**env_vars: str) -> StdioServerParameters:
     env = dict(os.environ)  # AGENTCODE_HOME: this test's own home (tests/conftest.py)
     env.update(AGENTCODE_LIMIT_TMP_MB="16", AGENTCODE_LIMIT_SHM_MB="8",
                AGENTCODE_LIMIT_WORKDIR_MB="32", AGENTCODE_LIMIT_KILL_GRACE_SECONDS="1")
+    env.update(env_vars)
     return StdioServerParameters(command=sys.executable, args=["-m", "agentcode", "mcp"], env=env)
 
 
 @asynccontextmanager
-async def _client() -> AsyncIterator[ClientSession]:
-    async with stdio_client(_server()) as (read, write), ClientSession(read, write) as client:
+async def _client(**env_vars: str) -> AsyncIterator[ClientSession]:
+    async with (stdio_client(_server(**env_vars)) as (read, write),
+                ClientSession(read, write) as client):
         await client.initialize()
         yield client
 
@@ -128,19 +123,21 @@ def test_state_persists_in_a_session_and_errors_are_results() -> None:
     _run(scenario)
 
 
-def test_figures_are_image_content() -> None:
+def test_a_plot_is_image_content(data_sandbox_env: Path) -> None:
     async def scenario() -> None:
-        async with _client() as client:
+        # matplotlib from the sandbox package environment (tests/conftest.py)
+        async with _client(AGENTCODE_SANDBOX_ENV=str(data_sandbox_env),
+                           AGENTCODE_LIMIT_MEMORY_MB="4096") as client:
             session_id = await _session(client)
             result = await client.call_tool("execute_python",
-                                            {"code": PNG_CELL, "session_id": session_id})
+                                            {"code": PLOT, "session_id": session_id, "timeout": 60})
         assert not result.is_error, result
         images = [block for block in result.content if isinstance(block, ImageContent)]
-        assert len(images) == 1
+        assert len(images) == 1  # one figure, once
         assert images[0].mime_type == "image/png"
         png = base64.b64decode(images[0].data)
-        assert png.startswith(b"\x89PNG\r\n\x1a\n")
-        assert _data(result)["stdout"] == f"{len(png)}\n"
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+        assert _data(result)["stdout"] == "plotted\n"
         assert _data(result)["figures"] == 1
 
     _run(scenario)
