@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for setting up and using agentcode from a checkout.
 #   ./dev.sh demo   set up (venv, agentcode[local], bubblewrap) and run `gen | run` on the embedded model
-#   ./dev.sh test   set up (plus dev tools and the mcp extra) and run the test suite
+#   ./dev.sh test   set up (plus dev tools, the mcp and serve extras, chromium) and run the test suite
 #   ./dev.sh setup  set up only
 # Idempotent: a second run reuses the venv and skips installs that are already done.
 set -euo pipefail
@@ -36,6 +36,18 @@ ensure_bubblewrap() {
   fi
 }
 
+# The page of `agentcode serve` is tested in a real headless browser (playwright drives it).
+ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing chromium (apt-get), for the web page tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  else
+    die "chromium is needed for the web page tests: install it (Debian/Ubuntu: sudo apt-get install chromium) and run this again"
+  fi
+}
+
 ensure_venv() {
   local extras=$1 stamp python
   if [ ! -x "$VENV/bin/python" ]; then
@@ -58,7 +70,8 @@ cmd=${1:-demo}
 case "$cmd" in
   setup)
     ensure_bubblewrap
-    ensure_venv local,dev,mcp
+    ensure_chromium
+    ensure_venv local,dev,mcp,serve
     ;;
   demo)
     ensure_bubblewrap
@@ -69,7 +82,8 @@ case "$cmd" in
     ;;
   test)
     ensure_bubblewrap
-    ensure_venv local,dev,mcp
+    ensure_chromium
+    ensure_venv local,dev,mcp,serve
     shift || true
     "$VENV/bin/python" -m pytest -q "$@"
     ;;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,3 +58,23 @@ def test_bad_file_names_are_usage_errors() -> None:
             session.write_files({"../escape.txt": b"x"})
         with pytest.raises(UsageError, match="no such file"):
             session.write_files(["/nonexistent/file.txt"])
+
+
+def test_kill_from_another_thread_ends_the_running_code(settings: Settings) -> None:
+    import threading
+    import time
+
+    results: list[Any] = []
+    with Session("local", settings=settings) as session:
+        session.execute("x = 1")
+        runner = threading.Thread(target=lambda: results.append(
+            session.execute("while True: pass", timeout=120)))
+        runner.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        session.kill()
+        runner.join(20)
+        assert not runner.is_alive() and time.monotonic() - started < 10
+        assert results[0].error.name == "SandboxExited"
+        after = session.execute("'x' in globals()")  # a fresh sandbox: the state is gone
+    assert after.text == "False"

@@ -237,6 +237,21 @@ class Session:
         with OutDir(out_dir, overwrite=overwrite) as out:
             return copy_out(self.sandbox, out, unchanged=unchanged, budget=budget)
 
+    def kill(self) -> None:
+        """Stop the code this session is running, from another thread (a server stopping).
+
+        The sandbox is killed: the running call returns, the variables and files are lost.
+        A backend that cannot be killed from another thread is closed instead.
+        """
+        sandbox = self._sandbox
+        if sandbox is None or not self._owns_sandbox:
+            return
+        kill = getattr(sandbox, "kill", None)
+        if callable(kill):
+            kill()
+        else:
+            sandbox.close()
+
     def close(self) -> None:
         """Stop the sandbox (if this Session started it) and close the history connection."""
         if self._sandbox is not None and self._owns_sandbox:

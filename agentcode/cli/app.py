@@ -24,6 +24,7 @@ from agentcode.cli import (
     run_cmd,
     sandbox_cmd,
     schema_cmd,
+    serve_cmd,
 )
 from agentcode.errors import EXIT_INTERRUPTED, AgentcodeError
 
@@ -62,7 +63,7 @@ def _root(
 
 for _command in (
     gen_cmd, run_cmd, repl_cmd, history_cmd, models_cmd, sandbox_cmd, doctor_cmd, schema_cmd,
-    mcp_cmd,
+    mcp_cmd, serve_cmd,
 ):
     _command.register(app)
 

@@ -87,6 +87,11 @@ def gen(
         "--session", metavar="ID", help="Continue this conversation (an id or a unique prefix, "
         "from `agentcode history`).", show_default=False,
     )] = None,
+    server: Annotated[str | None, typer.Option(
+        "--server", metavar="URL", envvar="AGENTCODE_SERVER", help="Ask a running `agentcode "
+        "serve` (its model stays loaded): the URL it printed, with ?token=.",
+        show_default=False,
+    )] = None,
 ) -> None:
     """Write a Python program for PROMPT.
 
@@ -131,6 +136,19 @@ def gen(
         context = describe_input(stdin_data)
     elif not stdin_is_terminal():
         context = _stdin_context(settings)
+    if server:
+        if test is not None or check is not None or files or stdin_file or sandbox or cont \
+                or session_id is not None:
+            raise UsageError("--test, --check, --file, --stdin, --sandbox, --continue and "
+                             "--session run here, not on a server: drop --server (or unset "
+                             "AGENTCODE_SERVER)")
+        generation = _generate_on_server(
+            server, prompt, model=",".join(names) or None, system=system, context=context,
+            verify=verify, max_repairs=2 if max_repairs is None else max_repairs)
+        _print_generation(generation, json_output=json_output)
+        if verifying and not generation.verified:
+            _report_failed_verification(generation)
+        return
     options: dict[str, Any] = {}
     if verifying:
         options = {"verify": True, "tests": test, "check": check, "stdin": stdin_data,
@@ -145,6 +163,12 @@ def gen(
     with conversation:
         generation = _generate(prompt, system=system, context=context, session=conversation,
                                live=stdout_is_terminal() and not json_output, **options)
+    _print_generation(generation, json_output=json_output)
+    if verifying and not generation.verified:
+        _report_failed_verification(generation)
+
+
+def _print_generation(generation: Generation, *, json_output: bool) -> None:
     _warn_failed_attempts(generation)
     if json_output:
         sys.stdout.write(generation.to_json(indent=2) + "\n")
@@ -157,8 +181,19 @@ def gen(
     else:
         sys.stdout.write(generation.code)
     sys.stdout.flush()
-    if verifying and not generation.verified:
-        _report_failed_verification(generation)
+
+
+def _generate_on_server(url: str, prompt: str, **options: Any) -> Generation:
+    """The generation from a running `agentcode serve` (it records the history)."""
+    from agentcode.client import ServerClient
+
+    with ServerClient(url) as client:
+        if not _stderr_is_terminal():
+            return client.generate(prompt, **options)
+        from rich.console import Console
+
+        with Console(stderr=True).status(f"generating on {client.base_url}"):
+            return client.generate(prompt, **options)
 
 
 def _report_failed_verification(generation: Generation) -> None:

@@ -173,6 +173,16 @@ class LocalSandboxSession:
     def close(self) -> None:
         self._stop()
 
+    def kill(self) -> None:
+        """Stop the running code now, from another thread (a server that stops).
+
+        Only signals: the worker dies, the executing thread sees it end and returns (its
+        variables and files are lost, as after a crash) and closes the pipes itself.
+        """
+        worker = self._worker
+        if worker is not None:
+            worker.kill()
+
     def __enter__(self) -> Self:
         return self
 

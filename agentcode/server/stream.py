@@ -1,0 +1,134 @@
+"""``WS /v1/sessions/{id}/stream``: generate and execute with live output.
+
+The client sends ``{"type": "generate", "prompt": ..., "verify"?: bool}`` or
+``{"type": "execute", "code": ..., "stdin"?: ..., "timeout"?: ...}``, one at a time. The server
+streams ``{"type": "token" | "stdout" | "stderr", "text": ...}`` as they happen (and
+``{"type": "restart", "text": why}`` when streamed code is void because another call starts),
+then ``{"type": "result", "kind": "generate" | "execute", ...}`` with the same body as the REST
+call, or ``{"type": "error", "message": ..., "exit_code": ...}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from agentcode.errors import EXIT_USAGE, AgentcodeError
+from agentcode.server.auth import is_authorized, origin_allowed
+from agentcode.server.errors import error_body
+from agentcode.server.schemas import ExecuteRequest, GenerateRequest
+from agentcode.server.sessions import UnknownSession
+
+if TYPE_CHECKING:
+    from agentcode import Session
+    from agentcode.server.sessions import SessionPool
+
+POLICY_VIOLATION = 1008
+UNKNOWN_SESSION = 4404
+
+
+async def endpoint(websocket: WebSocket, session_id: str) -> None:
+    config = websocket.app.state.config
+    pool: SessionPool = websocket.app.state.pool
+    if not origin_allowed(websocket) or not is_authorized(websocket, config.token):
+        await websocket.close(code=POLICY_VIOLATION)  # before accept: the handshake gets 403
+        return
+    await websocket.accept()
+    try:
+        pool.get(session_id)
+    except UnknownSession:
+        await _send(websocket, _unknown(session_id))
+        await websocket.close(code=UNKNOWN_SESSION)
+        return
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            text = await websocket.receive_text()
+            try:
+                message = json.loads(text)
+            except ValueError:
+                await _send(websocket, {"type": "error", "exit_code": EXIT_USAGE,
+                                        "message": "messages must be JSON objects"})
+                continue
+            await _handle(websocket, pool, session_id, message)
+
+
+async def _handle(websocket: WebSocket, pool: SessionPool, session_id: str,
+                  message: Any) -> None:
+    kind = message.get("type") if isinstance(message, dict) else None
+    fields = {k: v for k, v in message.items() if k != "type"} if kind else {}
+    call: Callable[[Session], Any]
+    try:
+        if kind == "generate":
+            generate = GenerateRequest.model_validate(fields)
+            options = generate.options()
+            call = lambda s: s.generate(generate.prompt, on_token=emit("token"),  # noqa: E731
+                                        on_restart=emit("restart"), **options)
+        elif kind == "execute":
+            execute = ExecuteRequest.model_validate(fields)
+            call = lambda s: s.execute(  # noqa: E731
+                execute.code, stdin=execute.stdin, timeout=execute.timeout,
+                on_stdout=emit("stdout"), on_stderr=emit("stderr"))
+        else:
+            await _send(websocket, {"type": "error", "exit_code": EXIT_USAGE,
+                                    "message": "unknown message: send {\"type\": \"generate\", "
+                                    "\"prompt\": ...} or {\"type\": \"execute\", \"code\": ...}"})
+            return
+    except ValidationError as exc:
+        await _send(websocket, {"type": "error", "exit_code": EXIT_USAGE,
+                                "message": f"invalid {kind} message: {_first_error(exc)}"})
+        return
+
+    loop = asyncio.get_running_loop()
+    events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+    def emit(event: str) -> Callable[[str], None]:
+        # Called from the worker thread: hand each chunk to the event loop, in order.
+        def callback(text: str) -> None:
+            loop.call_soon_threadsafe(events.put_nowait, {"type": event, "text": text})
+
+        return callback
+
+    sender = asyncio.create_task(_forward(websocket, events))
+    try:
+        result = await pool.run(session_id, call)
+        reply = {"type": "result", "kind": kind, **result.to_dict()}
+    except AgentcodeError as exc:
+        body = error_body(exc)
+        reply = {"type": "error", "message": body.pop("detail"), **body}
+    except UnknownSession:
+        reply = _unknown(session_id)
+    finally:
+        events.put_nowait(None)
+        await sender
+    await _send(websocket, reply)
+
+
+async def _forward(websocket: WebSocket, events: asyncio.Queue[dict[str, Any] | None]) -> None:
+    """Send events until the None marker; a client that left only stops the sending."""
+    while (event := await events.get()) is not None:
+        await _send(websocket, event)
+
+
+async def _send(websocket: WebSocket, event: dict[str, Any]) -> None:
+    if websocket.application_state != WebSocketState.CONNECTED:
+        return
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        await websocket.send_json(event)
+
+
+def _unknown(session_id: str) -> dict[str, Any]:
+    return {"type": "error", "exit_code": EXIT_USAGE,
+            "message": f"no open session {session_id!r}: create one with POST /v1/sessions "
+            "(idle sessions are closed)"}
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    return f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg"))

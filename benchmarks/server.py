@@ -1,0 +1,228 @@
+"""`agentcode serve` benchmarks: /execute under load, and `gen` through a warm server.
+
+    python benchmarks/server.py load [--runs N] [--sessions 20] [--executions 10] [--json]
+    python benchmarks/server.py gen [--runs N] [--json]
+
+load: one `agentcode serve` on loopback (a separate process, real jails); --sessions clients in
+threads, each with its own session, run --executions small programs each. Reported per run and
+as medians over --runs: p50/p99 of one POST /execute, against the library's own round trip
+(`Session.execute`, in this process) measured in the same run at the same concurrency; errors
+(any non-200 or a wrong stdout); and whether the history holds every execution, once.
+
+gen: `agentcode gen PROMPT | agentcode run -` in fresh processes, cold (the model loads in
+`gen`) against `gen --server URL` with a server that already holds the model, runs
+interleaved. Uses the embedded model from the user cache; history off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+TOKEN = "benchmark-token"
+GEN_PROMPT = "print the first 10 prime numbers, one per line"
+EXPECTED_PRIMES = "2\n3\n5\n7\n11\n13\n17\n19\n23\n29\n"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def start_server(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agentcode", "serve", "--port", "0", "--token", TOKEN, *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    assert process.stderr is not None
+    line = process.stderr.readline()
+    found = re.search(r"serving on (http://\S+?)/\?token=", line)
+    if not found:
+        process.kill()
+        raise SystemExit(f"the server did not start: {line}{process.stderr.read()}")
+    return process, found.group(1)
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def in_threads(count: int, work: Callable[[int], None]) -> None:
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def program(client: int, step: int) -> tuple[str, str]:
+    value = client * 1000 + step
+    return f"total = {value} * 2\nprint(total)", f"{value * 2}\n"
+
+
+def library_round_trips(sessions: int, executions: int) -> tuple[list[float], int]:
+    from agentcode import Session
+
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        nonlocal errors
+        with Session("local") as session:
+            session.execute("None")  # start the jail outside the timed calls, as the server does
+            for step in range(executions):
+                code, expected = program(n, step)
+                started = time.perf_counter()
+                result = session.execute(code)
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed)
+                    errors += result.stdout != expected
+
+    in_threads(sessions, client)
+    return latencies, errors
+
+
+def server_round_trips(url: str, sessions: int,
+                       executions: int) -> tuple[list[float], int, list[str]]:
+    latencies: list[float] = []
+    errors = 0
+    ids: list[str] = []
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        nonlocal errors
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        with httpx.Client(base_url=url, headers=headers, timeout=120) as http:
+            session = http.post("/v1/sessions").json()["id"]
+            http.post(f"/v1/sessions/{session}/execute", json={"code": "None"})  # jail start
+            with lock:
+                ids.append(session)
+            for step in range(executions):
+                code, expected = program(n, step)
+                started = time.perf_counter()
+                reply = http.post(f"/v1/sessions/{session}/execute", json={"code": code})
+                elapsed = time.perf_counter() - started
+                ok = reply.status_code == 200 and reply.json()["stdout"] == expected
+                with lock:
+                    latencies.append(elapsed)
+                    errors += not ok
+
+    in_threads(sessions, client)
+    return latencies, errors, ids
+
+
+def history_complete(url: str, ids: list[str], executions: int) -> bool:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    entries = httpx.get(f"{url}/v1/history", params={"limit": 1000}, headers=headers,
+                        timeout=60).json()
+    runs = [e for e in entries if e["kind"] == "run" and e["session_id"] in ids]
+    timed = [e for e in runs if e["code"] != "None"]  # not the warm-up runs
+    per_session = {sid: sum(1 for e in timed if e["session_id"] == sid) for sid in ids}
+    return all(count == executions for count in per_session.values()) and \
+        len(timed) == len(ids) * executions
+
+
+def load_run(sessions: int, executions: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="agentcode-bench-") as home:
+        env = dict(os.environ, AGENTCODE_HOME=home)
+        os.environ["AGENTCODE_HOME"] = home
+        os.environ["AGENTCODE_NO_HISTORY"] = "1"  # the library baseline records nothing
+        library, library_errors = library_round_trips(sessions, executions)
+        del os.environ["AGENTCODE_NO_HISTORY"]
+        process, url = start_server(env, "--no-warm", "--max-sessions", str(sessions + 5))
+        try:
+            server, server_errors, ids = server_round_trips(url, sessions, executions)
+            complete = history_complete(url, ids, executions)
+        finally:
+            stop(process)
+    return {
+        "library_p50_ms": percentile(library, 50) * 1000,
+        "library_p99_ms": percentile(library, 99) * 1000,
+        "server_p50_ms": percentile(server, 50) * 1000,
+        "server_p99_ms": percentile(server, 99) * 1000,
+        "executions": len(server),
+        "errors": server_errors + library_errors,
+        "history_complete": complete,
+    }
+
+
+def timed_pipeline(env: dict[str, str], prompt: str) -> tuple[float, bool]:
+    started = time.perf_counter()
+    gen = subprocess.Popen([sys.executable, "-m", "agentcode", "gen", prompt],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    run = subprocess.run([sys.executable, "-m", "agentcode", "run", "-"], stdin=gen.stdout,
+                         capture_output=True, text=True, env=env)
+    gen.wait()
+    return time.perf_counter() - started, run.stdout == EXPECTED_PRIMES
+
+
+def gen_runs(runs: int) -> dict[str, Any]:
+    env = dict(os.environ, AGENTCODE_NO_HISTORY="1")
+    env.pop("AGENTCODE_SERVER", None)
+    process, url = start_server(env, "--warm", "--no-history")
+    try:
+        warm_env = dict(env, AGENTCODE_SERVER=f"{url}/?token={TOKEN}")
+        timed_pipeline(warm_env, GEN_PROMPT)  # waits for the start-up load; not counted
+        cold: list[float] = []
+        warm: list[float] = []
+        correct = {"cold": 0, "warm": 0}
+        for _ in range(runs):
+            for name, run_env, times in (("cold", env, cold), ("warm", warm_env, warm)):
+                seconds, ok = timed_pipeline(run_env, GEN_PROMPT)
+                times.append(seconds)
+                correct[name] += ok
+    finally:
+        stop(process)
+    return {"cold_s": cold, "warm_s": warm, "correct": correct,
+            "cold_median_s": statistics.median(cold), "warm_median_s": statistics.median(warm)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", choices=["load", "gen"])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--executions", type=int, default=10)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    load_before = os.getloadavg()[0]
+    if args.what == "load":
+        runs = [load_run(args.sessions, args.executions) for _ in range(args.runs)]
+        keys = ["library_p50_ms", "library_p99_ms", "server_p50_ms", "server_p99_ms"]
+        summary: dict[str, Any] = {k: round(statistics.median(r[k] for r in runs), 2)
+                                   for k in keys}
+        summary["p50_ratio"] = round(summary["server_p50_ms"] / summary["library_p50_ms"], 2)
+        summary["p99_ratio"] = round(summary["server_p99_ms"] / summary["library_p99_ms"], 2)
+        summary["errors"] = sum(r["errors"] for r in runs)
+        summary["history_complete"] = all(r["history_complete"] for r in runs)
+        summary["executions_per_run"] = runs[0]["executions"]
+        result: dict[str, Any] = {"summary": summary, "runs": runs}
+    else:
+        result = gen_runs(args.runs)
+    result["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(json.dumps(result.get("summary", result), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""Who may use the server, how much they may send, and what one session can see of another."""
+
+from __future__ import annotations
+
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from agentcode.testing import run_cli
+from server.conftest import TOKEN, StartServer, alive, descendants, wait_until
+
+
+def test_health_needs_no_token_and_says_nothing_private(start_server: StartServer) -> None:
+    running = start_server()
+    with running.client(token=None) as http:
+        reply = http.get("/health")
+    assert reply.status_code == 200
+    assert set(reply.json()) == {"status", "version"}
+
+
+@pytest.mark.parametrize("token", [None, "wrong", TOKEN + "x", TOKEN[:-1]])
+def test_missing_or_wrong_token_is_401(start_server: StartServer, token: str | None) -> None:
+    running = start_server()
+    with running.client(token=token) as http:
+        for method, path in [("POST", "/v1/sessions"), ("GET", "/v1/history"),
+                             ("GET", "/v1/models"), ("GET", "/openapi.json"),
+                             ("GET", "/static/app.js"), ("GET", "/docs")]:
+            reply = http.request(method, path)
+            assert reply.status_code == 401, path
+            assert reply.json()["exit_code"] == 2
+        page = http.get("/")
+    assert page.status_code == 401
+    assert "?token=" in page.text
+    assert len(running.pool) == 0
+
+
+def test_page_trades_the_url_token_for_a_strict_cookie(start_server: StartServer) -> None:
+    running = start_server()
+    with running.client(token=None) as http:
+        wrong = http.get("/", params={"token": "nope"})
+        opened = http.get("/", params={"token": TOKEN})
+        cookie = opened.headers["set-cookie"]
+        page = http.get("/")  # the client keeps the cookie
+        api = http.post("/v1/sessions")
+    assert wrong.status_code == 401 and "set-cookie" not in wrong.headers
+    assert opened.status_code == 303 and opened.headers["location"] == "/"
+    assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
+    assert page.status_code == 200 and "<title>agentcode</title>" in page.text
+    assert "script-src" in page.headers["content-security-policy"] or \
+        "default-src 'self'" in page.headers["content-security-policy"]
+    assert api.status_code == 201
+
+
+def test_cross_origin_requests_are_refused(start_server: StartServer) -> None:
+    running = start_server()
+    with running.client() as http:
+        foreign = http.post("/v1/sessions", headers={"Origin": "http://evil.example"})
+        own = http.post("/v1/sessions", headers={"Origin": running.base_url})
+    assert foreign.status_code == 403
+    assert own.status_code == 201
+    session = own.json()["id"]
+    ws_url = running.base_url.replace("http", "ws") + f"/v1/sessions/{session}/stream"
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with pytest.raises(InvalidStatus) as refused:
+        connect(ws_url, origin="http://evil.example", additional_headers=auth)  # type: ignore[arg-type]
+    assert refused.value.response.status_code == 403
+    with pytest.raises(InvalidStatus) as no_token:
+        connect(ws_url, origin=running.base_url)  # type: ignore[arg-type]
+    assert no_token.value.response.status_code == 403
+    with connect(ws_url, origin=running.base_url, additional_headers=auth) as ws:  # type: ignore[arg-type]
+        ws.send('{"type": "execute", "code": "print(1)"}')
+        events: list[dict] = []
+        while not events or events[-1]["type"] not in ("result", "error"):
+            import json
+
+            events.append(json.loads(ws.recv(timeout=30)))
+    assert events[-1]["type"] == "result" and events[-1]["stdout"] == "1\n"
+
+
+def test_oversized_bodies_are_413(start_server: StartServer) -> None:
+    running = start_server(request_bytes=2000, upload_bytes=5000)
+    with running.client() as http:
+        session = http.post("/v1/sessions").json()["id"]
+        code = http.post(f"/v1/sessions/{session}/execute",
+                         json={"code": "x = '" + "a" * 3000 + "'"})
+        upload = http.put(f"/v1/sessions/{session}/files/big.bin", content=b"0" * 6000)
+
+        def chunks():  # no Content-Length: the server counts what arrives
+            for _ in range(10):
+                yield b"0" * 1000
+
+        chunked = http.put(f"/v1/sessions/{session}/files/chunked.bin", content=chunks())
+        fits = http.put(f"/v1/sessions/{session}/files/ok.bin", content=b"0" * 4000)
+        listed = http.get(f"/v1/sessions/{session}/files").json()["files"]
+    for reply in (code, upload, chunked):
+        assert reply.status_code == 413
+        assert "too large" in reply.json()["detail"]
+    assert fits.status_code == 200
+    assert listed == ["ok.bin"]
+
+
+@pytest.mark.parametrize("name", ["..%2F..%2Fetc%2Fpasswd", "a/..%2F..%2Fescape", "%2Fetc%2Fx",
+                                  "%2E%2E", "a/%2e%2e/%2e%2e/b"])
+def test_file_names_cannot_leave_the_work_dir(start_server: StartServer, name: str) -> None:
+    running = start_server()
+    with running.client() as http:
+        session = http.post("/v1/sessions").json()["id"]
+        put = http.put(f"/v1/sessions/{session}/files/{name}", content=b"x")
+        get = http.get(f"/v1/sessions/{session}/files/{name}")
+        listed = http.get(f"/v1/sessions/{session}/files").json()["files"]
+    assert put.status_code in (400, 404)
+    assert get.status_code in (400, 404)
+    assert listed == []
+
+
+def test_a_link_planted_by_the_code_is_not_followed(start_server: StartServer) -> None:
+    running = start_server()
+    with running.client() as http:
+        session = http.post("/v1/sessions").json()["id"]
+        http.post(f"/v1/sessions/{session}/execute",
+                  json={"code": "import os\nos.symlink('/etc/hostname', 'link')"})
+        reply = http.get(f"/v1/sessions/{session}/files/link")
+    assert reply.status_code == 404
+    assert "link" in reply.json()["detail"]
+
+
+def test_sessions_never_see_each_other(start_server: StartServer) -> None:
+    running = start_server()
+    with running.client() as http:
+        first = http.post("/v1/sessions").json()["id"]
+        second = http.post("/v1/sessions").json()["id"]
+        http.put(f"/v1/sessions/{first}/files/secret.txt", content=b"mine")
+        http.post(f"/v1/sessions/{first}/execute", json={"code": "secret = 42"})
+        variable = http.post(f"/v1/sessions/{second}/execute", json={"code": "secret"}).json()
+        files = http.get(f"/v1/sessions/{second}/files").json()["files"]
+        read = http.get(f"/v1/sessions/{second}/files/secret.txt")
+        on_disk = http.post(f"/v1/sessions/{second}/execute", json={
+            "code": "import os\nsorted(os.listdir('.'))"}).json()
+        near = first[:-1] + ("1" if first[-1] == "0" else "0")
+        guessed = http.post(f"/v1/sessions/{near}/execute", json={"code": "secret"})
+    assert first != second and len(first) == 32
+    assert variable["error"]["name"] == "NameError"
+    assert files == [] and read.status_code == 404
+    assert on_disk["outputs"][0]["text"] == "[]"
+    assert guessed.status_code == 404
+
+
+def test_session_limit_and_idle_sessions_are_closed_with_their_jails(
+    start_server: StartServer,
+) -> None:
+    import os
+
+    running = start_server(max_sessions=2, idle_seconds=1.0)
+    with running.client() as http:
+        ids = [http.post("/v1/sessions").json()["id"] for _ in range(2)]
+        refused = http.post("/v1/sessions")
+        for session in ids:
+            http.post(f"/v1/sessions/{session}/execute", json={"code": "1"})
+        jails = descendants(os.getpid())
+        assert jails, "each session runs in a jail process"
+        assert refused.status_code == 503 and "2 sessions" in refused.json()["detail"]
+        assert wait_until(lambda: len(running.pool) == 0, timeout=15)
+        gone = http.post(f"/v1/sessions/{ids[0]}/execute", json={"code": "1"})
+        again = http.post("/v1/sessions")
+    assert gone.status_code == 404
+    assert again.status_code == 201
+    assert wait_until(lambda: not any(alive(pid) for pid in jails))
+
+
+def test_refuses_every_interface_without_a_token() -> None:
+    result = run_cli(["serve", "--host", "0.0.0.0", "--token", "", "--no-warm"])
+    assert result.exit_code == 2
+    assert "without a token" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_port_in_use_is_one_clear_line(start_server: StartServer) -> None:
+    running = start_server()
+    port = running.base_url.rsplit(":", 1)[1]
+    result = run_cli(["serve", "--port", port, "--no-warm"])
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_token_comparison_is_constant_time() -> None:
+    import hmac
+    from unittest import mock
+
+    from agentcode.server.auth import token_matches
+
+    with mock.patch.object(hmac, "compare_digest", wraps=hmac.compare_digest) as compare:
+        assert token_matches("abc", "abc")
+        assert not token_matches("abd", "abc")
+    assert compare.call_count == 2
+    assert not token_matches(None, "abc") and not token_matches("", "abc")
