@@ -153,6 +153,34 @@ def check_sandbox_python(ctx: DoctorContext) -> Iterator[Check]:
                 "no secret variables inside")
 
 
+def check_sandbox_limits(ctx: DoctorContext) -> Iterator[Check]:
+    """Whether memory and process limits hold per session, and the tmpfs mounts have inodes."""
+    from agentcode.sandbox import cgroup, tmpfs
+
+    if shutil.which("bwrap") is None:
+        return
+    how = cgroup.describe()
+    if how:
+        yield Check("session limits", Status.OK,
+                    f"memory and processes limited per session by {how}")
+    else:
+        yield Check("session limits", Status.WARN,
+                    "no writable cgroup: memory and process limits are per process (rlimits), "
+                    "so several processes of one session can together use more",
+                    "run agentcode with a delegated cgroup v2 (e.g. `systemd-run --user "
+                    "--scope -p Delegate=yes agentcode ...`) or as root on a host with cgroups")
+    if tmpfs.inode_limits_available():
+        yield Check("tmpfs inodes", Status.OK,
+                    f"/tmp, /dev/shm and /sandbox hold at most {ctx.settings.limits.files} "
+                    "files each")
+    else:
+        yield Check("tmpfs inodes", Status.WARN,
+                    "the jail's tmpfs mounts have a size but no file-count limit: empty files "
+                    "cost host kernel memory",
+                    "run agentcode as root (it mounts the tmpfs itself), or rely on a cgroup "
+                    "memory limit, which counts that memory")
+
+
 # -- the embedded model ------------------------------------------------------------------------
 
 
@@ -298,6 +326,7 @@ def _history_fix(path: Path) -> str:
 CHECKS: list[CheckFn] = [
     check_bubblewrap,
     check_sandbox_python,
+    check_sandbox_limits,
     check_embedded_model,
     check_aws,
     check_history,

@@ -188,3 +188,23 @@ def test_a_failing_bwrap_names_the_user_namespace_fix(
     assert userns_line.status is Status.FAIL
     assert "No permissions to create new namespace" in userns_line.detail
     assert userns_line.fix
+
+
+def test_session_limits_say_how_they_hold_here_and_warn_without_cgroups(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentcode.sandbox import cgroup, tmpfs
+
+    here = {line.name: line for line in doctor.check_sandbox_limits(DoctorContext(Settings()))}
+    expected = Status.OK if cgroup.hierarchies() else Status.WARN
+    assert here["session limits"].status is expected
+    inodes = Status.OK if tmpfs.inode_limits_available() else Status.WARN
+    assert here["tmpfs inodes"].status is inodes
+    # A host that gives us neither: two warnings (never a failure), each with its fix.
+    monkeypatch.setattr(cgroup, "hierarchies", lambda: ())
+    monkeypatch.setattr(tmpfs, "inode_limits_available", lambda: False)
+    lines = list(doctor.check_sandbox_limits(DoctorContext(Settings())))
+    assert [(line.name, line.status) for line in lines] == [
+        ("session limits", Status.WARN), ("tmpfs inodes", Status.WARN)]
+    assert all(line.fix for line in lines)
+    assert "rlimits" in lines[0].detail

@@ -27,6 +27,7 @@ from agentcode.config import Settings
 from agentcode.errors import ExecutionTimeoutError, SandboxError
 from agentcode.sandbox import jail, seccomp
 from agentcode.sandbox.base import WORKDIR
+from agentcode.sandbox.cgroup import SessionCgroup, session_cgroup
 from agentcode.sandbox.packages import JAIL_PATH, SandboxEnvironment
 from agentcode.sandbox.supervisor import Callback, Outcome, WorkerProcess
 from agentcode.sandbox.tmpfs import HostTmpfs, host_tmpfs
@@ -37,6 +38,12 @@ UNSAFE_WARNING = (
     "agentcode: WARNING: the 'unsafe' sandbox runs code WITHOUT ISOLATION: it can read and change "
     "your files, reach the network and see your processes. Use it only for code you trust.\n"
 )
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _pipe_with(data: bytes, child_fds: list[int]) -> int:
@@ -66,6 +73,7 @@ class LocalSandboxSession:
         self._packages = SandboxEnvironment(settings.sandbox_env).mount_source()
         self._worker: WorkerProcess | None = None
         self._workdir: WorkDir | None = None
+        self._cgroup: SessionCgroup | None = None
         self._tempdir: str | None = None
         self._start()
 
@@ -76,9 +84,10 @@ class LocalSandboxSession:
         request_r, request_w = os.pipe2(os.O_CLOEXEC)
         response_r, response_w = os.pipe2(os.O_CLOEXEC)
         child_fds = [request_r, response_w]
-        info_r = None
+        info_r = args_w = None
         uid: int | None = None
         mounts: HostTmpfs | None = None
+        arguments: bytes = b""
         try:
             if self.isolated:
                 uid = jail.session_uid()
@@ -93,12 +102,15 @@ class LocalSandboxSession:
                 empty = tuple(_pipe_with(b"", child_fds) for _ in layout.masked)
                 mounts = host_tmpfs(limits)
                 fds = jail.Fds(request_r, response_w, info_w, seccomp_r, venv_r, empty)
-                arguments = jail.bwrap_arguments(
+                bwrap_args = jail.bwrap_arguments(
                     limits, fds, uid=uid, tmpfs=mounts.mounts if mounts else None,
                     packages=self._packages)
                 # bwrap reads its arguments from a pipe: its /proc/1/cmdline in the jail
-                # then names no host path.
-                args_r = _pipe_with(b"".join(a.encode() + b"\0" for a in arguments), child_fds)
+                # then names no host path. Written once bwrap is in the session's cgroup.
+                args_r, args_w = os.pipe2(os.O_CLOEXEC)
+                child_fds.append(args_r)
+                arguments = b"".join(a.encode() + b"\0" for a in bwrap_args)
+                self._cgroup = session_cgroup(limits)
                 command = [self._bwrap, "--args", str(args_r), "--",
                            *jail.worker_command(layout.executable, request_r)]
                 env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, None
@@ -123,17 +135,23 @@ class LocalSandboxSession:
                 manage_cpu=uid is not None, cpu_seconds=limits.cpu_seconds,
             )
         except BaseException:
-            for fd in (request_w, response_r, info_r):
+            for fd in (request_w, response_r, info_r, args_w):
                 if fd is not None:
                     os.close(fd)
             if mounts is not None:
                 mounts.detach()
+            self._remove_cgroup()
             self._remove_tempdir()
             raise
         finally:
             for fd in child_fds:
                 os.close(fd)
         try:
+            if args_w is not None:
+                self._confine(worker.proc.pid)
+                _write_all(args_w, arguments)
+                os.close(args_w)
+                args_w = None
             worker.wait_ready()
             root = (f"/proc/{worker.jail_pid}/root{WORKDIR}" if worker.jail_pid is not None
                     else self._tempdir)
@@ -142,12 +160,29 @@ class LocalSandboxSession:
             self._workdir = WorkDir(os.open(root, os.O_RDONLY | os.O_DIRECTORY), owner)
         except BaseException:
             worker.close()
+            self._remove_cgroup()
             self._remove_tempdir()
             raise
         finally:
+            if args_w is not None:
+                os.close(args_w)
             if mounts is not None:
                 mounts.detach()
         self._worker = worker
+
+    def _confine(self, pid: int) -> None:
+        """Put bwrap (still waiting for its arguments) in the session's cgroup, if we have one."""
+        if self._cgroup is None:
+            return
+        try:
+            self._cgroup.add(pid)
+        except OSError:
+            self._remove_cgroup()  # the per-process rlimits still hold
+
+    def _remove_cgroup(self) -> None:
+        if self._cgroup is not None:
+            self._cgroup.remove()
+            self._cgroup = None
 
     def _ensure_started(self) -> WorkerProcess:
         if self._worker is None or not self._worker.alive:
@@ -160,6 +195,7 @@ class LocalSandboxSession:
         if self._worker is not None:
             self._worker.close()
             self._worker = None
+        self._remove_cgroup()
         if self._workdir is not None:
             self._workdir.close()
             self._workdir = None

@@ -12,7 +12,7 @@ import time
 import pytest
 from jail_helpers import small_settings
 
-from agentcode.sandbox import tmpfs
+from agentcode.sandbox import cgroup, tmpfs
 from agentcode.sandbox.local import LocalSandboxSession
 
 
@@ -123,3 +123,28 @@ def test_the_hard_cpu_limit_cannot_be_lifted() -> None:
         )
         assert spun.error is not None and spun.error.name == "SandboxExited"
         assert spun.exit_code == 137  # SIGKILL from the kernel at the hard limit
+
+
+@pytest.mark.skipif(not cgroup.hierarchies(),
+                    reason="session-wide limits need a writable cgroup (v2 delegated, or v1)")
+def test_memory_is_limited_for_the_session_not_per_process() -> None:
+    # Each process stays far below its own address-space limit; together they cannot pass
+    # the session's memory, so the kernel stops some of them, and the session goes on.
+    with LocalSandboxSession(small_settings(memory_mb=400)) as jail:
+        jail.execute("canary = 'alive'")
+        result = jail.execute(
+            "import os, time\n"
+            "pids = []\n"
+            "for _ in range(3):\n"
+            "    pid = os.fork()\n"
+            "    if pid == 0:\n"
+            "        block = bytearray(os.urandom(1) * (150 * 2**20))\n"
+            "        time.sleep(2)\n"
+            "        os._exit(0)\n"
+            "    pids.append(pid)\n"
+            "print(sorted(os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in pids))",
+            timeout=60,
+        )
+        statuses = eval(result.stdout)  # noqa: S307 - our own repr
+        assert -9 in statuses  # killed at the session's limit
+        assert jail.execute("canary").text == "'alive'"

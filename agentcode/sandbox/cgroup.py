@@ -1,0 +1,183 @@
+"""One cgroup per session, so memory and process limits hold for the session as a whole.
+
+RLIMIT_AS and RLIMIT_NPROC are per process (three processes held 3.7 GiB under a "2 GiB"
+limit) and tmpfs pages count against neither. A cgroup counts every process of the jail, their
+kernel memory and the tmpfs pages they write: memory.max = ``limits.memory_mb`` (no swap) and
+pids.max = ``limits.processes``, for the session.
+
+cgroup v2 is used where our own cgroup delegates the memory and pids controllers to children
+(systemd's Delegate=yes, or a container that gives us a cgroup of our own); otherwise the v1
+memory and pids hierarchies when they are mounted and writable (root on a hybrid host). bwrap
+is placed in the cgroup before it reads its arguments, so every process of the jail is inside.
+Where neither is possible the per-process rlimits remain, and `agentcode doctor` warns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentcode.config import Limits
+
+MIB = 1024 * 1024
+_PREFIX = "agentcode-"
+
+
+@dataclass(frozen=True, slots=True)
+class Hierarchy:
+    """Where new session cgroups go: ``parent`` (our own cgroup) in one mounted hierarchy."""
+
+    version: int
+    parent: str
+    controllers: tuple[str, ...]
+
+
+def _mounts() -> list[tuple[str, str, str]]:
+    """(mount point, fstype, super options) of the cgroup filesystems."""
+    found = []
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+            for line in handle:
+                left, _, right = line.partition(" - ")
+                fields, rest = left.split(), right.split()
+                if len(fields) > 4 and len(rest) > 2 and rest[0] in ("cgroup", "cgroup2"):
+                    found.append((fields[4], rest[0], rest[2]))
+    except OSError:
+        pass
+    return found
+
+
+def _own_paths() -> dict[str, str]:
+    """Controller (or "" for v2) -> our cgroup's path, from /proc/self/cgroup."""
+    paths: dict[str, str] = {}
+    try:
+        with open("/proc/self/cgroup", encoding="utf-8") as handle:
+            for line in handle:
+                _, controllers, path = line.rstrip("\n").split(":", 2)
+                for name in controllers.split(",") if controllers else [""]:
+                    paths[name] = path
+    except (OSError, ValueError):
+        pass
+    return paths
+
+
+def _v2(mounts: list[tuple[str, str, str]], own: dict[str, str]) -> list[Hierarchy]:
+    for point, fstype, _ in mounts:
+        if fstype != "cgroup2" or "" not in own:
+            continue
+        parent = os.path.join(point, own[""].lstrip("/"))
+        try:
+            enabled = Path(parent, "cgroup.subtree_control").read_text().split()
+            if not {"memory", "pids"} <= set(enabled):
+                Path(parent, "cgroup.subtree_control").write_text("+memory +pids")
+        except OSError:
+            continue  # not delegated to us (or our cgroup holds processes: no internal nodes)
+        if os.access(parent, os.W_OK):
+            return [Hierarchy(2, parent, ("memory", "pids"))]
+    return []
+
+
+def _v1(mounts: list[tuple[str, str, str]], own: dict[str, str]) -> list[Hierarchy]:
+    found = []
+    for controller in ("memory", "pids"):
+        for point, fstype, options in mounts:
+            if fstype == "cgroup" and controller in options.split(",") and controller in own:
+                parent = os.path.join(point, own[controller].lstrip("/"))
+                if os.access(parent, os.W_OK):
+                    found.append(Hierarchy(1, parent, (controller,)))
+                break
+    return found if len(found) == 2 else []
+
+
+@functools.cache
+def hierarchies() -> tuple[Hierarchy, ...]:
+    """Where this host lets us make session cgroups (empty: nowhere)."""
+    mounts, own = _mounts(), _own_paths()
+    return tuple(_v2(mounts, own) or _v1(mounts, own))
+
+
+def describe() -> str:
+    """For `agentcode doctor`: how session limits are enforced here ("" when not by cgroups)."""
+    chosen = hierarchies()
+    if not chosen:
+        return ""
+    return f"cgroup v{chosen[0].version} ({', '.join(c for h in chosen for c in h.controllers)})"
+
+
+class SessionCgroup:
+    """The cgroup(s) of one session: created with their limits, removed at the end."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.dirs: list[str] = []
+        name = _PREFIX + uuid.uuid4().hex[:12]
+        _sweep()
+        memory = str(limits.memory_mb * MIB)
+        try:
+            for hierarchy in hierarchies():
+                path = os.path.join(hierarchy.parent, name)
+                os.mkdir(path)
+                self.dirs.append(path)
+                for key, value in _settings(hierarchy, memory, limits.processes):
+                    target = Path(path, key)
+                    if not target.exists():
+                        continue
+                    try:
+                        target.write_text(value)
+                    except OSError:
+                        if "swap" not in key:  # swap accounting may be off: not fatal
+                            raise
+        except OSError:
+            self.remove()
+            raise
+
+    def add(self, pid: int) -> None:
+        for path in self.dirs:
+            Path(path, "cgroup.procs").write_text(str(pid))
+
+    def remove(self) -> None:
+        """Remove the (by now empty) cgroups; a moment's retry while the jail's exits settle."""
+        for path in self.dirs:
+            for _ in range(20):
+                try:
+                    os.rmdir(path)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)
+        self.dirs = []
+
+
+def _sweep(older_than: float = 60.0) -> None:
+    """Remove session cgroups left behind (a jail whose exit outlasted `remove`'s patience)."""
+    now = time.time()
+    for hierarchy in hierarchies():
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(hierarchy.parent):
+                if entry.name.startswith(_PREFIX) and now - entry.stat().st_mtime > older_than:
+                    with contextlib.suppress(OSError):
+                        os.rmdir(entry.path)  # refused while processes are inside
+
+
+def _settings(hierarchy: Hierarchy, memory: str, processes: int) -> list[tuple[str, str]]:
+    pids = [("pids.max", str(processes))] if processes > 0 else []
+    if hierarchy.version == 2:
+        return [("memory.max", memory), ("memory.swap.max", "0"), *pids]
+    if "memory" in hierarchy.controllers:
+        # memsw (memory + swap) can only be set at or above the memory limit: after it.
+        return [("memory.limit_in_bytes", memory), ("memory.memsw.limit_in_bytes", memory)]
+    return pids
+
+
+def session_cgroup(limits: Limits) -> SessionCgroup | None:
+    """A new session's cgroup, or None where this host gives us none."""
+    if not hierarchies():
+        return None
+    with contextlib.suppress(OSError):
+        return SessionCgroup(limits)
+    return None
