@@ -3,7 +3,7 @@
 RLIMIT_AS and RLIMIT_NPROC are per process (three processes held 3.7 GiB under a "2 GiB"
 limit) and tmpfs pages count against neither. A cgroup counts every process of the jail, their
 kernel memory and the tmpfs pages they write: memory.max = ``limits.memory_mb`` (no swap) and
-pids.max = ``limits.processes``, for the session.
+pids.max = ``limits.processes`` (plus bwrap's two), for the session.
 
 cgroup v2 is used where our own cgroup delegates the memory and pids controllers to children
 (systemd's Delegate=yes, or a container that gives us a cgroup of our own); otherwise the v1
@@ -26,6 +26,7 @@ from agentcode.config import Limits
 
 MIB = 1024 * 1024
 _PREFIX = "agentcode-"
+BWRAP_PROCESSES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +166,8 @@ def _sweep(older_than: float = 60.0) -> None:
 
 
 def _settings(hierarchy: Hierarchy, memory: str, processes: int) -> list[tuple[str, str]]:
-    pids = [("pids.max", str(processes))] if processes > 0 else []
+    # bwrap's own two processes (outside and the jail's init) count here, not in RLIMIT_NPROC.
+    pids = [("pids.max", str(processes + BWRAP_PROCESSES))] if processes > 0 else []
     if hierarchy.version == 2:
         return [("memory.max", memory), ("memory.swap.max", "0"), *pids]
     if "memory" in hierarchy.controllers:
