@@ -318,18 +318,25 @@ def _decode(content: str, encoding: str) -> bytes:
 
 
 def serve_stdio(settings: Settings | None = None, *, max_sessions: int = 8) -> None:
-    """Serve MCP over stdin/stdout until the client disconnects (or SIGTERM/SIGINT)."""
+    """Serve MCP over stdin/stdout until the client disconnects, SIGTERM, SIGHUP or SIGINT."""
+    import os
     import signal
 
-    server = build_server(settings, max_sessions=max_sessions)
+    settings = settings or agentcode.load_settings()
+    pool = SessionPool(settings, limit=max_sessions)
+    server = build_server(settings, pool=pool)
 
     async def main() -> None:
         async with anyio.create_task_group() as group:
             async def stop_on_signal() -> None:
-                with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGHUP) as signals:
-                    async for _ in signals:
-                        group.cancel_scope.cancel()
-                        return
+                with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGHUP,
+                                                signal.SIGINT) as signals:
+                    async for signum in signals:
+                        # The SDK reads stdin in a thread that only EOF ends, so cancelling
+                        # would wait for the client: close the sessions and leave now. A run
+                        # still in progress dies with us (its jail has --die-with-parent).
+                        pool.close_all()
+                        os._exit(128 + signum)
 
             group.start_soon(stop_on_signal)
             await server.run_stdio_async()

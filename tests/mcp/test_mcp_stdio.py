@@ -6,7 +6,9 @@ Real bubblewrap jails, real protocol. Each test starts its own server, so its ja
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
@@ -270,6 +273,37 @@ def test_closing_the_client_leaves_no_jail_process() -> None:
     while time.monotonic() < deadline and any(_alive(pid) for pid in jails | set(server)):
         time.sleep(0.05)
     assert not [pid for pid in jails | set(server) if _alive(pid)]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_killed_server_leaves_no_jail_process(signum: int) -> None:
+    # SIGTERM: the server closes its sessions and exits; SIGKILL: the jails die with their parent.
+    watched: set[int] = set()
+    seen: dict[str, bool] = {}
+
+    async def scenario() -> None:
+        async with _client() as client:
+            session_id = await _session(client)
+            await client.call_tool("execute_python", {"code": "x = 1", "session_id": session_id})
+            server = _server_pid()
+            jails = _children(server)
+            seen["jail"] = any(b"bwrap" in Path(f"/proc/{pid}/cmdline").read_bytes()
+                               for pid in jails)
+            watched.update(jails | {server})
+            os.kill(server, signum)
+            deadline = time.monotonic() + 10
+            while _alive(server) and time.monotonic() < deadline:
+                await anyio.sleep(0.05)
+            seen["server exited"] = not _alive(server)
+
+    # The client may complain on the way out that its server went away: not what is tested.
+    with contextlib.suppress(Exception):
+        _run(scenario)
+    assert seen == {"jail": True, "server exited": True}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in watched):
+        time.sleep(0.05)
+    assert not [pid for pid in watched if _alive(pid)]
 
 
 def test_an_unusable_sandbox_is_an_mcp_error(tmp_path: Path) -> None:
