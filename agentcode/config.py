@@ -44,7 +44,7 @@ class Limits:
     files: int = 32768  # inodes per tmpfs (/tmp, /dev/shm, /sandbox) where the host allows it
     copy_out_mb: int = 256  # run --out / Session.download: bytes (apparent size) in total
     copy_out_files: int = 1000  # ... files in total
-    copy_out_seconds: float = 30.0  # ... and time
+    copy_out_seconds: float = 10.0  # ... and time
     output_bytes: int = 1024 * 1024  # per stream (stdout, stderr); the rest is counted, not kept
     kill_grace_seconds: float = 2.0  # after the interrupt, before the session is killed
 

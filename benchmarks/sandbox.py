@@ -1,6 +1,6 @@
 """Sandbox start-up and round-trip costs, with baselines measured in the same run.
 
-    python benchmarks/sandbox.py [--runs N] [--json] [--ref-python PATH]
+    python benchmarks/sandbox.py [--runs N] [--json] [--ref-python PATH] [--baseline-src DIR]
 
 Measures (medians of N runs):
 - whole process: `echo 'print(1)' | agentcode run -` against `python -c 'print(1)'` (goal <= 5x)
@@ -8,6 +8,10 @@ Measures (medians of N runs):
 - a warm execution round trip in a session (goal <= 1 ms)
 - references, when importable by ``--ref-python`` (a separate venv keeps them out of ours):
   an ipykernel start + execute, smolagents' LocalPythonExecutor, llm-sandbox.
+- with ``--baseline-src DIR`` (another agentcode source tree, e.g. an earlier commit from
+  ``git archive COMMIT agentcode | tar -x -C DIR``): new session and warm execution of that tree
+  and of this one, alternating in the same run, and their ratios. On a busy machine the ratio
+  says what a change costs when the absolute numbers cannot.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -67,6 +72,44 @@ def sessions(runs: int) -> dict[str, float]:
         first_value = median_ms(lambda: session.execute("x"), runs * 20)
     return {"new_session_ms": statistics.median(starts), "close_ms": statistics.median(closes),
             "warm_exec_ms": warm, "warm_exec_with_value_ms": first_value}
+
+
+SESSION_PROBE = """
+import sys, time, json, statistics
+sys.path.insert(0, SRC)
+from agentcode.config import Settings
+from agentcode.sandbox.local import LocalSandboxSession
+starts = []
+for _ in range(RUNS):
+    t = time.perf_counter(); s = LocalSandboxSession(Settings())
+    starts.append((time.perf_counter() - t) * 1000); s.close()
+with LocalSandboxSession(Settings()) as s:
+    s.execute("x = 0")
+    warm = []
+    for _ in range(RUNS * 20):
+        t = time.perf_counter(); s.execute("x += 1"); warm.append((time.perf_counter() - t) * 1000)
+print(json.dumps({"new_session_ms": statistics.median(starts),
+                  "warm_exec_ms": statistics.median(warm)}))
+"""
+
+
+def against_baseline(baseline_src: str, runs: int, rounds: int = 3) -> dict[str, float]:
+    """This tree and ``baseline_src``, alternating ``rounds`` times; medians and ratios."""
+    trees = {"current": str(ROOT), "baseline": str(Path(baseline_src).resolve())}
+    samples: dict[str, dict[str, list[float]]] = {
+        name: {"new_session_ms": [], "warm_exec_ms": []} for name in trees}
+    for _ in range(rounds):
+        for name, src in trees.items():
+            code = SESSION_PROBE.replace("SRC", repr(src)).replace("RUNS", str(runs))
+            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                  check=True, timeout=600)
+            for key, value in json.loads(done.stdout.strip().splitlines()[-1]).items():
+                samples[name][key].append(value)
+    result = {f"{name}_{key}": statistics.median(values)
+              for name, keys in samples.items() for key, values in keys.items()}
+    for key in ("new_session_ms", "warm_exec_ms"):
+        result[f"ratio_{key}"] = result[f"current_{key}"] / result[f"baseline_{key}"]
+    return result
 
 
 REFERENCES = {
@@ -142,12 +185,16 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--ref-python", default=sys.executable,
                         help="interpreter that has the reference packages (bench extra)")
+    parser.add_argument("--baseline-src", default=None,
+                        help="another agentcode source tree to compare sessions against")
     args = parser.parse_args()
-    results = {
+    results: dict[str, Any] = {
         "whole_process": whole_process(args.runs),
         "local_session": sessions(args.runs),
         "references": references(args.ref_python, args.runs),
     }
+    if args.baseline_src:
+        results["baseline"] = against_baseline(args.baseline_src, args.runs)
     if args.json:
         print(json.dumps(results, indent=2))
         return
@@ -161,6 +208,11 @@ def main() -> None:
     print(f"warm execution round trip                {local['warm_exec_ms']:8.3f} ms"
           "   (goal <= 1 ms)")
     print(f"warm execution returning a value         {local['warm_exec_with_value_ms']:8.3f} ms")
+    if "baseline" in results:
+        base = results["baseline"]
+        for key, label in (("new_session_ms", "new session"), ("warm_exec_ms", "warm execution")):
+            print(f"{label}: this tree {base['current_' + key]:.3f} ms, baseline "
+                  f"{base['baseline_' + key]:.3f} ms, ratio {base['ratio_' + key]:.2f}x")
     for name, ref in results["references"].items():
         if "error" in ref:
             print(f"{name}: not measured ({ref['error']})")

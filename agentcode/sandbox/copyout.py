@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from agentcode.config import Limits
 from agentcode.errors import AgentcodeError, UsageError
@@ -40,7 +41,7 @@ class Budget:
 
     max_bytes: int = 256 * MIB
     max_files: int = 1000
-    max_seconds: float = 30.0
+    max_seconds: float = 10.0
 
     @classmethod
     def from_limits(cls, limits: Limits) -> Budget:
@@ -153,6 +154,13 @@ class OutDir:
         return self.path / name
 
 
+@runtime_checkable
+class KnowsSizes(Protocol):
+    """A backend that can say a file's apparent size without reading it (the local one)."""
+
+    def file_size(self, path: str) -> int: ...
+
+
 def copy_out(sandbox: SandboxSession, out: OutDir, *, unchanged: Callable[[str, bytes], bool],
              budget: Budget | None = None) -> CopyOut:
     """Copy the work dir's regular files (except ``unchanged`` ones) into ``out``."""
@@ -167,6 +175,9 @@ def copy_out(sandbox: SandboxSession, out: OutDir, *, unchanged: Callable[[str, 
                                for n in names[index:]]
             break
         try:
+            if isinstance(sandbox, KnowsSizes) and (
+                    written + sandbox.file_size(name) > budget.max_bytes):
+                raise Skipped(f"over the copy-out budget of {budget.max_bytes // MIB} MiB")
             data = sandbox.read_file(name)
             if unchanged(name, data):
                 continue

@@ -18,10 +18,10 @@ import signal
 _MAX_ROUNDS = 64
 
 
-def _children(pid: int) -> list[int]:
+def _children(pid: int, *, single_threaded: bool = False) -> list[int]:
     found: list[int] = []
     try:
-        tids = os.listdir(f"/proc/{pid}/task")
+        tids = [str(pid)] if single_threaded else os.listdir(f"/proc/{pid}/task")
     except OSError:
         return found
     for tid in tids:
@@ -42,12 +42,13 @@ def stop_jail(init_pid: int) -> list[int]:
     """SIGSTOP every process under ``init_pid`` (not init itself); return the pids stopped."""
     stopped: list[int] = []
     seen: set[int] = set()
-    frontier = _children(init_pid)
+    frontier = _children(init_pid, single_threaded=True)  # bwrap's init has one thread
     for _ in range(_MAX_ROUNDS):
         fresh = [pid for pid in frontier if pid not in seen]
         if not fresh:
-            # Nothing new: one more look from the top catches a child forked mid-search.
-            fresh = [pid for pid in _descendants(init_pid) if pid not in seen]
+            # Nothing new: one more look at init's children catches an orphan re-parented to
+            # it mid-search (children of a stopped process were read after it stopped).
+            fresh = [pid for pid in _children(init_pid, single_threaded=True) if pid not in seen]
             if not fresh:
                 break
         for pid in fresh:
@@ -56,16 +57,6 @@ def stop_jail(init_pid: int) -> list[int]:
             stopped.append(pid)
         frontier = [child for pid in fresh for child in _children(pid)]
     return stopped
-
-
-def _descendants(init_pid: int) -> list[int]:
-    found: list[int] = []
-    stack = _children(init_pid)
-    while stack and len(found) < 100_000:
-        pid = stack.pop()
-        found.append(pid)
-        stack += _children(pid)
-    return found
 
 
 def resume(pids: list[int]) -> None:

@@ -306,3 +306,7 @@ class LocalSandboxSession:
 
     def read_file(self, path: str) -> bytes:
         return self._files().read(path)
+
+    def file_size(self, path: str) -> int:
+        """Apparent size of a regular file (a sparse file's too), without reading it."""
+        return self._files().size(path)

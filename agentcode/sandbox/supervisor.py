@@ -212,17 +212,20 @@ class WorkerProcess:
     def _discard(self) -> int:
         """Read and drop what is waiting in the output and result pipes (bounded)."""
         dropped = 0
+        poller = select.poll()
         for fd in (self.out_fd, self.err_fd, self.response_r):
-            while dropped < DRAIN_BYTES:
-                ready, _, _ = select.select([fd], [], [], 0)
-                if not ready:
-                    break
+            poller.register(fd, select.POLLIN)
+        while dropped < DRAIN_BYTES:
+            ready = [fd for fd, events in poller.poll(0) if events & select.POLLIN]
+            if not ready:
+                break
+            for fd in ready:
                 try:
                     data = os.read(fd, 65536)
                 except OSError:
-                    break
+                    data = b""
                 if not data:
-                    break
+                    poller.unregister(fd)
                 dropped += len(data)
         return dropped
 

@@ -119,7 +119,19 @@ class WorkDir:
         finally:
             os.close(fd)
 
+    def size(self, name: str) -> int:
+        """The apparent size of a regular file, as `read` would open it."""
+        fd = self._open_file(name)
+        try:
+            return os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+
     def read(self, name: str) -> bytes:
+        with os.fdopen(self._open_file(name), "rb") as handle:
+            return handle.read()
+
+    def _open_file(self, name: str) -> int:
         *dirs, leaf = check_relative(name).split("/")
         try:
             parent = self._open_dir(dirs, create=False)
@@ -133,7 +145,7 @@ class WorkDir:
             if exc.errno == errno.ENOENT:
                 raise SandboxError(f"no file {name!r} in the sandbox") from None
             raise SandboxError(f"cannot read {name!r} in the sandbox: {exc.strerror}") from None
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise SandboxError(f"refusing to read {name!r}: not a regular file")
-            return handle.read()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise SandboxError(f"refusing to read {name!r}: not a regular file")
+        return fd
