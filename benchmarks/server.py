@@ -6,7 +6,8 @@
 load: one `agentcode serve` on loopback (a separate process, real jails); --sessions clients in
 threads, each with its own session, run --executions small programs each. Reported per run and
 as medians over --runs: p50/p99 of one POST /execute, against the library's own round trip
-(`Session.execute`, in this process) measured in the same run at the same concurrency; errors
+(`Session.execute`, in this process, recording history as the server does) measured in the same
+run at the same concurrency; errors
 (any non-200 or a wrong stdout); and whether the history holds every execution, once.
 
 gen: `agentcode gen PROMPT | agentcode run -` in fresh processes, cold (the model loads in
@@ -140,20 +141,50 @@ def history_complete(url: str, ids: list[str], executions: int) -> bool:
         len(timed) == len(ids) * executions
 
 
+def sequential(url: str, count: int) -> list[float]:
+    """One client, one session: the server's own overhead without contention between clients."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=120) as http:
+        session = http.post("/v1/sessions").json()["id"]
+        http.post(f"/v1/sessions/{session}/execute", json={"code": "None"})
+        latencies = []
+        for step in range(count):
+            started = time.perf_counter()
+            http.post(f"/v1/sessions/{session}/execute", json={"code": program(0, step)[0]})
+            latencies.append(time.perf_counter() - started)
+        http.delete(f"/v1/sessions/{session}")
+    return latencies
+
+
+def library_sequential(count: int) -> list[float]:
+    from agentcode import Session
+
+    latencies = []
+    with Session("local") as session:
+        session.execute("None")
+        for step in range(count):
+            started = time.perf_counter()
+            session.execute(program(0, step)[0])
+            latencies.append(time.perf_counter() - started)
+    return latencies
+
+
 def load_run(sessions: int, executions: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="agentcode-bench-") as home:
         env = dict(os.environ, AGENTCODE_HOME=home)
-        os.environ["AGENTCODE_HOME"] = home
-        os.environ["AGENTCODE_NO_HISTORY"] = "1"  # the library baseline records nothing
+        os.environ["AGENTCODE_HOME"] = home  # both record history, as by default
         library, library_errors = library_round_trips(sessions, executions)
-        del os.environ["AGENTCODE_NO_HISTORY"]
         process, url = start_server(env, "--no-warm", "--max-sessions", str(sessions + 5))
         try:
             server, server_errors, ids = server_round_trips(url, sessions, executions)
             complete = history_complete(url, ids, executions)
+            one_server = sequential(url, sessions * executions)
         finally:
             stop(process)
+        one_library = library_sequential(sessions * executions)
     return {
+        "one_client_library_p50_ms": percentile(one_library, 50) * 1000,
+        "one_client_server_p50_ms": percentile(one_server, 50) * 1000,
         "library_p50_ms": percentile(library, 50) * 1000,
         "library_p99_ms": percentile(library, 99) * 1000,
         "server_p50_ms": percentile(server, 50) * 1000,
@@ -206,7 +237,8 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     if args.what == "load":
         runs = [load_run(args.sessions, args.executions) for _ in range(args.runs)]
-        keys = ["library_p50_ms", "library_p99_ms", "server_p50_ms", "server_p99_ms"]
+        keys = ["library_p50_ms", "library_p99_ms", "server_p50_ms", "server_p99_ms",
+                "one_client_library_p50_ms", "one_client_server_p50_ms"]
         summary: dict[str, Any] = {k: round(statistics.median(r[k] for r in runs), 2)
                                    for k in keys}
         summary["p50_ratio"] = round(summary["server_p50_ms"] / summary["library_p50_ms"], 2)

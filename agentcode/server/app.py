@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 from anyio import to_thread
 from fastapi import APIRouter, Body, FastAPI, Query, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from agentcode.errors import AgentcodeError, SandboxError
 from agentcode.schemas import ExecutionSchema, GenerationSchema, HistoryEntrySchema
 from agentcode.server import stream
-from agentcode.server.auth import COOKIE, is_authorized, origin_allowed, token_matches
+from agentcode.server.auth import Gate
 from agentcode.server.errors import error_body, http_status
 from agentcode.server.limits import BodyLimit
 from agentcode.server.schemas import (
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from agentcode import Settings
 
 STATIC = files("agentcode.server") / "static"
-PUBLIC_PATHS = frozenset({"/health"})
 
 
 @dataclass(slots=True)
@@ -85,9 +84,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.pool = pool
     app.state.config = config
     _install_errors(app)
-    _install_gate(app, config.token)
     app.add_middleware(BodyLimit, request_bytes=config.request_bytes,
                        upload_bytes=config.upload_bytes)
+    app.add_middleware(Gate, token=config.token, page_headers=_PAGE_HEADERS)  # outermost
 
     @app.get("/health", response_model=Health, tags=["server"])
     async def health() -> Health:
@@ -281,37 +280,3 @@ def _install_errors(app: FastAPI) -> None:
     app.add_exception_handler(AgentcodeError, agentcode_error)
     app.add_exception_handler(UnknownSession, unknown_session)
     app.add_exception_handler(TooManySessions, too_many)
-
-
-def _install_gate(app: FastAPI, token: str) -> None:
-    """Origin check and token check for everything but /health (see agentcode.server.auth)."""
-
-    @app.middleware("http")
-    async def gate(request: Request, call_next: Any) -> Response:
-        if request.url.path in PUBLIC_PATHS:
-            return await call_next(request)  # type: ignore[no-any-return]
-        if not origin_allowed(request):
-            return JSONResponse({"detail": "cross-origin request refused", "exit_code": 2},
-                                status_code=403)
-        given = request.query_params.get("token")
-        if request.url.path == "/" and given is not None:
-            if not token_matches(given, token) and token:
-                return HTMLResponse(_DENIED, status_code=401, headers=_PAGE_HEADERS)
-            # Trade the token in the URL for a cookie, and drop it from the address bar.
-            response = RedirectResponse("/", status_code=303)
-            response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
-                                secure=request.url.scheme == "https")
-            return response
-        if not is_authorized(request, token):
-            if request.url.path == "/":
-                return HTMLResponse(_DENIED, status_code=401, headers=_PAGE_HEADERS)
-            return JSONResponse(
-                {"detail": "missing or wrong token: send 'Authorization: Bearer TOKEN' (the "
-                 "token agentcode serve printed)", "exit_code": 2},
-                status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        return await call_next(request)  # type: ignore[no-any-return]
-
-
-_DENIED = """<!doctype html><meta charset="utf-8"><title>agentcode</title>
-<p>This page needs the server's token: open the URL <code>agentcode serve</code> printed
-(it ends with <code>?token=...</code>).</p>"""

@@ -13,8 +13,13 @@ import hmac
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 COOKIE = "agentcode_token"
+PUBLIC_PATHS = frozenset({"/health"})
+POLICY_VIOLATION = 1008  # a WebSocket closed before its handshake is answered with HTTP 403
 
 
 def token_matches(given: str | None, token: str) -> bool:
@@ -45,3 +50,58 @@ def origin_allowed(conn: HTTPConnection) -> bool:
     host = conn.headers.get("host", "")
     parts = urlsplit(origin)
     return parts.scheme in ("http", "https") and bool(parts.netloc) and parts.netloc == host
+
+
+class Gate:
+    """The Origin and token checks in front of everything but /health, HTTP and WebSocket."""
+
+    def __init__(self, app: ASGIApp, *, token: str, page_headers: dict[str, str]) -> None:
+        self.app = app
+        self.token = token
+        self.page_headers = page_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        conn = HTTPConnection(scope)
+        if scope["type"] == "websocket":
+            if origin_allowed(conn) and is_authorized(conn, self.token):
+                await self.app(scope, receive, send)
+            else:
+                await WebSocket(scope, receive, send).close(code=POLICY_VIOLATION)
+            return
+        response = self.refusal(conn)
+        if response is None:
+            await self.app(scope, receive, send)
+        else:
+            await response(scope, receive, send)
+
+    def refusal(self, conn: HTTPConnection) -> Response | None:
+        """The answer for a request that may not pass (None: let it through)."""
+        if not origin_allowed(conn):
+            return JSONResponse({"detail": "cross-origin request refused", "exit_code": 2},
+                                status_code=403)
+        given = conn.query_params.get("token")
+        page = conn.url.path == "/"
+        if page and given is not None:
+            if self.token and not token_matches(given, self.token):
+                return HTMLResponse(DENIED, status_code=401, headers=self.page_headers)
+            # Trade the token in the URL for a cookie, and drop it from the address bar.
+            response = RedirectResponse("/", status_code=303)
+            response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict",
+                                secure=conn.url.scheme == "https")
+            return response
+        if is_authorized(conn, self.token):
+            return None
+        if page:
+            return HTMLResponse(DENIED, status_code=401, headers=self.page_headers)
+        return JSONResponse(
+            {"detail": "missing or wrong token: send 'Authorization: Bearer TOKEN' (the token "
+             "agentcode serve printed)", "exit_code": 2},
+            status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+DENIED = """<!doctype html><meta charset="utf-8"><title>agentcode</title>
+<p>This page needs the server's token: open the URL <code>agentcode serve</code> printed
+(it ends with <code>?token=...</code>).</p>"""

@@ -89,7 +89,9 @@ class GracefulServer(uvicorn.Server):
 def _bind(host: str, port: int) -> socket.socket:
     """Bind now, so a port in use is one clear error, and port 0 gets a real port to print."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets that say TCP,
+    # and without it every keep-alive response waited ~40 ms for a delayed ACK.
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host.strip("[]"), port))

@@ -20,7 +20,6 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from agentcode.errors import EXIT_USAGE, AgentcodeError
-from agentcode.server.auth import is_authorized, origin_allowed
 from agentcode.server.errors import error_body
 from agentcode.server.schemas import ExecuteRequest, GenerateRequest
 from agentcode.server.sessions import UnknownSession
@@ -29,16 +28,12 @@ if TYPE_CHECKING:
     from agentcode import Session
     from agentcode.server.sessions import SessionPool
 
-POLICY_VIOLATION = 1008
 UNKNOWN_SESSION = 4404
 
 
 async def endpoint(websocket: WebSocket, session_id: str) -> None:
-    config = websocket.app.state.config
+    # The token and Origin were checked before this (agentcode.server.auth.Gate).
     pool: SessionPool = websocket.app.state.pool
-    if not origin_allowed(websocket) or not is_authorized(websocket, config.token):
-        await websocket.close(code=POLICY_VIOLATION)  # before accept: the handshake gets 403
-        return
     await websocket.accept()
     try:
         pool.get(session_id)

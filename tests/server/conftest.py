@@ -61,7 +61,7 @@ def start_server(agentcode_home: Path) -> Iterator[StartServer]:
             settings.model = ["scripted"]
         config = ServerConfig(settings=settings, token=token, **overrides)
         app = create_app(config)
-        listener = socket.socket()
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         listener.bind(("127.0.0.1", 0))
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on",
                                                timeout_graceful_shutdown=2))

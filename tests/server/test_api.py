@@ -167,3 +167,33 @@ def test_openapi_and_docs_are_served_locally(start_server: StartServer) -> None:
     assert "/static/swagger/swagger-ui-bundle.js" in docs.text
     assert "cdn" not in docs.text.lower()
     assert bundle.status_code == 200 and len(bundle.content) > 100_000
+
+
+def test_verified_generation_repairs_in_the_session(start_server: StartServer) -> None:
+    broken = "```python\nprint(undefined_name)\n```"
+    fixed = "```python\nprint('repaired')\n```"
+    model = FakeModel([broken, fixed])
+    running = start_server(model)
+    with running.client() as http:
+        session = http.post("/v1/sessions").json()["id"]
+        reply = http.post(f"/v1/sessions/{session}/generate",
+                          json={"prompt": "say repaired", "verify": True, "max_repairs": 2})
+    body = reply.json()
+    assert reply.status_code == 200
+    assert body["verified"] is True and body["code"] == "print('repaired')\n"
+    assert [r["passed"] for r in body["rounds"]] == [False, True]
+    assert "NameError" in body["rounds"][0]["error"]
+
+
+def test_the_listening_socket_says_tcp_so_asyncio_sets_nodelay() -> None:
+    import socket
+
+    from agentcode.server.run import _bind
+
+    listener = _bind("127.0.0.1", 0)
+    try:
+        # With proto 0 asyncio skips TCP_NODELAY: each keep-alive reply waited ~40 ms.
+        assert listener.proto == socket.IPPROTO_TCP
+        assert listener.getsockname()[1] > 0
+    finally:
+        listener.close()
