@@ -42,6 +42,7 @@ def test_this_machine_is_ready_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     DoctorReportSchema.model_validate(document)  # the schema `agentcode schema doctor` prints
     lines = by_name(document)
     assert document["ok"] is True
+    assert lines["config"]["status"] == "ok" and "defaults" in lines["config"]["detail"]
     assert lines["bubblewrap"]["status"] == "ok"
     assert lines["sandbox python"]["status"] == "ok"
     assert "no secret variables inside" in lines["sandbox python"]["detail"]
@@ -60,7 +61,7 @@ def test_without_bubblewrap_the_default_path_fails_with_the_install_line(
     monkeypatch.setenv("PATH", str(empty))
     done = run_cli(["doctor"])
     assert done.exit_code == 1
-    assert done.stdout.startswith("fail  bubblewrap")
+    assert done.stdout.splitlines()[1].startswith("fail  bubblewrap")
     assert "fix: bubblewrap (bwrap) is not installed: install it with `apt-get install" in (
         done.stdout)
 

@@ -33,7 +33,7 @@ def doctor(
     everything the configuration uses works (by default: the local sandbox, the embedded model
     and the history), 1 otherwise.
     """
-    from agentcode.config import Settings, load_settings
+    from agentcode.config import Settings, config_path, load_settings
     from agentcode.doctor import Check, Status, report, run_checks
     from agentcode.errors import ConfigError
 
@@ -43,6 +43,10 @@ def doctor(
     except ConfigError as exc:
         lines.append(Check("config", Status.FAIL, str(exc), "fix the file; checked with defaults"))
         settings = Settings(region=region, profile=profile)
+    else:
+        path = config_path()
+        found = f"{path}: keys and types valid" if path.exists() else f"no {path}: defaults"
+        lines.append(Check("config", Status.OK, found))
     lines += run_checks(settings, online=online)
     document = report(lines)
     if json_output:
