@@ -62,6 +62,8 @@ class Settings:
     local_model: str | None = None  # GGUF path or name for `local`
     region: str | None = None
     profile: str | None = None
+    openai_base_url: str | None = None  # `openai:` models; else OPENAI_BASE_URL, else OpenAI's
+    openai_api_key: str | None = None  # else OPENAI_API_KEY
     model_attempts: int = 4  # calls to one model on throttling/transient errors, first included
     model_retry_seconds: float = 60.0  # time budget for those retries, per model
     session_timeout: int = 900  # AgentCore session timeout, seconds

@@ -24,6 +24,8 @@ from strands.models.model import Model
 from strands.types.content import Messages
 from strands.types.streaming import StreamEvent
 
+from agentcode.models.provider import ModelProvider, ModelStatus, ProviderStatus
+
 T = TypeVar("T")
 
 
@@ -237,7 +239,7 @@ _NAMED_ERRORS: dict[str, Callable[[], Exception]] = {
 
 
 def fake_model_from_spec(spec: str | None) -> FakeModel:
-    """The model behind ``-m fake:<file>`` (CLI tests in subprocesses; see `fake_model_factory`).
+    """The model behind ``-m fake:<file>`` (CLI tests in subprocesses; see `FAKE_PROVIDER`).
 
     The file is JSON: ``{"replies": [...], "delay": seconds per chunk}`` or just the list. Each
     item is a reply string, ``{"error": name}`` or ``{"partial": text, "error": name}``; names are
@@ -266,10 +268,25 @@ def fake_model_from_spec(spec: str | None) -> FakeModel:
 _FROM_SPEC: dict[str, FakeModel] = {}
 
 
-def fake_model_factory(spec: str | None, settings: object) -> FakeModel:
-    """The ``fake`` model prefix: the test suite's plugin (tests/plugins) declares it as an
-    ``agentcode.models`` entry point, so agentcode itself never imports this module."""
+def _fake_model_factory(spec: str | None, settings: object) -> FakeModel:
     return fake_model_from_spec(spec)
+
+
+def _fake_status(settings: object) -> ProviderStatus:
+    return ProviderStatus([ModelStatus("fake", True, "scripted replies for tests")])
+
+
+FAKE_PROVIDER = ModelProvider(
+    name="fake",
+    description="scripted replies for agentcode's own tests (agentcode.testing)",
+    factory=_fake_model_factory,
+    forms=("fake", "fake:<script.json>"),
+    status=_fake_status,
+    spec="a script file",
+    bare=True,
+)
+"""The ``fake`` model provider. The test suite's plugin (tests/plugins) declares it as an
+``agentcode.models`` entry point, so agentcode itself never imports this module."""
 
 
 # -- sandbox ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ def gen(*args: str) -> CliResult:
 def models(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
     """``models(name=model)`` makes ``-m t:<name>`` resolve to that model instance."""
     table: dict[str, object] = {}
-    monkeypatch.setattr(registry, "_factories", {})
+    monkeypatch.setattr(registry, "_registered", {})
     registry.register("t", lambda spec, _settings: table[spec or ""])  # type: ignore[arg-type, return-value]
     monkeypatch.setenv("AGENTCODE_MODEL_RETRY_SECONDS", "0")
     monkeypatch.setenv("AGENTCODE_TIMEOUT", "10")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from agentcode.cli.choices import PLUGINS_NOTE, model_names, sandbox_names
 from agentcode.cli.history_options import DbOption, NoHistoryOption, history_overrides
 from agentcode.cli.io import stdin_is_terminal, stdout_is_terminal
 from agentcode.errors import UsageError
@@ -43,8 +44,8 @@ def gen(
         "-m",
         "--model",
         envvar="AGENTCODE_MODEL",
-        help="Model, or chain tried in order (repeat or comma-separate): local, "
-        "local:<name or .gguf path>, bedrock, bedrock:<model id>.",
+        help=f"Model, or chain tried in order (repeat or comma-separate): {model_names()}; "
+        f"{PLUGINS_NOTE}.",
         show_default=False,
     )] = None,
     region: Annotated[str | None, typer.Option("--region", help="AWS region for Bedrock.")] = None,
@@ -76,7 +77,7 @@ def gen(
         "(repeatable).", show_default=False,
     )] = None,
     sandbox: Annotated[str | None, typer.Option(
-        "--sandbox", metavar="NAME", help="Sandbox that verifies: local, agentcore or unsafe.",
+        "--sandbox", metavar="NAME", help=f"Sandbox that verifies: {sandbox_names()}.",
         show_default=False,
     )] = None,
     cont: Annotated[bool, typer.Option(
@@ -114,10 +115,9 @@ def gen(
     if not verifying and (files or sandbox is not None or max_repairs is not None):
         raise UsageError("--file, --sandbox and --max-repairs apply to verification: add --verify")
     if sandbox is not None:
-        from agentcode.sandbox import BACKENDS
+        from agentcode.sandbox.registry import check_name
 
-        if sandbox not in BACKENDS:
-            raise UsageError(f"unknown sandbox {sandbox!r}: choose one of {', '.join(BACKENDS)}")
+        check_name(sandbox)
     settings = load_settings(model=names or None, region=region, profile=profile,
                              sandbox=sandbox, **history_overrides(no_history, db))
     _require_text(prompt)

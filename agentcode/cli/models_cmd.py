@@ -1,7 +1,9 @@
-"""`agentcode models`: the model names, the configured chain, and what is usable here.
+"""`agentcode models`: the model names, the configured chain, the sandboxes, and what is usable.
 
-Offline by design: local weights are checked on disk, Bedrock credentials through botocore's
-credential chain without the providers that call a network endpoint or run a command.
+Every row comes from a registry entry's offline check (`agentcode.models.registry`,
+`agentcode.sandbox.registry`), installed plugins included: local weights are checked on disk,
+Bedrock credentials through botocore's credential chain without the providers that call a network
+endpoint or run a command, an OpenAI-compatible endpoint by its settings only.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ def models(
     region: Annotated[str | None, typer.Option("--region", help="AWS region for Bedrock.")] = None,
     profile: Annotated[str | None, typer.Option("--profile", help="AWS profile to use.")] = None,
 ) -> None:
-    """List model names and whether each is usable on this machine (no network calls)."""
+    """List model names and sandboxes, and whether each is usable here (no network calls)."""
     from agentcode.config import load_settings
 
     settings = load_settings(region=region, profile=profile)
@@ -34,77 +36,62 @@ def models(
 
 
 def model_report(settings: Any) -> dict[str, Any]:
-    """Everything `agentcode models` shows, as JSON-ready data."""
-    from agentcode.models.bedrock import DEFAULT_CHAIN, bedrock_status
+    """Everything `agentcode models` shows, as JSON-ready data, from the two registries."""
+    from agentcode.aws.region import resolve_region
+    from agentcode.models.registry import (
+        PluginFailure,
+        all_providers,
+        names_help,
+        provider_status,
+    )
 
-    rows: list[dict[str, Any]] = []
-    local_rows = _local_rows(settings)
-    default_local = next((r for r in local_rows if r.get("default")), None)
-    rows.append({
-        "name": "local",
-        "provider": "local",
-        "available": bool(default_local and default_local["available"]),
-        "detail": "the embedded model"
-        + (f": {default_local['name']} ({default_local['detail']})" if default_local else ""),
-    })
-    rows.extend(local_rows)
-
-    status = bedrock_status(settings)
-    where = f"region {status.region} (from {status.region_source})"
-    creds = (f"credentials: {status.credentials}" if status.credentials
-             else "no credentials found" + (f" ({status.note})" if status.note else ""))
-    rows.append({
-        "name": "bedrock",
-        "provider": "bedrock",
-        "available": status.ready,
-        "detail": "the chain " + " -> ".join(DEFAULT_CHAIN) + f"; {where}; {creds}",
-    })
-    for model_id in DEFAULT_CHAIN:
-        rows.append({"name": f"bedrock:{model_id}", "provider": "bedrock",
-                     "available": status.ready, "detail": f"{where}; {creds}"})
-    return {
+    region = resolve_region(settings)
+    report: dict[str, Any] = {
         "configured": list(settings.model),
-        "aws": {"region": status.region, "region_source": status.region_source},
-        "models": rows,
-        "bedrock": {
-            "region": status.region,
-            "region_source": status.region_source,
-            "credentials": status.credentials,
-            "note": status.note,
-        },
-        "names": "local, local:<name or .gguf path>, bedrock, bedrock:<model id>",
+        "aws": {"region": region.name, "region_source": region.source},
+        "models": [],
     }
+    providers: dict[str, Any] = {}
+    for provider in all_providers():
+        if isinstance(provider, PluginFailure):
+            report["models"].append({
+                "name": f"{provider.name}:<model>", "provider": provider.name,
+                "available": False, "detail": f"plugin {provider.target} failed to load: "
+                f"{provider.reason}",
+            })
+            continue
+        status = provider_status(provider, settings)
+        for row in status.rows:
+            report["models"].append({"name": row.name, "provider": provider.name,
+                                     "available": row.available, "detail": row.detail,
+                                     **row.extra})
+        if status.info:
+            report[provider.name] = dict(status.info)
+        providers[provider.name] = {"description": provider.description,
+                                    "names": list(provider.name_forms),
+                                    "settings": list(provider.settings)}
+    report["providers"] = providers
+    report["sandboxes"] = _sandbox_rows(settings)
+    report["names"] = names_help()
+    return report
 
 
-def _local_rows(settings: Any) -> list[dict[str, Any]]:
-    try:
-        from agentcode.models.local import local_model_status
-    except ImportError:
-        return []
+def _sandbox_rows(settings: Any) -> list[dict[str, Any]]:
+    from agentcode.sandbox.registry import all_backends, backend_status
+
     rows = []
-    for info in local_model_status(settings):
-        ready = bool(info.get("runtime")) and bool(info.get("installed") or info.get("assembled"))
-        if not info.get("runtime"):
-            detail = f"runtime not installed: {info.get('install', '')}"
-        elif info.get("assembled"):
-            detail = f"ready, weights at {info.get('path')}"
-        elif info.get("installed"):
-            detail = "ready, weights assembled on first use"
-        else:
-            detail = f"weights not installed: {info.get('install', '')}"
-        rows.append({
-            "name": f"local:{info['name']}",
-            "provider": "local",
-            "available": ready,
-            "default": bool(info.get("default")),
-            "detail": f"{info.get('description', '')}; {detail}",
-            "status": info,
-        })
+    for backend in all_backends():
+        available, detail = backend_status(backend, settings)
+        rows.append({"name": backend.name, "available": available,
+                     "default": backend.name == settings.sandbox,
+                     "description": backend.description, "detail": detail,
+                     "settings": list(backend.settings)})
     return rows
 
 
 def _format(report: dict[str, Any]) -> str:
-    width = max(len(row["name"]) for row in report["models"]) + 2
+    names = [row["name"] for row in (*report["models"], *report["sandboxes"])]
+    width = max(len(name) for name in names) + 2
     aws = report["aws"]
     lines = [f"configured chain: {', '.join(report['configured']) or '(none)'}",
              f"AWS region (Bedrock and AgentCore): {aws['region']} (from {aws['region_source']})",
@@ -113,5 +100,11 @@ def _format(report: dict[str, Any]) -> str:
     for row in report["models"]:
         usable = "yes" if row["available"] else "no"
         lines.append(f"{row['name']:<{width}}{usable:<8}{row['detail']}")
-    lines += ["", f"names: {report['names']}"]
+    lines += ["", f"names: {report['names']}", ""]
+    lines.append(f"{'SANDBOX':<{width}}{'USABLE':<8}DETAILS")
+    for row in report["sandboxes"]:
+        usable = {True: "yes", False: "no", None: "?"}[row["available"]]
+        default = " (configured)" if row["default"] else ""
+        lines.append(f"{row['name']:<{width}}{usable:<8}{row['description']}{default}; "
+                     f"{row['detail']}")
     return "\n".join(lines) + "\n"

@@ -34,7 +34,7 @@ Type a request in plain words and agentcode writes Python for it, shows it, and 
   /help          this text
   /history [N]   the last N requests and runs of this session (default 10)
   /save FILE     write every piece of code that ran in this session to FILE
-  /model NAME    use another model (e.g. local, bedrock, bedrock:<model id>)
+  /model NAME    use another model: {models}
   /reset         forget the conversation and start a fresh sandbox (variables are lost)
   /exit          leave (Ctrl-D does the same)
 Ctrl-C interrupts running code and keeps the session's variables.
@@ -126,7 +126,9 @@ class Repl:
         if name in ("exit", "quit", "q"):
             return False
         if name == "help":
-            self.console.print(HELP, highlight=False, markup=False)
+            from agentcode.models.registry import names_help
+
+            self.console.print(HELP.format(models=names_help()), highlight=False, markup=False)
         elif name == "history":
             self.show_history(int(arg) if arg.isdigit() else 10)
         elif name == "save":

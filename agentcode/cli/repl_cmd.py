@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from agentcode.cli.choices import model_names, sandbox_names
+
 
 def repl(
     yes: Annotated[
@@ -14,11 +16,12 @@ def repl(
     model: Annotated[
         list[str] | None,
         typer.Option("--model", "-m", envvar="AGENTCODE_MODEL",
-                     help="Model name(s): local, local:<name or path>, bedrock, bedrock:<id>."),
+                     help=f"Model name(s): {model_names()}."),
     ] = None,
     sandbox: Annotated[
         str | None,
-        typer.Option("--sandbox", envvar="AGENTCODE_SANDBOX", help="local, agentcore or unsafe."),
+        typer.Option("--sandbox", envvar="AGENTCODE_SANDBOX",
+                     help=f"Where code runs: {sandbox_names()}."),
     ] = None,
     resume: Annotated[
         str | None,
@@ -43,11 +46,15 @@ def repl(
     from agentcode.cli.io import stdin_is_terminal
     from agentcode.cli.repl import Repl, ReplOptions
     from agentcode.config import data_dir, load_settings
+    from agentcode.models.registry import split_names, validate_names
+    from agentcode.sandbox.registry import check_name
 
-    models = [name.strip() for item in model or [] for name in item.split(",") if name.strip()]
+    models = split_names(model or [])
     settings = load_settings(
         model=models or None, sandbox=sandbox, history=False if no_history else None
     )
+    validate_names(settings.model)
+    check_name(settings.sandbox)
     interactive = stdin_is_terminal()
     console = Console(stderr=True, highlight=False)
     history_file = data_dir() / "repl_history" if interactive else None

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from agentcode.cli.choices import PLUGINS_NOTE, sandbox_names
 from agentcode.cli.history_options import DbOption, NoHistoryOption, history_overrides
 from agentcode.cli.io import stdin_is_terminal
 from agentcode.cli.terminal import write_program_output
@@ -68,7 +69,7 @@ def run(
     )] = False,
     sandbox: Annotated[str | None, typer.Option(
         "--sandbox", envvar="AGENTCODE_SANDBOX",
-        help="Where code runs: local (bubblewrap), agentcore (AWS), unsafe (no isolation).",
+        help=f"Where code runs: {sandbox_names()}; {PLUGINS_NOTE}.",
         show_default=False,
     )] = None,
     max_input_bytes: Annotated[int | None, typer.Option(
@@ -88,10 +89,10 @@ def run(
     db: DbOption = None,
 ) -> None:
     from agentcode.config import load_settings
-    from agentcode.sandbox import BACKENDS
+    from agentcode.sandbox.registry import check_name
 
-    if sandbox is not None and sandbox not in BACKENDS:
-        raise UsageError(f"unknown sandbox {sandbox!r}: choose one of {', '.join(BACKENDS)}")
+    if sandbox is not None:
+        check_name(sandbox)
     if max_input_bytes is not None and max_input_bytes <= 0:
         raise UsageError("--max-input-bytes must be a positive number of bytes")
     settings = load_settings(
@@ -99,10 +100,7 @@ def run(
         session_timeout=session_timeout, interpreter_id=interpreter_id,
         **history_overrides(no_history, db),
     )
-    if settings.sandbox not in BACKENDS:
-        raise UsageError(
-            f"unknown sandbox {settings.sandbox!r}: choose one of {', '.join(BACKENDS)}"
-        )
+    check_name(settings.sandbox)  # from the config file or AGENTCODE_SANDBOX
     limit = settings.max_input_bytes
     source = path if path is not None else "-"
     if source == "-" and stdin_is_terminal():

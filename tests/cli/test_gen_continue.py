@@ -19,13 +19,13 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[FakeCall]]:
         calls.append(call)
         return f"```python\nprint({len(calls)})\n```"
 
-    monkeypatch.setattr(registry, "_factories", {})
+    monkeypatch.setattr(registry, "_registered", {})
     registry.register("t", lambda spec, _settings: FunctionModel(reply))  # type: ignore[arg-type, return-value]
     yield calls
 
 
 def gen(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    result = run_cli(["gen", "-m", "t:", *args], stdin="")
+    result = run_cli(["gen", "-m", "t", *args], stdin="")
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -26,7 +26,7 @@ def agentcode(
 
 
 def test_gen_is_recorded_and_listed(agentcode_home: Path) -> None:
-    result = agentcode("gen", "-m", "fake:", "say hello")
+    result = agentcode("gen", "-m", "fake", "say hello")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "print('hello from fake')\n"
     listed = agentcode("history", "--json")
@@ -38,14 +38,14 @@ def test_gen_is_recorded_and_listed(agentcode_home: Path) -> None:
 
 
 def test_gen_no_history_flag_and_env(agentcode_home: Path) -> None:
-    assert agentcode("gen", "-m", "fake:", "a", "--no-history").returncode == 0
-    assert agentcode("gen", "-m", "fake:", "b", env={"AGENTCODE_NO_HISTORY": "1"}).returncode == 0
+    assert agentcode("gen", "-m", "fake", "a", "--no-history").returncode == 0
+    assert agentcode("gen", "-m", "fake", "b", env={"AGENTCODE_NO_HISTORY": "1"}).returncode == 0
     assert not (agentcode_home / "history.db").exists()
 
 
 def test_gen_db_flag(agentcode_home: Path, tmp_path: Path) -> None:
     db = tmp_path / "elsewhere.db"
-    assert agentcode("gen", "-m", "fake:", "say hello", "--db", str(db)).returncode == 0
+    assert agentcode("gen", "-m", "fake", "say hello", "--db", str(db)).returncode == 0
     assert not (agentcode_home / "history.db").exists()
     with open_store(db) as store:
         assert [e.prompt for e in store.list()] == ["say hello"]
@@ -55,7 +55,7 @@ def test_gen_with_an_unusable_history_still_works(tmp_path: Path) -> None:
     corrupt = tmp_path / "corrupt.db"
     corrupt.write_bytes(b"\x00garbage" * 512)
     for db in ("/dev/null/x.db", str(corrupt)):
-        result = agentcode("gen", "-m", "fake:", "say hello", "--db", db)
+        result = agentcode("gen", "-m", "fake", "say hello", "--db", db)
         assert result.returncode == 0
         assert result.stdout == "print('hello from fake')\n"
         assert result.stderr.count(WARNING) == 1 and "Traceback" not in result.stderr

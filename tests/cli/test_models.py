@@ -71,3 +71,19 @@ def test_text_table() -> None:
     assert lines[0] == "configured chain: local"
     assert any(line.startswith("bedrock ") and " no " in line for line in lines)
     assert "no credentials found" in out
+
+
+def test_every_registered_provider_and_sandbox_is_listed() -> None:
+    from agentcode.models.registry import BUILTIN
+    from agentcode.sandbox.registry import BUILTIN as SANDBOXES
+
+    _, out, _ = models("--json")
+    report = json.loads(out)
+    assert {p.name for p in BUILTIN} <= set(report["providers"])
+    assert report["providers"]["openai"]["names"] == ["openai:<model>"]
+    assert "OPENAI_BASE_URL" in report["providers"]["openai"]["settings"]
+    assert any(row["name"] == "openai:<model>" for row in report["models"])
+    sandboxes = {row["name"]: row for row in report["sandboxes"]}
+    assert {b.name for b in SANDBOXES} <= set(sandboxes)
+    assert sandboxes["local"]["default"] is True and sandboxes["unsafe"]["available"] is True
+    assert report["names"].endswith("openai:<model>")

@@ -68,11 +68,12 @@ def test_registered_prefix_resolves_with_its_spec() -> None:
         registry.register("bedrock", factory)
 
 
-def test_a_prefix_comes_from_an_installed_entry_point() -> None:
+def test_a_prefix_comes_from_an_installed_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
     # tests/plugins (on sys.path through conftest) declares `fake` in the agentcode.models group.
-    registry.unregister("fake")
+    monkeypatch.setattr(registry, "_plugins", {})
     (candidate,) = registry.candidates_for("fake", Settings())
-    assert isinstance(candidate.load(), FakeModel)
+    assert isinstance(candidate.load(), FakeModel) and candidate.group == "fake"
+    assert "fake" not in registry.names_help()  # help lists built-in names only: no scan
 
 
 def test_model_instances_are_candidates() -> None:
