@@ -59,10 +59,10 @@ def serve(
 ) -> None:
     from agentcode.config import load_settings
     from agentcode.models.registry import split_names
-    from agentcode.sandbox import BACKENDS
+    from agentcode.sandbox.registry import check_name
 
-    if sandbox is not None and sandbox not in BACKENDS:
-        raise UsageError(f"unknown sandbox {sandbox!r}: choose one of {', '.join(BACKENDS)}")
+    if sandbox is not None:
+        check_name(sandbox)
     try:
         from agentcode.server.app import ServerConfig
         from agentcode.server.run import choose_token

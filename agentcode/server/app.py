@@ -215,7 +215,7 @@ def _history(settings: Settings, query: str | None, limit: int) -> list[dict[str
 
 def _models(settings: Settings) -> dict[str, Any]:
     from agentcode.models.bedrock import DEFAULT_CHAIN
-    from agentcode.models.registry import NAMES_HELP
+    from agentcode.models.registry import names_help
 
     names = ["local"]
     with contextlib.suppress(ImportError):
@@ -223,7 +223,7 @@ def _models(settings: Settings) -> dict[str, Any]:
 
         names += [f"local:{name}" for name in LOCAL_MODELS]
     names += ["bedrock", *(f"bedrock:{model_id}" for model_id in DEFAULT_CHAIN)]
-    return {"configured": list(settings.model), "names": names, "syntax": NAMES_HELP}
+    return {"configured": list(settings.model), "names": names, "syntax": names_help()}
 
 
 def _warm_model(settings: Settings) -> None:
