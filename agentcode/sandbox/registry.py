@@ -73,6 +73,20 @@ def _local_status(settings: Settings) -> tuple[bool, str]:
     return (True, f"bubblewrap at {path}") if path else (False, INSTALL_HINT)
 
 
+def _agentcore_status(settings: Settings) -> tuple[bool, str]:
+    """Region (and where it came from) and credential source, from local configuration only."""
+    from agentcode.aws.session import aws_status
+
+    status = aws_status(settings)
+    where = f"region {status.region.name} (from {status.region.source})"
+    credentials = status.credentials
+    if credentials.found:
+        return True, f"{where}; credentials: {credentials.source}"
+    said = f" ({credentials.note})" if credentials.note else ""
+    return False, (f"{where}; no AWS credentials found{said}: aws configure, aws sso login, "
+                   "AWS_PROFILE or --profile")
+
+
 BUILTIN: tuple[SandboxBackend, ...] = (
     SandboxBackend(
         name="local",
@@ -87,6 +101,7 @@ BUILTIN: tuple[SandboxBackend, ...] = (
         factory=_lazy("agentcode.sandbox.agentcore:AgentCoreSession"),
         settings=("region", "profile", "session_timeout", "interpreter_id", "AWS_REGION",
                   "AWS_DEFAULT_REGION", "AWS_PROFILE"),
+        status=_agentcore_status,
     ),
     SandboxBackend(
         name="unsafe",

@@ -90,3 +90,19 @@ def test_aws_region_alone_gets_agentcore_past_the_region_question(
     assert done.exit_code == 4
     assert done.stderr.startswith("agentcode: error: no usable AWS credentials for AgentCore")
     assert "region" not in done.stderr.split("(")[0]
+
+
+def test_models_lists_agentcore_with_the_same_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    report = json.loads(run_cli(["models", "--json"]).stdout)
+    [agentcore] = [row for row in report["sandboxes"] if row["name"] == "agentcore"]
+    assert agentcore["available"] is False  # no credentials in this test
+    assert agentcore["detail"].startswith("region eu-west-1 (from AWS_REGION); no AWS credentials")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
+    report = json.loads(run_cli(["models", "--json"]).stdout)
+    [agentcore] = [row for row in report["sandboxes"] if row["name"] == "agentcore"]
+    assert agentcore["available"] is True
+    assert agentcore["detail"] == "region eu-west-1 (from AWS_REGION); credentials: env"
