@@ -57,18 +57,12 @@ async def _handle(websocket: WebSocket, pool: SessionPool, session_id: str,
                   message: Any) -> None:
     kind = message.get("type") if isinstance(message, dict) else None
     fields = {k: v for k, v in message.items() if k != "type"} if kind else {}
-    call: Callable[[Session], Any]
+    request: GenerateRequest | ExecuteRequest
     try:
         if kind == "generate":
-            generate = GenerateRequest.model_validate(fields)
-            options = generate.options()
-            call = lambda s: s.generate(generate.prompt, on_token=emit("token"),  # noqa: E731
-                                        on_restart=emit("restart"), **options)
+            request = GenerateRequest.model_validate(fields)
         elif kind == "execute":
-            execute = ExecuteRequest.model_validate(fields)
-            call = lambda s: s.execute(  # noqa: E731
-                execute.code, stdin=execute.stdin, timeout=execute.timeout,
-                on_stdout=emit("stdout"), on_stderr=emit("stderr"))
+            request = ExecuteRequest.model_validate(fields)
         else:
             await _send(websocket, {"type": "error", "exit_code": EXIT_USAGE,
                                     "message": "unknown message: send {\"type\": \"generate\", "
@@ -83,15 +77,22 @@ async def _handle(websocket: WebSocket, pool: SessionPool, session_id: str,
     events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
 
     def emit(event: str) -> Callable[[str], None]:
-        # Called from the worker thread: hand each chunk to the event loop, in order.
+        # Called from the session's thread: hand each chunk to the event loop, in order.
         def callback(text: str) -> None:
             loop.call_soon_threadsafe(events.put_nowait, {"type": event, "text": text})
 
         return callback
 
+    def operation(session: Session) -> Any:
+        if isinstance(request, GenerateRequest):
+            return session.generate(request.prompt, on_token=emit("token"),
+                                    on_restart=emit("restart"), **request.options())
+        return session.execute(request.code, stdin=request.stdin, timeout=request.timeout,
+                               on_stdout=emit("stdout"), on_stderr=emit("stderr"))
+
     sender = asyncio.create_task(_forward(websocket, events))
     try:
-        result = await pool.run(session_id, call)
+        result = await pool.run(session_id, operation)
         reply = {"type": "result", "kind": kind, **result.to_dict()}
     except AgentcodeError as exc:
         body = error_body(exc)
