@@ -64,6 +64,10 @@ class ExecutionSchema(_Schema):
         description="Files not copied out to --out, each as 'name: reason' (exists, a link in "
         "the way, a .git directory, over the copy-out budget, ...).",
     )
+    files: list[str] = Field(
+        default_factory=list,
+        description="Work-dir files the code created or changed (relative paths), saved or not.",
+    )
 
 
 class AttemptSchema(_Schema):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -310,16 +310,21 @@ class FakeSandbox:
         self.script: list[Any] = list(script)
         self.codes: list[str] = []
         self.stdins: list[bytes | None] = []
+        self.argvs: list[list[str] | None] = []
+        self.envs: list[dict[str, str] | None] = []
         self.files: dict[str, bytes] = {}
         self.closed = False
 
     def execute(self, code: str, *, timeout: float | None = None, stdin: bytes | None = None,
+                argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None,
                 on_stdout: Callable[[str], None] | None = None,
                 on_stderr: Callable[[str], None] | None = None) -> Any:
         from agentcode.types import Execution
 
         self.codes.append(code)
         self.stdins.append(stdin)
+        self.argvs.append(list(argv) if argv is not None else None)
+        self.envs.append(dict(env) if env is not None else None)
         item = self.script.pop(0) if self.script else Execution()
         if isinstance(item, BaseException):
             raise item

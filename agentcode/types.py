@@ -72,6 +72,7 @@ class Execution(_Serializable):
     session_id: str | None = None
     artifacts: list[str] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)  # not copied out: "name: reason"
+    files: list[str] = field(default_factory=list)  # work-dir files the code made or changed
 
     @property
     def ok(self) -> bool:

@@ -11,6 +11,7 @@ a sandbox that cannot start raises `SandboxUnavailableError`, a run past ``timeo
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,8 @@ def execute(
     timeout: float | None = None,
     files: Files | None = None,
     stdin: bytes | str | None = None,
+    argv: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
     out_dir: str | Path | None = None,
     settings: Settings | None = None,
     on_stdout: Callback | None = None,
@@ -41,8 +44,11 @@ def execute(
     ``sandbox``: a backend name ("local", "agentcore", "unsafe") or an open session (used, not
     closed); default from settings. ``files``: name -> bytes/str, or host paths copied by base
     name, put in the work dir first. ``stdin``: what the code reads from ``sys.stdin``.
+    ``argv``: its ``sys.argv`` (default ``["-"]``); ``env``: variables set in its ``os.environ``
+    (nothing from this process's environment reaches it otherwise).
     ``out_dir``: where to copy the files the code created or changed and its figures
-    (``figure-1.png``, ...); their paths are listed in ``Execution.artifacts``.
+    (``figure-1.png``, ...); their paths are listed in ``Execution.artifacts``. Either way
+    ``Execution.files`` names the work-dir files the code created or changed.
     ``on_stdout`` / ``on_stderr``: called with output chunks as the code prints them.
     ``overwrite``: replace files already in ``out_dir`` (by default they are kept, and the
     code's file is listed in ``Execution.skipped_files``, like every file not saved).
@@ -55,14 +61,23 @@ def execute(
         if files:
             session.write_files(files)
         try:
-            execution = session.execute(code, timeout=timeout, stdin=stdin,
+            execution = session.execute(code, timeout=timeout, stdin=stdin, argv=argv, env=env,
                                         on_stdout=on_stdout, on_stderr=on_stderr)
         except ExecutionTimeoutError as exc:
             # Keep what the interrupted code left behind; a killed session has nothing left.
-            if out_dir is not None and exc.execution is not None and not exc.state_lost:
-                save_artifacts(session, exc.execution, out_dir, overwrite=overwrite)
+            if exc.execution is not None and not exc.state_lost:
+                exc.execution.files = session.changed_files()
+                if out_dir is not None:
+                    save_artifacts(session, exc.execution, out_dir, overwrite=overwrite)
             _record_history(settings, code, exc.execution, timed_out=True)
-            raise
+            # One run, no session to keep: say what happened and what to change, nothing more.
+            limit = settings.timeout if timeout is None else timeout
+            raise ExecutionTimeoutError(
+                f"the code ran past the {limit:g} s timeout and was stopped "
+                "(raise it with --timeout or AGENTCODE_TIMEOUT)",
+                state_lost=exc.state_lost, execution=exc.execution,
+            ) from exc
+        execution.files = session.changed_files()
         if out_dir is not None:
             save_artifacts(session, execution, out_dir, overwrite=overwrite)
     _record_history(settings, code, execution)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeAlias
@@ -82,14 +82,25 @@ class Session:
 
     def execute(self, code: str, *, timeout: float | None = None,
                 stdin: bytes | str | None = None, files: Files | None = None,
+                argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None,
                 on_stdout: Callback | None = None, on_stderr: Callback | None = None) -> Execution:
-        """Run ``code``; ``stdin`` is what it reads, ``files`` are put in its work dir first."""
+        """Run ``code``; ``stdin`` is what it reads, ``files`` are put in its work dir first.
+
+        ``argv`` is the code's ``sys.argv`` (``["-"]`` by default, like ``python -``); ``env``
+        sets variables in its ``os.environ`` (they stay set for later runs of this session).
+        Nothing from this process's own environment reaches the code unless passed here.
+        """
         if files:
             self.write_files(files)
         data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+        extra: dict[str, Any] = {}  # only what was given: plugin sandboxes may predate them
+        if argv is not None:
+            extra["argv"] = [str(a) for a in argv] or ["-"]
+        if env:
+            extra["env"] = check_env(env)
         try:
             execution = self.sandbox.execute(code, timeout=timeout, stdin=data,
-                                             on_stdout=on_stdout, on_stderr=on_stderr)
+                                             on_stdout=on_stdout, on_stderr=on_stderr, **extra)
         except ExecutionTimeoutError as exc:
             if exc.execution is not None:
                 self._record_execution(code, exc.execution, timed_out=True)
@@ -252,6 +263,20 @@ class Session:
         else:
             sandbox.close()
 
+    def changed_files(self) -> list[str]:
+        """Work-dir files the code created or changed (inputs it left alone are not listed).
+
+        Only inputs are read back (to compare with what was put there): anything else is new.
+        """
+        names: list[str] = []
+        for name in self.sandbox.list_files():
+            known = self._inputs.get(name)
+            if known is not None and known == hashlib.sha256(
+                    self.sandbox.read_file(name)).hexdigest():
+                continue
+            names.append(name)
+        return names
+
     def close(self) -> None:
         """Stop the sandbox (if this Session started it) and close the history connection."""
         if self._sandbox is not None and self._owns_sandbox:
@@ -282,3 +307,15 @@ def read_files(files: Files, limit: int) -> dict[str, bytes]:
             raise UsageError(f"invalid file path {str(item)!r}")
         contents[path.name] = read_bytes(str(path), limit=limit, what="file")
     return contents
+
+
+def check_env(env: Mapping[str, str]) -> dict[str, str]:
+    """Variables for the code, with names a shell would accept."""
+    import re
+
+    for name in env:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(name)):
+            raise UsageError(
+                f"invalid environment variable name {name!r}: use letters, digits and _"
+            )
+    return {str(k): str(v) for k, v in env.items()}

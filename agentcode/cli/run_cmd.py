@@ -1,4 +1,4 @@
-"""`agentcode run [PATH|-]`: run a Python program in the sandbox, like `python script.py`.
+"""`agentcode run [PATH|-] [ARGS]...`: run a Python program in the sandbox, like `python script.py`.
 
 The program's stdout streams to our stdout and its stderr to our stderr as it runs; its exit
 status is ours. Only light modules are imported at start-up: the sandbox loads on first use.
@@ -7,6 +7,7 @@ status is ours. Only light modules are imported at start-up: the sandbox loads o
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -25,9 +26,14 @@ if TYPE_CHECKING:
 HELP = """Run a Python program in the sandbox, like `python script.py`.
 
 PATH is a file, or '-' (or nothing, with piped input) to read the code from stdin.
-The program's stdout and stderr stream to ours and its exit status is ours: 0, n for
+ARGS go to the program: sys.argv is [PATH's file name, *ARGS] ('-' for stdin); put `--`
+before arguments that start with '-'. The program sees no variable of ours unless passed
+with --env. Its stdout and stderr stream to ours and its exit status is ours: 0, n for
 sys.exit(n), 1 if it raised; 2 bad input, 4 sandbox unavailable, 124 timed out,
 130 interrupted.
+
+Files it writes and figures it leaves open are kept only with --out DIR (figures as
+figure-1.png, ...; a figure it saved itself is not saved twice).
 
 Unlike `python script.py`, a last line that is a bare value (a name or an operation, not
 a call) is shown like in the interactive interpreter: `echo 'x = 6*7; x' | agentcode run -`
@@ -43,6 +49,13 @@ def register(app: typer.Typer) -> None:
 def run(
     path: Annotated[str | None, typer.Argument(
         help="Python file to run; '-' reads the code from stdin.", show_default=False
+    )] = None,
+    args: Annotated[list[str] | None, typer.Argument(
+        help="Arguments for the program (its sys.argv[1:]).", show_default=False
+    )] = None,
+    env: Annotated[list[str] | None, typer.Option(
+        "--env", help="Set a variable for the program: NAME=VALUE, or NAME to pass ours "
+        "(repeatable).", show_default=False,
     )] = None,
     timeout: Annotated[float | None, typer.Option(
         "--timeout", envvar="AGENTCODE_TIMEOUT",
@@ -117,7 +130,10 @@ def run(
     for name in files or []:
         data = read_bytes(name, limit=limit, what="--file input")
         inputs[name.rstrip("/").rsplit("/", 1)[-1]] = data
-    execution = _execute(code, settings, inputs, program_stdin, out, json_output, overwrite)
+    argv = [source if source == "-" else Path(source).name, *(args or [])]
+    variables = _environment(env or [])
+    execution = _execute(code, settings, inputs, program_stdin, out, json_output, overwrite,
+                         argv=argv, env=variables)
     if json_output:
         sys.stdout.write(execution.to_json() + "\n")
     else:
@@ -126,14 +142,31 @@ def run(
         raise typer.Exit(execution.exit_code)
 
 
+def _environment(specs: list[str]) -> dict[str, str]:
+    """--env NAME=VALUE, or --env NAME for our own value (never passed without being named)."""
+    import os
+
+    variables: dict[str, str] = {}
+    for spec in specs:
+        name, sep, value = spec.partition("=")
+        if not sep:
+            if name not in os.environ:
+                raise UsageError(f"--env {name}: {name} is not set here; give it a value "
+                                 f"with --env {name}=VALUE")
+            value = os.environ[name]
+        variables[name] = value
+    return variables
+
+
 def _execute(code: str, settings: Settings, inputs: dict[str, bytes], stdin: bytes | None,
-             out: str | None, json_output: bool, overwrite: bool = False) -> Execution:
+             out: str | None, json_output: bool, overwrite: bool = False, *,
+             argv: list[str] | None = None, env: dict[str, str] | None = None) -> Execution:
     from agentcode.api.execution import execute
     from agentcode.errors import ExecutionTimeoutError
 
     try:
         return execute(
-            code, settings=settings, files=inputs or None, stdin=stdin,
+            code, settings=settings, files=inputs or None, stdin=stdin, argv=argv, env=env,
             out_dir=out, overwrite=overwrite, on_stdout=None if json_output else _write_stdout,
             on_stderr=None if json_output else _write_stderr,
         )
@@ -180,6 +213,10 @@ def _report(execution: Execution, out: str | None, *, show_value: bool) -> None:
         sys.stderr.write(f"agentcode: {execution.error.value}\n")
     if out is not None and execution.artifacts:
         sys.stderr.write(f"agentcode: saved {len(execution.artifacts)} file(s) to {out}\n")
+    elif out is None:
+        note = unsaved_note(execution)
+        if note:
+            sys.stderr.write(f"agentcode: {note}\n")
     report_skipped(execution.skipped_files)
 
 
@@ -189,3 +226,13 @@ def report_skipped(skipped: list[str], shown: int = 10) -> None:
         sys.stderr.write(f"agentcode: warning: not saved: {line}\n")
     if len(skipped) > shown:
         sys.stderr.write(f"agentcode: warning: ... and {len(skipped) - shown} more not saved\n")
+
+
+def unsaved_note(execution: Execution) -> str | None:
+    """"2 files and 1 figure not saved; add --out DIR", or None when nothing was made."""
+    figures = sum(1 for output in execution.outputs if output.png is not None)
+    parts = [f"{n} {word}{'' if n == 1 else 's'}"
+             for n, word in ((len(execution.files), "file"), (figures, "figure")) if n]
+    if not parts:
+        return None
+    return f"{' and '.join(parts)} not saved; add --out DIR"

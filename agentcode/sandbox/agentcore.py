@@ -27,7 +27,7 @@ import base64
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -108,6 +108,16 @@ def _interpreter_for(client: Any) -> Any:
     )
     interpreter.data_plane_client = client
     return interpreter
+
+
+def _argv_env_snippet(argv: Sequence[str] | None, env: Mapping[str, str] | None) -> str:
+    # One expression statement, like `_stdin_snippet`: sys.argv and os.environ, no names bound.
+    parts = []
+    if argv:
+        parts.append(f"__import__('sys').__setattr__('argv', {list(argv)!r})")
+    if env:
+        parts.append(f"__import__('os').environ.update({dict(env)!r})")
+    return f"({', '.join(parts)},)"
 
 
 class AgentCoreSession:
@@ -349,18 +359,21 @@ class AgentCoreSession:
 
     def execute(
         self, code: str, *, timeout: float | None = None, stdin: bytes | None = None,
+        argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None,
         on_stdout: Callable[[str], None] | None = None,
         on_stderr: Callable[[str], None] | None = None,
     ) -> Execution:
         """Run ``code``; AgentCore returns output at the end, so callbacks get it then."""
-        execution = self._execute(code, timeout=timeout, stdin=stdin)
+        setup = _argv_env_snippet(argv, env) if argv or env else None
+        execution = self._execute(code, timeout=timeout, stdin=stdin, setup=setup)
         if on_stdout is not None and execution.stdout:
             on_stdout(execution.stdout)
         if on_stderr is not None and execution.stderr:
             on_stderr(execution.stderr)
         return execution
 
-    def _execute(self, code: str, *, timeout: float | None, stdin: bytes | None) -> Execution:
+    def _execute(self, code: str, *, timeout: float | None, stdin: bytes | None,
+                 setup: str | None = None) -> Execution:
         limit = self._settings.timeout if timeout is None else timeout
         if limit <= 0:
             raise UsageError("timeout must be a positive number of seconds")
@@ -370,6 +383,8 @@ class AgentCoreSession:
             started = time.monotonic()
             deadline = started + limit
             try:
+                if setup is not None:
+                    self._run_python(setup, deadline)
                 if stdin is not None:
                     self._run_python(_stdin_snippet(stdin), deadline)
                 result = self._run_python(code, deadline)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
@@ -30,10 +30,16 @@ class SandboxSession(Protocol):
         *,
         timeout: float | None = None,
         stdin: bytes | None = None,
+        argv: Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
         on_stdout: Callable[[str], None] | None = None,
         on_stderr: Callable[[str], None] | None = None,
     ) -> Execution:
-        """Run ``code``; the callbacks get output chunks as they come (or all at the end)."""
+        """Run ``code``; the callbacks get output chunks as they come (or all at the end).
+
+        ``argv`` becomes ``sys.argv`` (``["-"]`` when None); ``env`` is set in ``os.environ``
+        before the code runs and stays set for the rest of the session.
+        """
         ...
 
     def write_files(self, files: Mapping[str, bytes]) -> None:

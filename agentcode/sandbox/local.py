@@ -19,12 +19,12 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 from agentcode.config import Settings
-from agentcode.errors import ExecutionTimeoutError, SandboxError
+from agentcode.errors import EXIT_TIMEOUT, ExecutionTimeoutError, SandboxError
 from agentcode.sandbox import jail, seccomp
 from agentcode.sandbox.base import WORKDIR
 from agentcode.sandbox.cgroup import SessionCgroup, session_cgroup
@@ -233,12 +233,17 @@ class LocalSandboxSession:
     # -- execution --------------------------------------------------------------------------
 
     def execute(self, code: str, *, timeout: float | None = None, stdin: bytes | None = None,
+                argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None,
                 on_stdout: Callback | None = None, on_stderr: Callback | None = None) -> Execution:
         """Run ``code`` in the session; ``on_stdout``/``on_stderr`` get output as it happens."""
         worker = self._ensure_started()
         limits = self.settings.limits
         timeout = self.settings.timeout if timeout is None else timeout
         request: dict[str, Any] = {"type": "exec", "code": code}
+        if argv:
+            request["argv"] = list(argv)
+        if env:
+            request["env"] = dict(env)
         if stdin:
             import base64
 
@@ -247,6 +252,8 @@ class LocalSandboxSession:
         outcome = worker.run(request, timeout=timeout, grace=limits.kill_grace_seconds,
                              cap=limits.output_bytes, on_stdout=on_stdout, on_stderr=on_stderr)
         execution = self._execution(outcome, (time.perf_counter() - started) * 1000)
+        if outcome.killed or outcome.interrupted:
+            _as_timeout(execution, timeout)
         if outcome.killed:
             self._stop()
             raise ExecutionTimeoutError(
@@ -310,3 +317,16 @@ class LocalSandboxSession:
     def file_size(self, path: str) -> int:
         """Apparent size of a regular file (a sparse file's too), without reading it."""
         return self._files().size(path)
+
+
+def _as_timeout(execution: Execution, timeout: float) -> None:
+    """A run stopped at its timeout reads like one: exit 124 and a TimeoutError whose traceback
+    shows where the code was (the worker's interrupt that stopped it is not the code's)."""
+    message = f"the code ran past the {timeout:g} s timeout"
+    where = execution.error.traceback if execution.error is not None else ""
+    if where.rstrip().endswith("KeyboardInterrupt"):
+        where = where.rstrip()[: -len("KeyboardInterrupt")]
+    else:
+        where = ""
+    execution.exit_code = EXIT_TIMEOUT
+    execution.error = ExecutionError("TimeoutError", message, f"{where}TimeoutError: {message}\n")
