@@ -46,8 +46,9 @@ def test_bad_variable_names_are_refused(settings: Settings) -> None:
 def test_a_sandbox_gets_argv_and_env_only_when_given(settings: Settings) -> None:
     fake = FakeSandbox()
     execute("pass", sandbox=fake, settings=settings)
+    execute("pass", sandbox=fake, argv=["-"], env={}, settings=settings)  # the defaults
     execute("pass", sandbox=fake, argv=["x.py"], env={"K": "v"}, settings=settings)
-    assert fake.argvs == [None, ["x.py"]] and fake.envs == [None, {"K": "v"}]
+    assert fake.argvs == [None, None, ["x.py"]] and fake.envs == [None, None, {"K": "v"}]
 
 
 def test_the_agentcore_setup_snippet_sets_argv_and_env(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -94,8 +94,8 @@ class Session:
             self.write_files(files)
         data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
         extra: dict[str, Any] = {}  # only what was given: plugin sandboxes may predate them
-        if argv is not None:
-            extra["argv"] = [str(a) for a in argv] or ["-"]
+        if argv is not None and [str(a) for a in argv] not in ([], ["-"]):
+            extra["argv"] = [str(a) for a in argv]
         if env:
             extra["env"] = check_env(env)
         try:
