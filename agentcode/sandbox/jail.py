@@ -76,6 +76,8 @@ class PythonLayout:
     links: list[tuple[str, str]] = field(default_factory=list)  # (target, jail path)
     masked: list[str] = field(default_factory=list)  # jail paths shown as empty files
     venv_config: bytes | None = None
+    # A shared libpython found through an absolute RUNPATH that names the host path.
+    library_path: str | None = None
 
 
 def find_bwrap() -> str:
@@ -249,7 +251,20 @@ def python_layout() -> PythonLayout:
     masked = [jail_path for site_dir in dict.fromkeys([*site_dirs, base_site])
               for path in _masked_files(site_dir)
               if (jail_path := _in_jail(path, binds)) is not None]
-    return PythonLayout(executable, binds, links, masked, venv_config)
+    return PythonLayout(executable, binds, links, masked, venv_config, _library_path(binds))
+
+
+def _library_path(binds: list[tuple[str, str]]) -> str | None:
+    """Where the jail finds libpython when the interpreter links it from a moved prefix.
+
+    Without it the dynamic linker would pick another libpython (the system's, through
+    ld.so.cache) under this installation's standard library.
+    """
+    libdir = sysconfig.get_config_var("LIBDIR")
+    if not sysconfig.get_config_var("Py_ENABLE_SHARED") or not isinstance(libdir, str):
+        return None
+    moved = _in_jail(os.path.realpath(libdir), binds)
+    return moved if moved is not None and moved != os.path.realpath(libdir) else None
 
 
 def _in_jail(path: str, binds: list[tuple[str, str]]) -> str | None:
@@ -332,6 +347,8 @@ def bwrap_arguments(limits: Limits, fds: Fds, *, uid: int | None,
     args += ["--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
     for key, value in environment(WORKDIR, limits, layout.executable).items():
         args += ["--setenv", key, value]
+    if layout.library_path is not None:
+        args += ["--setenv", "LD_LIBRARY_PATH", layout.library_path]
     args += _system_binds()
     args += ["--proc", "/proc", "--dev", "/dev"]
     sizes = {"/tmp": (limits.tmp_mb, "1777"), "/dev/shm": (limits.shm_mb, "1777"),
