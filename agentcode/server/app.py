@@ -127,8 +127,7 @@ def _api(pool: SessionPool, config: ServerConfig) -> APIRouter:
     async def create_session(request: SessionRequest | None = None) -> SessionCreated:
         """Open a session: one conversation and one stateful sandbox (started on first use)."""
         body = request or SessionRequest()
-        session_id = await to_thread.run_sync(
-            lambda: pool.create(model=body.model, sandbox=body.sandbox))
+        session_id = await pool.create(model=body.model, sandbox=body.sandbox)
         return SessionCreated(id=session_id)
 
     @api.delete("/sessions/{session_id}", status_code=204, tags=["sessions"])

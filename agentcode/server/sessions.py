@@ -20,6 +20,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from anyio import to_thread
+
 if TYPE_CHECKING:
     from agentcode import Session, Settings
 
@@ -57,11 +59,28 @@ class SessionPool:
     def __len__(self) -> int:
         return len(self._open)
 
-    def create(self, *, model: str | None = None, sandbox: str | None = None) -> str:
+    async def create(self, *, model: str | None = None, sandbox: str | None = None) -> str:
         """Open a session (its sandbox starts on first use); refuses past ``max_sessions``."""
         from agentcode import Session
         from agentcode.errors import UsageError
 
+        backend = sandbox or self.settings.sandbox
+        if backend not in self.sandboxes:
+            raise UsageError(
+                f"sandbox {backend!r} is not offered by this server: use one of "
+                f"{', '.join(self.sandboxes)}"
+            )
+        self._check_room()
+        # 128 random bits: an id is the capability to use the session, so it is never guessable.
+        session = Session(backend, settings=self.settings, session_id=secrets.token_hex(16))
+        if model:  # an unknown name is refused now, not at the first turn
+            await to_thread.run_sync(session.use_model, model)
+        self._check_room()  # again: others may have been created meanwhile
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"session-{session.id[:8]}")
+        self._open[session.id] = OpenSession(session, thread)
+        return session.id
+
+    def _check_room(self) -> None:
         if self._closing:
             raise TooManySessions("the server is shutting down")
         if len(self._open) >= self.max_sessions:
@@ -69,19 +88,6 @@ class SessionPool:
                 f"the server already holds {self.max_sessions} sessions: delete one "
                 "(DELETE /v1/sessions/ID) or wait for an idle one to close"
             )
-        backend = sandbox or self.settings.sandbox
-        if backend not in self.sandboxes:
-            raise UsageError(
-                f"sandbox {backend!r} is not offered by this server: use one of "
-                f"{', '.join(self.sandboxes)}"
-            )
-        # 128 random bits: an id is the capability to use the session, so it is never guessable.
-        session = Session(backend, settings=self.settings, session_id=secrets.token_hex(16))
-        if model:
-            session.use_model(model)  # an unknown name is refused now, not at the first turn
-        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"session-{session.id[:8]}")
-        self._open[session.id] = OpenSession(session, thread)
-        return session.id
 
     def get(self, session_id: str) -> OpenSession:
         found = self._open.get(session_id)

@@ -16,7 +16,7 @@ def test_each_session_keeps_its_thread_and_its_state() -> None:
     async def scenario() -> tuple[list[int], list[str | None], bool]:
         pool = SessionPool(load_settings(), max_sessions=4, idle_seconds=60,
                            sandboxes=("local",))
-        first, second = pool.create(), pool.create()
+        first, second = await pool.create(), await pool.create()
         threads: list[int] = []
         values: list[str | None] = []
         await pool.run(first, lambda s: s.execute("x = 'first'"))
