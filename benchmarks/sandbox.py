@@ -6,6 +6,9 @@ Measures (medians of N runs):
 - whole process: `echo 'print(1)' | agentcode run -` against `python -c 'print(1)'` (goal <= 5x)
 - a new local session: bubblewrap + worker until ready (goal <= 100 ms), and its close
 - a warm execution round trip in a session (goal <= 1 ms)
+- a warm `agentcode.Session.execute` with history on (the default: one entry per run, through
+  the Session's one store connection) and off, alternating in the same run (goal: on <= 1 ms and
+  within 2x of off)
 - references, when importable by ``--ref-python`` (a separate venv keeps them out of ours):
   an ipykernel start + execute, smolagents' LocalPythonExecutor, llm-sandbox.
 - with ``--baseline-src DIR`` (another agentcode source tree, e.g. an earlier commit from
@@ -72,6 +75,32 @@ def sessions(runs: int) -> dict[str, float]:
         first_value = median_ms(lambda: session.execute("x"), runs * 20)
     return {"new_session_ms": statistics.median(starts), "close_ms": statistics.median(closes),
             "warm_exec_ms": warm, "warm_exec_with_value_ms": first_value}
+
+
+def history_on_off(runs: int, rounds: int = 5) -> dict[str, float]:
+    """Warm `Session.execute` with history on and off: the public layer's whole cost per run."""
+    import tempfile
+
+    from agentcode.api.session import Session
+    from agentcode.config import Settings
+
+    with tempfile.TemporaryDirectory() as home:
+        settings = Settings(db=str(Path(home) / "history.db"))
+        with Session(settings=settings) as on, Session(settings=settings, history=False) as off:
+            for session in (on, off):
+                session.execute("x = 0")
+                for _ in range(20):  # warm: the store is open and its pages cached
+                    session.execute("x += 1")
+            timings: dict[str, list[float]] = {"on": [], "off": []}
+            for _ in range(rounds):
+                for name, session in (("on", on), ("off", off)):
+                    timings[name].append(
+                        median_ms(lambda s=session: s.execute("x += 1"), runs * 20)
+                    )
+            recorded = len(on.entries())  # proof that "on" wrote every run
+    on_ms, off_ms = statistics.median(timings["on"]), statistics.median(timings["off"])
+    return {"history_on_ms": on_ms, "history_off_ms": off_ms, "ratio": on_ms / off_ms,
+            "entries_recorded": recorded}
 
 
 SESSION_PROBE = """
@@ -191,6 +220,7 @@ def main() -> None:
     results: dict[str, Any] = {
         "whole_process": whole_process(args.runs),
         "local_session": sessions(args.runs),
+        "history": history_on_off(args.runs),
         "references": references(args.ref_python, args.runs),
     }
     if args.baseline_src:
@@ -208,6 +238,11 @@ def main() -> None:
     print(f"warm execution round trip                {local['warm_exec_ms']:8.3f} ms"
           "   (goal <= 1 ms)")
     print(f"warm execution returning a value         {local['warm_exec_with_value_ms']:8.3f} ms")
+    history = results["history"]
+    print(f"Session.execute, history on (default)    {history['history_on_ms']:8.3f} ms"
+          "   (goal <= 1 ms)")
+    print(f"Session.execute, history off             {history['history_off_ms']:8.3f} ms"
+          f"   ratio {history['ratio']:.2f}x (goal <= 2x)")
     if "baseline" in results:
         base = results["baseline"]
         for key, label in (("new_session_ms", "new session"), ("warm_exec_ms", "warm execution")):

@@ -211,7 +211,8 @@ class Session:
         if self._writer is None:
             from agentcode.store.recording import HistoryWriter  # sqlite3: only after the run
 
-            self._writer = HistoryWriter(self.settings, session_id=self.id)
+            # In the background: a run does not wait for SQLite (flushed on close and on reads).
+            self._writer = HistoryWriter(self.settings, session_id=self.id, background=True)
         return self._writer
 
     def _record_execution(self, code: str, execution: Execution, *,

@@ -33,7 +33,7 @@ app = typer.Typer(
     help="Turn a sentence into Python and run it safely.\n\n"
     'Example: agentcode gen "print the first 10 primes" | agentcode run -',
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -18,3 +18,24 @@ def sandbox_names() -> str:
 
 
 PLUGINS_NOTE = "installed plugins add more (agentcode models)"
+
+
+def complete_sandbox(incomplete: str) -> list[str]:
+    """Shell completion for ``--sandbox``: every backend, installed plugins included."""
+    from agentcode.sandbox.registry import all_backends
+
+    return [b.name for b in all_backends() if b.name.startswith(incomplete)]
+
+
+def complete_model(incomplete: str) -> list[str]:
+    """Shell completion for ``-m``: bare names, and ``<name>:`` where a spec follows."""
+    from agentcode.models.provider import ModelProvider
+    from agentcode.models.registry import all_providers
+
+    names: list[str] = []
+    for provider in all_providers():
+        if not isinstance(provider, ModelProvider):
+            continue
+        for form in provider.name_forms:
+            names.append(form.split("<", 1)[0] if "<" in form else form)
+    return [name for name in dict.fromkeys(names) if name.startswith(incomplete)]

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from agentcode.cli.choices import PLUGINS_NOTE, model_names, sandbox_names
+from agentcode.cli.choices import (
+    PLUGINS_NOTE,
+    complete_model,
+    complete_sandbox,
+    model_names,
+    sandbox_names,
+)
 from agentcode.cli.history_options import DbOption, NoHistoryOption, history_overrides
 from agentcode.cli.io import stdin_is_terminal, stdout_is_terminal
 from agentcode.errors import UsageError
@@ -46,6 +52,7 @@ def gen(
         envvar="AGENTCODE_MODEL",
         help=f"Model, or chain tried in order (repeat or comma-separate): {model_names()}; "
         f"{PLUGINS_NOTE}.",
+        autocompletion=complete_model,
         show_default=False,
     )] = None,
     region: Annotated[str | None, typer.Option("--region", help="AWS region for Bedrock.")] = None,
@@ -78,6 +85,7 @@ def gen(
     )] = None,
     sandbox: Annotated[str | None, typer.Option(
         "--sandbox", metavar="NAME", help=f"Sandbox that verifies: {sandbox_names()}.",
+        autocompletion=complete_sandbox,
         show_default=False,
     )] = None,
     cont: Annotated[bool, typer.Option(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agentcode.cli.choices import PLUGINS_NOTE, sandbox_names
+from agentcode.cli.choices import PLUGINS_NOTE, complete_sandbox, sandbox_names
 from agentcode.cli.history_options import DbOption, NoHistoryOption, history_overrides
 from agentcode.cli.io import stdin_is_terminal
 from agentcode.cli.terminal import write_program_output
@@ -83,6 +83,7 @@ def run(
     sandbox: Annotated[str | None, typer.Option(
         "--sandbox", envvar="AGENTCODE_SANDBOX",
         help=f"Where code runs: {sandbox_names()}; {PLUGINS_NOTE}.",
+        autocompletion=complete_sandbox,
         show_default=False,
     )] = None,
     max_input_bytes: Annotated[int | None, typer.Option(

@@ -7,7 +7,7 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -48,10 +48,21 @@ def resolve_path(
     return data_dir() / DEFAULT_FILENAME
 
 
+_read_hooks: list[Callable[[], None]] = []
+
+
+def add_read_hook(hook: Callable[[], None]) -> None:
+    """Call ``hook`` whenever the store is opened: `agentcode.store.recording` writes the entries
+    its writer threads still hold, so a reader in this process sees every run so far."""
+    _read_hooks.append(hook)
+
+
 def open_store(
     path: str | os.PathLike[str] | None = None, settings: Settings | None = None
 ) -> HistoryStore:
     """Open (creating and migrating if needed) the history database. Raises `StoreError`."""
+    for hook in _read_hooks:
+        hook()
     db_path = resolve_path(path, settings)
     _create_private(db_path)
     try:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -179,3 +180,63 @@ def test_importing_the_public_layer_does_not_import_sqlite() -> None:
              "print('sqlite3' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.stdout == "False\n", result.stderr
+
+
+def slow_store(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    from agentcode.store.sqlite import HistoryStore
+
+    real = HistoryStore.record_execution
+
+    def slow(self: HistoryStore, *args: object, **kwargs: object) -> int:
+        time.sleep(seconds)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(HistoryStore, "record_execution", slow)
+
+
+def test_a_session_run_does_not_wait_for_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentcode.api.session import Session
+
+    slow_store(monkeypatch, 0.5)
+    settings = Settings(db=str(tmp_path / "h.db"), sandbox="unsafe")
+    with Session(settings=settings) as session:
+        session.execute("x = 1")
+        started = time.monotonic()
+        session.execute("x += 1")
+        assert time.monotonic() - started < 0.4  # the write happens on the writer thread
+        # Reading the store in this process waits for what is queued.
+        assert [e.code for e in session.entries()] == ["x = 1", "x += 1"]
+
+
+def test_two_sessions_write_at_once_without_waiting_for_each_other(tmp_path: Path) -> None:
+    from agentcode.store import HistoryWriter
+
+    settings = Settings(db=str(tmp_path / "h.db"))
+    writers = [HistoryWriter(settings, session_id=f"S{i}", background=True) for i in range(2)]
+    for round_ in range(20):
+        for writer in writers:
+            writer.execution(f"x = {round_}", Execution())
+    for writer in writers:
+        writer.close()
+    with open_store(settings=settings) as store:
+        assert [len(store.conversation(f"S{i}")) for i in range(2)] == [20, 20]
+
+
+def test_queued_entries_are_written_when_the_process_exits(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    script = textwrap.dedent(
+        """
+        from agentcode.api.session import Session
+        session = Session(sandbox="unsafe")
+        session.execute("print(1)")
+        session.execute("print(2)")
+        # no close(): the interpreter's exit flushes the writer
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={**os.environ, "AGENTCODE_DB": str(db)}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    with open_store(db) as store:
+        assert sorted(e.code or "" for e in store.list()) == ["print(1)", "print(2)"]
