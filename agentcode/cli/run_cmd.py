@@ -59,7 +59,9 @@ def run(
     )] = None,
     timeout: Annotated[float | None, typer.Option(
         "--timeout", envvar="AGENTCODE_TIMEOUT",
-        help="Wall-clock limit in seconds (default 30). Past it the code is interrupted.",
+        help="Wall-clock limit in seconds (default 30). Past it the code is interrupted, and "
+        "stopped if it has not ended within the kill grace (2 s): run returns within about "
+        "TIMEOUT + 3 s.",
         show_default=False,
     )] = None,
     files: Annotated[list[str] | None, typer.Option(
@@ -174,6 +176,8 @@ def _execute(code: str, settings: Settings, inputs: dict[str, bytes], stdin: byt
     except ExecutionTimeoutError as exc:
         if json_output and exc.execution is not None:
             sys.stdout.write(exc.execution.to_json() + "\n")
+        elif exc.execution is not None:
+            report_skipped(exc.execution.skipped_files)
         raise
 
 

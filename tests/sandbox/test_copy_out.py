@@ -161,3 +161,15 @@ def test_out_dir_writes_refuse_names_that_leave_it(tmp_path: Path, name: str) ->
     with OutDir(root / "o") as out, pytest.raises(Skipped):
         out.write(name, b"x")
     assert sorted(p.name for p in root.iterdir()) == ["o"] and not Path("/etc/x").exists()
+
+
+def test_a_timed_out_run_still_saves_and_says_what_it_did_not(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    code = ("open('notes.txt', 'w').write('theirs'); open('partial.txt', 'w').write('p')\n"
+            "while True: pass\n")
+    done = _run(code, out, "--timeout", "2")
+    assert done.returncode == 124
+    assert (out / "partial.txt").read_text() == "p" and (out / "notes.txt").read_text() == "mine"
+    assert b"not saved: notes.txt: it exists" in done.stderr
