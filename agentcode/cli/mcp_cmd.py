@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from agentcode.cli.choices import PLUGINS_NOTE, model_names, sandbox_names
+
 HELP = """Serve agentcode as an MCP server over stdio (for Claude Desktop, IDEs, agents).
 
 The client starts this command and talks MCP on its stdin/stdout. Tools: create_session,
@@ -17,12 +19,12 @@ Every session ends when the client disconnects. See docs/agents.md for client co
 def mcp(
     sandbox: Annotated[str | None, typer.Option(
         "--sandbox", envvar="AGENTCODE_SANDBOX",
-        help="Default sandbox: local (bubblewrap) or agentcore (AWS). 'unsafe' (no isolation) "
-        "only if you trust every client and model.", show_default=False,
+        help=f"Default sandbox for the sessions: {sandbox_names()}; {PLUGINS_NOTE}. "
+        "Clients may choose local or agentcore per session, never unsafe.", show_default=False,
     )] = None,
     model: Annotated[list[str] | None, typer.Option(
         "--model", "-m", envvar="AGENTCODE_MODEL",
-        help="Model chain for generate_python: local, bedrock, bedrock:<id>, ...",
+        help=f"Model chain for generate_python (repeat or comma-separate): {model_names()}.",
         show_default=False,
     )] = None,
     timeout: Annotated[float | None, typer.Option(
@@ -39,14 +41,19 @@ def mcp(
     from agentcode.cli.io import stdin_is_terminal
     from agentcode.config import load_settings
     from agentcode.mcp.server import serve_stdio
+    from agentcode.models.registry import split_names, validate_names
+    from agentcode.sandbox.registry import check_name
 
     if stdin_is_terminal():
         typer.echo("agentcode mcp: serving MCP on stdin/stdout for an MCP client to start "
                    "(see docs/agents.md); Ctrl-D ends it", err=True)
 
-    models = [name.strip() for item in model or [] for name in item.split(",") if name.strip()]
+    models = split_names(model or [])
     settings = load_settings(model=models or None, sandbox=sandbox, timeout=timeout,
                              history=False if no_history else None)
+    # Refuse a bad name now (exit 2), not at the client's first call.
+    check_name(settings.sandbox)
+    validate_names(settings.model)
     serve_stdio(settings, max_sessions=max_sessions)
 
 
