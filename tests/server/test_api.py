@@ -71,7 +71,7 @@ def test_timeout_is_504_with_the_partial_execution(start_server: StartServer) ->
         session = http.post("/v1/sessions").json()["id"]
         reply = http.post(f"/v1/sessions/{session}/execute", json={
             "code": "import time\nprint('started', flush=True)\ntime.sleep(30)",
-            "timeout": 0.5})
+            "timeout": 2})  # room for a loaded machine to print first
     assert reply.status_code == 504
     body = reply.json()
     assert body["exit_code"] == 124

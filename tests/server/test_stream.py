@@ -79,7 +79,7 @@ def test_errors_are_events_and_the_stream_stays_open(start_server: StartServer) 
         garbled = json.loads(ws.recv(timeout=10))
         unknown = exchange(ws, {"type": "dance"})
         invalid = exchange(ws, {"type": "execute"})
-        timeout = exchange(ws, {"type": "execute", "timeout": 0.5, "code":
+        timeout = exchange(ws, {"type": "execute", "timeout": 2, "code":
                                 "import time\nprint('began', flush=True)\ntime.sleep(20)"})
         still = exchange(ws, {"type": "execute", "code": "'alive'"})
     assert garbled["type"] == "error" and "JSON" in garbled["message"]
