@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 class ErrorInfo(BaseModel):
     """An exception raised by the code (or the timeout that stopped it)."""
 
-    name: str = Field(description="Exception class, e.g. 'ZeroDivisionError'; 'Timeout' when the "
-                      "code ran past its time limit.")
+    name: str = Field(description="Exception class, e.g. 'ZeroDivisionError'; 'TimeoutError' "
+                      "when the code ran past its time limit (the traceback shows where).")
     value: str = Field(description="The exception's message.")
     traceback: str = Field(default="", description="The formatted traceback, as Python prints it.")
 
@@ -102,9 +102,12 @@ def timeout_outcome(exc: ExecutionTimeoutError, *, session_id: str | None = None
     """The result of a run stopped at its time limit: what it printed, and what was kept."""
     partial = exc.execution
     images = _pngs(partial) if partial is not None else []
+    # The sandbox may say where the code was stopped (a TimeoutError raised at its line).
+    stopped = partial.error if partial is not None and partial.error else None
     data = ExecutionResult(
         stdout=partial.stdout if partial else "", stderr=partial.stderr if partial else "",
-        error=ErrorInfo(name="Timeout", value=str(exc)),
+        error=ErrorInfo(name="TimeoutError", value=str(exc),
+                        traceback=stopped.traceback if stopped else ""),
         exit_code=124, timed_out=True, state_lost=exc.state_lost, figures=len(images),
         stdout_dropped=partial.stdout_dropped if partial else 0,
         stderr_dropped=partial.stderr_dropped if partial else 0,

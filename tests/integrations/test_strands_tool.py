@@ -82,6 +82,8 @@ def test_figures_are_images_and_a_timeout_is_an_error_result() -> None:
     assert figure["content"][1]["image"]["source"]["bytes"].startswith(b"\x89PNG")
     assert timed_out["status"] == "error"
     assert _data(timed_out)["timed_out"] is True
+    assert _data(timed_out)["error"]["name"] == "TimeoutError"
+    assert "while True" in _data(timed_out)["error"]["traceback"]
 
 
 def test_the_session_closes_when_the_agent_is_cleaned_up_or_collected() -> None:

@@ -162,7 +162,9 @@ def test_a_timeout_is_an_error_result_and_the_session_survives() -> None:
             assert data["timed_out"] is True
             assert data["exit_code"] == 124
             assert data["stdout"] == "started\n"
+            assert data["error"]["name"] == "TimeoutError"
             assert "timeout" in data["error"]["value"]
+            assert "while True" in data["error"]["traceback"]  # where it was stopped
             after = await client.call_tool("execute_python",
                                            {"code": "print(n)", "session_id": session_id})
             assert _data(after)["stdout"] == "5\n"
