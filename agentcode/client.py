@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -52,22 +53,62 @@ class ServerClient:
                  timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> None:
         self.base_url, url_token = split_url(url)
         token = token or url_token or os.environ.get("AGENTCODE_TOKEN") or ""
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
+        self._auth = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.base_url, headers=self._auth, timeout=timeout,
                                   trust_env=False)
 
     def generate(self, prompt: str, *, model: str | None = None, system: str | None = None,
-                 context: str | None = None, verify: bool = False,
-                 max_repairs: int = 2) -> Generation:
-        """One generation in a fresh server session (closed afterwards)."""
+                 context: str | None = None, verify: bool = False, max_repairs: int = 2,
+                 on_token: Callable[[str], None] | None = None,
+                 on_restart: Callable[[str], None] | None = None) -> Generation:
+        """One generation in a fresh server session (closed afterwards).
+
+        With ``on_token`` the reply streams over the session's WebSocket (``on_restart`` as in
+        `agentcode.generate`); that needs the ``websockets`` package of the serve extra.
+        """
         session_id = self.open_session(model=model)
+        body = {"prompt": prompt, "system": system, "context": context, "verify": verify,
+                "max_repairs": max_repairs}
         try:
-            body = {"prompt": prompt, "system": system, "context": context, "verify": verify,
-                    "max_repairs": max_repairs}
-            data = self._call("POST", f"/v1/sessions/{session_id}/generate", json=body)
+            if on_token is None:
+                data = self._call("POST", f"/v1/sessions/{session_id}/generate", json=body)
+            else:
+                data = self._stream(session_id, {"type": "generate", **body}, on_token,
+                                    on_restart)
         finally:
             self.close_session(session_id)
         return Generation.from_dict(data)
+
+    def _stream(self, session_id: str, message: dict[str, Any], on_token: Callable[[str], None],
+                on_restart: Callable[[str], None] | None) -> Any:
+        """Send one request on the stream; feed its events to the callbacks; return the result."""
+        import json
+
+        from websockets.exceptions import WebSocketException
+        from websockets.sync.client import connect
+
+        url = self.base_url.replace("http", "ws", 1) + f"/v1/sessions/{session_id}/stream"
+        try:
+            with connect(url, additional_headers=self._auth,
+                         open_timeout=30, max_size=None) as ws:
+                ws.send(json.dumps(message))
+                while True:
+                    event = json.loads(ws.recv())
+                    kind = event.pop("type", None)
+                    if kind == "token":
+                        on_token(event["text"])
+                    elif kind == "restart" and on_restart is not None:
+                        on_restart(event["text"])
+                    elif kind == "result":
+                        event.pop("kind", None)
+                        return event
+                    elif kind == "error":
+                        event["detail"] = event.pop("message", "")
+                        raise _error(0, event, self.base_url)
+        except (OSError, WebSocketException) as exc:
+            raise ModelUnavailableError(
+                f"lost the live connection to the agentcode server at {self.base_url} ({exc})"
+            ) from None
 
     def execute(self, session_id: str, code: str, *, stdin: str | None = None,
                 timeout: float | None = None) -> Execution:

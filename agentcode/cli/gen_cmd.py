@@ -195,13 +195,26 @@ def _generate_on_server(url: str, prompt: str, **options: Any) -> Generation:
     """The generation from a running `agentcode serve` (it records the history)."""
     from agentcode.client import ServerClient
 
+    live = stdout_is_terminal() and _websockets_installed()
     with ServerClient(url) as client:
-        if not _stderr_is_terminal():
+        if not (live or _stderr_is_terminal()):
             return client.generate(prompt, **options)
         from rich.console import Console
 
-        with Console(stderr=True).status(f"generating on {client.base_url}"):
-            return client.generate(prompt, **options)
+        from agentcode.cli.gen_display import LiveCode
+
+        # As without a server: the code streams on a terminal, otherwise just the spinner.
+        with LiveCode(Console(stderr=True), stream=live) as display:
+            if not live:
+                return client.generate(prompt, **options)
+            return client.generate(prompt, on_token=display.token, on_restart=display.restart,
+                                   **options)
+
+
+def _websockets_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("websockets") is not None
 
 
 def _report_failed_verification(generation: Generation) -> None:

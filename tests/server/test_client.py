@@ -52,3 +52,25 @@ def test_failures_keep_their_exit_codes(start_server: StartServer) -> None:
     assert unreachable.exit_code == 3
     assert "cannot reach the agentcode server" in unreachable.stderr
     assert local_only.exit_code == 2 and "drop --server" in local_only.stderr
+
+
+def test_the_reply_can_stream_from_the_server(start_server: StartServer) -> None:
+    import pytest
+
+    from agentcode.client import ServerClient
+    from agentcode.errors import ModelError
+
+    reply = "Sure:\n" + REPLY
+    running = start_server(FakeModel(reply, chunk_size=4))
+    tokens: list[str] = []
+    with ServerClient(f"{running.base_url}/?token={TOKEN}") as client:
+        generation = client.generate("stream it", on_token=tokens.append)
+    assert len(tokens) > 5 and "".join(tokens) == reply
+    assert generation.code == "print('from the server')\n" and generation.model_id == "scripted"
+    assert len(running.pool) == 0
+
+    failing = start_server(FailingModel(no_credentials()))
+    with ServerClient(f"{failing.base_url}/?token={TOKEN}") as client, \
+            pytest.raises(ModelError) as raised:
+        client.generate("stream it", on_token=tokens.append)
+    assert raised.value.exit_code == 3
