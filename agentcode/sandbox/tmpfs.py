@@ -74,13 +74,17 @@ class HostTmpfs:
             os.rmdir(self.root)
 
 
+_refused: list[bool] = []  # set once mounting failed in this process: do not try again
+
+
 def host_tmpfs(limits: Limits) -> HostTmpfs | None:
     """Inode-limited mounts for a new jail, or None where this host does not allow them."""
-    if os.geteuid() != 0 or not _allowed():
+    if os.geteuid() != 0 or _refused:
         return None
     try:
         return HostTmpfs(limits)
     except OSError:
+        _refused.append(True)
         return None
 
 
