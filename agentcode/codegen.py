@@ -23,8 +23,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import dataclasses
 import time
 from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentcode.errors import UsageError
@@ -107,38 +109,48 @@ def describe_input(
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AskOptions:
+    """How to ask the model chain: what `generate`, `agenerate` and every round of
+    `agentcode.verify.generate_verified` share (see `agentcode.generate` for each field)."""
+
+    model: str | Model | Sequence[str | Model] | None = None
+    system: str | None = None
+    context: str | None = None
+    history: Messages | None = None
+    on_token: TokenCallback | None = None
+    on_restart: RestartCallback | None = None
+    policy: RetryPolicy | None = None
+    sampling: Sampling | None = None
+
+    def but(self, **changes: Any) -> AskOptions:
+        """A copy with ``changes`` (e.g. a repair round's history and sampling)."""
+        return dataclasses.replace(self, **changes)
+
+
 async def agenerate_code(
-    prompt: str,
-    *,
-    model: str | Model | Sequence[str | Model] | None = None,
-    system: str | None = None,
-    context: str | None = None,
-    history: Messages | None = None,
-    settings: Settings | None = None,
-    on_token: TokenCallback | None = None,
-    on_restart: RestartCallback | None = None,
-    policy: RetryPolicy | None = None,
-    sampling: Sampling | None = None,
+    prompt: str, ask: AskOptions | None = None, *, settings: Settings | None = None
 ) -> Generation:
-    """Ask the model chain for a program; see `agentcode.generate` for the arguments."""
+    """Ask the model chain for a program (records nothing: see `agentcode.generate`)."""
     from agentcode.config import load_settings
     from agentcode.models.registry import candidates_for
     from agentcode.models.router import RetryPolicy, route
 
     if not prompt or not prompt.strip():
         raise UsageError("empty prompt: say what the program should do")
+    ask = ask or AskOptions()
     settings = settings or load_settings()
-    candidates = candidates_for(model, settings)
+    candidates = candidates_for(ask.model, settings)
     started = time.monotonic()
     reply = await route(
         candidates,
-        build_messages(prompt, context=context, history=history),
-        system_prompt=build_system_prompt(system),
+        build_messages(prompt, context=ask.context, history=ask.history),
+        system_prompt=build_system_prompt(ask.system),
         accept=extract_code,
-        policy=policy or RetryPolicy.from_settings(settings),
-        on_token=on_token,
-        on_restart=on_restart,
-        sampling=sampling,
+        policy=ask.policy or RetryPolicy.from_settings(settings),
+        on_token=ask.on_token,
+        on_restart=ask.on_restart,
+        sampling=ask.sampling,
     )
     return Generation(
         code=reply.code,
@@ -150,9 +162,11 @@ async def agenerate_code(
     )
 
 
-def generate_code(prompt: str, **options: Any) -> Generation:
-    """The blocking form of `agenerate_code` (same keyword arguments)."""
-    return run_sync(agenerate_code(prompt, **options))
+def generate_code(
+    prompt: str, ask: AskOptions | None = None, *, settings: Settings | None = None
+) -> Generation:
+    """The blocking form of `agenerate_code`."""
+    return run_sync(agenerate_code(prompt, ask, settings=settings))
 
 
 T = TypeVar("T")

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agentcode.errors import ExecutionTimeoutError, ModelError, ModelUnavailableError, UsageError
 from agentcode.types import Attempt, Execution, Generation, RepairRound
@@ -40,8 +40,8 @@ from agentcode.verify_tests import TestSource, check_code, load_tests, tests_cod
 if TYPE_CHECKING:
     from strands.types.content import Messages
 
+    from agentcode.codegen import AskOptions
     from agentcode.config import Settings
-    from agentcode.models.sampling import Sampling
     from agentcode.sandbox.base import SandboxSession
 
 # What of a failed run goes back to the model: enough to locate the bug, little enough that a
@@ -273,73 +273,83 @@ def _merge_usage(total: dict[str, int], usage: Mapping[str, int]) -> None:
             total[key] = total.get(key, 0) + value
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifyOptions:
+    """What verification runs and how hard it tries; see `generate_verified`."""
+
+    tests: str | os.PathLike[str] | None = None
+    check: str | None = None
+    max_repairs: int = 2
+    stdin: bytes | str | os.PathLike[str] | None = None
+    files: Mapping[str, bytes] | Sequence[str | os.PathLike[str]] | None = None
+    sandbox: SandboxSession | str | None = None
+    setup: str | None = None
+    repair_temperature: float = REPAIR_TEMPERATURE
+    on_round: RoundCallback | None = None
+
+
 def generate_verified(
     prompt: str,
+    verification: VerifyOptions | None = None,
     *,
-    tests: str | os.PathLike[str] | None = None,
-    check: str | None = None,
-    max_repairs: int = 2,
-    stdin: bytes | str | os.PathLike[str] | None = None,
-    files: Mapping[str, bytes] | Sequence[str | os.PathLike[str]] | None = None,
-    sandbox: SandboxSession | str | None = None,
-    setup: str | None = None,
+    ask: AskOptions | None = None,
     settings: Settings | None = None,
-    context: str | None = None,
-    history: Messages | None = None,
-    on_round: RoundCallback | None = None,
-    repair_temperature: float = REPAIR_TEMPERATURE,
-    sampling: Sampling | None = None,
-    **generate_options: Any,
 ) -> Generation:
     """Generate code for ``prompt``, run it, and repair it until it passes or rounds run out.
 
-    ``tests`` is a test file (``Path``) or test source (``str``); ``check`` an expression that must
-    be true after the code ran; ``stdin`` and ``files`` are what the code gets when run;
-    ``sandbox`` a backend name or an open session (a `Session`'s: candidates then share it);
-    ``setup`` code run before each candidate (not shown to the model). A repair round is one more
-    turn of the conversation: the task, the best candidate so far as the model's answer, then its
-    failure; once a repair returns code already tried, later rounds resample the original request
-    instead. Both are drawn at ``repair_temperature`` (0 makes them greedy) with the round's index
-    as seed. ``sampling`` is the first round's (default: the model's own). Other keyword
-    arguments (model, system, on_token, ...) go to every `generate_code` call. ``on_round`` is
+    ``verification`` (`VerifyOptions`): ``tests`` is a test file (``Path``) or test source
+    (``str``); ``check`` an expression that must be true after the code ran; ``stdin`` and
+    ``files`` are what the code gets when run; ``sandbox`` a backend name or an open session (a
+    `Session`'s: candidates then share it); ``setup`` code run before each candidate (not shown
+    to the model). A repair round is one more turn of the conversation: the task, the best
+    candidate so far as the model's answer, then its failure; once a repair returns code already
+    tried, later rounds resample the original request instead. Both are drawn at
+    ``repair_temperature`` (0 makes them greedy) with the round's index as seed. ``on_round`` is
     called after each round with the round and its index (0 for the first).
+
+    ``ask`` (`agentcode.codegen.AskOptions`: model, system, context, history, on_token, ...)
+    goes to every round's `generate_code`; its ``sampling`` is the first round's (default: the
+    model's own).
 
     The result's ``code`` is the candidate that passed, or when none did, the best one
     (`best_round`); ``verified`` says whether it passed.
     """
-    from agentcode.codegen import generate_code
+    from agentcode.codegen import AskOptions, generate_code
     from agentcode.config import load_settings
     from agentcode.models.sampling import Sampling
 
+    options = verification or VerifyOptions()
+    ask = ask or AskOptions()
+    max_repairs = options.max_repairs
     if max_repairs < 0:
         raise UsageError(f"max_repairs must be 0 or more, not {max_repairs}")
     try:
-        Sampling(repair_temperature)  # checks the range once, where sampling is defined
+        Sampling(options.repair_temperature)  # checks the range once, where sampling is defined
     except ValueError as exc:
         raise UsageError(f"repair_temperature: {exc}") from None
     settings = settings or load_settings()
     verifier = Verifier(
         settings,
-        sandbox=sandbox,
-        stdin=_stdin_bytes(stdin),
-        files=_file_map(files),
-        tests=load_tests(tests),
-        check=validate_check(check),
-        setup=setup,
+        sandbox=options.sandbox,
+        stdin=_stdin_bytes(options.stdin),
+        files=_file_map(options.files),
+        tests=load_tests(options.tests),
+        check=validate_check(options.check),
+        setup=options.setup,
     )
+    prompt_history, context = ask.history, ask.context
     started = time.perf_counter()
     rounds: list[RepairRound] = []
     attempts = []
     usage: dict[str, int] = {}
-    request, turns, data = prompt, history, context
-    draw = sampling
+    request, turns, data = prompt, prompt_history, context
+    draw = ask.sampling
     kind = "first"
     tried: set[str] = set()
     for index in range(max_repairs + 1):
         try:
             candidate = generate_code(
-                request, settings=settings, context=data, history=turns, sampling=draw,
-                **generate_options,
+                request, ask.but(context=data, history=turns, sampling=draw), settings=settings
             )
         except ModelError as exc:
             if not rounds:
@@ -371,26 +381,26 @@ def generate_verified(
             kind=kind,
         )
         rounds.append(this_round)
-        if on_round is not None:
-            on_round(this_round, index)
+        if options.on_round is not None:
+            options.on_round(this_round, index)
         if verdict.passed or index == max_repairs:
             break
         base = rounds[best_round(rounds)]
         assert base.error is not None  # no round passed
         if stuck or kind == "resample":
             kind = "resample"  # the original request again, drawn afresh
-            request, turns, data = prompt, history, context
+            request, turns, data = prompt, prompt_history, context
         else:
             kind = "repair"
             request = repair_request(base.error)
-            turns = repair_history(prompt, base.code, context=context, history=history)
+            turns = repair_history(prompt, base.code, context=context, history=prompt_history)
             data = None  # the data context is already in the first user turn
-        notify = generate_options.get("on_restart")
-        if callable(notify):  # a live display drops the streamed candidate and says why
+        notify = ask.on_restart
+        if notify is not None:  # a live display drops the streamed candidate and says why
             how = "repair" if kind == "repair" else "a fresh draw (the repair changed nothing)"
             notify(f"verification failed ({first_line(verdict.failure or '')}): "
                    f"{how} {index + 1}/{max_repairs}")
-        draw = Sampling(temperature=repair_temperature, seed=index + 1)
+        draw = Sampling(temperature=options.repair_temperature, seed=index + 1)
     final = rounds[best_round(rounds)]  # never a round without code: those rank last
     return Generation(
         code=final.code,

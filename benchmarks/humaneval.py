@@ -108,8 +108,9 @@ def run_problem(
     problem: dict[str, Any], modes: list[str], model: Any, settings: Any, args: argparse.Namespace
 ) -> list[dict[str, Any]]:
     from agentcode.api.generation import generate
+    from agentcode.codegen import AskOptions
     from agentcode.errors import AgentcodeError
-    from agentcode.verify import generate_verified
+    from agentcode.verify import VerifyOptions, generate_verified
 
     task_id = problem["task_id"]
     prompt = INSTRUCTION.format(prompt=problem["prompt"])
@@ -143,14 +144,15 @@ def run_problem(
     try:
         generation = generate_verified(
             prompt,
-            tests=examples_test_source(examples),
-            setup=problem["prompt"],
-            max_repairs=args.max_repairs,
+            VerifyOptions(
+                tests=examples_test_source(examples),
+                setup=problem["prompt"],
+                max_repairs=args.max_repairs,
+                on_round=lambda _round, _index: marks.append(time.perf_counter()),
+                **repair_options,
+            ),
+            ask=AskOptions(model=model, system=SYSTEM),
             settings=settings,
-            model=model,
-            system=SYSTEM,
-            on_round=lambda _round, _index: marks.append(time.perf_counter()),
-            **repair_options,
         )
     except AgentcodeError as exc:
         seconds = round(time.perf_counter() - started, 2)

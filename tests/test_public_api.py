@@ -34,3 +34,19 @@ def test_the_public_names_are_functions_and_a_class() -> None:
     assert callable(agentcode.generate) and callable(agentcode.execute)
     assert callable(agentcode.agenerate) and isinstance(agentcode.Session, type)
     assert {"generate", "agenerate", "execute", "Session"} <= set(agentcode.__all__)
+
+
+def test_session_generate_sorts_its_options_into_the_typed_ones() -> None:
+    import pytest
+
+    import agentcode
+    from agentcode.testing import FakeModel
+
+    settings = agentcode.Settings(history=False, sandbox="unsafe")
+    block = "```python\nprint(1)\n```"
+    with agentcode.Session(model=FakeModel([block] * 2), settings=settings) as session:
+        with pytest.raises(TypeError, match="unexpected keyword arguments: bogus"):
+            session.generate("one", bogus=1)
+        tokens: list[str] = []
+        verified = session.generate("one", check="True", max_repairs=0, on_token=tokens.append)
+    assert verified.verified and len(verified.rounds) == 1 and "".join(tokens) == block

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from agentcode.codegen import AskOptions
 from agentcode.config import Settings, load_settings
 from agentcode.errors import UsageError
 from agentcode.testing import FakeModel
-from agentcode.verify import MAX_FEEDBACK_CHARS, generate_verified
+from agentcode.verify import MAX_FEEDBACK_CHARS, VerifyOptions, generate_verified
 
 
 def block(code: str) -> str:
@@ -25,7 +26,11 @@ def settings() -> Settings:
 
 def test_broken_then_fixed_is_verified_in_two_rounds(settings: Settings) -> None:
     model = FakeModel([block(BROKEN), block(FIXED)], model_id="fake-coder")
-    generation = generate_verified("average of 1, 2, 3", model=model, settings=settings)
+    generation = generate_verified(
+        "average of 1, 2, 3",
+        ask=AskOptions(model=model),
+        settings=settings,
+    )
 
     assert generation.verified is True
     assert generation.code.strip() == FIXED.strip()
@@ -51,7 +56,12 @@ def test_broken_then_fixed_is_verified_in_two_rounds(settings: Settings) -> None
 
 def test_never_fixed_gives_up_after_max_repairs(settings: Settings) -> None:
     model = FakeModel(block(BROKEN))
-    generation = generate_verified("average", model=model, settings=settings, max_repairs=2)
+    generation = generate_verified(
+        "average",
+        VerifyOptions(max_repairs=2),
+        ask=AskOptions(model=model),
+        settings=settings,
+    )
     assert generation.verified is False
     assert len(generation.rounds) == 3
     assert len(model.calls) == 3
@@ -61,19 +71,29 @@ def test_never_fixed_gives_up_after_max_repairs(settings: Settings) -> None:
 
 def test_max_repairs_zero_runs_once(settings: Settings) -> None:
     model = FakeModel([block(BROKEN)])
-    generation = generate_verified("average", model=model, settings=settings, max_repairs=0)
+    generation = generate_verified(
+        "average",
+        VerifyOptions(max_repairs=0),
+        ask=AskOptions(model=model),
+        settings=settings,
+    )
     assert (generation.verified, len(generation.rounds)) == (False, 1)
 
 
 def test_negative_max_repairs_is_a_usage_error(settings: Settings) -> None:
     with pytest.raises(UsageError, match="max_repairs"):
-        generate_verified("x", model=FakeModel([]), settings=settings, max_repairs=-1)
+        generate_verified(
+            "x",
+            VerifyOptions(max_repairs=-1),
+            ask=AskOptions(model=FakeModel([])),
+            settings=settings,
+        )
 
 
 def test_non_zero_exit_is_a_failure(settings: Settings) -> None:
     failing = "import sys\nprint('bad input', file=sys.stderr)\nsys.exit(3)\n"
     model = FakeModel([block(failing), block("print('ok')")])
-    generation = generate_verified("task", model=model, settings=settings)
+    generation = generate_verified("task", ask=AskOptions(model=model), settings=settings)
     error = generation.rounds[0].error or ""
     assert "exited with status 3" in error
     assert "bad input" in error  # stderr goes back to the model
@@ -83,7 +103,7 @@ def test_non_zero_exit_is_a_failure(settings: Settings) -> None:
 def test_timeout_counts_as_failure(settings: Settings) -> None:
     settings.timeout = 1.5
     model = FakeModel([block("print('start')\nwhile True:\n    pass\n"), block("print('done')")])
-    generation = generate_verified("loop", model=model, settings=settings)
+    generation = generate_verified("loop", ask=AskOptions(model=model), settings=settings)
     assert "timed out after 1.5 s" in (generation.rounds[0].error or "")
     assert generation.verified and len(generation.rounds) == 2
 
@@ -101,13 +121,19 @@ def test_stdin_and_files_reach_the_candidate(settings: Settings, tmp_path) -> No
     bonus.write_text("100\n", encoding="utf-8")
     model = FakeModel([block(code)])
     generation = generate_verified(
-        "sum column 2", model=model, settings=settings, stdin=sample, files=[bonus]
+        "sum column 2",
+        VerifyOptions(stdin=sample, files=[bonus]),
+        ask=AskOptions(model=model),
+        settings=settings,
     )
     assert generation.verified, generation.rounds[0].error
 
     # Without the input the same code fails, and the failure says why.
     failed = generate_verified(
-        "sum column 2", model=FakeModel(block(code)), settings=settings, max_repairs=0
+        "sum column 2",
+        VerifyOptions(max_repairs=0),
+        ask=AskOptions(model=FakeModel(block(code))),
+        settings=settings,
     )
     assert "FileNotFoundError" in (failed.rounds[0].error or "")
 
@@ -115,7 +141,12 @@ def test_stdin_and_files_reach_the_candidate(settings: Settings, tmp_path) -> No
 def test_feedback_is_bounded(settings: Settings) -> None:
     noisy = "for i in range(20000):\n    print('line', i)\nraise ValueError('the real problem')\n"
     model = FakeModel([block(noisy)])
-    generation = generate_verified("noise", model=model, settings=settings, max_repairs=0)
+    generation = generate_verified(
+        "noise",
+        VerifyOptions(max_repairs=0),
+        ask=AskOptions(model=model),
+        settings=settings,
+    )
     error = generation.rounds[0].error or ""
     assert "ValueError: the real problem" in error
     assert "line 19999" in error  # the end of stdout, where the program was when it failed
@@ -127,7 +158,10 @@ def test_each_candidate_gets_a_fresh_sandbox(settings: Settings) -> None:
     leaky = "secret = 42\nraise RuntimeError('first candidate fails')\n"
     uses_it = "print(secret)\n"
     generation = generate_verified(
-        "task", model=FakeModel([block(leaky), block(uses_it)]), settings=settings, max_repairs=1
+        "task",
+        VerifyOptions(max_repairs=1),
+        ask=AskOptions(model=FakeModel([block(leaky), block(uses_it)])),
+        settings=settings,
     )
     assert not generation.verified
     assert "NameError" in (generation.rounds[1].error or "")
@@ -140,9 +174,9 @@ def test_a_given_session_is_shared_by_candidates(settings: Settings) -> None:
         session.execute("secret = 42")
         generation = generate_verified(
             "task",
-            model=FakeModel([block("print(secret + 1)")]),
+            VerifyOptions(sandbox=session),
+            ask=AskOptions(model=FakeModel([block("print(secret + 1)")])),
             settings=settings,
-            sandbox=session,
         )
         assert generation.verified
         assert session.execute("secret").text == "42"  # the session is still open and usable
@@ -154,8 +188,10 @@ def test_inside_a_session_candidates_use_its_sandbox(settings: Settings) -> None
     with Session(settings=settings) as session:
         session.execute("rate = 3")
         generation = generate_verified(
-            "triple 5 with the session's rate", model=FakeModel([block("print(rate * 5)")]),
-            settings=settings, sandbox=session.sandbox, check="rate == 3",
+            "triple 5 with the session's rate",
+            VerifyOptions(sandbox=session.sandbox, check="rate == 3"),
+            ask=AskOptions(model=FakeModel([block("print(rate * 5)")])),
+            settings=settings,
         )
         assert generation.verified
 
@@ -185,7 +221,12 @@ def test_a_model_failure_during_repair_spends_the_round_and_keeps_the_candidate(
     monkeypatch.setenv("AGENTCODE_MODEL_RETRY_SECONDS", "0")
     settings = load_settings(timeout=10)
     model = FakeModel([block(BROKEN), client_error("ValidationException", "input too long")])
-    generation = generate_verified("average", model=model, settings=settings, max_repairs=1)
+    generation = generate_verified(
+        "average",
+        VerifyOptions(max_repairs=1),
+        ask=AskOptions(model=model),
+        settings=settings,
+    )
     assert generation.verified is False
     assert generation.code.strip() == BROKEN.strip()  # the round that failed has no code
     assert [(r.kind, r.stage) for r in generation.rounds] == [("first", "run"),
@@ -196,11 +237,14 @@ def test_a_model_failure_during_repair_spends_the_round_and_keeps_the_candidate(
     # The round is spent, not the loop: the next one draws the (shorter) original request again.
     model = FakeModel([block(BROKEN), client_error("ValidationException", "input too long"),
                        block(FIXED)])
-    generation = generate_verified("average", model=model, settings=settings)
+    generation = generate_verified("average", ask=AskOptions(model=model), settings=settings)
     assert generation.verified and generation.rounds[-1].kind == "resample"
     assert model.calls[2].prompt == "average"
 
     # Without any candidate there is nothing to return: the model error is the caller's.
     with pytest.raises(ModelError):
-        generate_verified("average", model=FakeModel([client_error("ValidationException")]),
-                          settings=settings)
+        generate_verified(
+            "average",
+            ask=AskOptions(model=FakeModel([client_error("ValidationException")])),
+            settings=settings,
+        )

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import pytest
 
+from agentcode.codegen import AskOptions
 from agentcode.config import Settings, load_settings
 from agentcode.errors import UsageError
 from agentcode.models.sampling import Sampling
 from agentcode.testing import FakeModel
 from agentcode.types import RepairRound
-from agentcode.verify import REPAIR_TEMPERATURE, best_round, generate_verified, round_rank
+from agentcode.verify import (
+    REPAIR_TEMPERATURE,
+    VerifyOptions,
+    best_round,
+    generate_verified,
+    round_rank,
+)
 
 TESTS = """\
 def test_one():
@@ -39,7 +46,12 @@ def settings() -> Settings:
 
 def test_repair_rounds_are_sampled_with_a_seed_per_round(settings: Settings) -> None:
     model = FakeModel([block(WRONG), block(WRONG), block(RIGHT)])
-    generation = generate_verified("double(x)", tests=TESTS, model=model, settings=settings)
+    generation = generate_verified(
+        "double(x)",
+        VerifyOptions(tests=TESTS),
+        ask=AskOptions(model=model),
+        settings=settings,
+    )
     assert generation.verified and generation.code == RIGHT
     first, second, third = (call.config for call in model.calls)
     assert first.get("temperature") is None  # the first round is the model's own (greedy)
@@ -52,8 +64,12 @@ def test_repair_rounds_are_sampled_with_a_seed_per_round(settings: Settings) -> 
 def test_llamacpp_style_models_get_a_different_seed_each_round(settings: Settings) -> None:
     model = FakeModel([block(WRONG), block(WRONG), block(WRONG)])
     model.update_config(params={"temperature": 0.0, "max_tokens": 64})
-    generate_verified("double(x)", tests=TESTS, model=model, settings=settings,
-                      repair_temperature=0.5)
+    generate_verified(
+        "double(x)",
+        VerifyOptions(tests=TESTS, repair_temperature=0.5),
+        ask=AskOptions(model=model),
+        settings=settings,
+    )
     params = [call.config["params"] for call in model.calls]
     assert params[0] == {"temperature": 0.0, "max_tokens": 64}
     assert [(p["temperature"], p["seed"]) for p in params[1:]] == [(0.5, 1), (0.5, 2)]
@@ -62,8 +78,12 @@ def test_llamacpp_style_models_get_a_different_seed_each_round(settings: Setting
 
 def test_first_round_sampling_can_be_chosen(settings: Settings) -> None:
     model = FakeModel([block(RIGHT)])
-    generate_verified("double(x)", tests=TESTS, model=model, settings=settings,
-                      sampling=Sampling(0.3, seed=9))
+    generate_verified(
+        "double(x)",
+        VerifyOptions(tests=TESTS),
+        ask=AskOptions(model=model, sampling=Sampling(0.3, seed=9)),
+        settings=settings,
+    )
     assert model.calls[0].config["temperature"] == 0.3
 
 
@@ -72,13 +92,22 @@ def test_repair_temperature_out_of_range_is_a_usage_error(
     settings: Settings, temperature: float
 ) -> None:
     with pytest.raises(UsageError, match="repair_temperature"):
-        generate_verified("x", model=FakeModel([]), settings=settings,
-                          repair_temperature=temperature)
+        generate_verified(
+            "x",
+            VerifyOptions(repair_temperature=temperature),
+            ask=AskOptions(model=FakeModel([])),
+            settings=settings,
+        )
 
 
 def test_the_nearest_miss_is_kept_and_repaired_from(settings: Settings) -> None:
     model = FakeModel([block(NEAR_MISS), block(WRONG), block(CRASH)])
-    generation = generate_verified("double(x)", tests=TESTS, model=model, settings=settings)
+    generation = generate_verified(
+        "double(x)",
+        VerifyOptions(tests=TESTS),
+        ask=AskOptions(model=model),
+        settings=settings,
+    )
 
     assert generation.verified is False
     assert generation.code == NEAR_MISS  # not the last candidate, which did not even run
@@ -95,18 +124,31 @@ def test_the_nearest_miss_is_kept_and_repaired_from(settings: Settings) -> None:
 
 def test_a_better_later_candidate_becomes_the_base(settings: Settings) -> None:
     model = FakeModel([block(CRASH), block(NEAR_MISS), block(RIGHT)])
-    generation = generate_verified("double(x)", tests=TESTS, model=model, settings=settings)
+    generation = generate_verified(
+        "double(x)",
+        VerifyOptions(tests=TESTS),
+        ask=AskOptions(model=model),
+        settings=settings,
+    )
     assert generation.verified and generation.kept_round == 2
     assert NEAR_MISS.rstrip() in model.calls[2].messages[-2]["content"][0]["text"]
 
 
 def test_the_check_and_setup_stages_are_recorded(settings: Settings) -> None:
     model = FakeModel([block("x = 1\n")])
-    generation = generate_verified("x", check="x == 2", model=model, settings=settings,
-                                   max_repairs=0)
+    generation = generate_verified(
+        "x",
+        VerifyOptions(check="x == 2", max_repairs=0),
+        ask=AskOptions(model=model),
+        settings=settings,
+    )
     assert generation.rounds[0].stage == "check"
-    broken_setup = generate_verified("x", model=FakeModel([block("x = 1\n")]), settings=settings,
-                                     setup="raise ValueError('setup')", max_repairs=0)
+    broken_setup = generate_verified(
+        "x",
+        VerifyOptions(setup="raise ValueError('setup')", max_repairs=0),
+        ask=AskOptions(model=FakeModel([block("x = 1\n")])),
+        settings=settings,
+    )
     assert broken_setup.rounds[0].stage == "setup"
 
 
@@ -142,8 +184,12 @@ def test_a_repair_that_changes_nothing_turns_later_rounds_into_fresh_draws(
 ) -> None:
     same_again = "def double(x):\n    # still the same\n    return x - 100\n"  # WRONG, re-laid out
     model = FakeModel([block(WRONG), block(same_again), block(NEAR_MISS), block(RIGHT)])
-    generation = generate_verified("double(x)", tests=TESTS, model=model, settings=settings,
-                                   max_repairs=3)
+    generation = generate_verified(
+        "double(x)",
+        VerifyOptions(tests=TESTS, max_repairs=3),
+        ask=AskOptions(model=model),
+        settings=settings,
+    )
     assert generation.verified and generation.code == RIGHT
     assert [r.kind for r in generation.rounds] == ["first", "repair", "resample", "resample"]
     # A fresh draw is the original request alone, at the repair temperature with its own seed.
@@ -156,7 +202,12 @@ def test_a_repair_that_changes_nothing_turns_later_rounds_into_fresh_draws(
 
 def test_a_repair_that_changes_the_code_keeps_repairing(settings: Settings) -> None:
     model = FakeModel([block(WRONG), block(NEAR_MISS), block(RIGHT)])
-    generation = generate_verified("double(x)", tests=TESTS, model=model, settings=settings)
+    generation = generate_verified(
+        "double(x)",
+        VerifyOptions(tests=TESTS),
+        ask=AskOptions(model=model),
+        settings=settings,
+    )
     assert [r.kind for r in generation.rounds] == ["first", "repair", "repair"]
     assert "1 of 3 tests failed" in model.calls[2].prompt
 
@@ -166,7 +217,12 @@ def test_a_round_with_no_usable_code_is_recorded_and_the_loop_goes_on(
 ) -> None:
     # The router asks once more after a reply without code; both fail, so the round is spent.
     model = FakeModel([block(WRONG), "I am not sure.", "Still no code.", block(RIGHT)])
-    generation = generate_verified("double(x)", tests=TESTS, model=model, settings=settings)
+    generation = generate_verified(
+        "double(x)",
+        VerifyOptions(tests=TESTS),
+        ask=AskOptions(model=model),
+        settings=settings,
+    )
     assert generation.verified and generation.code == RIGHT
     first, empty, last = generation.rounds
     assert (empty.stage, empty.code, empty.passed) == ("model", "", False)
@@ -184,7 +240,12 @@ def test_an_unavailable_model_ends_the_loop_with_the_best_candidate(settings: Se
         return ModelUnavailableError("the weights are gone")
 
     model = FunctionModel(reply)
-    generation = generate_verified("double(x)", tests=TESTS, model=model, settings=settings)
+    generation = generate_verified(
+        "double(x)",
+        VerifyOptions(tests=TESTS),
+        ask=AskOptions(model=model),
+        settings=settings,
+    )
     assert generation.code == NEAR_MISS and not generation.verified
     assert len(generation.rounds) == 1
     assert any("weights are gone" in (a.error or "") for a in generation.attempts)

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from agentcode.codegen import AskOptions
 from agentcode.config import Settings, load_settings
 from agentcode.errors import UsageError
 from agentcode.testing import FakeModel
-from agentcode.verify import Verifier, generate_verified
+from agentcode.verify import Verifier, VerifyOptions, generate_verified
 from agentcode.verify_tests import load_tests
 
 
@@ -55,7 +56,10 @@ def slug_tests(tmp_path: Path) -> Path:
 def test_failing_tests_are_repaired(settings: Settings, slug_tests: Path) -> None:
     model = FakeModel([block(SLUG_WRONG), block(SLUG_RIGHT)])
     generation = generate_verified(
-        "a function slugify(title) -> str", tests=slug_tests, model=model, settings=settings
+        "a function slugify(title) -> str",
+        VerifyOptions(tests=slug_tests),
+        ask=AskOptions(model=model),
+        settings=settings,
     )
     assert generation.verified
     assert len(generation.rounds) == 2
@@ -74,10 +78,9 @@ def test_failing_tests_are_repaired(settings: Settings, slug_tests: Path) -> Non
 def test_tests_that_keep_failing_leave_it_unverified(settings: Settings, slug_tests: Path) -> None:
     generation = generate_verified(
         "slugify",
-        tests=slug_tests,
-        model=FakeModel(block(SLUG_WRONG)),
+        VerifyOptions(tests=slug_tests, max_repairs=1),
+        ask=AskOptions(model=FakeModel(block(SLUG_WRONG))),
         settings=settings,
-        max_repairs=1,
     )
     assert not generation.verified
     assert len(generation.rounds) == 2
@@ -152,7 +155,12 @@ def test_check_expression(settings: Settings) -> None:
         "    return a\n"
     )
     model = FakeModel([block(wrong), block(right)])
-    generation = generate_verified("fib(n)", check="fib(10) == 55", model=model, settings=settings)
+    generation = generate_verified(
+        "fib(n)",
+        VerifyOptions(check="fib(10) == 55"),
+        ask=AskOptions(model=model),
+        settings=settings,
+    )
     assert generation.verified
     assert "check fib(10) == 55 was False" in (generation.rounds[0].error or "")
 
@@ -160,9 +168,8 @@ def test_check_expression(settings: Settings) -> None:
 def test_check_that_raises_is_a_failure(settings: Settings) -> None:
     generation = generate_verified(
         "x",
-        check="undefined_name > 1",
-        max_repairs=0,
-        model=FakeModel([block("x = 1")]),
+        VerifyOptions(check="undefined_name > 1", max_repairs=0),
+        ask=AskOptions(model=FakeModel([block("x = 1")])),
         settings=settings,
     )
     assert "NameError" in (generation.rounds[0].error or "")
@@ -171,7 +178,12 @@ def test_check_that_raises_is_a_failure(settings: Settings) -> None:
 def test_bad_check_is_refused_before_any_model_call(settings: Settings) -> None:
     model = FakeModel([])
     with pytest.raises(UsageError, match="not a Python expression"):
-        generate_verified("x", check="x ==", model=model, settings=settings)
+        generate_verified(
+            "x",
+            VerifyOptions(check="x =="),
+            ask=AskOptions(model=model),
+            settings=settings,
+        )
     assert model.calls == []
 
 

@@ -38,15 +38,13 @@ async def agenerate(
     sampling: Sampling | None = None,
 ) -> Generation:
     """The async form of `generate` (without verification)."""
-    from agentcode.codegen import agenerate_code
+    from agentcode.codegen import AskOptions, agenerate_code
     from agentcode.config import load_settings
 
     settings = settings or load_settings()
-    generation = await agenerate_code(
-        prompt, model=model, system=system, context=context, history=history,
-        settings=settings, on_token=on_token, on_restart=on_restart, policy=policy,
-        sampling=sampling,
-    )
+    ask = AskOptions(model=model, system=system, context=context, history=history,
+                     on_token=on_token, on_restart=on_restart, policy=policy, sampling=sampling)
+    generation = await agenerate_code(prompt, ask, settings=settings)
     record_generation(generation, settings)
     return generation
 
@@ -95,8 +93,8 @@ def generate(
 
     settings = settings or load_settings()
     generation = generate_unrecorded(
-        prompt, model=model, system=system, context=context, history=history,
-        settings=settings, on_token=on_token, on_restart=on_restart, policy=policy,
+        prompt, settings=settings, model=model, system=system, context=context,
+        history=history, on_token=on_token, on_restart=on_restart, policy=policy,
         sampling=sampling, verify=verify, tests=tests, check=check, max_repairs=max_repairs,
         stdin=stdin, files=files, sandbox=sandbox,
     )
@@ -105,29 +103,32 @@ def generate(
 
 
 def generate_unrecorded(
-    prompt: str,
-    *,
-    settings: Settings,
-    verify: bool = False,
-    tests: str | os.PathLike[str] | None = None,
-    check: str | None = None,
-    max_repairs: int = 2,
-    stdin: bytes | str | os.PathLike[str] | None = None,
-    files: Mapping[str, bytes] | Sequence[str | os.PathLike[str]] | None = None,
-    sandbox: SandboxSession | str | None = None,
-    **options: Any,
+    prompt: str, *, settings: Settings, verify: bool = False, **options: Any
 ) -> Generation:
-    """`generate` without the history entry: a `Session` records its own, tagged entry."""
-    if verify or tests is not None or check is not None:
-        from agentcode.verify import generate_verified
+    """`generate` without the history entry (a `Session` records its own, tagged entry).
 
-        return generate_verified(
-            prompt, tests=tests, check=check, max_repairs=max_repairs, stdin=stdin,
-            files=files, sandbox=sandbox, settings=settings, **options,
-        )
-    from agentcode.codegen import generate_code
+    ``options`` are `generate`'s keyword arguments, sorted here into the typed options of the
+    core: `agentcode.codegen.AskOptions` and, when verifying, `agentcode.verify.VerifyOptions`.
+    An unknown name is a `TypeError`, as it would be for `generate` itself.
+    """
+    import dataclasses
 
-    return generate_code(prompt, settings=settings, **options)
+    from agentcode.codegen import AskOptions, generate_code
+    from agentcode.verify import VerifyOptions, generate_verified
+
+    ask_names = {f.name for f in dataclasses.fields(AskOptions)}
+    verify_names = {f.name for f in dataclasses.fields(VerifyOptions)}
+    unknown = set(options) - ask_names - verify_names
+    if unknown:
+        names = ", ".join(sorted(unknown))
+        raise TypeError(f"generate() got unexpected keyword arguments: {names}")
+    ask = AskOptions(**{k: v for k, v in options.items() if k in ask_names})
+    checks = {k: v for k, v in options.items() if k in verify_names}
+    if verify or checks.get("tests") is not None or checks.get("check") is not None:
+        verification = VerifyOptions(**{k: v for k, v in checks.items() if v is not None or
+                                        k not in ("max_repairs", "repair_temperature")})
+        return generate_verified(prompt, verification, ask=ask, settings=settings)
+    return generate_code(prompt, ask, settings=settings)
 
 
 def record_generation(generation: Generation, settings: Settings) -> None:

@@ -226,6 +226,7 @@ def test_unknown_profile_is_a_user_fix_not_a_loop() -> None:
 def test_verify_repairs_go_to_bedrock_sampled_and_the_first_call_is_not(
     session: boto3.Session,
 ) -> None:
+    from agentcode.codegen import AskOptions
     from agentcode.config import load_settings
     from agentcode.verify import REPAIR_TEMPERATURE, generate_verified
 
@@ -233,7 +234,9 @@ def test_verify_repairs_go_to_bedrock_sampled_and_the_first_call_is_not(
     stub = StubbedBedrock("us.anthropic.claude-3-7-sonnet-20250219-v1:0", session)
     stub.reply(broken).reply("```python\nprint(1 / 1)\n```")
     generation = generate_verified(
-        "print one", model=stub.model, settings=load_settings(timeout=10, history=False)
+        "print one",
+        ask=AskOptions(model=stub.model),
+        settings=load_settings(timeout=10, history=False),
     )
     assert generation.verified and [r.kind for r in generation.rounds] == ["first", "repair"]
     first, repair = stub.requests
