@@ -279,7 +279,7 @@ def _same(actual, expected):
 
 
 def examples_test_source(examples: list[Example]) -> str:
-    """A test file (for `generate_verified(tests=...)`) with one ``test_`` function per example."""
+    """A test file (for `VerifyOptions(tests=...)`) with one ``test_`` function per example."""
     out = [_SAME]
     for number, example in enumerate(examples, 1):
         out.append(
