@@ -48,16 +48,30 @@ The program runs unattended in a pipeline:
 - print only the results to stdout
 - on failure, print the error to stderr and exit with a non-zero status
 - use only the standard library unless the task names a package"""
+# The rule above that `build_system_prompt` replaces when the sandbox has packages installed.
+STDLIB_RULE = "- use only the standard library unless the task names a package"
 
 SAMPLE_BYTES = 4096
 SAMPLE_LINES = 50
 
 
-def build_system_prompt(extra: str | None = None) -> str:
-    """The built-in system prompt, with the user's extra instructions (``--system``) appended."""
+def build_system_prompt(extra: str | None = None, *,
+                        packages: Sequence[str] = ()) -> str:
+    """The built-in system prompt, with the user's extra instructions (``--system``) appended.
+
+    ``packages``: third-party packages the sandbox has; the model is told it may import them
+    (and only them) instead of "standard library only".
+    """
+    prompt = SYSTEM_PROMPT
+    if packages:
+        from agentcode.sandbox.packages import packages_rule
+
+        rule = packages_rule(packages)
+        prompt = (prompt.replace(STDLIB_RULE, rule) if STDLIB_RULE in prompt
+                  else f"{prompt}\n{rule}")
     if extra and extra.strip():
-        return f"{SYSTEM_PROMPT}\n\nAlso follow these instructions:\n{extra.strip()}"
-    return SYSTEM_PROMPT
+        return f"{prompt}\n\nAlso follow these instructions:\n{extra.strip()}"
+    return prompt
 
 
 def build_messages(
@@ -131,7 +145,11 @@ class AskOptions:
 async def agenerate_code(
     prompt: str, ask: AskOptions | None = None, *, settings: Settings | None = None
 ) -> Generation:
-    """Ask the model chain for a program (records nothing: see `agentcode.generate`)."""
+    """Ask the model chain for a program (records nothing: see `agentcode.generate`).
+
+    The model is told what the code may import besides the standard library: what the
+    configured sandbox has (`agentcode.sandbox.packages.importable_packages`).
+    """
     from agentcode.config import load_settings
     from agentcode.models.registry import candidates_for
     from agentcode.models.router import RetryPolicy, route
@@ -141,11 +159,14 @@ async def agenerate_code(
     ask = ask or AskOptions()
     settings = settings or load_settings()
     candidates = candidates_for(ask.model, settings)
+    from agentcode.sandbox.packages import importable_packages
+
+    packages = importable_packages(settings.sandbox, settings)
     started = time.monotonic()
     reply = await route(
         candidates,
         build_messages(prompt, context=ask.context, history=ask.history),
-        system_prompt=build_system_prompt(ask.system),
+        system_prompt=build_system_prompt(ask.system, packages=packages),
         accept=extract_code,
         policy=ask.policy or RetryPolicy.from_settings(settings),
         on_token=ask.on_token,

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentcode.errors import (
     PackageInstallError,
@@ -32,8 +33,20 @@ from agentcode.errors import (
     UsageError,
 )
 
+if TYPE_CHECKING:
+    from agentcode.config import Settings
+
 # Where the environment appears inside the jail (on sys.path of the code).
 JAIL_PATH = "/opt/agentcode/packages"
+# What AgentCore Code Interpreter has preinstalled, as far as a prompt needs it (the data and
+# ML libraries code is written against; not their dependencies). Source: the Bedrock AgentCore
+# developer guide, "Pre-installed libraries" (code-interpreter-preinstalled-libraries), read
+# 2026-12-01.
+AGENTCORE_PREINSTALLED = (
+    "pandas", "polars", "numpy", "scipy", "matplotlib", "seaborn", "plotly", "bokeh",
+    "statsmodels", "sympy", "pyarrow", "scikit-learn", "scikit-image", "torch", "xgboost",
+    "nltk", "spacy", "textblob", "openai",
+)
 _META = "agentcode-env.json"
 _LOG = "last-install.log"
 _CURRENT = "current"
@@ -105,6 +118,10 @@ class SandboxEnvironment:
         """The packages the user asked for (with any version given), in the order given."""
         specs = self._meta().get("requested")
         return [str(s) for s in specs] if isinstance(specs, list) else []
+
+    def requested_names(self) -> list[str]:
+        """The requested packages' names as the user wrote them, without versions."""
+        return [_display_name(spec) for spec in self.requested()]
 
     def packages(self) -> list[Package]:
         """Every distribution in the environment, requested ones marked, sorted by name."""
@@ -266,3 +283,36 @@ def install_error(output: str, log: Path) -> PackageInstallError:
             not_found=True,
         )
     return PackageInstallError(f"cannot install packages: {reason}; {unchanged}")
+
+
+def importable_packages(backend: str, settings: Settings) -> list[str]:
+    """The third-party packages code run by ``backend`` can import, by the names people use.
+
+    The local jail (and "unsafe") has the sandbox environment's requested packages (their
+    dependencies come along but are not listed); AgentCore has its preinstalled set and the
+    configured packages. Other backends: none known.
+    """
+    if backend in ("local", "unsafe"):
+        try:
+            return SandboxEnvironment(settings.sandbox_env).requested_names()
+        except (OSError, UsageError):
+            return []
+    if backend == "agentcore":
+        return list(dict.fromkeys([*AGENTCORE_PREINSTALLED, *map(_display_name,
+                                                                 settings.packages)]))
+    return []
+
+
+def packages_rule(names: Sequence[str]) -> str:
+    """The prompt's line about imports when the sandbox has ``names`` installed."""
+    return (f"- you may import the standard library and these installed packages: "
+            f"{', '.join(names)}; no others are installed")
+
+
+def _display_name(spec: str) -> str:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return Requirement(spec).name
+    except InvalidRequirement:
+        return spec
