@@ -41,10 +41,11 @@ def test_checker_rejects_output_that_is_no_answer(task: object) -> None:
     assert bench.check_output(task, "hello\n", {"out.txt": "hello\n"}) is not None
 
 
-def test_every_reference_answer_passes_in_the_sandbox() -> None:
+def test_every_reference_answer_passes_in_the_sandbox(data_sandbox_env: Path) -> None:
     from agentcode.config import load_settings
 
     settings = load_settings(history=False)
+    settings.sandbox_env = str(data_sandbox_env)  # the data tasks import pandas & co.
     failures = {}
     for task in TASKS:
         result = bench.run_answer(task, task.reference, settings)
