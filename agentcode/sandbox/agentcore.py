@@ -252,6 +252,8 @@ class AgentCoreSession:
         self._interpreter.session_id = str(response["sessionId"])
         self.id = self._interpreter.session_id
         atexit.register(self._stop_at_exit)
+        if self._settings.packages:  # the config's [sandbox] packages, as the local env has
+            self.install_packages(list(self._settings.packages))
         return self.id
 
     def _forget_session(self) -> None:

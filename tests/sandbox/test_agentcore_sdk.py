@@ -53,6 +53,19 @@ def test_install_packages_goes_through_the_sdk(stub: AgentCoreStub) -> None:
     stub.stubber.assert_no_pending_responses()
 
 
+def test_configured_packages_are_installed_when_the_session_starts(stub: AgentCoreStub) -> None:
+    stub.start()
+    stub.invoke("executeCommand", {"command": "pip install duckdb 'polars>=1'"},
+                [code_result("Successfully installed duckdb polars")])
+    stub.execute("import duckdb", [code_result("")])
+    stub.execute("1", [code_result("1")])
+    stub.stop()
+    with open_session(stub, packages=["duckdb", "polars>=1"]) as session:
+        assert session.execute("import duckdb").ok
+        assert session.execute("1").ok  # installed once, at the start only
+    stub.stubber.assert_no_pending_responses()
+
+
 def test_the_client_we_build_is_the_sdks_endpoint_with_our_timeout_and_no_retries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
