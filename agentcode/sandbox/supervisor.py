@@ -22,6 +22,7 @@ import resource
 import select
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,13 +90,73 @@ class Outcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class _Spawner:
+    """One thread, alive as long as the process, that starts every worker.
+
+    bwrap's ``--die-with-parent`` (PR_SET_PDEATHSIG) fires when the *thread* that forked it
+    exits, not the process: a session started on a pooled thread (anyio.to_thread, a
+    ThreadPoolExecutor, a server's request thread) lost its jail, and its variables, as soon as
+    that thread was retired. Forking from this daemon thread ties the jail to the process.
+    (A plain Event per job, not concurrent.futures: that import costs `agentcode run` ~10 ms.)
+    """
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._jobs: list[_SpawnJob] = []
+        self._thread: threading.Thread | None = None
+
+    def run(self, start: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+        job = _SpawnJob(start)
+        with self._wake:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="agentcode-spawner",
+                                                daemon=True)
+                self._thread.start()
+            self._jobs.append(job)
+            self._wake.notify()
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        assert job.proc is not None
+        return job.proc
+
+    def _loop(self) -> None:
+        while True:
+            with self._wake:
+                while not self._jobs:
+                    self._wake.wait()
+                job = self._jobs.pop(0)
+            try:
+                job.proc = job.start()
+            except BaseException as exc:  # raised again on the caller's thread
+                job.error = exc
+            finally:
+                job.done.set()
+
+
+@dataclass
+class _SpawnJob:
+    start: Callable[[], subprocess.Popen[bytes]]
+    proc: subprocess.Popen[bytes] | None = None
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+_SPAWNER = _Spawner()
+
+
+def _spawn(command: list[str], **options: Any) -> subprocess.Popen[bytes]:
+    """``subprocess.Popen`` from the spawner thread (see `_Spawner`)."""
+    return _SPAWNER.run(lambda: subprocess.Popen(command, **options))
+
+
 class WorkerProcess:
     """A started worker (inside bwrap, or bare for the unsafe backend)."""
 
     def __init__(self, command: list[str], *, env: dict[str, str], pass_fds: tuple[int, ...],
                  request_w: int, response_r: int, info_r: int | None, cwd: str | None,
                  manage_cpu: bool = False, cpu_seconds: int = 0) -> None:
-        self.proc = subprocess.Popen(
+        self.proc = _spawn(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             pass_fds=pass_fds, env=env, cwd=cwd, start_new_session=True,
         )
