@@ -84,17 +84,36 @@ def select(
 
 
 def score(problem: dict[str, Any], code: str, settings: Any, timeout: float) -> bool:
-    """Run prompt + candidate + hidden test + check(entry_point) in a fresh sandbox session."""
+    """Whether ``code`` passes the problem's hidden tests, in a fresh sandbox session.
+
+    Two steps, as the official harness keeps them apart: the problem's prompt (its imports and
+    helpers) and the candidate run first; then the hidden test and ``check(entry_point)`` run
+    and must reach a random marker printed after them. A candidate that exits (``sys.exit(0)``,
+    ``exit()``, ``os._exit``) at import or inside the function therefore fails, as does one
+    that swallows the check's output.
+    """
+    import secrets
+
     from agentcode.errors import ExecutionTimeoutError, SandboxError
     from agentcode.sandbox import open_sandbox
 
-    program = (
-        f"{problem['prompt']}\n\n{code}\n\n{problem['test']}\n\ncheck({problem['entry_point']})\n"
+    marker = f"hidden-tests-passed-{secrets.token_hex(8)}"
+    candidate = f"{problem['prompt']}\n\n{code}\n"
+    hidden = (
+        f"{problem['test']}\n\n"
+        f"try:\n    check({problem['entry_point']})\n"
+        "except SystemExit as exc:\n"
+        "    raise AssertionError(f'the candidate exited ({exc.code!r})') from None\n"
+        f"print({marker!r})\n"
     )
     for attempt in range(2):
         try:
             with open_sandbox(settings.sandbox, settings) as session:
-                return session.execute(program, timeout=timeout).ok
+                loaded = session.execute(candidate, timeout=timeout)
+                if not loaded.ok or loaded.error is not None:
+                    return False
+                checked = session.execute(hidden, timeout=timeout)
+                return checked.ok and marker in checked.stdout.splitlines()
         except ExecutionTimeoutError:
             return False
         except SandboxError as exc:
@@ -131,6 +150,7 @@ def run_problem(
                 "seconds": round(seconds, 2),
                 "rounds": 1,
                 "error": error,
+                "code": code,
             }
         )
         return rows
@@ -188,6 +208,7 @@ def run_problem(
                 "passed": raw_passed,
                 "seconds": round(marks[0] - started, 2),
                 "rounds": 1,
+                "code": rounds[0].code,
             }
         )
     change = (
@@ -222,10 +243,14 @@ def run_problem(
                     "kind": r.kind,
                     "hidden_passed": hidden[r.code],
                     "same_as": next(i for i, o in enumerate(rounds) if o.code == r.code),
+                    "code": r.code,
                 }
                 for r in rounds
             ],
             "round_errors": [r.error[:300] if r.error else None for r in rounds],
+            "code": generation.code,
+            # How the answer was chosen: by the examples the prompt shows, never the hidden tests.
+            "chosen_by": "first round passing the prompt's examples, else the nearest miss",
         }
     )
     return rows

@@ -174,9 +174,23 @@ def _doctest_examples(lines: list[str], entry_point: str) -> list[Example]:
     return examples
 
 
+def _defines_recurrence(lines: list[str], opener: re.Pattern[str]) -> bool:
+    """Whether the prose defines the function's name as a recurrence (``f(n) = f(n - 1) + ...``):
+    then its ``f(1) = 3`` lines are the definition, not calls of the function asked for."""
+    for line in lines:
+        left, equals, right = line.partition("=")
+        if equals and opener.search(left) and opener.search(right):
+            return True
+    return False
+
+
 def _inline_examples(lines: list[str], entry_point: str) -> list[Example]:
     examples: list[Example] = []
     opener = re.compile(rf"\b{re.escape(entry_point)}\s*\(")
+    if _defines_recurrence(lines, opener):
+        headings = [i for i, line in enumerate(lines)
+                    if re.match(r"^\s*(?:for\s+)?examples?\s*:?\s*$", line, re.IGNORECASE)]
+        lines = lines[headings[-1] + 1 :] if headings else []
     for line in lines:
         if line.strip().startswith(">>>"):
             continue

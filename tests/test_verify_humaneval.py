@@ -356,3 +356,46 @@ def test_budget_pass_replays_the_loop_choice_for_each_repair_budget() -> None:
     ])
     assert summary["verify"]["pass_at_1_by_repairs"] == {"0": 50.0, "1": 50.0, "2": 50.0,
                                                          "3": 100.0}
+
+
+humaneval_module = _load("humaneval")
+PROBLEM = {
+    "prompt": "def add(a, b):\n    \"\"\"Add two numbers.\"\"\"\n",
+    "test": "def check(candidate):\n    assert candidate(2, 3) == 5\n",
+    "entry_point": "add",
+}
+
+
+@pytest.mark.parametrize(
+    ("code", "passes"),
+    [
+        ("def add(a, b):\n    return a + b\n", True),
+        ("def add(a, b):\n    return a - b\n", False),
+        # Exiting must never count as passing, wherever it happens.
+        ("import sys\n\ndef add(a, b):\n    sys.exit(0)\n", False),
+        ("def add(a, b):\n    exit()\n", False),
+        ("import sys\nsys.exit(0)\ndef add(a, b):\n    return a - b\n", False),
+        ("import os\n\ndef add(a, b):\n    os._exit(0)\n", False),
+        # Silencing the check's output does not help either.
+        ("import sys, io\nsys.stdout = io.StringIO()\ndef add(a, b):\n    return a + b\n", False),
+    ],
+)
+def test_scoring_runs_hidden_tests_apart_and_counts_exits_as_failures(
+    code: str, passes: bool
+) -> None:
+    from agentcode.config import load_settings
+
+    settings = load_settings(history=False)
+    assert humaneval_module.score(PROBLEM, code, settings, timeout=10) is passes
+
+
+def test_a_recurrence_definition_is_not_an_example() -> None:
+    prompt = (
+        "def tri(n):\n    \"\"\"Tribonacci sequence is defined by the recurrence:\n"
+        "    tri(1) = 3\n    tri(n) = 1 + n / 2, if n is even.\n"
+        "    tri(n) =  tri(n - 1) + tri(n - 2) + tri(n + 1), if n is odd.\n"
+        "    For example:\n    tri(2) = 1 + (2 / 2) = 2\n    tri(4) = 3\n"
+        "    Return a list of the first n + 1 numbers.\n    Examples:\n"
+        "    tri(3) = [1, 3, 2, 8]\n    \"\"\"\n"
+    )
+    assert parse_examples(prompt, "tri") == [Example("tri(3)", "[1, 3, 2, 8]")]
