@@ -1,0 +1,74 @@
+"""The static pre-flight: undefined names found by pyflakes; certain imports added."""
+
+from __future__ import annotations
+
+from agentcode.preflight import preflight
+
+
+def test_a_missing_stdlib_import_is_added_after_docstring_and_future_imports() -> None:
+    code = (
+        '"""Count lines."""\nfrom __future__ import annotations\n\n'
+        "print(len(sys.stdin.readlines()))\n"
+    )
+    result = preflight(code)
+    assert result.ok and result.added == ["import sys"]
+    assert result.code == (
+        '"""Count lines."""\nfrom __future__ import annotations\nimport sys\n\n'
+        "print(len(sys.stdin.readlines()))\n"
+    )
+    compile(result.code, "<test>", "exec")
+
+
+def test_imports_go_below_a_shebang() -> None:
+    result = preflight("#!/usr/bin/env python3\nprint(json.dumps([1]))\n")
+    assert result.code == "#!/usr/bin/env python3\nimport json\nprint(json.dumps([1]))\n"
+
+
+def test_several_names_each_imported_once_in_order_of_use() -> None:
+    code = (
+        "def main():\n"
+        "    counts = defaultdict(int)\n"
+        "    for line in sys.stdin:\n"
+        "        counts[line] += 1\n"
+        "    print(json.dumps(counts), file=sys.stderr)\n"
+        "main()\n"
+    )
+    result = preflight(code)
+    assert result.added == ["from collections import defaultdict", "import sys", "import json"]
+    assert result.ok
+
+
+def test_datetime_used_as_the_class_imports_the_class() -> None:
+    assert preflight("print(datetime.now().year)\n").added == ["from datetime import datetime"]
+    assert preflight("print(datetime.date.today())\n").added == ["import datetime"]
+
+
+def test_a_name_that_is_not_certain_is_a_problem_not_a_guess() -> None:
+    code = "for row in rows:\n    seen.add(row)\nseen = set()\nprint(os.nonexistent_thing)\n"
+    result = preflight(code)
+    assert result.added == []
+    assert result.code == code
+    assert result.problems == [
+        "line 1: name 'rows' is used but never defined",
+        "line 2: name 'seen' is used but never defined",
+        "line 4: name 'os' is used but never defined",
+    ]
+
+
+def test_package_aliases_only_when_the_sandbox_has_the_package() -> None:
+    code = "print(pd.DataFrame({'a': [1]}))\n"
+    assert preflight(code).problems == ["line 1: name 'pd' is used but never defined"]
+    fixed = preflight(code, packages={"pandas", "numpy"})
+    assert fixed.added == ["import pandas as pd"] and fixed.ok
+
+
+def test_correct_code_is_returned_unchanged() -> None:
+    code = "import sys\nfrom collections import Counter\nprint(Counter(sys.argv))\n"
+    result = preflight(code)
+    assert result.code is code and result.ok and result.added == []
+
+
+def test_a_syntax_error_is_a_problem_with_its_line() -> None:
+    result = preflight("x = 1\nif x\n    print(x)\n")
+    assert not result.ok and result.problems[0].startswith("line 2: syntax error")
+
