@@ -268,16 +268,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--resume", action="store_true", help="skip tasks already in --json")
     parser.add_argument("--rescore", type=Path, help="re-run and re-check a results file's code")
     parser.add_argument("--report", type=Path, help="print a results file's summary")
+    parser.add_argument("--threads", type=int,
+                        help="llama.cpp threads (1 keeps decoding steady on a busy machine)")
     parser.add_argument("--note", help="a sentence kept in the results file")
     return parser.parse_args(argv)
 
 
-def _model(name: str, settings: Any) -> Any:
+def _model(name: str, settings: Any, threads: int | None) -> Any:
     """One model object for the whole run, so the embedded model loads once."""
     if name == "local" or name.startswith("local:"):
         from agentcode.models.local import load_local_model
 
-        model = load_local_model(name.partition(":")[2] or None, settings)
+        model = load_local_model(name.partition(":")[2] or None, settings, n_threads=threads)
         model.start()
         return model
     return name
@@ -304,7 +306,8 @@ def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
         "meta": {
             "model": args.model, "modes": modes, "max_repairs": args.max_repairs,
             "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": f"{os.cpu_count()} cores",
+            "machine": f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start",
+            "threads": args.threads,
             "system_prompt": generation.SYSTEM_PROMPT,
             "system_prompt_name": args.system_prompt.name if args.system_prompt else "built-in",
             "note": args.note or "",
@@ -315,7 +318,7 @@ def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
         data["results"] = json.loads(args.json.read_text(encoding="utf-8"))["results"]
     done = {(r["task"], r["mode"]) for r in data["results"]}
     tasks = load_tasks(only=args.only)
-    model = _model(args.model, settings)
+    model = _model(args.model, settings, args.threads)
     for number, task in enumerate(tasks, 1):
         for mode in modes:
             if (task.name, mode) in done:

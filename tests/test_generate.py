@@ -56,6 +56,38 @@ def test_rejects_replies_without_usable_code(reply: str, why: str) -> None:
         extract_code(reply)
 
 
+MARKDOWN_PROGRAM = (
+    "import sys\n"
+    'SAMPLE = """# Title\n'
+    "```bash\n"
+    "pip install shop\n"
+    "```\n"
+    '"""\n'
+    "text = sys.stdin.read() or SAMPLE\n"
+    "print([line for line in text.splitlines() if line.startswith('#')])\n"
+)
+
+
+def test_a_fence_inside_a_string_of_the_program_does_not_cut_it_short() -> None:
+    # The model put a Markdown sample holding a fenced block into a string (issue 11).
+    reply = f"Here is the program:\n\n```python\n{MARKDOWN_PROGRAM}```\n\nIt prints headings."
+    assert extract_code(reply) == MARKDOWN_PROGRAM
+
+
+def test_an_untagged_block_holding_a_fence_is_extended_the_same_way() -> None:
+    assert extract_code(f"```\n{MARKDOWN_PROGRAM}```\n") == MARKDOWN_PROGRAM
+
+
+def test_a_block_that_never_compiles_still_reports_its_own_syntax_error() -> None:
+    with pytest.raises(UnusableReply, match="does not parse"):
+        extract_code('```python\nx = """\n```\nmore prose\n```\n')
+
+
+def test_the_first_block_that_compiles_wins_over_a_broken_one() -> None:
+    reply = "```python\ndef f(:\n```\nFixed:\n```python\nprint('ok')\n```\n"
+    assert extract_code(reply) == "print('ok')\n"
+
+
 def test_partial_code_for_live_display() -> None:
     assert partial_code("Sure:\n```python\nimport os\npri") == "import os\npri"
     assert partial_code("```python\nx = 1\n``") == "x = 1"
