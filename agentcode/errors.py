@@ -50,6 +50,15 @@ class ModelUnavailableError(ModelError):
     """A model cannot be used at all here (extra not installed, weights missing, no credentials)."""
 
 
+class NoUsableCodeError(ModelError):
+    """Every model answered, but no reply held Python that compiles, even when asked again.
+
+    The models worked; the code they wrote is what failed, so this is exit 1 like code that
+    fails verification, not exit 3 (models unreachable, denied or failing)."""
+
+    exit_code = EXIT_CODE_RAISED
+
+
 class SandboxError(AgentcodeError):
     """The sandbox could not start or failed underneath the user's code."""
 

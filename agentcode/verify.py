@@ -33,7 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentcode.errors import ExecutionTimeoutError, ModelError, ModelUnavailableError, UsageError
+from agentcode.errors import (
+    ExecutionTimeoutError,
+    ModelError,
+    ModelUnavailableError,
+    NoUsableCodeError,
+    UsageError,
+)
 from agentcode.types import Attempt, Execution, Generation, RepairRound
 from agentcode.verify_tests import TestSource, check_code, load_tests, tests_code, validate_check
 
@@ -346,14 +352,16 @@ def generate_verified(
     draw = ask.sampling
     kind = "first"
     tried: set[str] = set()
+    last_error: ModelError | None = None
     for index in range(max_repairs + 1):
         try:
             candidate = generate_code(
                 request, ask.but(context=data, history=turns, sampling=draw), settings=settings
             )
         except ModelError as exc:
-            if not rounds:
-                raise  # no code at all: that is the caller's error to see
+            if not rounds and not isinstance(exc, NoUsableCodeError):
+                raise  # no model could answer at all: that is the caller's error to see
+            last_error = exc
             attempts.extend(exc.attempts or [Attempt(model="?", error=str(exc))])
             if isinstance(exc, ModelUnavailableError):
                 break  # no model left to ask: keep the best candidate
@@ -401,7 +409,9 @@ def generate_verified(
             notify(f"verification failed ({first_line(verdict.failure or '')}): "
                    f"{how} {index + 1}/{max_repairs}")
         draw = Sampling(temperature=options.repair_temperature, seed=index + 1)
-    final = rounds[best_round(rounds)]  # never a round without code: those rank last
+    final = rounds[best_round(rounds)]  # a round without code ranks last
+    if not final.code and last_error is not None:
+        raise last_error  # no round gave code to return
     return Generation(
         code=final.code,
         model_id=final.model,

@@ -230,6 +230,29 @@ def test_a_round_with_no_usable_code_is_recorded_and_the_loop_goes_on(
     assert last.kind == "resample"
 
 
+def test_a_first_reply_with_no_usable_code_is_a_spent_round_not_the_end(
+    settings: Settings,
+) -> None:
+    # Issue 11: the model answered; its code did not parse. That is a failed round of a model
+    # that answered (then a fresh draw), not "no model could answer".
+    broken = "```python\nprint('x'\n```"
+    model = FakeModel([broken, broken, block(RIGHT)])
+    generation = generate_verified("double(x)", tests=TESTS, model=model, settings=settings)
+    assert generation.verified and generation.code == RIGHT
+    assert [r.kind for r in generation.rounds] == ["first", "resample"]
+    assert generation.rounds[0].stage == "model"
+
+
+def test_when_no_round_gives_code_the_unusable_reply_error_is_raised(
+    settings: Settings,
+) -> None:
+    from agentcode.errors import NoUsableCodeError
+
+    with pytest.raises(NoUsableCodeError):
+        generate_verified("double(x)", tests=TESTS, model=FakeModel("no code"), settings=settings,
+                          max_repairs=1)
+
+
 def test_an_unavailable_model_ends_the_loop_with_the_best_candidate(settings: Settings) -> None:
     from agentcode.errors import ModelUnavailableError
     from agentcode.testing import FunctionModel

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentcode.aws.retry import RetryPolicy
-from agentcode.errors import AgentcodeError, ModelError, ModelUnavailableError
+from agentcode.errors import AgentcodeError, ModelError, ModelUnavailableError, NoUsableCodeError
 from agentcode.extract import UnusableReply
 from agentcode.models.failures import Failure, Verdict, classify
 from agentcode.types import Attempt
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from agentcode.models.sampling import Sampling
 
+_UNUSABLE = "no usable Python"
 TokenCallback = Callable[[str], None]
 RestartCallback = Callable[[str], None]
 Sleep = Callable[[float], Awaitable[None]]
@@ -72,6 +73,9 @@ class RoutedReply:
     usage: dict[str, int] = field(default_factory=dict)
 
 
+# A re-ask is drawn at this temperature (unless the call already samples hotter): a greedy
+# re-ask of the same conversation tends to return the same unusable reply.
+REASK_TEMPERATURE = 0.7
 REASK = (
     "Your reply could not be used: {reason}. Reply with the complete program in exactly one "
     "```python code block."
@@ -147,7 +151,7 @@ class Router:
                     if isinstance(exc, AgentcodeError) and not isinstance(exc, ModelError):
                         raise  # bad configuration: no other model fixes it
                     failure = (
-                        Failure(Verdict.FALLBACK, f"no usable Python: {exc}")
+                        Failure(Verdict.FALLBACK, f"{_UNUSABLE}: {exc}")
                         if isinstance(exc, UnusableReply)
                         else classify(exc)
                     )
@@ -186,8 +190,9 @@ class Router:
         candidate.name = _refined_name(candidate.name, model)
         conversation = list(messages)
         for reask in range(self.policy.reasks + 1):
+            sampling = self.sampling if reask == 0 else self._reask_sampling(reask)
             text = await self._call_with_retry(model, conversation, system_prompt, stream, usage,
-                                               retries, candidate.name)
+                                               retries, candidate.name, sampling)
             try:
                 return text, self.accept(text)
             except UnusableReply as exc:
@@ -201,6 +206,14 @@ class Router:
                 ]
         raise AssertionError("unreachable")
 
+    def _reask_sampling(self, reask: int) -> Sampling:
+        from agentcode.models.sampling import Sampling
+
+        if self.sampling is not None and self.sampling.temperature >= REASK_TEMPERATURE:
+            return self.sampling
+        base_seed = self.sampling.seed if self.sampling and self.sampling.seed is not None else 0
+        return Sampling(REASK_TEMPERATURE, seed=base_seed + 1000 + reask)
+
     async def _call_with_retry(
         self,
         model: Model,
@@ -210,6 +223,7 @@ class Router:
         usage: dict[str, int],
         retries: list[int],
         name: str,
+        sampling: Sampling | None,
     ) -> str:
         from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
@@ -231,7 +245,7 @@ class Router:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._call(model, messages, system_prompt, stream, usage)
+                return await self._call(model, messages, system_prompt, stream, usage, sampling)
         raise AssertionError("unreachable")
 
     async def _call(
@@ -241,12 +255,13 @@ class Router:
         system_prompt: str | None,
         stream: _Stream,
         usage: dict[str, int],
+        sampling: Sampling | None,
     ) -> str:
         from agentcode.models.sampling import sampling_applied
 
         stream.restart("starting over")
         parts: list[str] = []
-        with sampling_applied(model, self.sampling):
+        with sampling_applied(model, sampling):
             events = model.stream(messages, None, system_prompt, cancel_signal=self.cancel)
             async for event in events:
                 text = _delta_text(event)
@@ -312,11 +327,15 @@ def _ms(started: float) -> float:
 
 
 def _final_error(failures: list[tuple[Candidate, Failure]], attempts: list[Attempt]) -> ModelError:
+    lines = [f"  {attempt.model}: {attempt.error}" for attempt in attempts]
+    if failures and all(f.reason.startswith(_UNUSABLE) for _, f in failures):
+        # Every model answered: what failed is the code they wrote, not the models.
+        return NoUsableCodeError("\n".join(["the model's reply held no usable code:", *lines]),
+                                 attempts)
     unavailable = all(
         failure.verdict is Verdict.USER_FIX or failure.reason.startswith("unavailable:")
         for _, failure in failures
     )
-    lines = [f"  {attempt.model}: {attempt.error}" for attempt in attempts]
     hints = []
     for candidate, failure in failures:
         if failure.verdict is Verdict.USER_FIX and candidate.hint and candidate.hint not in hints:

@@ -159,3 +159,12 @@ def test_no_credentials_skips_that_provider_only(models: Callable[..., None]) ->
     assert result.exit_code == 0 and result.stdout == CODE
     assert same_provider.calls == [] and len(other.calls) == 1
     assert "t:b: skipped: no AWS credentials found" in result.stderr
+
+
+def test_a_model_that_answers_without_code_is_exit_1_not_3(models: Callable[..., None]) -> None:
+    models(a=FakeModel(["no code", "still no code"]))
+    result = gen("x", "-m", "t:a")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "no usable code" in result.stderr and "t:a: no usable Python" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -7,9 +7,16 @@ from collections.abc import Sequence
 
 import pytest
 
-from agentcode.errors import ConfigError, ModelError, ModelUnavailableError
+from agentcode.errors import ConfigError, ModelError, ModelUnavailableError, NoUsableCodeError
 from agentcode.extract import extract_code
-from agentcode.models.router import Candidate, RetryPolicy, RoutedReply, Router, route
+from agentcode.models.router import (
+    REASK_TEMPERATURE,
+    Candidate,
+    RetryPolicy,
+    RoutedReply,
+    Router,
+    route,
+)
 from agentcode.testing import (
     FailingModel,
     FakeModel,
@@ -304,3 +311,20 @@ def test_policy_from_settings() -> None:
 
     policy = RetryPolicy.from_settings(Settings(model_attempts=0, model_retry_seconds=5))
     assert policy.attempts == 1 and policy.budget_seconds == 5
+
+
+def test_a_reask_is_sampled_so_it_can_differ_from_the_unusable_reply() -> None:
+    model = FakeModel([PROSE, GOOD])
+    run([candidate("a", model)])
+    assert model.calls[0].config.get("temperature") is None  # the model's own (greedy locally)
+    assert model.calls[1].config["temperature"] == REASK_TEMPERATURE
+    assert model.get_config().get("temperature") is None  # put back after the call
+
+
+def test_models_that_all_answered_without_usable_code_are_not_unavailable() -> None:
+    with pytest.raises(NoUsableCodeError) as caught:
+        run([candidate("a", FakeModel([PROSE, PROSE])), candidate("b", FakeModel([PROSE, PROSE]))])
+    error = caught.value
+    assert error.exit_code == 1  # the code failed, like a failed verification; not exit 3
+    assert str(error).splitlines()[0] == "the model's reply held no usable code:"
+    assert [a.model for a in error.attempts] == ["a", "b"]
