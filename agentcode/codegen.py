@@ -25,13 +25,13 @@ import concurrent.futures
 import contextvars
 import dataclasses
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Collection, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from agentcode.errors import UsageError
+from agentcode.errors import ModelError, UsageError
 from agentcode.extract import extract_code
-from agentcode.types import Generation
+from agentcode.types import Generation, RepairRound
 
 if TYPE_CHECKING:
     from strands.models.model import Model
@@ -136,10 +136,21 @@ class AskOptions:
     on_restart: RestartCallback | None = None
     policy: RetryPolicy | None = None
     sampling: Sampling | None = None
+    # Names that exist before the code runs (a stateful session's variables; None: unknown, so
+    # the pre-flight checks no names), and whether a pre-flight problem gets a repair round here
+    # (verification repairs it in its own rounds instead).
+    known_names: Collection[str] | None = ()
+    repair_preflight: bool = True
 
     def but(self, **changes: Any) -> AskOptions:
         """A copy with ``changes`` (e.g. a repair round's history and sampling)."""
         return dataclasses.replace(self, **changes)
+
+
+PREFLIGHT_REPAIR = (
+    "{problems}\n\nFix the code: import or define each of them. Reply with the complete "
+    "corrected program in one ```python block."
+)
 
 
 async def agenerate_code(
@@ -149,6 +160,11 @@ async def agenerate_code(
 
     The model is told what the code may import besides the standard library: what the
     configured sandbox has (`agentcode.sandbox.packages.importable_packages`).
+
+    The reply's code goes through the static pre-flight (`agentcode.preflight`): imports that
+    are certain are added; other undefined names are quoted back to the model in one repair
+    round unless ``ask.repair_preflight`` is false. That round is on ``Generation.rounds``
+    (stage "preflight"); the code with fewer problems is kept.
     """
     from agentcode.config import load_settings
     from agentcode.models.registry import candidates_for
@@ -162,23 +178,56 @@ async def agenerate_code(
     from agentcode.sandbox.packages import importable_packages
 
     packages = importable_packages(settings.sandbox, settings)
+    from agentcode.preflight import describe_problems, preflight
+
     started = time.monotonic()
-    reply = await route(
-        candidates,
-        build_messages(prompt, context=ask.context, history=ask.history),
-        system_prompt=build_system_prompt(ask.system, packages=packages),
-        accept=extract_code,
-        policy=ask.policy or RetryPolicy.from_settings(settings),
-        on_token=ask.on_token,
-        on_restart=ask.on_restart,
-        sampling=ask.sampling,
-    )
+    system_prompt = build_system_prompt(ask.system, packages=packages)
+    retry = ask.policy or RetryPolicy.from_settings(settings)
+    messages = build_messages(prompt, context=ask.context, history=ask.history)
+    reply = await route(candidates, messages, system_prompt=system_prompt, accept=extract_code,
+                        policy=retry, on_token=ask.on_token, on_restart=ask.on_restart,
+                        sampling=ask.sampling)
+    attempts, usage = list(reply.attempts), dict(reply.usage)
+    modules = {name.lower() for name in packages}
+    checked = preflight(reply.code, packages=modules, defined=ask.known_names)
+    model_id = reply.model
+    rounds: list[RepairRound] = []
+    if checked.problems and ask.repair_preflight:
+        found = describe_problems(checked.problems)
+        if ask.on_restart is not None:
+            ask.on_restart(f"pre-flight: {checked.problems[0]}: asking for a fix")
+        repair: Messages = [
+            *messages,
+            {"role": "assistant", "content": [{"text": f"```python\n{checked.code}```"}]},
+            {"role": "user", "content": [{"text": PREFLIGHT_REPAIR.format(problems=found)}]},
+        ]
+        rounds.append(RepairRound(code=checked.code, model=reply.model, passed=False,
+                                  error=found, stage="preflight", kind="first"))
+        try:
+            fixed = await route(candidates, repair, system_prompt=system_prompt,
+                                accept=extract_code, policy=retry, on_token=ask.on_token,
+                                on_restart=ask.on_restart, sampling=ask.sampling)
+        except ModelError as exc:  # the first answer stands; the failed round is recorded
+            attempts.extend(exc.attempts)
+        else:
+            attempts.extend(fixed.attempts)
+            for key, value in fixed.usage.items():
+                usage[key] = usage.get(key, 0) + value
+            rechecked = preflight(fixed.code, packages=modules, defined=ask.known_names)
+            rounds.append(RepairRound(
+                code=rechecked.code, model=fixed.model, passed=rechecked.ok,
+                error=describe_problems(rechecked.problems) if rechecked.problems else None,
+                stage="preflight" if rechecked.problems else None, kind="repair",
+            ))
+            if len(rechecked.problems) <= len(checked.problems):
+                checked, model_id = rechecked, fixed.model
     return Generation(
-        code=reply.code,
-        model_id=reply.model,
+        code=checked.code,
+        model_id=model_id,
         prompt=prompt,
-        attempts=reply.attempts,
-        usage=reply.usage,
+        attempts=attempts,
+        usage=usage,
+        rounds=rounds,
         duration_ms=round((time.monotonic() - started) * 1000, 1),
     )
 

@@ -58,10 +58,10 @@ class Preflight:
         return not self.problems
 
 
-def _undefined(tree: ast.Module) -> list[tuple[str, int]]:
+def _undefined(tree: ast.Module, defined: Collection[str]) -> list[tuple[str, int]]:
     from pyflakes import checker, messages
 
-    found = checker.Checker(tree, "<generated>")
+    found = checker.Checker(tree, "<generated>", builtins=set(defined))
     return [
         (str(message.message_args[0]), message.lineno)
         for message in sorted(found.messages, key=lambda m: (m.lineno, m.col))
@@ -126,10 +126,15 @@ def _insert_at(tree: ast.Module) -> int:
     return line
 
 
-def preflight(code: str, *, packages: Collection[str] = ()) -> Preflight:
+def preflight(
+    code: str, *, packages: Collection[str] = (), defined: Collection[str] | None = ()
+) -> Preflight:
     """Check ``code`` for syntax errors and undefined names; add imports that are certain.
 
-    ``packages``: top-level modules the sandbox has beyond the standard library. Returns the
+    ``packages``: top-level modules the sandbox has beyond the standard library. ``defined``:
+    names that exist before the code runs (a stateful session's variables); None when they are
+    unknown (code run in a sandbox session someone else filled): then names are neither
+    fixed nor reported, only the syntax is checked. Returns the
     code (unchanged when nothing was added) and one line per problem left, e.g.
     ``line 4: name 'total' is used but never defined``.
     """
@@ -139,10 +144,12 @@ def preflight(code: str, *, packages: Collection[str] = ()) -> Preflight:
         return Preflight(code, problems=[f"line {exc.lineno}: syntax error: {exc.msg}"])
     except ValueError as exc:
         return Preflight(code, problems=[f"the code does not parse: {exc}"])
+    if defined is None:
+        return Preflight(code)
     added: list[str] = []
     problems: list[str] = []
     seen: set[str] = set()
-    for name, line in _undefined(tree):
+    for name, line in _undefined(tree, defined):
         if name in seen:
             continue
         seen.add(name)
@@ -160,3 +167,31 @@ def preflight(code: str, *, packages: Collection[str] = ()) -> Preflight:
     block = "".join(f"{statement}\n" for statement in added)
     fixed = "".join(lines[:at]) + block + "".join(lines[at:])
     return Preflight(fixed, added=added, problems=problems)
+
+
+def defined_names(code: str) -> set[str]:
+    """Every name ``code`` binds anywhere (assignments, defs, classes, imports): what a later
+    program in the same namespace may use. Over-generous on purpose: a name bound only inside a
+    function is included, so the pre-flight never calls a session's variable undefined."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            names.update(node.names)
+    return names
+
+
+def describe_problems(problems: list[str]) -> str:
+    """The problems as the model is shown them."""
+    return "checked before running, the code uses names it never defines:\n" + "\n".join(
+        f"- {problem}" for problem in problems
+    )

@@ -60,7 +60,9 @@ MAX_FEEDBACK_CHARS = 3000
 REPAIR_TEMPERATURE = 0.7
 _COUNTS = re.compile(r"^(\d+) of (\d+) tests failed")
 # How far a candidate got, worst first: it could not even run, ..., it passed.
-_STAGE_RANK = {"model": 6.0, "setup": 5.0, "run": 4.0, "tests": 2.0, "check": 1.0}
+_STAGE_RANK = {
+    "model": 6.0, "setup": 5.0, "preflight": 4.5, "run": 4.0, "tests": 2.0, "check": 1.0,
+}
 
 RoundCallback = Callable[[RepairRound, int], None]
 
@@ -109,8 +111,9 @@ def first_line(failure: str, limit: int = 160) -> str:
 
 def repair_request(failure: str) -> str:
     """The user turn that follows a failed candidate: what went wrong, and what to send back."""
+    lead = "That code" if failure.startswith("checked before running") else "Running that code"
     return (
-        f"Running that code failed:\n{failure}\n\n"
+        f"{lead} failed:\n{failure}\n\n"
         "Fix the code so that it does the task and passes. Reply with the complete corrected "
         "program in one ```python block."
     )
@@ -307,11 +310,14 @@ def generate_verified(
     (``str``); ``check`` an expression that must be true after the code ran; ``stdin`` and
     ``files`` are what the code gets when run; ``sandbox`` a backend name or an open session (a
     `Session`'s: candidates then share it); ``setup`` code run before each candidate (not shown
-    to the model). A repair round is one more turn of the conversation: the task, the best
-    candidate so far as the model's answer, then its failure; once a repair returns code already
-    tried, later rounds resample the original request instead. Both are drawn at
-    ``repair_temperature`` (0 makes them greedy) with the round's index as seed. ``on_round`` is
-    called after each round with the round and its index (0 for the first).
+    to the model). A candidate that uses a name it never defines fails the static pre-flight
+    (`agentcode.preflight`) without running (stage "preflight"); imports that are certain were
+    added already; ``ask.known_names`` exist before the code runs (default: none, or unknown
+    when ``sandbox`` is an open session). A repair round is one more turn of the conversation:
+    the task, the best candidate so far as the model's answer, then its failure; once a repair
+    returns code already tried, later rounds resample the original request instead. Both are
+    drawn at ``repair_temperature`` (0 makes them greedy) with the round's index as seed.
+    ``on_round`` is called after each round with the round and its index (0 for the first).
 
     ``ask`` (`agentcode.codegen.AskOptions`: model, system, context, history, on_token, ...)
     goes to every round's `generate_code`; its ``sampling`` is the first round's (default: the
@@ -323,6 +329,7 @@ def generate_verified(
     from agentcode.codegen import AskOptions, generate_code
     from agentcode.config import load_settings
     from agentcode.models.sampling import Sampling
+    from agentcode.preflight import defined_names, describe_problems, preflight
 
     options = verification or VerifyOptions()
     ask = ask or AskOptions()
@@ -334,6 +341,15 @@ def generate_verified(
     except ValueError as exc:
         raise UsageError(f"repair_temperature: {exc}") from None
     settings = settings or load_settings()
+    # An open sandbox session may hold variables we never saw: then names are not checked,
+    # unless the caller (a Session) says which exist.
+    shared = options.sandbox is not None and not isinstance(options.sandbox, str)
+    known: set[str] | None = (
+        None if ask.known_names is None or (shared and ask.known_names == ())
+        else set(ask.known_names)
+    )
+    if known is not None and options.setup:
+        known |= defined_names(options.setup)
     verifier = Verifier(
         settings,
         sandbox=options.sandbox,
@@ -356,7 +372,10 @@ def generate_verified(
     for index in range(max_repairs + 1):
         try:
             candidate = generate_code(
-                request, ask.but(context=data, history=turns, sampling=draw), settings=settings
+                request,
+                ask.but(context=data, history=turns, sampling=draw, known_names=known,
+                        repair_preflight=False),
+                settings=settings,
             )
         except ModelError as exc:
             if not rounds and not isinstance(exc, NoUsableCodeError):
@@ -376,7 +395,12 @@ def generate_verified(
             tried.add(same_code(candidate.code))
             attempts.extend(candidate.attempts)
             _merge_usage(usage, candidate.usage)
-            verdict = verifier.assess(candidate.code)
+            problems = preflight(candidate.code, defined=known).problems
+            verdict = (
+                Assessment(describe_problems(problems), "preflight")
+                if problems
+                else verifier.assess(candidate.code)
+            )
         this_round = RepairRound(
             code=code,
             model=model_id,

@@ -45,12 +45,13 @@ def test_errors_reach_the_model() -> None:
 
     def model(call: FakeCall) -> str:
         calls.append(call)
-        return fenced("print(undefined_name)") if len(calls) == 1 else fenced("print('fixed')")
+        # 1 / 0, not an undefined name: the static pre-flight would catch that before it ran.
+        return fenced("print(1 / 0)") if len(calls) == 1 else fenced("print('fixed')")
 
     with Session(model=FunctionModel(model)) as s:
         s.execute(s.generate("do it").code)
         s.generate("fix the error")
-    assert "NameError" in calls[1].prompt
+    assert "ZeroDivisionError" in calls[1].prompt
 
 
 def test_entries_are_tagged_and_resume_continues(agentcode_home: Path) -> None:

@@ -70,6 +70,7 @@ class Session:
         self._sandbox: SandboxSession | None = None if isinstance(sandbox, str) else sandbox
         self._owns_sandbox = sandbox is None or isinstance(sandbox, str)
         self._inputs: dict[str, str] = {}  # name -> sha256 of what we put there
+        self._defined: set[str] = set()  # names the code run here bound (for the pre-flight)
 
     @property
     def sandbox(self) -> SandboxSession:
@@ -98,6 +99,9 @@ class Session:
             extra["argv"] = [str(a) for a in argv]
         if env:
             extra["env"] = check_env(env)
+        from agentcode.preflight import defined_names
+
+        self._defined |= defined_names(code)  # even if it fails midway, some names may exist
         try:
             execution = self.sandbox.execute(code, timeout=timeout, stdin=data,
                                              on_stdout=on_stdout, on_stderr=on_stderr, **extra)
@@ -128,6 +132,9 @@ class Session:
         verifying = options.get("verify") or options.get("tests") or options.get("check")
         if verifying and self.stateful:  # candidates run against this session's variables
             options.setdefault("sandbox", self.sandbox)
+        if self.stateful:  # names earlier code bound; unknown in a sandbox we did not start
+            options.setdefault("known_names",
+                               frozenset(self._defined) if self._owns_sandbox else None)
         generation = generate_unrecorded(request, model=self.model, system=extra,
                                          context=context, history=history,
                                          settings=self.settings, **options)
