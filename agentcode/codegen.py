@@ -25,7 +25,7 @@ import concurrent.futures
 import contextvars
 import dataclasses
 import time
-from collections.abc import Collection, Coroutine, Sequence
+from collections.abc import Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -41,12 +41,15 @@ if TYPE_CHECKING:
     from agentcode.models.router import RestartCallback, RetryPolicy, TokenCallback
     from agentcode.models.sampling import Sampling
 
+# Chosen on the task benchmark (docs/benchmarks.md): the earlier prompt's error-handling and main()
+# lines made the 1.5B model write longer programs with more holes; a bare one-line prompt let it
+# import packages the sandbox lacks. Keep it short: every line is read by a small model.
 SYSTEM_PROMPT = """\
-You write complete Python 3 programs. Reply with exactly one ```python code block and nothing else.
-The program runs unattended in a pipeline:
-- read input from stdin, files or sys.argv; never call input()
-- print only the results to stdout
-- on failure, print the error to stderr and exit with a non-zero status
+You write short Python 3 scripts. Reply with exactly one ```python code block and nothing else.
+The script runs unattended in a pipeline:
+- read the input from stdin, or from the files the task names; never call input()
+- print only the result to stdout
+- import every module you use
 - use only the standard library unless the task names a package"""
 # The rule above that `build_system_prompt` replaces when the sandbox has packages installed.
 STDLIB_RULE = "- use only the standard library unless the task names a package"
@@ -93,6 +96,7 @@ def describe_input(
     total_lines: int | None = None,
     truncated: bool = False,
     source: str = "stdin",
+    max_lines: int = SAMPLE_LINES,
 ) -> str:
     """A bounded sample of the program's real input plus its size, as a data context.
 
@@ -103,7 +107,7 @@ def describe_input(
     total = len(data) if total_bytes is None else total_bytes
     head = data[:SAMPLE_BYTES]
     lines = head.split(b"\n")
-    shown = b"\n".join(lines[:SAMPLE_LINES])
+    shown = b"\n".join(lines[:max_lines])
     text = shown.decode("utf-8", errors="replace")
     partial = len(shown) < total or truncated
     size = f"more than {total:,} bytes" if truncated else f"{total:,} bytes"
@@ -151,6 +155,15 @@ PREFLIGHT_REPAIR = (
     "{problems}\n\nFix the code: import or define each of them. Reply with the complete "
     "corrected program in one ```python block."
 )
+
+
+def describe_files(files: Mapping[str, bytes]) -> str:
+    """A sample of each file the program reads (name, size, first lines), as a data context."""
+    lines = max(10, SAMPLE_LINES // max(1, len(files)))
+    return "\n\n".join(
+        describe_input(data, source=f"the file {name}", max_lines=lines)
+        for name, data in files.items()
+    )
 
 
 async def agenerate_code(

@@ -223,6 +223,10 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "name_errors": name_errors,
             "failed": [r["task"] for r in rows if not r["passed"]],
         }
+        if mode == "verify" and any("first_round_passed" in r for r in rows):
+            summary[mode]["first_round_passed"] = sum(
+                bool(r.get("first_round_passed")) for r in rows
+            )
     return summary
 
 
@@ -326,6 +330,14 @@ def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
             answer = ask(task, mode, model, settings, args.max_repairs)
             row = {"task": task.name, "mode": mode, **answer,
                    **run_answer(task, answer["code"], settings)}
+            if mode == "verify" and row["rounds"]:
+                # The first round is plain gen's answer before its pre-flight repair: scored
+                # too, so one verify run also measures plain when time is short.
+                first = row["rounds"][0]["code"]
+                row["first_round_passed"] = (
+                    row["passed"] if first == row["code"]
+                    else run_answer(task, first, settings)["passed"]
+                )
             row["seconds"] = round(row["seconds"], 2)
             data["results"].append(row)
             save(args.json, data)

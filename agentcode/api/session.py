@@ -127,8 +127,10 @@ class Session:
         from agentcode.api.generation import generate_unrecorded
 
         history, request = self.conversation.messages(prompt)
-        note = SESSION_SYSTEM if self.stateful else STANDALONE_SYSTEM
-        extra = note if not system else f"{note}\n{system}"
+        # A fresh `gen` has no earlier conversation to speak of: no note (one measured-prompt less
+        # for a small model to misread).
+        note = SESSION_SYSTEM if self.stateful else STANDALONE_SYSTEM if history else None
+        extra = "\n".join(part for part in (note, system) if part) or None
         verifying = options.get("verify") or options.get("tests") or options.get("check")
         if verifying and self.stateful:  # candidates run against this session's variables
             options.setdefault("sandbox", self.sandbox)

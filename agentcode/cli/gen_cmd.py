@@ -9,6 +9,7 @@ input, and a bounded sample of it (plus its size) is sent as data context.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,7 +24,7 @@ from agentcode.cli.choices import (
 )
 from agentcode.cli.history_options import DbOption, NoHistoryOption, history_overrides
 from agentcode.cli.io import stdin_is_terminal, stdout_is_terminal
-from agentcode.errors import UsageError
+from agentcode.errors import SandboxUnavailableError, UsageError
 from agentcode.inputs import read_bytes, read_text
 
 if TYPE_CHECKING:
@@ -59,9 +60,11 @@ def gen(
     profile: Annotated[str | None, typer.Option("--profile", help="AWS profile to use.")] = None,
     no_history: NoHistoryOption = False,
     db: DbOption = None,
-    verify: Annotated[bool, typer.Option(
-        "--verify", help="Run the code in the sandbox; when it fails, the model repairs it."
-    )] = False,
+    verify: Annotated[bool | None, typer.Option(
+        "--verify/--no-verify", help="Run the code in the sandbox; when it fails, the model "
+        "repairs it. On by default when the input is known (--stdin, --file or piped data): "
+        "the code then runs once on that input. --no-verify skips it.", show_default=False,
+    )] = None,
     test: Annotated[Path | None, typer.Option(
         "--test", metavar="FILE", help="Test file (test_* functions or plain asserts) the code "
         "must pass; implies --verify.", show_default=False,
@@ -76,12 +79,13 @@ def gen(
         show_default=False,
     )] = None,
     stdin_file: Annotated[str | None, typer.Option(
-        "--stdin", metavar="PATH", help="Input for the verification run, and a sample of it "
-        "for the model.", show_default=False,
+        "--stdin", metavar="PATH", help="The program's input: a sample goes to the model and "
+        "the code runs on it (unless --no-verify).", show_default=False,
     )] = None,
     files: Annotated[list[Path] | None, typer.Option(
-        "--file", metavar="PATH", help="File put in the sandbox's work dir for verification "
-        "(repeatable).", show_default=False,
+        "--file", metavar="PATH", help="A file the program reads (repeatable): the model sees "
+        "its name and first lines, and the code runs with it in its work dir (unless "
+        "--no-verify).", show_default=False,
     )] = None,
     sandbox: Annotated[str | None, typer.Option(
         "--sandbox", metavar="NAME", help=f"Sandbox that verifies: {sandbox_names()}.",
@@ -112,16 +116,18 @@ def gen(
 
       agentcode gen --verify --test tests/test_slugify.py "a function slugify(title) -> str"
 
-    With --verify the code is printed even when it still fails after the repairs; the failure
-    goes to stderr and the exit status is 1.
+    When the program's input is known (piped data, --stdin, --file), the code is run once on
+    it in the sandbox and repaired if it crashes, exits non-zero or times out; --no-verify
+    skips that. When verification still fails after the repairs, the code is printed anyway;
+    the failure goes to stderr and the exit status is 1.
     """
     from agentcode.config import load_settings
     from agentcode.models.registry import split_names
 
     names = split_names(model or [])
-    verifying = verify or test is not None or check is not None
-    if not verifying and (files or sandbox is not None or max_repairs is not None):
-        raise UsageError("--file, --sandbox and --max-repairs apply to verification: add --verify")
+    if verify is False and (test is not None or check is not None):
+        raise UsageError("--test and --check verify the code: drop --no-verify")
+    explicit = bool(verify) or test is not None or check is not None
     if sandbox is not None:
         from agentcode.sandbox.registry import check_name
 
@@ -131,7 +137,9 @@ def gen(
     _require_text(prompt)
     if prompt == "-" and stdin_file == "-":
         raise UsageError("stdin cannot be both the prompt and --stdin: pass --stdin a file")
-    context = None
+    from agentcode.codegen import describe_files, describe_input
+
+    contexts: list[str] = []
     stdin_data = None
     if stdin_file is not None:
         stdin_data = read_bytes(stdin_file, limit=settings.max_input_bytes, what="--stdin input")
@@ -139,11 +147,19 @@ def gen(
         prompt = read_text("-", limit=settings.max_input_bytes, what="prompt")
         _require_text(prompt)
     elif stdin_data is not None:
-        from agentcode.codegen import describe_input
-
-        context = describe_input(stdin_data)
+        contexts.append(describe_input(stdin_data))
     elif not stdin_is_terminal():
-        context = _stdin_context(settings)
+        piped = _read_piped(settings)
+        if piped is not None:
+            stdin_data = piped.data
+            contexts.append(piped.context)
+    file_data = {
+        path.name: read_bytes(str(path), limit=settings.max_input_bytes, what="--file")
+        for path in files or []
+    }
+    if file_data:
+        contexts.append(describe_files(file_data))
+    context = "\n\n".join(contexts) or None
     if server:
         if test is not None or check is not None or files or stdin_file or sandbox or cont \
                 or session_id is not None:
@@ -152,15 +168,21 @@ def gen(
                              "AGENTCODE_SERVER)")
         generation = _generate_on_server(
             server, prompt, model=",".join(names) or None, system=system, context=context,
-            verify=verify, max_repairs=2 if max_repairs is None else max_repairs)
+            verify=bool(verify), max_repairs=2 if max_repairs is None else max_repairs)
         _print_generation(generation, json_output=json_output)
-        if verifying and not generation.verified:
+        if verify and not generation.verified:
             _report_failed_verification(generation)
         return
+    # A smoke run: the input is known, so run the code on it (tens of milliseconds locally).
+    smoke = verify is None and not explicit and (stdin_data is not None or bool(file_data))
+    verifying = explicit or smoke
+    if not verifying and (sandbox is not None or max_repairs is not None):
+        raise UsageError("--sandbox and --max-repairs apply to verification: add --verify, "
+                         "--stdin or --file")
     options: dict[str, Any] = {}
     if verifying:
         options = {"verify": True, "tests": test, "check": check, "stdin": stdin_data,
-                   "files": files, "max_repairs": 2 if max_repairs is None else max_repairs}
+                   "files": file_data, "max_repairs": 2 if max_repairs is None else max_repairs}
     from agentcode.api.session import Session
 
     if cont or session_id is not None:
@@ -168,9 +190,20 @@ def gen(
     else:
         conversation = Session(settings=settings)  # a new conversation `gen -c` can continue
     conversation.stateful = False
+    live = stdout_is_terminal() and not json_output
     with conversation:
-        generation = _generate(prompt, system=system, context=context, session=conversation,
-                               live=stdout_is_terminal() and not json_output, **options)
+        try:
+            generation = _generate(prompt, system=system, context=context, session=conversation,
+                                   live=live, **options)
+        except SandboxUnavailableError as exc:
+            if not smoke:
+                raise
+            # The run on the input is a bonus the user did not ask for: without a sandbox,
+            # write the code without it rather than fail.
+            sys.stderr.write(f"agentcode: warning: not running the code on its input: {exc}\n")
+            generation = _generate(prompt, system=system, context=context, session=conversation,
+                                   live=live)
+            verifying = False
     _print_generation(generation, json_output=json_output)
     if verifying and not generation.verified:
         _report_failed_verification(generation)
@@ -263,32 +296,44 @@ def _generate(
                         on_token=display.token, on_restart=display.restart, **options)
 
 
-def _stdin_context(settings: Settings) -> str | None:
-    """A sample of piped stdin and its size; reads at most ``max_input_bytes`` to count it."""
-    from agentcode.codegen import SAMPLE_BYTES, describe_input
+@dataclass(frozen=True, slots=True)
+class Piped:
+    """Piped stdin: the data for a smoke run (None past ``max_input_bytes``) and its sample."""
+
+    data: bytes | None
+    context: str
+
+
+def _read_piped(settings: Settings) -> Piped | None:
+    """Piped stdin, read up to ``max_input_bytes``; a longer input is only sampled and counted."""
+    from agentcode.codegen import describe_input
 
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None or sys.stdin.closed:
         return None
     limit = settings.max_input_bytes
-    head = bytearray()
+    data = bytearray()
     total = 0
     newlines = 0
     last = b""
-    while total <= limit:
+    while True:
         chunk = stream.read(_CHUNK)
         if not chunk:
             break
-        if len(head) < SAMPLE_BYTES:
-            head += chunk[: SAMPLE_BYTES - len(head)]
+        if total <= limit:
+            data += chunk
         total += len(chunk)
         newlines += chunk.count(b"\n")
         last = chunk[-1:]
+        if total > limit:
+            break  # too big to run on: the sample and "more than" are what the model gets
     if total == 0:
         return None
-    sample = bytes(head)
+    truncated = total > limit
     lines = newlines + (0 if last == b"\n" else 1)
-    return describe_input(sample, total_bytes=total, total_lines=lines, truncated=total > limit)
+    context = describe_input(bytes(data), total_bytes=total, total_lines=lines,
+                             truncated=truncated)
+    return Piped(None if truncated else bytes(data), context)
 
 
 def _warn_failed_attempts(generation: Generation) -> None:

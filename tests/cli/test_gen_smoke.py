@@ -1,0 +1,106 @@
+"""`agentcode gen` with a known input (piped data, --stdin, --file): the model sees a sample, and
+the code runs once on that input in the sandbox and is repaired when it fails (issue 11: the
+README's own sales example parsed the header row as data). --no-verify skips the run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from agentcode.models import registry
+from agentcode.testing import CliResult, FakeModel, run_cli
+
+SALES = "region,amount\nNorth,10.5\nSouth,4\nNorth,1.5\n"
+# Parses the header row as data, like the model did on the README example.
+HEADER_BUG = (
+    "import sys\nfrom collections import defaultdict\ntotals = defaultdict(float)\n"
+    "for line in sys.stdin:\n    region, amount = line.strip().split(',')\n"
+    "    totals[region] += float(amount)\nfor region, total in sorted(totals.items()):\n"
+    "    print(region, total)\n"
+)
+FIXED = HEADER_BUG.replace("for line in sys.stdin:", "for line in list(sys.stdin)[1:]:")
+FROM_FILE = (
+    "import csv\nwith open('sales.csv') as f:\n"
+    "    print(sum(float(r['amount']) for r in csv.DictReader(f)))\n"
+)
+
+
+def fenced(code: str) -> str:
+    return f"```python\n{code}```\n"
+
+
+def gen(*args: str, stdin: str | bytes | None = None,
+        env: dict[str, str] | None = None) -> CliResult:
+    return run_cli(["gen", *args], stdin=stdin, env=env)
+
+
+@pytest.fixture
+def models(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    table: dict[str, object] = {}
+    monkeypatch.setattr(registry, "_factories", {})
+    registry.register("t", lambda spec, _settings: table[spec or ""])  # type: ignore[arg-type, return-value]
+    monkeypatch.setenv("AGENTCODE_MODEL_RETRY_SECONDS", "0")
+    yield lambda **named: table.update(named)
+
+
+def test_piped_data_is_run_by_default_and_a_crash_on_it_is_repaired(
+    models: Callable[..., None],
+) -> None:
+    model = FakeModel([fenced(HEADER_BUG), fenced(FIXED)])
+    models(a=model)
+    result = gen("total amount per region", "-m", "t:a", stdin=SALES)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == FIXED
+    assert "could not convert string to float: 'amount'" in model.calls[1].prompt
+    assert "region,amount" in model.calls[0].prompt  # the sample the model saw
+
+
+def test_no_verify_skips_the_run(models: Callable[..., None]) -> None:
+    model = FakeModel([fenced(HEADER_BUG)])
+    models(a=model)
+    result = gen("total amount per region", "-m", "t:a", "--no-verify", stdin=SALES)
+    assert result.exit_code == 0
+    assert result.stdout == HEADER_BUG and len(model.calls) == 1
+
+
+def test_a_file_is_shown_to_the_model_and_the_code_runs_with_it(
+    models: Callable[..., None], tmp_path: Path
+) -> None:
+    data = tmp_path / "sales.csv"
+    data.write_text(SALES)
+    model = FakeModel([fenced(FROM_FILE)])
+    models(a=model)
+    result = gen("sum the amounts in sales.csv", "-m", "t:a", "--file", str(data))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == FROM_FILE
+    prompt = model.calls[0].prompt
+    assert "the file sales.csv" in prompt and "North,10.5" in prompt
+
+
+def test_a_run_that_keeps_failing_prints_the_code_and_exits_1(
+    models: Callable[..., None],
+) -> None:
+    models(a=FakeModel(fenced(HEADER_BUG)))
+    result = gen("total amount per region", "-m", "t:a", "--max-repairs", "1", stdin=SALES)
+    assert result.exit_code == 1
+    assert result.stdout == HEADER_BUG
+    assert "ValueError" in result.stderr and "Traceback" not in result.stderr.split("failed:")[0]
+
+
+def test_without_a_sandbox_the_code_is_written_without_the_run(
+    models: Callable[..., None], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bubblewrap here
+    models(a=FakeModel(fenced(HEADER_BUG)))
+    result = gen("total amount per region", "-m", "t:a", stdin=SALES)
+    assert result.exit_code == 0
+    assert result.stdout == HEADER_BUG
+    assert "warning: not running the code on its input" in result.stderr
+
+
+def test_no_verify_with_tests_is_bad_usage(models: Callable[..., None]) -> None:
+    models(a=FakeModel(fenced("print(1)\n")))
+    result = gen("x", "-m", "t:a", "--no-verify", "--check", "True")
+    assert result.exit_code == 2 and "drop --no-verify" in result.stderr
