@@ -27,7 +27,7 @@ warnings, errors) to stderr; `-` means stdin.
 |---|---|
 | 0 | success |
 | n | the program called `sys.exit(n)` / raised `SystemExit(n)` (`run`) |
-| 1 | code raised (`run`); verification failed (`gen --verify`, code still printed); crash |
+| 1 | code raised (`run`); `gen` code failed its run (still printed) or did not parse; crash |
 | 2 | bad usage or input (missing file, empty or binary input, unknown option value, bad config) |
 | 3 | no model could answer (`gen`): all models failed, `local` extra missing, or no credentials |
 | 4 | the sandbox is unavailable or failed (bubblewrap missing, AgentCore error) |
