@@ -87,7 +87,7 @@ class RepairRoundSchema(_Schema):
     passed: bool
     error: str | None = Field(None, description="What failed, in one or a few lines.")
     stage: str | None = Field(
-        None, description="Where it failed: setup, run, tests, check or model."
+        None, description="Where it failed: preflight, setup, run, output, tests, check or model."
     )
     tests_failed: int | None = Field(None, ge=0)
     tests_total: int | None = Field(None, ge=0)

@@ -56,12 +56,17 @@ TRACE_LINES = 15
 STDERR_LINES = 12
 STDOUT_LINES = 8
 MAX_FEEDBACK_CHARS = 3000
+NO_OUTPUT = (
+    "running the code: it exited without error but printed nothing and wrote no file; "
+    "it must print the result (read the whole input; do not skip rows you cannot parse)"
+)
 # Hot enough that a repair differs from the candidate it repairs, cool enough to stay on task.
 REPAIR_TEMPERATURE = 0.7
 _COUNTS = re.compile(r"^(\d+) of (\d+) tests failed")
 # How far a candidate got, worst first: it could not even run, ..., it passed.
 _STAGE_RANK = {
-    "model": 6.0, "setup": 5.0, "preflight": 4.5, "run": 4.0, "tests": 2.0, "check": 1.0,
+    "model": 6.0, "setup": 5.0, "preflight": 4.5, "run": 4.0, "output": 3.0, "tests": 2.0,
+    "check": 1.0,
 }
 
 RoundCallback = Callable[[RepairRound, int], None]
@@ -219,6 +224,7 @@ class Verifier:
             steps.append(("tests", "tests", tests_code(self.tests), None))
         if self.check is not None:
             steps.append(("check", "the check", check_code(self.check), None))
+        before = set(session.list_files()) if self.expects_output else set()
         for key, stage, source, stdin in steps:
             try:
                 execution = session.execute(source, timeout=timeout, stdin=stdin)
@@ -232,7 +238,30 @@ class Verifier:
                     if counts:
                         failed, total = int(counts[1]), int(counts[2])
                 return Assessment(describe_failure(stage, execution), key, failed, total)
+            if key == "run" and self.expects_output and not self._left_a_result(
+                session, execution, before
+            ):
+                return Assessment(NO_OUTPUT, "output")
         return Assessment(None)
+
+    @property
+    def expects_output(self) -> bool:
+        """A run on known input with nothing else to judge it must show a result: a program
+        that prints nothing and writes nothing has not done the task (a repair that guards
+        every line with ``if`` "passes" that way)."""
+        given = bool(self.stdin) or bool(self.files)
+        return given and self.tests is None and self.check is None and self.shared is None
+
+    def _left_a_result(
+        self, session: SandboxSession, execution: Execution, before: set[str]
+    ) -> bool:
+        if execution.stdout.strip() or execution.outputs:
+            return True
+        after = set(session.list_files())
+        if after - before:
+            return True
+        return any(session.read_file(name) != data for name, data in self.files.items()
+                   if name in after)
 
 
 @dataclass(frozen=True, slots=True)

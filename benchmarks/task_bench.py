@@ -163,16 +163,14 @@ def run_answer(task: Task, code: str, settings: Any) -> dict[str, Any]:
 # --- asking ---------------------------------------------------------------------------------
 
 def input_context(task: Task) -> str | None:
-    """The data context the CLI would send: `cat input | agentcode gen ...` for stdin tasks,
-    `agentcode gen --file NAME ...` for file tasks (a sample of each file, where the CLI shows
-    one)."""
-    import agentcode.codegen as generation
+    """The data context the CLI sends: `cat input | agentcode gen ...` for stdin tasks (a
+    sample of stdin), `agentcode gen --file NAME ...` for file tasks (a sample of each file)."""
+    from agentcode.codegen import describe_files, describe_input
 
     parts = []
     if task.stdin is not None:
-        parts.append(generation.describe_input(task.stdin.encode("utf-8")))
-    describe_files = getattr(generation, "describe_files", None)
-    if task.files and describe_files is not None:
+        parts.append(describe_input(task.stdin.encode("utf-8")))
+    if task.files:
         parts.append(describe_files({k: v.encode("utf-8") for k, v in task.files.items()}))
     return "\n\n".join(parts) or None
 

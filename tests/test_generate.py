@@ -98,7 +98,8 @@ def test_partial_code_for_live_display() -> None:
 
 def test_system_prompt_is_short_and_says_pipeline_rules() -> None:
     assert len(SYSTEM_PROMPT) < 600
-    for rule in ("```python", "stdin", "input()", "stderr", "non-zero"):
+    # The error-handling rules (stderr, non-zero exit) were dropped on measurement: issue 11.
+    for rule in ("```python", "stdin", "input()", "import every module", "standard library"):
         assert rule in SYSTEM_PROMPT
     extended = build_system_prompt("Use pandas.")
     assert extended.startswith(SYSTEM_PROMPT) and extended.endswith("Use pandas.")

@@ -39,7 +39,7 @@ def gen(*args: str, stdin: str | bytes | None = None,
 @pytest.fixture
 def models(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
     table: dict[str, object] = {}
-    monkeypatch.setattr(registry, "_factories", {})
+    monkeypatch.setattr(registry, "_registered", {})
     registry.register("t", lambda spec, _settings: table[spec or ""])  # type: ignore[arg-type, return-value]
     monkeypatch.setenv("AGENTCODE_MODEL_RETRY_SECONDS", "0")
     yield lambda **named: table.update(named)
@@ -104,3 +104,31 @@ def test_no_verify_with_tests_is_bad_usage(models: Callable[..., None]) -> None:
     models(a=FakeModel(fenced("print(1)\n")))
     result = gen("x", "-m", "t:a", "--no-verify", "--check", "True")
     assert result.exit_code == 2 and "drop --no-verify" in result.stderr
+
+
+def test_a_run_that_prints_nothing_and_writes_nothing_is_repaired(
+    models: Callable[..., None],
+) -> None:
+    silent = "import sys\nrows = sys.stdin.read().splitlines()\n"
+    model = FakeModel([fenced(silent), fenced(FIXED)])
+    models(a=model)
+    result = gen("total amount per region", "-m", "t:a", stdin=SALES)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == FIXED
+    assert "printed nothing and wrote no file" in model.calls[1].prompt
+
+
+@pytest.mark.parametrize("code", [
+    "import sys\nopen('totals.txt', 'w').write(sys.stdin.read().upper())\n",  # a new file
+    "text = open('sales.csv').read()\nopen('sales.csv', 'w').write(text.upper())\n",  # in place
+])
+def test_a_program_that_writes_a_file_needs_not_print(
+    code: str, models: Callable[..., None], tmp_path: Path
+) -> None:
+    data = tmp_path / "sales.csv"
+    data.write_text(SALES)
+    model = FakeModel([fenced(code)])
+    models(a=model)
+    result = gen("upper-case it", "-m", "t:a", "--file", str(data), stdin=SALES)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == code and len(model.calls) == 1

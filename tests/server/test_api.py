@@ -182,7 +182,9 @@ def test_verified_generation_repairs_in_the_session(start_server: StartServer) -
     assert reply.status_code == 200
     assert body["verified"] is True and body["code"] == "print('repaired')\n"
     assert [r["passed"] for r in body["rounds"]] == [False, True]
-    assert "NameError" in body["rounds"][0]["error"]
+    # Caught by the static pre-flight before it ran (it would have been a NameError).
+    assert body["rounds"][0]["stage"] == "preflight"
+    assert "undefined_name" in body["rounds"][0]["error"]
 
 
 def test_the_listening_socket_says_tcp_so_asyncio_sets_nodelay() -> None:
