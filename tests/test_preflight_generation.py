@@ -8,9 +8,10 @@ import pytest
 
 from agentcode.api.generation import generate
 from agentcode.api.session import Session
+from agentcode.codegen import AskOptions
 from agentcode.config import Settings, load_settings
 from agentcode.testing import FakeModel
-from agentcode.verify import generate_verified
+from agentcode.verify import VerifyOptions, generate_verified
 
 
 def fenced(code: str) -> str:
@@ -57,7 +58,8 @@ def test_a_repair_that_is_worse_does_not_replace_the_first_answer(settings: Sett
 
 def test_in_verify_an_undefined_name_fails_the_round_before_it_runs(settings: Settings) -> None:
     model = FakeModel([fenced("print(undefined_total)\n"), fenced("print(42)\n")])
-    generation = generate_verified("print 42", model=model, settings=settings, check="True")
+    generation = generate_verified("print 42", VerifyOptions(check="True"),
+                                   ask=AskOptions(model=model), settings=settings)
     assert generation.verified and generation.code == "print(42)\n"
     first = generation.rounds[0]
     assert first.stage == "preflight" and "undefined_total" in (first.error or "")

@@ -237,7 +237,8 @@ def test_a_first_reply_with_no_usable_code_is_a_spent_round_not_the_end(
     # that answered (then a fresh draw), not "no model could answer".
     broken = "```python\nprint('x'\n```"
     model = FakeModel([broken, broken, block(RIGHT)])
-    generation = generate_verified("double(x)", tests=TESTS, model=model, settings=settings)
+    generation = generate_verified("double(x)", VerifyOptions(tests=TESTS),
+                                   ask=AskOptions(model=model), settings=settings)
     assert generation.verified and generation.code == RIGHT
     assert [r.kind for r in generation.rounds] == ["first", "resample"]
     assert generation.rounds[0].stage == "model"
@@ -249,8 +250,8 @@ def test_when_no_round_gives_code_the_unusable_reply_error_is_raised(
     from agentcode.errors import NoUsableCodeError
 
     with pytest.raises(NoUsableCodeError):
-        generate_verified("double(x)", tests=TESTS, model=FakeModel("no code"), settings=settings,
-                          max_repairs=1)
+        generate_verified("double(x)", VerifyOptions(tests=TESTS, max_repairs=1),
+                          ask=AskOptions(model=FakeModel("no code")), settings=settings)
 
 
 def test_an_unavailable_model_ends_the_loop_with_the_best_candidate(settings: Settings) -> None:
