@@ -126,8 +126,48 @@ def _insert_at(tree: ast.Module) -> int:
     return line
 
 
+def _reads_one_line_of_many(tree: ast.Module, stdin: bytes | None) -> list[str]:
+    """``input()`` outside any loop while the known input has several lines.
+
+    Measured with the embedded model: told "never call input()", it still wrote
+    ``csv.reader(input().splitlines())`` for "sum the second column of the CSV on stdin"; the
+    run on the two-line sample printed a plausible number, and the 1,000-line input gave the
+    first row only. A program that reads stdin some other way, binds ``input`` itself, or calls
+    ``input()`` in a loop is left alone.
+    """
+    if not stdin or sum(1 for line in stdin.splitlines() if line.strip()) < 2:
+        return []
+    calls: list[ast.Call] = []
+    looped = False
+
+    def visit(node: ast.AST, in_loop: bool) -> None:
+        nonlocal looped
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id == "input":
+            calls.append(node)
+            looped = looped or in_loop
+        loop = isinstance(node, ast.For | ast.AsyncFor | ast.While | ast.comprehension)
+        for child in ast.iter_child_nodes(node):
+            visit(child, in_loop or loop)
+
+    visit(tree, False)
+    other_reader = any(
+        (isinstance(node, ast.Attribute) and node.attr == "stdin")
+        or (isinstance(node, ast.Name) and node.id == "fileinput")
+        or (isinstance(node, ast.Name) and node.id == "input" and isinstance(node.ctx, ast.Store))
+        or (isinstance(node, ast.FunctionDef) and node.name == "input")
+        for node in ast.walk(tree)
+    )
+    lines = sum(1 for line in stdin.splitlines() if line.strip())
+    if not calls or looped or other_reader or len(calls) >= lines:
+        return []
+    return [f"line {calls[0].lineno}: input() reads one line, but the input has {lines} lines:"
+            " read all of it from sys.stdin (sys.stdin.read(), or for line in sys.stdin)"]
+
+
 def preflight(
-    code: str, *, packages: Collection[str] = (), defined: Collection[str] | None = ()
+    code: str, *, packages: Collection[str] = (), defined: Collection[str] | None = (),
+    stdin: bytes | None = None,
 ) -> Preflight:
     """Check ``code`` for syntax errors and undefined names; add imports that are certain.
 
@@ -136,7 +176,8 @@ def preflight(
     unknown (code run in a sandbox session someone else filled): then names are neither
     fixed nor reported, only the syntax is checked. Returns the
     code (unchanged when nothing was added) and one line per problem left, e.g.
-    ``line 4: name 'total' is used but never defined``.
+    ``line 4: name 'total' is used but never defined``. ``stdin``: the input the code will
+    read, when known: ``input()`` that would read one line of several is a problem too.
     """
     try:
         tree = ast.parse(code)
@@ -144,10 +185,11 @@ def preflight(
         return Preflight(code, problems=[f"line {exc.lineno}: syntax error: {exc.msg}"])
     except ValueError as exc:
         return Preflight(code, problems=[f"the code does not parse: {exc}"])
+    reads = _reads_one_line_of_many(tree, stdin)
     if defined is None:
-        return Preflight(code)
+        return Preflight(code, problems=reads)
     added: list[str] = []
-    problems: list[str] = []
+    problems: list[str] = list(reads)
     seen: set[str] = set()
     for name, line in _undefined(tree, defined):
         if name in seen:
@@ -192,6 +234,6 @@ def defined_names(code: str) -> set[str]:
 
 def describe_problems(problems: list[str]) -> str:
     """The problems as the model is shown them."""
-    return "checked before running, the code uses names it never defines:\n" + "\n".join(
+    return "checked before running, the code has problems:\n" + "\n".join(
         f"- {problem}" for problem in problems
     )

@@ -424,7 +424,8 @@ def generate_verified(
             tried.add(same_code(candidate.code))
             attempts.extend(candidate.attempts)
             _merge_usage(usage, candidate.usage)
-            problems = preflight(candidate.code, defined=known).problems
+            problems = preflight(candidate.code, defined=known,
+                                 stdin=verifier.stdin).problems
             verdict = (
                 Assessment(describe_problems(problems), "preflight")
                 if problems

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentcode.preflight import preflight
+from agentcode.preflight import describe_problems, preflight
 
 
 def test_a_missing_stdlib_import_is_added_after_docstring_and_future_imports() -> None:
@@ -72,3 +72,32 @@ def test_a_syntax_error_is_a_problem_with_its_line() -> None:
     result = preflight("x = 1\nif x\n    print(x)\n")
     assert not result.ok and result.problems[0].startswith("line 2: syntax error")
 
+
+
+SEVERAL_LINES = b"apples,3\npears,4\n"
+
+
+def test_input_that_reads_one_line_of_several_is_a_problem() -> None:
+    code = ("import csv\n"
+            "reader = csv.reader(input().splitlines())\n"
+            "print(sum(int(row[1]) for row in reader))\n")
+    checked = preflight(code, stdin=SEVERAL_LINES)
+    assert checked.problems == [
+        "line 2: input() reads one line, but the input has 2 lines: read all of it from"
+        " sys.stdin (sys.stdin.read(), or for line in sys.stdin)"
+    ]
+    assert "has problems" in describe_problems(checked.problems)
+    # Unknown input, or one line of it: input() is a fine way to read it.
+    assert preflight(code).ok
+    assert preflight(code, stdin=b"apples,3\n").ok
+
+
+def test_input_in_a_loop_or_beside_sys_stdin_is_left_alone() -> None:
+    looped = "n = int(input())\nfor _ in range(n):\n    print(input().upper())\n"
+    assert preflight(looped, stdin=b"2\na\nb\n").ok
+    both = "import sys\nfirst = input()\nrest = sys.stdin.read()\nprint(first, len(rest))\n"
+    assert preflight(both, stdin=SEVERAL_LINES).ok
+    one_per_line = "a = input()\nb = input()\nprint(a + b)\n"
+    assert preflight(one_per_line, stdin=SEVERAL_LINES).ok
+    shadowed = "def input():\n    return 'x'\nprint(input())\n"
+    assert preflight(shadowed, stdin=SEVERAL_LINES).ok
