@@ -8,6 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+# Typer finds the user's shell from the parent processes (shellingham); a test run with no shell
+# above it (CI runners, setsid) finds none. Typer's own switch makes the options take the shell
+# by name instead, as a user on an unusual terminal would pass it.
+BY_NAME = {"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+
 
 def complete(words: str, env: dict[str, str] | None = None) -> list[str]:
     cword = len(words.split()) - (0 if words.endswith(" ") else 1)
@@ -22,7 +27,8 @@ def complete(words: str, env: dict[str, str] | None = None) -> list[str]:
 
 def test_show_completion_prints_the_bash_script() -> None:
     result = subprocess.run([sys.executable, "-m", "agentcode", "--show-completion", "bash"],
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, **BY_NAME})
     assert result.returncode == 0, result.stderr
     assert "_AGENTCODE_COMPLETE=complete_bash" in result.stdout
     assert "complete -o default -F _agentcode_completion agentcode" in result.stdout
@@ -32,7 +38,7 @@ def test_install_completion_writes_the_script_for_the_shell(tmp_path: Path) -> N
     result = subprocess.run(
         [sys.executable, "-m", "agentcode", "--install-completion", "bash"],
         capture_output=True, text=True, timeout=60,
-        env={**os.environ, "HOME": str(tmp_path), "SHELL": "/bin/bash"},
+        env={**os.environ, **BY_NAME, "HOME": str(tmp_path), "SHELL": "/bin/bash"},
     )
     assert result.returncode == 0, result.stderr
     script = tmp_path / ".bash_completions" / "agentcode.sh"
