@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import socket
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,12 @@ from pathlib import Path
 import pytest
 
 _real_connect = socket.socket.connect
+
+# A test run started as a background job of a script inherits SIGINT ignored, and so would every
+# agentcode it starts: the Ctrl-C tests would wait forever. A handler (unlike "ignored") is reset
+# to the default in a child at exec, so the children see SIGINT as a user's terminal sends it.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # The test suite's plugin: a dist-info that declares the ``fake:`` models (agentcode.testing) as
 # an ``agentcode.models`` entry point, here and, through PYTHONPATH, in agentcode subprocesses.
