@@ -24,6 +24,7 @@ import asyncio
 import concurrent.futures
 import contextvars
 import dataclasses
+import logging
 import time
 from collections.abc import Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,8 @@ The script runs unattended in a pipeline:
 - use only the standard library unless the task names a package"""
 # The rule above that `build_system_prompt` replaces when the sandbox has packages installed.
 STDLIB_RULE = "- use only the standard library unless the task names a package"
+
+logger = logging.getLogger(__name__)
 
 SAMPLE_BYTES = 4096
 SAMPLE_LINES = 50
@@ -250,6 +253,110 @@ def generate_code(
 ) -> Generation:
     """The blocking form of `agenerate_code`."""
     return run_sync(agenerate_code(prompt, ask, settings=settings))
+
+
+def parallel_draws(ask: AskOptions, settings: Settings, model_id: str | None = None) -> int:
+    """How many candidates `adraw_codes` decodes together for this model (1: one at a time).
+
+    ``model_id`` is the model that answered so far (a chain's fallback may have); default the
+    chain's first. Only a model with ``draw_many`` (the embedded one) batches.
+    """
+    found = _drawing_model(ask, settings, model_id)
+    return max(1, int(getattr(found[1], "parallel", 1))) if found is not None else 1
+
+
+def _drawing_model(
+    ask: AskOptions, settings: Settings, model_id: str | None
+) -> tuple[str, Any] | None:
+    """(name, model) of the chain's model that answered, when it has ``draw_many``."""
+    from agentcode.models.registry import candidates_for
+    from agentcode.models.router import refined_name
+
+    candidates = candidates_for(ask.model, settings)
+    chosen = next((c for c in candidates
+                   if model_id is None or model_id == c.name or model_id.startswith(f"{c.name}:")),
+                  None)
+    if chosen is None:
+        return None
+    try:
+        model = chosen.load()
+    except Exception:  # noqa: BLE001 - a model that cannot load is drawn through the router
+        return None
+    if not callable(getattr(model, "draw_many", None)):
+        return None
+    return refined_name(chosen.name, model), model
+
+
+async def adraw_codes(
+    prompt: str,
+    ask: AskOptions,
+    *,
+    n: int,
+    seed: int,
+    temperature: float,
+    settings: Settings,
+    model_id: str | None = None,
+) -> list[Generation | ModelError]:
+    """``n`` fresh candidates for one request, at ``temperature`` (seeds from ``seed``).
+
+    With a model that decodes several sequences together (``draw_many``: the embedded model's
+    llama.cpp slots) they come from one call that evaluates the prompt once; measured 2026-12-01
+    (docs/benchmarks.md, "Batched sampling"). Otherwise, or when that call fails, they are drawn
+    one after another through the router (retries and fallback as always). A draw whose reply
+    holds no usable code is a `NoUsableCodeError` in the list; imports that are certain are
+    added (`agentcode.preflight`), other problems are left for the caller to judge.
+    """
+    from agentcode.errors import NoUsableCodeError
+    from agentcode.extract import UnusableReply
+    from agentcode.models.sampling import Sampling
+    from agentcode.sandbox.packages import importable_packages
+    from agentcode.types import Attempt
+
+    found = _drawing_model(ask, settings, model_id) if n > 1 else None
+    if found is not None and int(getattr(found[1], "parallel", 1)) > 1:
+        name, model = found
+        packages = importable_packages(settings.sandbox, settings)
+        system_prompt = build_system_prompt(ask.system, packages=packages)
+        messages = build_messages(prompt, context=ask.context, history=ask.history)
+        started = time.monotonic()
+        try:
+            draws = await model.draw_many(messages, system_prompt, n=n,
+                                          sampling=Sampling(temperature, seed=seed))
+        except Exception as exc:  # noqa: BLE001 - the router's path below still works
+            logger.info("batched draw failed (%s); drawing one at a time", exc)
+        else:
+            from agentcode.preflight import preflight
+
+            modules = {package.lower() for package in packages}
+            elapsed = round((time.monotonic() - started) * 1000, 1)
+            usage = {"inputTokens": draws.input_tokens, "outputTokens": draws.output_tokens}
+            out: list[Generation | ModelError] = []
+            for index, text in enumerate(draws.texts[:n]):
+                attempt = Attempt(name, None, elapsed if index == 0 else 0.0)
+                try:
+                    code = extract_code(text)
+                except UnusableReply as exc:
+                    out.append(NoUsableCodeError(
+                        f"the model's reply held no usable code: {exc}",
+                        [Attempt(name, f"no usable Python: {exc}", attempt.duration_ms)]))
+                    continue
+                checked = preflight(code, packages=modules, defined=ask.known_names)
+                out.append(Generation(code=checked.code, model_id=name, prompt=prompt,
+                                      attempts=[attempt], usage=usage if index == 0 else {},
+                                      duration_ms=elapsed))
+            if out:
+                return out
+    results: list[Generation | ModelError] = []
+    for index in range(n):
+        draw = ask.but(sampling=Sampling(temperature, seed=seed + index), repair_preflight=False,
+                       on_token=None)
+        try:
+            results.append(await agenerate_code(prompt, draw, settings=settings))
+        except ModelError as exc:
+            results.append(exc)
+            if not isinstance(exc, NoUsableCodeError):
+                break  # the chain is failing, not the draw: do not ask n times
+    return results
 
 
 T = TypeVar("T")

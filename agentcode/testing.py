@@ -25,6 +25,7 @@ from strands.types.content import Messages
 from strands.types.streaming import StreamEvent
 
 from agentcode.models.provider import ModelProvider, ModelStatus, ProviderStatus
+from agentcode.models.sampling import Draws
 
 T = TypeVar("T")
 
@@ -72,11 +73,34 @@ ScriptItem = str | BaseException | Partial | ToolCall
 class _ScriptedModel(Model):
     """Common plumbing: config, call log, streaming a reply as strands events."""
 
-    def __init__(self, *, model_id: str, chunk_size: int = 16, delay: float = 0.0) -> None:
+    def __init__(self, *, model_id: str, chunk_size: int = 16, delay: float = 0.0,
+                 parallel: int = 1) -> None:
         self.config: dict[str, Any] = {"model_id": model_id}
         self.chunk_size = max(1, chunk_size)
         self.delay = delay
         self.calls: list[FakeCall] = []
+        # >1: like the embedded model, `draw_many` answers several draws in one call.
+        self.parallel = parallel
+        self.batches: list[int] = []  # n of each draw_many call
+
+    async def draw_many(
+        self, messages: Messages, system_prompt: str | None, *, n: int, sampling: Any
+    ) -> Draws:
+        """``n`` script items in one call (each is a `FakeCall` too, its config holding the
+        draw's temperature and seed); an exception item fails the whole call, as a failed
+        HTTP request would."""
+        self.batches.append(n)
+        texts = []
+        for _ in range(n):
+            call = FakeCall([dict(m) for m in messages], system_prompt,  # type: ignore[misc]
+                            dict(self.get_config(), temperature=sampling.temperature,
+                                 seed=sampling.seed, batch=n))
+            self.calls.append(call)
+            item = self._next_item(call)
+            if isinstance(item, BaseException):
+                raise item
+            texts.append(item.text if isinstance(item, Partial) else str(item))
+        return Draws(texts=texts, input_tokens=10, output_tokens=sum(len(t.split()) for t in texts))
 
     def update_config(self, **model_config: Any) -> None:
         self.config.update(model_config)
@@ -160,8 +184,10 @@ class FakeModel(_ScriptedModel):
         model_id: str = "fake",
         chunk_size: int = 16,
         delay: float = 0.0,
+        parallel: int = 1,
     ) -> None:
-        super().__init__(model_id=model_id, chunk_size=chunk_size, delay=delay)
+        super().__init__(model_id=model_id, chunk_size=chunk_size, delay=delay,
+                         parallel=parallel)
         self.repeat = isinstance(replies, str)
         self.script: list[ScriptItem] = [replies] if isinstance(replies, str) else list(replies)
 
@@ -193,9 +219,10 @@ class FunctionModel(_ScriptedModel):
     """Each reply is ``function(call)``: a string, an exception or a `Partial`."""
 
     def __init__(
-        self, function: Callable[[FakeCall], ScriptItem], *, model_id: str = "function"
+        self, function: Callable[[FakeCall], ScriptItem], *, model_id: str = "function",
+        parallel: int = 1,
     ) -> None:
-        super().__init__(model_id=model_id)
+        super().__init__(model_id=model_id, parallel=parallel)
         self.function = function
 
     def _next_item(self, call: FakeCall) -> ScriptItem:

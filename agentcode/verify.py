@@ -28,10 +28,10 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentcode.errors import (
     ExecutionTimeoutError,
@@ -324,6 +324,177 @@ class VerifyOptions:
     setup: str | None = None
     repair_temperature: float = REPAIR_TEMPERATURE
     on_round: RoundCallback | None = None
+    # Candidates drawn together after a failure (None: as many as the model decodes at once).
+    parallel: int | None = None
+
+
+@dataclass(slots=True)
+class _Draw:
+    """One candidate to judge: its code (empty when the reply held none) and how it came."""
+
+    kind: str
+    temperature: float | None
+    generation: Generation | None = None
+    error: ModelError | None = None
+
+
+class _Loop:
+    """The rounds of one `generate_verified` call: ask, judge, and plan the next batch."""
+
+    def __init__(self, prompt: str, ask: AskOptions, settings: Settings, verifier: Verifier,
+                 known: set[str] | None, options: VerifyOptions) -> None:
+        from agentcode.codegen import parallel_draws
+
+        self.prompt, self.ask, self.settings = prompt, ask, settings
+        self.verifier, self.known, self.options = verifier, known, options
+        self.rounds: list[RepairRound] = []
+        self.attempts: list[Attempt] = []
+        self.usage: dict[str, int] = {}
+        self.last_error: ModelError | None = None
+        self.verdicts: dict[str, Assessment] = {}  # same_code key -> verdict: judged once
+        self.stuck = False  # a repair came back as code already tried: only fresh draws now
+        self.out_of_models = False
+        self.width = 1 if options.parallel == 1 else (
+            options.parallel or 0) or parallel_draws(ask, settings)
+
+    def done(self, max_repairs: int) -> bool:
+        return (self.out_of_models or len(self.rounds) > max_repairs
+                or any(r.passed for r in self.rounds))
+
+    def ask_first(self) -> _Draw:
+        from agentcode.codegen import generate_code
+
+        ask = self.ask
+        sampling = ask.sampling
+        try:
+            generation = generate_code(
+                self.prompt, ask.but(known_names=self.known, repair_preflight=False),
+                settings=self.settings)
+        except ModelError as exc:
+            if not isinstance(exc, NoUsableCodeError):
+                raise  # no model could answer at all: that is the caller's error to see
+            return _Draw("first", None if sampling is None else sampling.temperature, error=exc)
+        return _Draw("first", None if sampling is None else sampling.temperature, generation)
+
+    def next_batch(self, max_repairs: int) -> None:
+        """Up to `width` candidates at once: a repair of the best candidate so far (unless
+        repairs are stuck, or the best failed as a garbled reply) and fresh draws of the
+        original request; judged in that order until one passes."""
+        remaining = max_repairs + 1 - len(self.rounds)
+        size = max(1, min(self.width, remaining))
+        base = self.rounds[best_round(self.rounds)]
+        assert base.error is not None  # no round passed
+        repair = not self.stuck and bool(base.code)
+        fresh = size - 1 if repair else size
+        temperature = self.options.repair_temperature
+        index = len(self.rounds)
+        notify = self.ask.on_restart
+        if notify is not None:  # a live display drops the streamed candidate and says why
+            changed = " (the repair changed nothing)" if self.stuck else ""
+            if size == 1:
+                how = "repair" if repair else f"a fresh draw{changed}"
+                plan = f"{how} {index}/{max_repairs}"
+            else:
+                how = f"{fresh} fresh draws{changed}" if not repair else (
+                    f"a repair and {fresh} fresh draw{'s' if fresh > 1 else ''}")
+                plan = f"{how} at once, {index}-{index + size - 1}/{max_repairs}"
+            notify(f"verification failed ({first_line(base.error)}): {plan}")
+        from agentcode.codegen import run_sync
+
+        draws = run_sync(self._draw(base, repair=repair, fresh=fresh, seed=index,
+                                    temperature=temperature))
+        for draw in draws:
+            self.record(draw)
+            if self.rounds[-1].passed or self.out_of_models:
+                break
+
+    async def _draw(self, base: RepairRound, *, repair: bool, fresh: int, seed: int,
+                    temperature: float) -> list[_Draw]:
+        import asyncio
+
+        from agentcode.codegen import adraw_codes, agenerate_code
+        from agentcode.models.sampling import Sampling
+
+        ask = self.ask.but(known_names=self.known, repair_preflight=False)
+        jobs: list[Coroutine[Any, Any, object]] = []
+        if repair:
+            turns = repair_history(self.prompt, base.code, context=self.ask.context,
+                                   history=self.ask.history)
+            # The data context is already in the first user turn of ``turns``.
+            asked = ask.but(history=turns, context=None,
+                            sampling=Sampling(temperature, seed=seed),
+                            on_token=None if fresh else ask.on_token)
+            jobs.append(agenerate_code(repair_request(base.error or ""), asked,
+                                       settings=self.settings))
+        if fresh:
+            jobs.append(adraw_codes(self.prompt, ask.but(on_token=None), n=fresh,
+                                    seed=seed + 1 if repair else seed, temperature=temperature,
+                                    settings=self.settings, model_id=base.model or None))
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        draws: list[_Draw] = []
+        if repair:
+            outcome = results[0]
+            draws.append(self._as_draw("repair", temperature, outcome))
+        if fresh:
+            outcome = results[-1]
+            if isinstance(outcome, BaseException):
+                draws.append(self._as_draw("resample", temperature, outcome))
+            else:
+                assert isinstance(outcome, list)
+                draws.extend(self._as_draw("resample", temperature, item) for item in outcome)
+        return draws
+
+    @staticmethod
+    def _as_draw(kind: str, temperature: float, outcome: object) -> _Draw:
+        if isinstance(outcome, Generation):
+            return _Draw(kind, temperature, outcome)
+        if isinstance(outcome, ModelError):
+            return _Draw(kind, temperature, error=outcome)
+        assert isinstance(outcome, BaseException)
+        raise outcome
+
+    def record(self, draw: _Draw) -> None:
+        """Judge ``draw`` (pre-flight, then the sandbox) and add it as a round."""
+        from agentcode.preflight import describe_problems, preflight
+
+        generation = draw.generation
+        if generation is None:
+            error = draw.error
+            assert error is not None
+            self.last_error = error
+            self.attempts.extend(error.attempts or [Attempt(model="?", error=str(error))])
+            if isinstance(error, ModelUnavailableError):
+                self.out_of_models = True  # no model left to ask: keep the best candidate
+                return
+            # A repair the model could not answer (too long a conversation?) is not retried.
+            self.stuck = self.stuck or draw.kind == "repair"
+            reasons = " ".join(line.strip() for line in str(error).splitlines())
+            code, model_id = "", ""
+            verdict = Assessment(f"no usable code: {first_line(reasons, 300)}", "model")
+        else:
+            code, model_id = generation.code, generation.model_id
+            key = same_code(code)
+            if draw.kind == "repair" and key in self.verdicts:
+                self.stuck = True
+            self.attempts.extend(generation.attempts)
+            _merge_usage(self.usage, generation.usage)
+            cached = self.verdicts.get(key)
+            if cached is not None:
+                verdict = cached  # the same program again: its verdict stands
+            else:
+                problems = preflight(code, defined=self.known,
+                                     stdin=self.verifier.stdin).problems
+                verdict = (Assessment(describe_problems(problems), "preflight") if problems
+                           else self.verifier.assess(code))
+                self.verdicts[key] = verdict
+        this_round = RepairRound(
+            code=code, model=model_id, passed=verdict.passed, error=verdict.failure,
+            stage=verdict.stage, tests_failed=verdict.tests_failed,
+            tests_total=verdict.tests_total, temperature=draw.temperature, kind=draw.kind,
+        )
+        self.rounds.append(this_round)
+        if self.options.on_round is not None:
+            self.options.on_round(this_round, len(self.rounds) - 1)
 
 
 def generate_verified(
@@ -355,10 +526,10 @@ def generate_verified(
     The result's ``code`` is the candidate that passed, or when none did, the best one
     (`best_round`); ``verified`` says whether it passed.
     """
-    from agentcode.codegen import AskOptions, generate_code
+    from agentcode.codegen import AskOptions
     from agentcode.config import load_settings
     from agentcode.models.sampling import Sampling
-    from agentcode.preflight import defined_names, describe_problems, preflight
+    from agentcode.preflight import defined_names
 
     options = verification or VerifyOptions()
     ask = ask or AskOptions()
@@ -388,90 +559,24 @@ def generate_verified(
         check=validate_check(options.check),
         setup=options.setup,
     )
-    prompt_history, context = ask.history, ask.context
+    if options.parallel is not None and options.parallel < 1:
+        raise UsageError(f"parallel must be 1 or more, not {options.parallel}")
     started = time.perf_counter()
-    rounds: list[RepairRound] = []
-    attempts = []
-    usage: dict[str, int] = {}
-    request, turns, data = prompt, prompt_history, context
-    draw = ask.sampling
-    kind = "first"
-    tried: set[str] = set()
-    last_error: ModelError | None = None
-    for index in range(max_repairs + 1):
-        try:
-            candidate = generate_code(
-                request,
-                ask.but(context=data, history=turns, sampling=draw, known_names=known,
-                        repair_preflight=False),
-                settings=settings,
-            )
-        except ModelError as exc:
-            if not rounds and not isinstance(exc, NoUsableCodeError):
-                raise  # no model could answer at all: that is the caller's error to see
-            last_error = exc
-            attempts.extend(exc.attempts or [Attempt(model="?", error=str(exc))])
-            if isinstance(exc, ModelUnavailableError):
-                break  # no model left to ask: keep the best candidate
-            # A draw with no usable code (sampling can garble a reply): the round is spent.
-            code, model_id = "", ""
-            reasons = " ".join(line.strip() for line in str(exc).splitlines())
-            verdict = Assessment(f"no usable code: {first_line(reasons, 300)}", "model")
-            stuck = True
-        else:
-            code, model_id = candidate.code, candidate.model_id
-            stuck = kind == "repair" and same_code(candidate.code) in tried
-            tried.add(same_code(candidate.code))
-            attempts.extend(candidate.attempts)
-            _merge_usage(usage, candidate.usage)
-            problems = preflight(candidate.code, defined=known,
-                                 stdin=verifier.stdin).problems
-            verdict = (
-                Assessment(describe_problems(problems), "preflight")
-                if problems
-                else verifier.assess(candidate.code)
-            )
-        this_round = RepairRound(
-            code=code,
-            model=model_id,
-            passed=verdict.passed,
-            error=verdict.failure,
-            stage=verdict.stage,
-            tests_failed=verdict.tests_failed,
-            tests_total=verdict.tests_total,
-            temperature=None if draw is None else draw.temperature,
-            kind=kind,
-        )
-        rounds.append(this_round)
-        if options.on_round is not None:
-            options.on_round(this_round, index)
-        if verdict.passed or index == max_repairs:
-            break
-        base = rounds[best_round(rounds)]
-        assert base.error is not None  # no round passed
-        if stuck or kind == "resample":
-            kind = "resample"  # the original request again, drawn afresh
-            request, turns, data = prompt, prompt_history, context
-        else:
-            kind = "repair"
-            request = repair_request(base.error)
-            turns = repair_history(prompt, base.code, context=context, history=prompt_history)
-            data = None  # the data context is already in the first user turn
-        notify = ask.on_restart
-        if notify is not None:  # a live display drops the streamed candidate and says why
-            how = "repair" if kind == "repair" else "a fresh draw (the repair changed nothing)"
-            notify(f"verification failed ({first_line(verdict.failure or '')}): "
-                   f"{how} {index + 1}/{max_repairs}")
-        draw = Sampling(temperature=options.repair_temperature, seed=index + 1)
+    loop = _Loop(prompt, ask, settings, verifier, known, options)
+    first = loop.ask_first()
+    loop.record(first)
+    while not loop.done(max_repairs):
+        loop.next_batch(max_repairs)
+    rounds = loop.rounds
     final = rounds[best_round(rounds)]  # a round without code ranks last
-    if not final.code and last_error is not None:
-        raise last_error  # no round gave code to return
+    if not final.code and loop.last_error is not None:
+        raise loop.last_error  # no round gave code to return
     return Generation(
         code=final.code,
         model_id=final.model,
         prompt=prompt,
-        attempts=attempts,
-        usage=usage,
+        attempts=loop.attempts,
+        usage=loop.usage,
         verified=final.passed,
         rounds=rounds,
         duration_ms=(time.perf_counter() - started) * 1000,

@@ -64,6 +64,9 @@ LOCAL_ALIASES: dict[str, str] = {"default": DEFAULT_LOCAL_MODEL}
 DEFAULT_MAX_TOKENS = 1024
 DEFAULT_TEMPERATURE = 0.0
 DEFAULT_N_CTX = 8192
+# Sequences decoded together when verification draws several candidates at once (measured in
+# docs/benchmarks.md, "Batched sampling").
+DEFAULT_PARALLEL = 4
 DEFAULT_READ_TIMEOUT = 120.0  # seconds between streamed chunks (prompt processing included)
 GGUF_MAGIC = b"GGUF"
 
@@ -111,6 +114,7 @@ def load_local_model(
     temperature: float | None = None,
     n_ctx: int | None = None,
     n_threads: int | None = None,
+    n_parallel: int | None = None,
     read_timeout: float | None = None,
     models_dir: Path | None = None,
     progress: bool = True,
@@ -148,6 +152,7 @@ def load_local_model(
         n_threads=n_threads or default_threads(),
         params=params,
         read_timeout=read_timeout or DEFAULT_READ_TIMEOUT,
+        n_parallel=n_parallel or DEFAULT_PARALLEL,
     )
 
 

@@ -32,6 +32,7 @@ from strands.types.tools import ToolChoice, ToolSpec
 
 from agentcode.errors import ModelError
 from agentcode.models.local_server import LlamaServer, shared_server
+from agentcode.models.sampling import Draws, Sampling
 
 _CONTEXT_TERMS = ("context", "kv cache", "slot")
 
@@ -48,11 +49,13 @@ class LocalLlamaModel(LlamaCppModel):
         n_threads: int,
         params: dict[str, Any],
         read_timeout: float,
+        n_parallel: int = 1,
     ) -> None:
         super().__init__(base_url="http://127.0.0.1:0", model_id=model_id, params=params)
         self._resolve_path = resolve_path
         self._n_ctx = n_ctx
         self._n_threads = n_threads
+        self._n_parallel = max(1, n_parallel)
         self._timeout = httpx.Timeout(read_timeout, connect=5.0)
         self._server: LlamaServer | None = None
         self._start_lock = threading.Lock()
@@ -78,7 +81,8 @@ class LocalLlamaModel(LlamaCppModel):
         with self._start_lock:
             if self._server is None or not self._server.running:
                 path = self._resolve_path()
-                self._server = shared_server(path, n_ctx=self._n_ctx, n_threads=self._n_threads)
+                self._server = shared_server(path, n_ctx=self._n_ctx, n_threads=self._n_threads,
+                                             n_parallel=self._n_parallel)
                 self.base_url = self._server.base_url
                 self.client.base_url = httpx.URL(self.base_url)
                 self.client.headers["Authorization"] = f"Bearer {self._server.api_key}"
@@ -190,6 +194,65 @@ class LocalLlamaModel(LlamaCppModel):
                     "latency_ms": int((time.perf_counter() - started) * 1000),
                 }
             )
+
+    @property
+    def parallel(self) -> int:
+        """How many replies one `draw_many` call decodes together (the server's slots)."""
+        return self._n_parallel
+
+    async def draw_many(
+        self,
+        messages: Messages,
+        system_prompt: str | None,
+        *,
+        n: int,
+        sampling: Sampling,
+    ) -> Draws:
+        """``n`` replies to one conversation, decoded together (llama.cpp's ``n_cmpl``).
+
+        The prompt is evaluated once (or found in a slot's cache) and shared by the ``n``
+        sequences, which are decoded as one batch in the server's slots; each reply is sampled
+        at ``sampling``'s temperature, the seed telling the draws of one call apart. Failures are
+        those of `stream`; a reply cut at ``max_tokens`` is returned as it is (the caller's
+        extractor judges it).
+        """
+        server = await asyncio.to_thread(self.start)
+        request = self._format_request(messages, None, system_prompt)
+        for key in ("tools", "stream_options"):
+            request.pop(key, None)
+        request.update(stream=False, temperature=sampling.temperature, n_cmpl=max(1, n))
+        if sampling.seed is not None:
+            request["seed"] = sampling.seed
+        try:
+            async with httpx.AsyncClient(
+                base_url=server.base_url,
+                timeout=self._timeout,
+                headers={"Authorization": f"Bearer {server.api_key}"},
+            ) as client:
+                response = await client.post("/v1/chat/completions", json=request)
+        except httpx.TimeoutException as exc:
+            raise ModelError(
+                f"the local model {self.model_id} did not answer within "
+                f"{self._timeout.read:g} s"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise ModelError(f"the local model {self.model_id} failed: {exc}") from exc
+        if response.status_code >= 400:
+            raise self._status_error(response)
+        try:
+            body = response.json()
+            choices = sorted(body["choices"], key=lambda choice: int(choice.get("index", 0)))
+            texts = [str((choice.get("message") or {}).get("content") or "") for choice in choices]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ModelError(
+                f"the local model {self.model_id} sent a malformed reply ({exc})"
+            ) from None
+        usage = body.get("usage") or {}
+        return Draws(
+            texts=texts,
+            input_tokens=int(usage.get("prompt_tokens") or 0),
+            output_tokens=int(usage.get("completion_tokens") or 0),
+        )
 
     def _status_error(self, response: httpx.Response) -> Exception:
         try:

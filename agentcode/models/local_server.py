@@ -51,6 +51,7 @@ class LlamaServer:
     model_path: Path
     n_ctx: int
     n_threads: int
+    n_parallel: int = 1
     base_url: str = ""
     api_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     load_seconds: float = 0.0
@@ -66,7 +67,10 @@ class LlamaServer:
         params = xlc.CommonParams()
         params.model.path = str(self.model_path)
         params.n_ctx = self.n_ctx
-        params.n_parallel = 1  # one conversation at a time: all cores go to one slot
+        # Slots decode several sequences as one batch (`LocalLlamaModel.draw_many`); one
+        # unified KV cache lets each use the whole context and share a prompt's cells.
+        params.n_parallel = self.n_parallel
+        params.kv_unified = True
         params.cpuparams.n_threads = self.n_threads
         params.cpuparams_batch.n_threads = self.n_threads
         params.hostnames = ["127.0.0.1"]
@@ -116,17 +120,20 @@ def _wait_healthy(base_url: str, timeout: float) -> None:
     )
 
 
-_servers: dict[tuple[str, int, int], LlamaServer] = {}
+_servers: dict[tuple[str, int, int, int], LlamaServer] = {}
 _servers_lock = threading.Lock()
 
 
-def shared_server(model_path: Path, *, n_ctx: int, n_threads: int) -> LlamaServer:
+def shared_server(
+    model_path: Path, *, n_ctx: int, n_threads: int, n_parallel: int = 1
+) -> LlamaServer:
     """The process-wide server for this model file and settings, started on first request."""
-    key = (str(model_path.resolve()), n_ctx, n_threads)
+    key = (str(model_path.resolve()), n_ctx, n_threads, n_parallel)
     with _servers_lock:
         server = _servers.get(key)
         if server is None or not server.running:
-            server = LlamaServer(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads)
+            server = LlamaServer(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads,
+                                 n_parallel=n_parallel)
             server.start()
             _servers[key] = server
         return server

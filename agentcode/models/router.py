@@ -187,7 +187,7 @@ class Router:
         retries: list[int],
     ) -> tuple[str, str]:
         model = candidate.load()
-        candidate.name = _refined_name(candidate.name, model)
+        candidate.name = refined_name(candidate.name, model)
         conversation = list(messages)
         for reask in range(self.policy.reasks + 1):
             sampling = self.sampling if reask == 0 else self._reask_sampling(reask)
@@ -295,7 +295,7 @@ async def route(
     )
 
 
-def _refined_name(name: str, model: Model) -> str:
+def refined_name(name: str, model: Model) -> str:
     """``local`` -> ``local:qwen2.5-coder-1.5b``: the model's own id when it extends the name."""
     try:
         config = model.get_config()

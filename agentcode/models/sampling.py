@@ -34,6 +34,15 @@ class Sampling:
             raise ValueError(f"temperature must be between 0 and 2, not {self.temperature}")
 
 
+@dataclass(frozen=True, slots=True)
+class Draws:
+    """Several replies to one conversation, drawn in one call (a model's ``draw_many``)."""
+
+    texts: list[str]
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
 def _overrides(config: dict[str, Any], sampling: Sampling) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the config keys to set for this call, the values to put back after it)."""
     params = config.get("params")

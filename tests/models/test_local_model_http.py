@@ -22,7 +22,7 @@ from strands.types.exceptions import ContextWindowOverflowException, ModelThrott
 from agentcode.config import Settings
 from agentcode.errors import EXIT_NO_MODEL, ModelError, ModelUnavailableError
 from agentcode.models import local_server
-from agentcode.models.local import load_local_model
+from agentcode.models.local import DEFAULT_PARALLEL, load_local_model
 from agentcode.models.local_model import LocalLlamaModel
 from agentcode.models.local_server import LlamaServer
 from agentcode.models.sampling import Sampling, sampling_applied
@@ -54,7 +54,8 @@ def model_at(
     running = LlamaServer(
         model_path=gguf, n_ctx=2048, n_threads=1, base_url=base_url, api_key="k3y", _server=object()
     )
-    monkeypatch.setitem(local_server._servers, (str(gguf.resolve()), 2048, 1), running)
+    key = (str(gguf.resolve()), 2048, 1, DEFAULT_PARALLEL)
+    monkeypatch.setitem(local_server._servers, key, running)
     return load_local_model(
         str(gguf), Settings(), n_ctx=2048, n_threads=1, max_tokens=64, read_timeout=read_timeout
     )
@@ -237,3 +238,60 @@ def test_embedded_model_sends_sampling_on_the_wire(
     first, second = (json.loads(call.request.content) for call in route.calls)
     assert (first["temperature"], first["seed"]) == (0.7, 42)
     assert second["temperature"] == 0.0 and "seed" not in second
+
+
+# --- draw_many: several replies decoded together (llama.cpp's n_cmpl) ---------------------------
+
+
+def choice(index: int, text: str) -> dict[str, Any]:
+    return {"index": index, "message": {"role": "assistant", "content": text},
+            "finish_reason": "stop"}
+
+
+def draw(model: LocalLlamaModel, n: int, sampling: Sampling) -> Any:
+    return asyncio.run(model.draw_many(USER, "be brief", n=n, sampling=sampling))  # type: ignore[arg-type]
+
+
+@respx.mock
+def test_draw_many_asks_for_n_completions_in_one_request(model: LocalLlamaModel):
+    route = respx.post(CHAT).mock(return_value=httpx.Response(200, json={
+        "choices": [choice(2, "c"), choice(0, "a"), choice(1, "b")],
+        "usage": {"prompt_tokens": 30, "completion_tokens": 12},
+    }))
+    draws = draw(model, 3, Sampling(0.7, seed=5))
+    assert draws.texts == ["a", "b", "c"]  # in the server's index order, whatever the JSON order
+    assert (draws.input_tokens, draws.output_tokens) == (30, 12)
+    assert route.call_count == 1
+    body = json.loads(route.calls.last.request.content)
+    assert body["n_cmpl"] == 3 and body["stream"] is False
+    assert (body["temperature"], body["seed"]) == (0.7, 5)
+    assert body["messages"][0] == {"role": "system", "content": "be brief"}
+    assert "tools" not in body and "stream_options" not in body
+    assert route.calls.last.request.headers["Authorization"] == "Bearer k3y"
+    assert model.get_config()["params"]["temperature"] == 0.0  # the model's own is untouched
+    assert model.parallel == DEFAULT_PARALLEL
+
+
+@respx.mock
+@pytest.mark.parametrize("status", [429, 503])
+def test_draw_many_on_a_busy_server_raises_throttled(model: LocalLlamaModel, status: int):
+    respx.post(CHAT).mock(return_value=httpx.Response(status, json={"error": {"message": "busy"}}))
+    with pytest.raises(ModelThrottledException):
+        draw(model, 2, Sampling(0.7))
+
+
+@respx.mock
+@pytest.mark.parametrize("content", [b"not json", b'{"choices": "nope"}', b"{}"])
+def test_draw_many_malformed_reply_raises_model_error(model: LocalLlamaModel, content: bytes):
+    respx.post(CHAT).mock(return_value=httpx.Response(200, content=content))
+    with pytest.raises(ModelError, match="malformed"):
+        draw(model, 2, Sampling(0.7))
+
+
+def test_draw_many_dead_server_raises_model_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dead = model_at(f"http://127.0.0.1:{port}", tmp_path, monkeypatch)
+    with pytest.raises(ModelError, match="failed"):
+        draw(dead, 2, Sampling(0.7))

@@ -40,3 +40,18 @@ def test_real_model_streams_a_runnable_code_block(embedded_model_path: Path):
     assert match, "".join(pieces)
     compile(match.group(1), "<generated>", "exec")
     assert "print" in match.group(1)
+
+
+@pytest.mark.slow
+def test_real_model_draws_several_different_replies_in_one_call(embedded_model_path: Path):
+    from agentcode.models.sampling import Sampling
+
+    model = load_local_model(
+        None, Settings(), models_dir=embedded_model_path.parent, max_tokens=48
+    )
+    messages = [{"role": "user", "content": [{"text": PROMPT}]}]
+    draws = asyncio.run(model.draw_many(messages, "You write Python.", n=3,  # type: ignore[arg-type]
+                                        sampling=Sampling(1.0, seed=7)))
+    assert len(draws.texts) == 3 and all(text.strip() for text in draws.texts)
+    assert len(set(draws.texts)) > 1  # sampled sequences, not one reply copied
+    assert draws.output_tokens > 0
