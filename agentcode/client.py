@@ -32,7 +32,7 @@ from agentcode.errors import (
     SandboxError,
     UsageError,
 )
-from agentcode.types import Execution, Generation
+from agentcode.types import DEFAULT_MAX_REPAIRS, Execution, Generation
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, read=600.0)  # a verified generation can take minutes
 
@@ -58,7 +58,8 @@ class ServerClient:
                                   trust_env=False)
 
     def generate(self, prompt: str, *, model: str | None = None, system: str | None = None,
-                 context: str | None = None, verify: bool = False, max_repairs: int = 2,
+                 context: str | None = None, verify: bool = False,
+                 max_repairs: int = DEFAULT_MAX_REPAIRS,
                  on_token: Callable[[str], None] | None = None,
                  on_restart: Callable[[str], None] | None = None) -> Generation:
         """One generation in a fresh server session (closed afterwards).

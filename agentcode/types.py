@@ -109,6 +109,11 @@ class Attempt(_Serializable):
         return self.error is None
 
 
+# Rounds after the first candidate that verification may draw, by default (CLI, library, server,
+# MCP). Chosen from the measured curve of pass rate against time: docs/benchmarks.md.
+DEFAULT_MAX_REPAIRS = 2
+
+
 @dataclass(slots=True)
 class RepairRound(_Serializable):
     """One round of verified generation: the candidate, what it did, who wrote it.

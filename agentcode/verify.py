@@ -40,7 +40,7 @@ from agentcode.errors import (
     NoUsableCodeError,
     UsageError,
 )
-from agentcode.types import Attempt, Execution, Generation, RepairRound
+from agentcode.types import DEFAULT_MAX_REPAIRS, Attempt, Execution, Generation, RepairRound
 from agentcode.verify_tests import TestSource, check_code, load_tests, tests_code, validate_check
 
 if TYPE_CHECKING:
@@ -317,7 +317,7 @@ class VerifyOptions:
 
     tests: str | os.PathLike[str] | None = None
     check: str | None = None
-    max_repairs: int = 2
+    max_repairs: int = DEFAULT_MAX_REPAIRS
     stdin: bytes | str | os.PathLike[str] | None = None
     files: Mapping[str, bytes] | Sequence[str | os.PathLike[str]] | None = None
     sandbox: SandboxSession | str | None = None

@@ -128,7 +128,7 @@ def measure(config: str, runs: int, draws: int, threads: int) -> dict[str, Any]:
     model = start_server(config, threads)
     asyncio.run(one_reply(model, messages, system, 0.0, 0))  # warm: the prompt is now cached
     rows: dict[str, list[tuple[float, int]]] = {"one": [], "sequential": [], "batched": [],
-                                                "repair": []}
+                                                "repair": [], "mixed": [], "mixed_serial": []}
     greedy: dict[str, str] = {}
     for run in range(runs):
         started = time.perf_counter()
@@ -151,6 +151,32 @@ def measure(config: str, runs: int, draws: int, threads: int) -> dict[str, Any]:
         text, tokens = asyncio.run(one_reply(model, repair, system, 0.0, 0))
         rows["repair"].append((time.perf_counter() - started, tokens))
         greedy["repair"] = text
+        if model.parallel > 1:
+            # What verification sends after a failure: a repair and N-1 fresh draws, together
+            # (two requests in the server's slots) or one after the other.
+            asyncio.run(one_reply(model, messages, system, 0.0, 0))  # the state after round 1
+
+            async def mixed(run: int = run) -> int:
+                fixed, batch = await asyncio.gather(
+                    one_reply(model, repair, system, 0.7, run),
+                    model.draw_many(messages, system, n=draws - 1,
+                                    sampling=Sampling(0.7, seed=100 * run + 1)))
+                return fixed[1] + batch.output_tokens
+
+            started = time.perf_counter()
+            tokens = asyncio.run(mixed())
+            rows["mixed"].append((time.perf_counter() - started, tokens))
+            asyncio.run(one_reply(model, messages, system, 0.0, 0))
+
+            async def mixed_serial(run: int = run) -> int:
+                fixed = await one_reply(model, repair, system, 0.7, run)
+                batch = await model.draw_many(messages, system, n=draws - 1,
+                                              sampling=Sampling(0.7, seed=100 * run + 1))
+                return fixed[1] + batch.output_tokens
+
+            started = time.perf_counter()
+            tokens = asyncio.run(mixed_serial())
+            rows["mixed_serial"].append((time.perf_counter() - started, tokens))
     out: dict[str, Any] = {"config": config, "parallel": model.parallel, "greedy": greedy}
     for key, samples in rows.items():
         if not samples:
@@ -166,11 +192,12 @@ def measure(config: str, runs: int, draws: int, threads: int) -> dict[str, Any]:
 def markdown(data: dict[str, Any]) -> str:
     lines = [f"{data['meta']['date']}, {data['meta']['machine']}, {data['meta']['draws']} draws, "
              f"median of {data['meta']['runs']} runs; seconds (output tokens/s):", "",
-             "| config | one reply | N one at a time | N batched | repair reply |",
-             "|---|---|---|---|---|"]
+             "| config | one reply | N one at a time | N batched | repair reply "
+             "| repair + N-1 draws together | repair, then N-1 draws |",
+             "|---|---|---|---|---|---|---|"]
     for row in data["results"]:
         if "error" in row:
-            lines.append(f"| {row['config']} | {row['error']} | | | |")
+            lines.append(f"| {row['config']} | {row['error']} | | | | | |")
             continue
 
         def cell(key: str, row: dict[str, Any] = row) -> str:
@@ -178,7 +205,8 @@ def markdown(data: dict[str, Any]) -> str:
             return f"{value['seconds']} ({value['tokens_per_second']})" if value else "-"
 
         lines.append(f"| {row['config']} | {cell('one')} | {cell('sequential')} | "
-                     f"{cell('batched')} | {cell('repair')} |")
+                     f"{cell('batched')} | {cell('repair')} | {cell('mixed')} | "
+                     f"{cell('mixed_serial')} |")
     return "\n".join(lines)
 
 

@@ -38,6 +38,13 @@ def test_several_names_each_imported_once_in_order_of_use() -> None:
     assert result.ok
 
 
+def test_the_standard_streams_used_bare_come_from_sys() -> None:
+    # The embedded model wrote `for line in stdin:` for two JSON-lines tasks.
+    result = preflight("for line in stdin:\n    print(line, file=stderr)\n")
+    assert result.added == ["from sys import stdin", "from sys import stderr"] and result.ok
+    assert preflight("print(argv[1:])\n").code == "from sys import argv\nprint(argv[1:])\n"
+
+
 def test_datetime_used_as_the_class_imports_the_class() -> None:
     assert preflight("print(datetime.now().year)\n").added == ["from datetime import datetime"]
     assert preflight("print(datetime.date.today())\n").added == ["import datetime"]
@@ -101,3 +108,27 @@ def test_input_in_a_loop_or_beside_sys_stdin_is_left_alone() -> None:
     assert preflight(one_per_line, stdin=SEVERAL_LINES).ok
     shadowed = "def input():\n    return 'x'\nprint(input())\n"
     assert preflight(shadowed, stdin=SEVERAL_LINES).ok
+
+
+def test_a_path_that_means_stdin_reads_stdin() -> None:
+    # What the embedded model wrote for CSV on stdin once pandas was installed in the sandbox.
+    code = "import pandas as pd\ndata = pd.read_csv('stdin', sep=',')\nprint(len(data))\n"
+    result = preflight(code, packages={"pandas"})
+    assert result.code == ("import sys\nimport pandas as pd\ndata = pd.read_csv(sys.stdin, "
+                           "sep=',')\nprint(len(data))\n")
+    assert result.added == ["import sys"] and result.ok
+    already = "import sys\nfor line in open('-'):\n    print(line)\n"
+    assert preflight(already).code == "import sys\nfor line in sys.stdin:\n    print(line)\n"
+    assert preflight("with open('stdin', 'r') as f:\n    print(f.read())\n").code == (
+        "import sys\nwith sys.stdin as f:\n    print(f.read())\n")
+
+
+def test_a_path_is_left_alone_when_it_is_written_or_not_a_stdin_name() -> None:
+    for code in ("open('-', 'w').write('x')\n", "open('stdin.csv').read()\n",
+                 "print('stdin')\n", "open(name='stdin')\n", "x = ['-']\n"):
+        assert preflight(code).code == code, code
+
+
+def test_the_stdin_rewrite_keeps_columns_right_after_non_ascii_text() -> None:
+    code = "import pandas as pd\nd = {'é': pd.read_csv('-')}\n"
+    assert preflight(code, packages={"pandas"}).code.endswith("d = {'é': pd.read_csv(sys.stdin)}\n")

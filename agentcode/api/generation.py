@@ -13,6 +13,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from agentcode.types import DEFAULT_MAX_REPAIRS
+
 if TYPE_CHECKING:
     from strands.models.model import Model
     from strands.types.content import Messages
@@ -64,7 +66,7 @@ def generate(
     verify: bool = False,
     tests: str | os.PathLike[str] | None = None,
     check: str | None = None,
-    max_repairs: int = 2,
+    max_repairs: int = DEFAULT_MAX_REPAIRS,
     stdin: bytes | str | os.PathLike[str] | None = None,
     files: Mapping[str, bytes] | Sequence[str | os.PathLike[str]] | None = None,
     sandbox: SandboxSession | str | None = None,

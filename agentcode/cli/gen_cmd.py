@@ -26,6 +26,7 @@ from agentcode.cli.history_options import DbOption, NoHistoryOption, history_ove
 from agentcode.cli.io import stdin_is_terminal, stdout_is_terminal
 from agentcode.errors import SandboxUnavailableError, UsageError
 from agentcode.inputs import read_bytes, read_text
+from agentcode.types import DEFAULT_MAX_REPAIRS
 
 if TYPE_CHECKING:
     from agentcode.api.session import Session
@@ -75,7 +76,7 @@ def gen(
     )] = None,
     max_repairs: Annotated[int | None, typer.Option(
         "--max-repairs", metavar="N", min=0, help="Repair rounds after the first candidate "
-        "(default 2; the embedded model gains most from 5 or more: docs/benchmarks.md).",
+        f"(default {DEFAULT_MAX_REPAIRS}; measured in docs/benchmarks.md).",
         show_default=False,
     )] = None,
     stdin_file: Annotated[str | None, typer.Option(
@@ -160,6 +161,7 @@ def gen(
     if file_data:
         contexts.append(describe_files(file_data))
     context = "\n\n".join(contexts) or None
+    repairs = DEFAULT_MAX_REPAIRS if max_repairs is None else max_repairs
     if server:
         if test is not None or check is not None or files or stdin_file or sandbox or cont \
                 or session_id is not None:
@@ -168,7 +170,7 @@ def gen(
                              "AGENTCODE_SERVER)")
         generation = _generate_on_server(
             server, prompt, model=",".join(names) or None, system=system, context=context,
-            verify=bool(verify), max_repairs=2 if max_repairs is None else max_repairs)
+            verify=bool(verify), max_repairs=repairs)
         _print_generation(generation, json_output=json_output)
         if verify and not generation.verified:
             _report_failed_verification(generation)
@@ -182,7 +184,7 @@ def gen(
     options: dict[str, Any] = {}
     if verifying:
         options = {"verify": True, "tests": test, "check": check, "stdin": stdin_data,
-                   "files": file_data, "max_repairs": 2 if max_repairs is None else max_repairs}
+                   "files": file_data, "max_repairs": repairs}
     from agentcode.api.session import Session
 
     if cont or session_id is not None:

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from agentcode.types import DEFAULT_MAX_REPAIRS
+
 
 class SessionRequest(BaseModel):
     model: Annotated[str | None, Field(description="Model or chain (default: the server's).")
@@ -32,7 +34,7 @@ class ExecuteRequest(BaseModel):
 class GenerateRequest(BaseModel):
     prompt: str = Field(min_length=1)
     verify: bool = Field(False, description="Run each candidate and repair failures.")
-    max_repairs: int = Field(2, ge=0, le=8)
+    max_repairs: int = Field(DEFAULT_MAX_REPAIRS, ge=0, le=16)
     system: Annotated[str | None, Field(description="Extra instructions for the model.")] = None
     context: Annotated[str | None, Field(description="A description or sample of the input.")
                        ] = None
