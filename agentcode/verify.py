@@ -28,10 +28,10 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agentcode.errors import (
     ExecutionTimeoutError,
@@ -377,81 +377,68 @@ class _Loop:
         return _Draw("first", None if sampling is None else sampling.temperature, generation)
 
     def next_batch(self, max_repairs: int) -> None:
-        """Up to `width` candidates at once: a repair of the best candidate so far (unless
-        repairs are stuck, or the best failed as a garbled reply) and fresh draws of the
-        original request; judged in that order until one passes."""
-        remaining = max_repairs + 1 - len(self.rounds)
-        size = max(1, min(self.width, remaining))
+        """The next round, or rounds: a repair of the best candidate so far, shown its failure
+        (until a repair comes back as code already tried, or the best has no code), else fresh
+        draws of the original request, up to `width` decoded together; judged in order until
+        one passes.
+
+        A repair is never drawn beside fresh draws: in two requests at once the second slot
+        evaluates the whole prompt again, which made a repair and three draws take 1.9x as
+        long as the same four one after the other (benchmarks/decoding.py, 2026-12-01).
+        """
+        from agentcode.codegen import adraw_codes, generate_code, run_sync
+        from agentcode.models.sampling import Sampling
+
         base = self.rounds[best_round(self.rounds)]
         assert base.error is not None  # no round passed
-        repair = not self.stuck and bool(base.code)
-        fresh = size - 1 if repair else size
-        temperature = self.options.repair_temperature
         index = len(self.rounds)
+        repair = not self.stuck and bool(base.code)
+        size = 1 if repair else max(1, min(self.width, max_repairs + 1 - index))
+        temperature = self.options.repair_temperature
         notify = self.ask.on_restart
         if notify is not None:  # a live display drops the streamed candidate and says why
             changed = " (the repair changed nothing)" if self.stuck else ""
-            if size == 1:
-                how = "repair" if repair else f"a fresh draw{changed}"
-                plan = f"{how} {index}/{max_repairs}"
+            if repair:
+                plan = f"repair {index}/{max_repairs}"
+            elif size == 1:
+                plan = f"a fresh draw{changed} {index}/{max_repairs}"
             else:
-                how = f"{fresh} fresh draws{changed}" if not repair else (
-                    f"a repair and {fresh} fresh draw{'s' if fresh > 1 else ''}")
-                plan = f"{how} at once, {index}-{index + size - 1}/{max_repairs}"
+                last = index + size - 1
+                plan = f"{size} fresh draws at once{changed}, {index}-{last}/{max_repairs}"
             notify(f"verification failed ({first_line(base.error)}): {plan}")
-        from agentcode.codegen import run_sync
-
-        draws = run_sync(self._draw(base, repair=repair, fresh=fresh, seed=index,
-                                    temperature=temperature))
-        for draw in draws:
-            self.record(draw)
-            if self.rounds[-1].passed or self.out_of_models:
-                break
-
-    async def _draw(self, base: RepairRound, *, repair: bool, fresh: int, seed: int,
-                    temperature: float) -> list[_Draw]:
-        import asyncio
-
-        from agentcode.codegen import adraw_codes, agenerate_code
-        from agentcode.models.sampling import Sampling
-
         ask = self.ask.but(known_names=self.known, repair_preflight=False)
-        jobs: list[Coroutine[Any, Any, object]] = []
+        sampling = Sampling(temperature, seed=index)
         if repair:
             turns = repair_history(self.prompt, base.code, context=self.ask.context,
                                    history=self.ask.history)
-            # The data context is already in the first user turn of ``turns``.
-            asked = ask.but(history=turns, context=None,
-                            sampling=Sampling(temperature, seed=seed),
-                            on_token=None if fresh else ask.on_token)
-            jobs.append(agenerate_code(repair_request(base.error or ""), asked,
-                                       settings=self.settings))
-        if fresh:
-            jobs.append(adraw_codes(self.prompt, ask.but(on_token=None), n=fresh,
-                                    seed=seed + 1 if repair else seed, temperature=temperature,
-                                    settings=self.settings, model_id=base.model or None))
-        results = await asyncio.gather(*jobs, return_exceptions=True)
-        draws: list[_Draw] = []
-        if repair:
-            outcome = results[0]
-            draws.append(self._as_draw("repair", temperature, outcome))
-        if fresh:
-            outcome = results[-1]
-            if isinstance(outcome, BaseException):
-                draws.append(self._as_draw("resample", temperature, outcome))
+            try:  # the data context is already in the first user turn of ``turns``
+                fixed = generate_code(repair_request(base.error),
+                                      ask.but(history=turns, context=None, sampling=sampling),
+                                      settings=self.settings)
+            except ModelError as exc:
+                self.record(_Draw("repair", temperature, error=exc))
             else:
-                assert isinstance(outcome, list)
-                draws.extend(self._as_draw("resample", temperature, item) for item in outcome)
-        return draws
-
-    @staticmethod
-    def _as_draw(kind: str, temperature: float, outcome: object) -> _Draw:
-        if isinstance(outcome, Generation):
-            return _Draw(kind, temperature, outcome)
-        if isinstance(outcome, ModelError):
-            return _Draw(kind, temperature, error=outcome)
-        assert isinstance(outcome, BaseException)
-        raise outcome
+                self.record(_Draw("repair", temperature, fixed))
+            return
+        drawn: list[Generation | ModelError]
+        if size == 1:
+            try:
+                drawn = [generate_code(self.prompt, ask.but(sampling=sampling),
+                                       settings=self.settings)]
+            except ModelError as exc:
+                self.record(_Draw("resample", temperature, error=exc))
+                return
+        else:
+            drawn = run_sync(adraw_codes(self.prompt, ask.but(on_token=None), n=size, seed=index,
+                                         temperature=temperature, settings=self.settings,
+                                         model_id=base.model or None))
+        for item in drawn:
+            if isinstance(item, Generation):
+                self.record(_Draw("resample", temperature, item))
+            else:
+                self.record(_Draw("resample", temperature, error=item))
+            if self.rounds[-1].passed or self.out_of_models:
+                break
 
     def record(self, draw: _Draw) -> None:
         """Judge ``draw`` (pre-flight, then the sandbox) and add it as a round."""

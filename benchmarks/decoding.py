@@ -225,7 +225,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         print(json.dumps(measure(args.one, args.runs, args.draws, threads)))
         return 0
-    results = []
+    results: list[dict[str, Any]] = []
+    data: dict[str, Any] = {
+        "meta": {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                 "machine": f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start",
+                 "threads": threads, "runs": args.runs, "draws": args.draws},
+        "results": results,
+    }
     for config in [c.strip() for c in args.configs.split(",") if c.strip()]:
         command = [sys.executable, __file__, "--one", config, "--runs", str(args.runs),
                    "--draws", str(args.draws), "--threads", str(threads)]
@@ -234,11 +240,13 @@ def main(argv: list[str] | None = None) -> int:
             results.append({"config": config, "error": done.stderr.strip().splitlines()[-1:]})
         else:
             results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        print(json.dumps(results[-1])[:400], file=sys.stderr, flush=True)
-    data = {"meta": {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                     "machine": f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start",
-                     "threads": threads, "runs": args.runs, "draws": args.draws},
-            "results": results}
+        row = results[-1]
+        print(config, {k: (v["seconds"], v["tokens"]) for k, v in row.items()
+                       if isinstance(v, dict) and "seconds" in v} or row.get("error"),
+              file=sys.stderr, flush=True)
+        if args.json:  # after every configuration: an interrupted run keeps what it measured
+            args.json.write_text(json.dumps(dict(data, results=results), indent=1) + "\n",
+                                 encoding="utf-8")
     base = next((r for r in results if r["config"] == "base" and "greedy" in r), None)
     for row in results:
         if base is not None and "greedy" in row:

@@ -62,35 +62,36 @@ def verify(model: FunctionModel, settings: Settings, **options: object) -> Gener
                              ask=AskOptions(model=model), settings=settings)
 
 
-def test_after_a_failure_a_repair_and_fresh_draws_are_drawn_together(settings: Settings):
-    script = Script(WRONG, repairs=[CRASH], fresh=[WRONG, NEAR_MISS, RIGHT])
+def test_once_repairs_are_stuck_fresh_draws_come_several_at_once(settings: Settings):
+    # The repair returns the code that failed: the rest of the budget is fresh draws, decoded
+    # together up to the model's width (never a repair beside them: see `_Loop.next_batch`).
+    script = Script(WRONG, repairs=[WRONG], fresh=[CRASH, NEAR_MISS, RIGHT, WRONG])
     model = FunctionModel(script, parallel=4)
-    generation = verify(model, settings, max_repairs=4)
+    generation = verify(model, settings, max_repairs=5)
     assert generation.verified and generation.code == RIGHT
     assert [r.kind for r in generation.rounds] == ["first", "repair", "resample", "resample",
                                                    "resample"]
-    assert model.batches == [3]  # the three fresh draws came from one call
-    assert [r.passed for r in generation.rounds] == [False] * 4 + [True]
+    assert model.batches == [4]  # one call; the fourth draw is not judged (the third passed)
+    assert script.asked[:2] == ["first", "repair"]
     fresh = [c.config for c in model.calls if "batch" in c.config]
-    assert {(c["temperature"], c["batch"]) for c in fresh} == {(REPAIR_TEMPERATURE, 3)}
+    assert {(c["temperature"], c["batch"], c["seed"]) for c in fresh} == {
+        (REPAIR_TEMPERATURE, 4, 2)}
 
 
-def test_the_first_passing_candidate_of_a_batch_ends_the_loop(settings: Settings):
-    script = Script(WRONG, repairs=[RIGHT], fresh=[NEAR_MISS, RIGHT, WRONG])
+def test_repairs_are_drawn_one_at_a_time_until_one_passes(settings: Settings):
+    script = Script(WRONG, repairs=[CRASH, RIGHT], fresh=[])
     model = FunctionModel(script, parallel=4)
     generation = verify(model, settings, max_repairs=8)
-    # The repair (shown the failure) is judged first and passes: the draws are not judged.
-    assert [r.kind for r in generation.rounds] == ["first", "repair"]
-    assert generation.verified and generation.code == RIGHT
+    assert [r.kind for r in generation.rounds] == ["first", "repair", "repair"]
+    assert generation.verified and model.batches == []
 
 
 def test_the_batch_is_no_wider_than_the_budget_left(settings: Settings):
-    script = Script(WRONG, repairs=[CRASH, CRASH], fresh=[WRONG, WRONG, WRONG, NEAR_MISS])
+    script = Script(WRONG, repairs=[WRONG], fresh=[CRASH, NEAR_MISS, RIGHT])
     model = FunctionModel(script, parallel=4)
-    generation = verify(model, settings, max_repairs=2)
-    # One repair and one fresh draw (a batch of one needs no batched call).
-    assert [r.kind for r in generation.rounds] == ["first", "repair", "resample"]
-    assert model.batches == [] and not generation.verified
+    generation = verify(model, settings, max_repairs=3)
+    assert len(generation.rounds) == 4 and model.batches == [2]
+    assert not generation.verified and generation.code == NEAR_MISS  # the nearest miss
 
 
 def test_a_program_drawn_again_is_judged_once(settings: Settings, monkeypatch: pytest.MonkeyPatch):
@@ -102,32 +103,21 @@ def test_a_program_drawn_again_is_judged_once(settings: Settings, monkeypatch: p
         return assess(self, code)
 
     monkeypatch.setattr(Verifier, "assess", counting)
-    script = Script(WRONG, repairs=[CRASH], fresh=[WRONG, "def double(x):\n  return x-100\n",
-                                                   RIGHT])
+    script = Script(WRONG, repairs=["def double(x):\n  return x-100\n"],
+                    fresh=[CRASH, WRONG, RIGHT])
     generation = verify(FunctionModel(script, parallel=4), settings, max_repairs=4)
     assert generation.verified
     assert judged == [WRONG, CRASH, RIGHT]  # the same program (reformatted too) ran once
-    assert generation.rounds[2].error == generation.rounds[0].error  # its verdict stands
-
-
-def test_a_repair_that_returns_the_failed_code_turns_the_next_batch_into_fresh_draws(
-    settings: Settings,
-):
-    script = Script(WRONG, repairs=[WRONG], fresh=[CRASH, NEAR_MISS, WRONG, CRASH, RIGHT])
-    model = FunctionModel(script, parallel=3)
-    generation = verify(model, settings, max_repairs=6)
-    assert [r.kind for r in generation.rounds] == ["first", "repair", *["resample"] * 5]
-    assert model.batches == [2, 3]  # one repair + 2 draws, then 3 draws (the repair was stuck)
-    assert generation.verified and generation.code == RIGHT
+    assert generation.rounds[1].error == generation.rounds[0].error  # its verdict stands
 
 
 def test_an_unusable_draw_is_a_failed_round_not_the_end(settings: Settings):
-    script = Script(WRONG, repairs=[CRASH], fresh=["no code here", RIGHT])
+    script = Script(WRONG, repairs=[WRONG], fresh=["no code here", RIGHT])
     model = FunctionModel(script, parallel=4)
     generation = verify(model, settings, max_repairs=3)
     assert [(r.kind, r.stage) for r in generation.rounds] == [
         ("first", "tests"), ("repair", "tests"), ("resample", "model"), ("resample", None)]
-    assert generation.verified
+    assert generation.verified and model.batches == [2]
 
 
 def test_a_failed_batch_call_is_drawn_one_at_a_time_through_the_router(settings: Settings):
@@ -137,11 +127,10 @@ def test_a_failed_batch_call_is_drawn_one_at_a_time_through_the_router(settings:
         if "batch" in call.config:
             state["batch_failed"] = True
             return ModelError("llama.cpp answered HTTP 500: slot error")
-        if len([c for c in model.calls if "batch" not in c.config]) == 1:
-            return block(WRONG)
         if last_user_text(call).startswith("Running that code failed"):
-            return block(CRASH)
-        return block(RIGHT)
+            return block(WRONG)  # stuck
+        singles = [c for c in model.calls if "batch" not in c.config]
+        return block(WRONG if len(singles) == 1 else RIGHT)
 
     model = FunctionModel(reply, parallel=4)
     generation = verify(model, settings, max_repairs=4)
@@ -150,23 +139,21 @@ def test_a_failed_batch_call_is_drawn_one_at_a_time_through_the_router(settings:
 
 
 def test_parallel_1_draws_one_candidate_at_a_time(settings: Settings):
-    script = Script(WRONG, repairs=[CRASH, CRASH], fresh=[RIGHT])
+    script = Script(WRONG, repairs=[WRONG], fresh=[CRASH, RIGHT])
     model = FunctionModel(script, parallel=4)
     generation = verify(model, settings, max_repairs=4, parallel=1)
-    assert model.batches == []
-    assert [r.kind for r in generation.rounds] == ["first", "repair", "repair"] or (
-        [r.kind for r in generation.rounds][-1] == "resample")
-    assert generation.verified
+    assert model.batches == [] and generation.verified
+    assert [r.kind for r in generation.rounds] == ["first", "repair", "resample", "resample"]
 
 
 def test_the_display_is_told_what_is_drawn_at_once(settings: Settings):
     notes: list[str] = []
-    script = Script(WRONG, repairs=[CRASH], fresh=[WRONG, RIGHT])
+    script = Script(WRONG, repairs=[WRONG], fresh=[CRASH, RIGHT])
     model = FunctionModel(script, parallel=4)
     generate_verified("double(x)", VerifyOptions(tests=TESTS, max_repairs=3),
                       ask=AskOptions(model=model, on_restart=notes.append), settings=settings)
-    assert len(notes) == 1
-    assert "a repair and 2 fresh draws at once, 1-3/3" in notes[0]
+    assert [note.split("): ")[-1] for note in notes] == [
+        "repair 1/3", "2 fresh draws at once (the repair changed nothing), 2-3/3"]
     assert notes[0].startswith("verification failed (the tests failed")
 
 
