@@ -28,6 +28,7 @@ import gzip
 import importlib.util
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -273,6 +274,16 @@ def budget_pass(row: dict[str, Any], budget: int) -> bool:
     return bool(kept[best_round(rounds)]["hidden_passed"])
 
 
+def budget_seconds(row: dict[str, Any], budget: int) -> float:
+    """Seconds verify would have taken with ``budget`` repairs: its rounds up to the first that
+    passed the examples, at most ``budget + 1`` (the sandbox runs included)."""
+    kept = row.get("round_results") or []
+    times = row.get("round_seconds") or []
+    stop = next((i + 1 for i, r in enumerate(kept[: budget + 1]) if r["examples_passed"]),
+                min(budget + 1, len(times)))
+    return float(sum(times[:stop])) if times else float(row["seconds"])
+
+
 def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for mode in ("raw", "verify"):
@@ -284,6 +295,7 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "passed": sum(r["passed"] for r in rows),
             "pass_at_1": round(100 * sum(r["passed"] for r in rows) / len(rows), 1),
             "seconds_per_problem": round(sum(r["seconds"] for r in rows) / len(rows), 1),
+            "median_seconds": round(statistics.median(r["seconds"] for r in rows), 2),
         }
         if mode == "verify":
             summary["repairs_total"] = sum(r["repairs"] for r in rows)
@@ -294,6 +306,10 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             most = max(r["repairs"] for r in rows)
             summary["pass_at_1_by_repairs"] = {
                 str(budget): round(100 * sum(budget_pass(r, budget) for r in rows) / len(rows), 1)
+                for budget in range(most + 1)
+            }
+            summary["median_seconds_by_repairs"] = {
+                str(budget): round(statistics.median(budget_seconds(r, budget) for r in rows), 2)
                 for budget in range(most + 1)
             }
         out[mode] = summary
@@ -425,6 +441,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--report", type=Path, help="only summarize this results file (no generation)"
     )
     parser.add_argument("--note", help="a sentence added under the table")
+    parser.add_argument("--threads", type=int,
+                        help="llama.cpp threads (1 when another benchmark shares the cores)")
     return parser.parse_args(argv)
 
 
@@ -445,12 +463,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _model(name: str, settings: Any, max_tokens: int) -> Any:
+def _model(name: str, settings: Any, max_tokens: int, threads: int | None = None) -> Any:
     """One model object for the whole run, so the embedded model loads once."""
     if name == "local" or name.startswith("local:"):
         from agentcode.models.local import load_local_model
 
-        model = load_local_model(name.partition(":")[2] or None, settings, max_tokens=max_tokens)
+        model = load_local_model(name.partition(":")[2] or None, settings, max_tokens=max_tokens,
+                                 n_threads=threads)
         model.start()  # load the weights now, so the first problem's time is only its own
         return model
     return name
@@ -488,7 +507,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.resume and args.json and args.json.exists():
         data["results"] = json.loads(args.json.read_text(encoding="utf-8"))["results"]
     done = {r["id"] for r in data["results"]}
-    model = _model(args.model, settings, args.max_tokens)
+    model = _model(args.model, settings, args.max_tokens, args.threads)
     for number, problem in enumerate(problems, 1):
         if problem["task_id"] in done:
             continue
