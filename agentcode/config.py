@@ -60,6 +60,9 @@ class Settings:
     history: bool = True
     db: str | None = None  # history database path; default in data_dir()
     local_model: str | None = None  # GGUF path or name for `local`
+    # Candidates the embedded model decodes together when verification draws several (its
+    # llama.cpp slots). 1 on small machines: see agentcode.models.local.DEFAULT_PARALLEL.
+    local_parallel: int = 1
     region: str | None = None
     profile: str | None = None
     openai_base_url: str | None = None  # `openai:` models; else OPENAI_BASE_URL, else OpenAI's

@@ -154,7 +154,7 @@ def load_local_model(
         n_threads=n_threads or default_threads(),
         params=params,
         read_timeout=read_timeout or DEFAULT_READ_TIMEOUT,
-        n_parallel=n_parallel or DEFAULT_PARALLEL,
+        n_parallel=max(1, n_parallel or settings.local_parallel or DEFAULT_PARALLEL),
     )
 
 

@@ -70,7 +70,7 @@ class LlamaServer:
         # Slots decode several sequences as one batch (`LocalLlamaModel.draw_many`); one
         # unified KV cache lets each use the whole context and share a prompt's cells.
         params.n_parallel = self.n_parallel
-        params.kv_unified = True
+        params.kv_unified = self.n_parallel > 1  # one slot: exactly the configuration measured
         params.cpuparams.n_threads = self.n_threads
         params.cpuparams_batch.n_threads = self.n_threads
         params.hostnames = ["127.0.0.1"]

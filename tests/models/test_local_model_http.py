@@ -295,3 +295,12 @@ def test_draw_many_dead_server_raises_model_error(tmp_path: Path, monkeypatch: p
     dead = model_at(f"http://127.0.0.1:{port}", tmp_path, monkeypatch)
     with pytest.raises(ModelError, match="failed"):
         draw(dead, 2, Sampling(0.7))
+
+
+def test_the_number_of_slots_comes_from_the_settings(tmp_path: Path) -> None:
+    gguf = tmp_path / "stub.gguf"
+    gguf.write_bytes(b"GGUF" + b"\0" * 60)
+    assert load_local_model(str(gguf), Settings()).parallel == DEFAULT_PARALLEL == 1
+    assert load_local_model(str(gguf), Settings(local_parallel=3)).parallel == 3
+    assert load_local_model(str(gguf), Settings(local_parallel=3), n_parallel=2).parallel == 2
+    assert load_local_model(str(gguf), Settings(local_parallel=-2)).parallel == 1
