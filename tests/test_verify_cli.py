@@ -10,6 +10,7 @@ import pytest
 
 from agentcode.models import registry
 from agentcode.testing import CliResult, FakeModel, run_cli
+from agentcode.types import DEFAULT_MAX_REPAIRS
 
 
 def gen(*args: str) -> CliResult:
@@ -41,9 +42,11 @@ def test_never_fixed_prints_the_code_and_exits_1(models: Callable[..., None]) ->
     result = gen("--verify", "-m", "t:a", "average of 3 and 4")
     assert result.exit_code == 1
     assert result.stdout == BROKEN
-    assert "agentcode: error: generated code failed verification after 3 rounds" in result.stderr
+    rounds = DEFAULT_MAX_REPAIRS + 1  # the default budget, all spent
+    assert (f"agentcode: error: generated code failed verification after {rounds} rounds"
+            in result.stderr)
     assert "ZeroDivisionError" in result.stderr
-    assert len(model.calls) == 3
+    assert len(model.calls) == rounds
     # The candidate's own traceback is shown (it is the failure); agentcode's never is.
     assert "print(sum(values) / 0)" in result.stderr
     assert "agentcode/" not in result.stderr
@@ -55,7 +58,7 @@ def test_repaired_code_exits_0(models: Callable[..., None]) -> None:
     result = gen("--verify", "-m", "t:a", "average of 3 and 4")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == FIXED
-    assert "repair 1/2" in result.stderr  # progress goes to stderr, never stdout
+    assert f"repair 1/{DEFAULT_MAX_REPAIRS}" in result.stderr  # progress: stderr, never stdout
 
 
 def test_max_repairs_and_json(models: Callable[..., None]) -> None:
@@ -154,7 +157,7 @@ def test_the_nearest_miss_is_printed_when_no_round_passes(
 def test_progress_says_when_a_repair_changed_nothing(models: Callable[..., None]) -> None:
     model = FakeModel([block(BROKEN), block(BROKEN), block(FIXED)])
     models(a=model)
-    result = gen("--verify", "-m", "t:a", "average of 3 and 4")
+    result = gen("--verify", "--max-repairs", "2", "-m", "t:a", "average of 3 and 4")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == FIXED
     assert "repair 1/2" in result.stderr

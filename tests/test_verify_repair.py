@@ -66,7 +66,7 @@ def test_llamacpp_style_models_get_a_different_seed_each_round(settings: Setting
     model.update_config(params={"temperature": 0.0, "max_tokens": 64})
     generate_verified(
         "double(x)",
-        VerifyOptions(tests=TESTS, repair_temperature=0.5),
+        VerifyOptions(tests=TESTS, repair_temperature=0.5, max_repairs=2),
         ask=AskOptions(model=model),
         settings=settings,
     )
@@ -104,7 +104,7 @@ def test_the_nearest_miss_is_kept_and_repaired_from(settings: Settings) -> None:
     model = FakeModel([block(NEAR_MISS), block(WRONG), block(CRASH)])
     generation = generate_verified(
         "double(x)",
-        VerifyOptions(tests=TESTS),
+        VerifyOptions(tests=TESTS, max_repairs=2),
         ask=AskOptions(model=model),
         settings=settings,
     )

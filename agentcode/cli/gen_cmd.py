@@ -75,8 +75,9 @@ def gen(
         "ran; implies --verify.", show_default=False,
     )] = None,
     max_repairs: Annotated[int | None, typer.Option(
-        "--max-repairs", metavar="N", min=0, help="Repair rounds after the first candidate "
-        f"(default {DEFAULT_MAX_REPAIRS}; measured in docs/benchmarks.md).",
+        "--max-repairs", metavar="N", min=0, help="Rounds after the first candidate: repairs "
+        "shown the failure, then fresh draws; the first that passes ends them (default "
+        f"{DEFAULT_MAX_REPAIRS}; measured in docs/benchmarks.md).",
         show_default=False,
     )] = None,
     stdin_file: Annotated[str | None, typer.Option(
