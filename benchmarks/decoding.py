@@ -202,7 +202,11 @@ def markdown(data: dict[str, Any]) -> str:
 
         def cell(key: str, row: dict[str, Any] = row) -> str:
             value = row.get(key)
-            return f"{value['seconds']} ({value['tokens_per_second']})" if value else "-"
+            if not value:
+                return "-"
+            if key == "batched":  # llama.cpp's usage counts only the first of the n sequences
+                return str(value["seconds"])
+            return f"{value['seconds']} ({value['tokens_per_second']})"
 
         lines.append(f"| {row['config']} | {cell('one')} | {cell('sequential')} | "
                      f"{cell('batched')} | {cell('repair')} | {cell('mixed')} | "
