@@ -220,9 +220,31 @@ class LocalLlamaModel(LlamaCppModel):
         request = self._format_request(messages, None, system_prompt)
         for key in ("tools", "stream_options"):
             request.pop(key, None)
-        request.update(stream=False, temperature=sampling.temperature, n_cmpl=max(1, n))
-        if sampling.seed is not None:
-            request["seed"] = sampling.seed
+        request.update(stream=False, temperature=sampling.temperature)
+        texts: list[str] = []
+        input_tokens = output_tokens = 0
+        # llama.cpp refuses n_cmpl above its slots: more draws than slots take several calls.
+        while len(texts) < max(1, n):
+            request["n_cmpl"] = min(self._n_parallel, max(1, n) - len(texts))
+            if sampling.seed is not None:
+                request["seed"] = sampling.seed + len(texts)
+            body = await self._post(server, request)
+            try:
+                choices = sorted(body["choices"], key=lambda choice: int(choice.get("index", 0)))
+                texts += [str((c.get("message") or {}).get("content") or "") for c in choices]
+                usage = body.get("usage") or {}
+            except (KeyError, TypeError, AttributeError, ValueError) as exc:
+                raise ModelError(
+                    f"the local model {self.model_id} sent a malformed reply ({exc})"
+                ) from None
+            if not choices:
+                raise ModelError(f"the local model {self.model_id} sent a reply with no choices")
+            input_tokens += int(usage.get("prompt_tokens") or 0)
+            output_tokens += int(usage.get("completion_tokens") or 0)
+        return Draws(texts=texts[:n], input_tokens=input_tokens, output_tokens=output_tokens)
+
+    async def _post(self, server: LlamaServer, request: dict[str, Any]) -> Any:
+        """One non-streamed chat completion: the parsed JSON body, or the errors of `stream`."""
         try:
             async with httpx.AsyncClient(
                 base_url=server.base_url,
@@ -240,19 +262,11 @@ class LocalLlamaModel(LlamaCppModel):
         if response.status_code >= 400:
             raise self._status_error(response)
         try:
-            body = response.json()
-            choices = sorted(body["choices"], key=lambda choice: int(choice.get("index", 0)))
-            texts = [str((choice.get("message") or {}).get("content") or "") for choice in choices]
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return response.json()
+        except ValueError as exc:
             raise ModelError(
                 f"the local model {self.model_id} sent a malformed reply ({exc})"
             ) from None
-        usage = body.get("usage") or {}
-        return Draws(
-            texts=texts,
-            input_tokens=int(usage.get("prompt_tokens") or 0),
-            output_tokens=int(usage.get("completion_tokens") or 0),
-        )
 
     def _status_error(self, response: httpx.Response) -> Exception:
         try:

@@ -47,17 +47,19 @@ USAGE = {"choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 3, "t
 
 
 def model_at(
-    base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_timeout: float = 5.0
+    base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_timeout: float = 5.0,
+    parallel: int = DEFAULT_PARALLEL,
 ) -> LocalLlamaModel:
     gguf = tmp_path / "stub.gguf"
     gguf.write_bytes(b"GGUF" + b"\0" * 60)
     running = LlamaServer(
         model_path=gguf, n_ctx=2048, n_threads=1, base_url=base_url, api_key="k3y", _server=object()
     )
-    key = (str(gguf.resolve()), 2048, 1, DEFAULT_PARALLEL)
+    key = (str(gguf.resolve()), 2048, 1, parallel)
     monkeypatch.setitem(local_server._servers, key, running)
     return load_local_model(
-        str(gguf), Settings(), n_ctx=2048, n_threads=1, max_tokens=64, read_timeout=read_timeout
+        str(gguf), Settings(), n_ctx=2048, n_threads=1, max_tokens=64, read_timeout=read_timeout,
+        n_parallel=parallel,
     )
 
 
@@ -253,7 +255,10 @@ def draw(model: LocalLlamaModel, n: int, sampling: Sampling) -> Any:
 
 
 @respx.mock
-def test_draw_many_asks_for_n_completions_in_one_request(model: LocalLlamaModel):
+def test_draw_many_asks_for_n_completions_in_one_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    model = model_at(BASE, tmp_path, monkeypatch, parallel=4)
     route = respx.post(CHAT).mock(return_value=httpx.Response(200, json={
         "choices": [choice(2, "c"), choice(0, "a"), choice(1, "b")],
         "usage": {"prompt_tokens": 30, "completion_tokens": 12},
@@ -269,7 +274,24 @@ def test_draw_many_asks_for_n_completions_in_one_request(model: LocalLlamaModel)
     assert "tools" not in body and "stream_options" not in body
     assert route.calls.last.request.headers["Authorization"] == "Bearer k3y"
     assert model.get_config()["params"]["temperature"] == 0.0  # the model's own is untouched
-    assert model.parallel == DEFAULT_PARALLEL
+    assert model.parallel == 4
+
+
+@respx.mock
+def test_draw_many_asks_no_more_at_once_than_the_server_has_slots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    model = model_at(BASE, tmp_path, monkeypatch, parallel=2)
+    replies = iter([
+        {"choices": [choice(0, "a"), choice(1, "b")], "usage": {"completion_tokens": 4}},
+        {"choices": [choice(0, "c")], "usage": {"completion_tokens": 2}},
+    ])
+    route = respx.post(CHAT).mock(
+        side_effect=lambda request: httpx.Response(200, json=next(replies)))
+    draws = draw(model, 3, Sampling(0.7, seed=5))
+    assert draws.texts == ["a", "b", "c"] and draws.output_tokens == 6
+    bodies = [json.loads(call.request.content) for call in route.calls]
+    assert [(b["n_cmpl"], b["seed"]) for b in bodies] == [(2, 5), (1, 7)]
 
 
 @respx.mock
@@ -281,10 +303,11 @@ def test_draw_many_on_a_busy_server_raises_throttled(model: LocalLlamaModel, sta
 
 
 @respx.mock
-@pytest.mark.parametrize("content", [b"not json", b'{"choices": "nope"}', b"{}"])
+@pytest.mark.parametrize("content", [b"not json", b'{"choices": "nope"}', b"{}",
+                                     b'{"choices": []}'])
 def test_draw_many_malformed_reply_raises_model_error(model: LocalLlamaModel, content: bytes):
     respx.post(CHAT).mock(return_value=httpx.Response(200, content=content))
-    with pytest.raises(ModelError, match="malformed"):
+    with pytest.raises(ModelError, match="malformed|no choices"):
         draw(model, 2, Sampling(0.7))
 
 

@@ -47,7 +47,7 @@ def test_real_model_draws_several_different_replies_in_one_call(embedded_model_p
     from agentcode.models.sampling import Sampling
 
     model = load_local_model(
-        None, Settings(), models_dir=embedded_model_path.parent, max_tokens=48
+        None, Settings(), models_dir=embedded_model_path.parent, max_tokens=48, n_parallel=3
     )
     messages = [{"role": "user", "content": [{"text": PROMPT}]}]
     draws = asyncio.run(model.draw_many(messages, "You write Python.", n=3,  # type: ignore[arg-type]
