@@ -3,6 +3,7 @@
     python benchmarks/task_bench.py --json benchmarks/results/tasks-local.json
     python benchmarks/task_bench.py --modes plain --only 'csv_*,log_*'
     python benchmarks/task_bench.py --rescore benchmarks/results/tasks-local.json
+    python benchmarks/task_bench.py --rescore OLD.json --preflight  # with today's pre-flight
     python benchmarks/task_bench.py --report benchmarks/results/tasks-local.json
 
 Each task (format: benchmarks/tasks/README.md) is what a user pipes: a sentence, an input on
@@ -270,6 +271,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--resume", action="store_true", help="skip tasks already in --json")
     parser.add_argument("--rescore", type=Path, help="re-run and re-check a results file's code")
     parser.add_argument("--report", type=Path, help="print a results file's summary")
+    parser.add_argument("--preflight", action="store_true",
+                        help="with --rescore: pass each answer through today's pre-flight first")
     parser.add_argument("--threads", type=int,
                         help="llama.cpp threads (1 keeps decoding steady on a busy machine)")
     parser.add_argument("--note", help="a sentence kept in the results file")
@@ -287,12 +290,22 @@ def _model(name: str, settings: Any, threads: int | None) -> Any:
     return name
 
 
-def rescore(data: dict[str, Any], settings: Any) -> None:
+def rescore(data: dict[str, Any], settings: Any, *, preflight: bool = False) -> None:
+    """Re-run and re-check every stored answer; with ``preflight``, after passing it through
+    today's pre-flight (its import and stdin fixes), as plain `gen` would have returned it."""
+    from agentcode.preflight import preflight as check
+    from agentcode.sandbox.packages import importable_packages
+
+    packages = {name.lower() for name in importable_packages(settings.sandbox, settings)}
     tasks = {t.name: t for t in load_tasks()}
     for row in data["results"]:
         task = tasks.get(row["task"])
         if task is None:
             continue
+        if preflight and row["code"]:
+            row["code"] = check(row["code"], packages=packages).code
+        for stale in ("error_name", "failure", "stdout"):  # from the earlier run
+            row.pop(stale, None)
         row.update(run_answer(task, row["code"], settings))
 
 
@@ -355,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         path = args.report or args.rescore
         data = json.loads(path.read_text(encoding="utf-8"))
         if args.rescore:
-            rescore(data, settings)
+            rescore(data, settings, preflight=args.preflight)
             save(args.rescore, data)
     else:
         data = run(args, settings)
