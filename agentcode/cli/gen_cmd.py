@@ -26,7 +26,7 @@ from agentcode.cli.history_options import DbOption, NoHistoryOption, history_ove
 from agentcode.cli.io import stdin_is_terminal, stdout_is_terminal
 from agentcode.errors import SandboxUnavailableError, UsageError
 from agentcode.inputs import read_bytes, read_text
-from agentcode.types import DEFAULT_MAX_REPAIRS
+from agentcode.types import DEFAULT_MAX_REPAIRS, SMOKE_MAX_REPAIRS
 
 if TYPE_CHECKING:
     from agentcode.api.session import Session
@@ -77,7 +77,8 @@ def gen(
     max_repairs: Annotated[int | None, typer.Option(
         "--max-repairs", metavar="N", min=0, help="Rounds after the first candidate: repairs "
         "shown the failure, then fresh draws; the first that passes ends them (default "
-        f"{DEFAULT_MAX_REPAIRS}; measured in docs/benchmarks.md).",
+        f"{DEFAULT_MAX_REPAIRS}, {SMOKE_MAX_REPAIRS} for the run on a known input without "
+        "--verify; measured in docs/benchmarks.md).",
         show_default=False,
     )] = None,
     stdin_file: Annotated[str | None, typer.Option(
@@ -162,7 +163,10 @@ def gen(
     if file_data:
         contexts.append(describe_files(file_data))
     context = "\n\n".join(contexts) or None
-    repairs = DEFAULT_MAX_REPAIRS if max_repairs is None else max_repairs
+    # A smoke run: the input is known, so run the code on it (tens of milliseconds locally).
+    smoke = verify is None and not explicit and (stdin_data is not None or bool(file_data))
+    default = SMOKE_MAX_REPAIRS if smoke and not server else DEFAULT_MAX_REPAIRS
+    repairs = default if max_repairs is None else max_repairs
     if server:
         if test is not None or check is not None or files or stdin_file or sandbox or cont \
                 or session_id is not None:
@@ -176,8 +180,6 @@ def gen(
         if verify and not generation.verified:
             _report_failed_verification(generation)
         return
-    # A smoke run: the input is known, so run the code on it (tens of milliseconds locally).
-    smoke = verify is None and not explicit and (stdin_data is not None or bool(file_data))
     verifying = explicit or smoke
     if not verifying and (sandbox is not None or max_repairs is not None):
         raise UsageError("--sandbox and --max-repairs apply to verification: add --verify, "

@@ -11,6 +11,7 @@ import pytest
 
 from agentcode.models import registry
 from agentcode.testing import CliResult, FakeModel, run_cli
+from agentcode.types import DEFAULT_MAX_REPAIRS, SMOKE_MAX_REPAIRS
 
 SALES = "region,amount\nNorth,10.5\nSouth,4\nNorth,1.5\n"
 # Parses the header row as data, like the model did on the README example.
@@ -55,6 +56,25 @@ def test_piped_data_is_run_by_default_and_a_crash_on_it_is_repaired(
     assert result.stdout == FIXED
     assert "could not convert string to float: 'amount'" in model.calls[1].prompt
     assert "region,amount" in model.calls[0].prompt  # the sample the model saw
+
+
+def test_the_run_on_a_known_input_has_a_smaller_budget_than_verify(
+    models: Callable[..., None],
+) -> None:
+    model = FakeModel(fenced(HEADER_BUG))  # never fixed
+    models(a=model)
+    result = gen("total amount per region", "-m", "t:a", stdin=SALES)
+    assert result.exit_code == 1
+    assert len(model.calls) == SMOKE_MAX_REPAIRS + 1
+    assert f"after {SMOKE_MAX_REPAIRS + 1} rounds" in result.stderr
+    model = FakeModel(fenced(HEADER_BUG))
+    models(a=model)
+    result = gen("total amount per region", "-m", "t:a", "--verify", stdin=SALES)
+    assert len(model.calls) == DEFAULT_MAX_REPAIRS + 1 > SMOKE_MAX_REPAIRS + 1
+    model = FakeModel(fenced(HEADER_BUG))
+    models(a=model)
+    gen("total amount per region", "-m", "t:a", "--max-repairs", "0", stdin=SALES)
+    assert len(model.calls) == 1
 
 
 def test_no_verify_skips_the_run(models: Callable[..., None]) -> None:
