@@ -49,7 +49,7 @@ PACKAGE_ALIASES: dict[str, tuple[str, str]] = {
 
 # Names a small model passes as a path when it means standard input ("-" is the CLI convention).
 # Measured 2026-12-01: with pandas in the sandbox the 1.5B model wrote pd.read_csv('stdin') or
-# pd.read_csv('-') in 10 of 30 stdin tasks (FileNotFoundError every time).
+# pd.read_csv('-') in 8 of 32 benchmark tasks (FileNotFoundError every time).
 STDIN_PATHS = frozenset({"stdin", "-", "<stdin>", "sys.stdin", "STDIN"})
 # Calls whose first argument is the input to read: open() and the readers of pandas/numpy/polars.
 _READERS = frozenset({"read_csv", "read_table", "read_json", "read_fwf", "loadtxt", "genfromtxt",
