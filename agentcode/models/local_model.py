@@ -121,11 +121,7 @@ class LocalLlamaModel(LlamaCppModel):
         started = time.perf_counter()
         try:
             async with (
-                httpx.AsyncClient(
-                    base_url=server.base_url,
-                    timeout=self._timeout,
-                    headers={"Authorization": f"Bearer {server.api_key}"},
-                ) as client,
+                self._client(server) as client,
                 client.stream("POST", "/v1/chat/completions", json=request) as response,
             ):
                 if response.status_code >= 400:
@@ -133,13 +129,19 @@ class LocalLlamaModel(LlamaCppModel):
                     raise self._status_error(response)
                 async for event in self._events(response, started):
                     yield event
-        except httpx.TimeoutException as exc:
-            raise ModelError(
-                f"the local model {self.model_id} did not answer within "
-                f"{self._timeout.read:g} s"
-            ) from exc
         except httpx.HTTPError as exc:
-            raise ModelError(f"the local model {self.model_id} failed: {exc}") from exc
+            raise self._http_error(exc) from exc
+
+    def _client(self, server: LlamaServer) -> httpx.AsyncClient:
+        """A client for one request (see the module docstring: no pooling across loops)."""
+        return httpx.AsyncClient(base_url=server.base_url, timeout=self._timeout,
+                                 headers={"Authorization": f"Bearer {server.api_key}"})
+
+    def _http_error(self, exc: httpx.HTTPError) -> ModelError:
+        if isinstance(exc, httpx.TimeoutException):
+            return ModelError(f"the local model {self.model_id} did not answer within "
+                              f"{self._timeout.read:g} s")
+        return ModelError(f"the local model {self.model_id} failed: {exc}")
 
     async def _events(
         self, response: httpx.Response, started: float
@@ -246,19 +248,10 @@ class LocalLlamaModel(LlamaCppModel):
     async def _post(self, server: LlamaServer, request: dict[str, Any]) -> Any:
         """One non-streamed chat completion: the parsed JSON body, or the errors of `stream`."""
         try:
-            async with httpx.AsyncClient(
-                base_url=server.base_url,
-                timeout=self._timeout,
-                headers={"Authorization": f"Bearer {server.api_key}"},
-            ) as client:
+            async with self._client(server) as client:
                 response = await client.post("/v1/chat/completions", json=request)
-        except httpx.TimeoutException as exc:
-            raise ModelError(
-                f"the local model {self.model_id} did not answer within "
-                f"{self._timeout.read:g} s"
-            ) from exc
         except httpx.HTTPError as exc:
-            raise ModelError(f"the local model {self.model_id} failed: {exc}") from exc
+            raise self._http_error(exc) from exc
         if response.status_code >= 400:
             raise self._status_error(response)
         try:
