@@ -7,7 +7,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -102,3 +102,16 @@ def data_sandbox_env() -> Path:
         if not ready:
             env.sync(DATA_PACKAGES)
     return _TEST_SANDBOX_ENV
+
+
+@pytest.fixture
+def models(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """``models(name=model, ...)`` makes ``-m t:<name>`` resolve to that model instance."""
+    from agentcode.models import registry
+
+    table: dict[str, object] = {}
+    monkeypatch.setattr(registry, "_registered", {})
+    registry.register("t", lambda spec, _settings: table[spec or ""])  # type: ignore[arg-type, return-value]
+    # No real backoff in CLI tests: a retry that would wait past 0 s is not made.
+    monkeypatch.setenv("AGENTCODE_MODEL_RETRY_SECONDS", "0")
+    yield lambda **named: table.update(named)

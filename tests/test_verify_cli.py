@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from agentcode.models import registry
 from agentcode.testing import CliResult, FakeModel, run_cli
 from agentcode.types import DEFAULT_MAX_REPAIRS
+
+
+@pytest.fixture(autouse=True)
+def _short_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTCODE_TIMEOUT", "10")
 
 
 def gen(*args: str) -> CliResult:
     return run_cli(["gen", *args])
 
 
-@pytest.fixture
-def models(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
-    """``models(name=model)`` makes ``-m t:<name>`` resolve to that model instance."""
-    table: dict[str, object] = {}
-    monkeypatch.setattr(registry, "_registered", {})
-    registry.register("t", lambda spec, _settings: table[spec or ""])  # type: ignore[arg-type, return-value]
-    monkeypatch.setenv("AGENTCODE_MODEL_RETRY_SECONDS", "0")
-    monkeypatch.setenv("AGENTCODE_TIMEOUT", "10")
-    yield lambda **named: table.update(named)
 
 
 def block(code: str) -> str:

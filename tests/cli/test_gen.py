@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -27,15 +27,6 @@ def gen(*args: str, stdin: str | bytes | None = None,
     return run_cli(["gen", *args], stdin=stdin, env=env)
 
 
-@pytest.fixture
-def models(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
-    """``models(name=model, ...)`` makes ``-m t:<name>`` resolve to that model instance."""
-    table: dict[str, object] = {}
-    monkeypatch.setattr(registry, "_registered", {})
-    registry.register("t", lambda spec, _settings: table[spec or ""])  # type: ignore[arg-type, return-value]
-    # No real backoff in CLI tests: a retry that would wait past 0 s is not made.
-    monkeypatch.setenv("AGENTCODE_MODEL_RETRY_SECONDS", "0")
-    yield lambda **named: table.update(named)
 
 
 def test_piped_output_is_only_the_bare_code(models: Callable[..., None]) -> None:

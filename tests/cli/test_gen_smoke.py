@@ -4,12 +4,11 @@ README's own sales example parsed the header row as data). --no-verify skips the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from agentcode.models import registry
 from agentcode.testing import CliResult, FakeModel, run_cli
 from agentcode.types import DEFAULT_MAX_REPAIRS, SMOKE_MAX_REPAIRS
 
@@ -37,13 +36,6 @@ def gen(*args: str, stdin: str | bytes | None = None,
     return run_cli(["gen", *args], stdin=stdin, env=env)
 
 
-@pytest.fixture
-def models(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
-    table: dict[str, object] = {}
-    monkeypatch.setattr(registry, "_registered", {})
-    registry.register("t", lambda spec, _settings: table[spec or ""])  # type: ignore[arg-type, return-value]
-    monkeypatch.setenv("AGENTCODE_MODEL_RETRY_SECONDS", "0")
-    yield lambda **named: table.update(named)
 
 
 def test_piped_data_is_run_by_default_and_a_crash_on_it_is_repaired(
