@@ -4,6 +4,7 @@ embedded one), with a scripted model at the boundary and the real local sandbox.
 from __future__ import annotations
 
 import pytest
+from test_verify_repair import NEAR_MISS, RIGHT, TESTS, WRONG, block
 
 from agentcode.codegen import AskOptions, adraw_codes, run_sync
 from agentcode.config import Settings, load_settings
@@ -12,21 +13,8 @@ from agentcode.testing import FakeCall, FunctionModel
 from agentcode.types import Generation
 from agentcode.verify import REPAIR_TEMPERATURE, Verifier, VerifyOptions, generate_verified
 
-TESTS = """\
-def test_one():
-    assert double(1) == 2
-
-def test_two():
-    assert double(2) == 4
-"""
-WRONG = "def double(x):\n    return x - 100\n"
+# A candidate whose tests crash (not one that cannot run: see test_verify_repair's CRASH).
 CRASH = "def double(x):\n    return x / 0\n"
-NEAR_MISS = "def double(x):\n    return x * 2 if x < 2 else x * 3\n"
-RIGHT = "def double(x):\n    return 2 * x\n"
-
-
-def block(code: str) -> str:
-    return f"```python\n{code}```\n"
 
 
 @pytest.fixture
