@@ -61,7 +61,10 @@ class Settings:
     db: str | None = None  # history database path; default in data_dir()
     local_model: str | None = None  # GGUF path or name for `local`
     # Candidates the embedded model decodes together when verification draws several (its
-    # llama.cpp slots). 1 on small machines: see agentcode.models.local.DEFAULT_PARALLEL.
+    # llama.cpp slots). 1: on a 2-core machine four draws decoded together took 0.92x the time
+    # of four one after another, and one after another can stop at the first that passes
+    # (docs/benchmarks.md, "Drawing candidates"). More cores make decoding memory-bound, where
+    # a batch costs little more than one sequence.
     local_parallel: int = 1
     region: str | None = None
     profile: str | None = None

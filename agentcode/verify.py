@@ -349,8 +349,6 @@ class _Loop:
 
     def __init__(self, prompt: str, ask: AskOptions, settings: Settings, verifier: Verifier,
                  known: set[str] | None, options: VerifyOptions) -> None:
-        from agentcode.codegen import parallel_draws
-
         self.prompt, self.ask, self.settings = prompt, ask, settings
         self.verifier, self.known, self.options = verifier, known, options
         self.rounds: list[RepairRound] = []
@@ -360,8 +358,16 @@ class _Loop:
         self.verdicts: dict[str, Assessment] = {}  # same_code key -> verdict: judged once
         self.stuck = False  # a repair came back as code already tried: only fresh draws now
         self.out_of_models = False
-        self.width = 1 if options.parallel == 1 else (
-            options.parallel or 0) or parallel_draws(ask, settings)
+        self._width = options.parallel  # None: asked of the model when first needed
+
+    def width(self, model_id: str) -> int:
+        """Fresh draws decoded together: the caller's ``parallel``, else what the model that
+        answered can do. Asked once, and only when fresh draws are due (it loads the model)."""
+        if self._width is None:
+            from agentcode.codegen import parallel_draws
+
+            self._width = parallel_draws(self.ask, self.settings, model_id or None)
+        return self._width
 
     def done(self, max_repairs: int) -> bool:
         return (self.out_of_models or len(self.rounds) > max_repairs
@@ -399,7 +405,7 @@ class _Loop:
         assert base.error is not None  # no round passed
         index = len(self.rounds)
         repair = not self.stuck and bool(base.code)
-        size = 1 if repair else max(1, min(self.width, max_repairs + 1 - index))
+        size = 1 if repair else max(1, min(self.width(base.model), max_repairs + 1 - index))
         temperature = self.options.repair_temperature
         notify = self.ask.on_restart
         if notify is not None:  # a live display drops the streamed candidate and says why

@@ -64,11 +64,6 @@ LOCAL_ALIASES: dict[str, str] = {"default": DEFAULT_LOCAL_MODEL}
 DEFAULT_MAX_TOKENS = 1024
 DEFAULT_TEMPERATURE = 0.0
 DEFAULT_N_CTX = 8192
-# Sequences decoded together when verification draws several candidates at once. 1: on a 2-core
-# machine four draws decoded together took 0.92x the time of four one after another, and one
-# after another can stop at the first that passes (docs/benchmarks.md, "Drawing candidates").
-# More cores make decoding memory-bound, where a batch costs little more than one sequence.
-DEFAULT_PARALLEL = 1
 DEFAULT_READ_TIMEOUT = 120.0  # seconds between streamed chunks (prompt processing included)
 GGUF_MAGIC = b"GGUF"
 
@@ -154,7 +149,7 @@ def load_local_model(
         n_threads=n_threads or default_threads(),
         params=params,
         read_timeout=read_timeout or DEFAULT_READ_TIMEOUT,
-        n_parallel=max(1, n_parallel or settings.local_parallel or DEFAULT_PARALLEL),
+        n_parallel=max(1, n_parallel or settings.local_parallel),
     )
 
 

@@ -22,7 +22,7 @@ from strands.types.exceptions import ContextWindowOverflowException, ModelThrott
 from agentcode.config import Settings
 from agentcode.errors import EXIT_NO_MODEL, ModelError, ModelUnavailableError
 from agentcode.models import local_server
-from agentcode.models.local import DEFAULT_PARALLEL, load_local_model
+from agentcode.models.local import load_local_model
 from agentcode.models.local_model import LocalLlamaModel
 from agentcode.models.local_server import LlamaServer
 from agentcode.models.sampling import Sampling, sampling_applied
@@ -48,7 +48,7 @@ USAGE = {"choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 3, "t
 
 def model_at(
     base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_timeout: float = 5.0,
-    parallel: int = DEFAULT_PARALLEL,
+    parallel: int = 1,
 ) -> LocalLlamaModel:
     gguf = tmp_path / "stub.gguf"
     gguf.write_bytes(b"GGUF" + b"\0" * 60)
@@ -323,7 +323,7 @@ def test_draw_many_dead_server_raises_model_error(tmp_path: Path, monkeypatch: p
 def test_the_number_of_slots_comes_from_the_settings(tmp_path: Path) -> None:
     gguf = tmp_path / "stub.gguf"
     gguf.write_bytes(b"GGUF" + b"\0" * 60)
-    assert load_local_model(str(gguf), Settings()).parallel == DEFAULT_PARALLEL == 1
+    assert load_local_model(str(gguf), Settings()).parallel == Settings().local_parallel == 1
     assert load_local_model(str(gguf), Settings(local_parallel=3)).parallel == 3
     assert load_local_model(str(gguf), Settings(local_parallel=3), n_parallel=2).parallel == 2
     assert load_local_model(str(gguf), Settings(local_parallel=-2)).parallel == 1
