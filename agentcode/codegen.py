@@ -191,20 +191,15 @@ async def agenerate_code(
     ask = ask or AskOptions()
     settings = settings or load_settings()
     candidates = candidates_for(ask.model, settings)
-    from agentcode.sandbox.packages import importable_packages
-
-    packages = importable_packages(settings.sandbox, settings)
     from agentcode.preflight import describe_problems, preflight
 
     started = time.monotonic()
-    system_prompt = build_system_prompt(ask.system, packages=packages)
+    system_prompt, messages, modules = _request(prompt, ask, settings)
     retry = ask.policy or RetryPolicy.from_settings(settings)
-    messages = build_messages(prompt, context=ask.context, history=ask.history)
     reply = await route(candidates, messages, system_prompt=system_prompt, accept=extract_code,
                         policy=retry, on_token=ask.on_token, on_restart=ask.on_restart,
                         sampling=ask.sampling)
     attempts, usage = list(reply.attempts), dict(reply.usage)
-    modules = {name.lower() for name in packages}
     checked = preflight(reply.code, packages=modules, defined=ask.known_names)
     model_id = reply.model
     rounds: list[RepairRound] = []
@@ -301,51 +296,20 @@ async def adraw_codes(
 
     With a model that decodes several sequences together (``draw_many``: the embedded model's
     llama.cpp slots) they come from one call that evaluates the prompt once; measured 2026-12-01
-    (docs/benchmarks.md, "Batched sampling"). Otherwise, or when that call fails, they are drawn
+    (docs/benchmarks.md, "Drawing candidates"). Otherwise, or when that call fails, they are drawn
     one after another through the router (retries and fallback as always). A draw whose reply
     holds no usable code is a `NoUsableCodeError` in the list; imports that are certain are
     added (`agentcode.preflight`), other problems are left for the caller to judge.
     """
     from agentcode.errors import NoUsableCodeError
-    from agentcode.extract import UnusableReply
     from agentcode.models.sampling import Sampling
-    from agentcode.sandbox.packages import importable_packages
-    from agentcode.types import Attempt
 
     found = _drawing_model(ask, settings, model_id) if n > 1 else None
     if found is not None and int(getattr(found[1], "parallel", 1)) > 1:
-        name, model = found
-        packages = importable_packages(settings.sandbox, settings)
-        system_prompt = build_system_prompt(ask.system, packages=packages)
-        messages = build_messages(prompt, context=ask.context, history=ask.history)
-        started = time.monotonic()
-        try:
-            draws = await model.draw_many(messages, system_prompt, n=n,
-                                          sampling=Sampling(temperature, seed=seed))
-        except Exception as exc:  # noqa: BLE001 - the router's path below still works
-            logger.info("batched draw failed (%s); drawing one at a time", exc)
-        else:
-            from agentcode.preflight import preflight
-
-            modules = {package.lower() for package in packages}
-            elapsed = round((time.monotonic() - started) * 1000, 1)
-            usage = {"inputTokens": draws.input_tokens, "outputTokens": draws.output_tokens}
-            out: list[Generation | ModelError] = []
-            for index, text in enumerate(draws.texts[:n]):
-                attempt = Attempt(name, None, elapsed if index == 0 else 0.0)
-                try:
-                    code = extract_code(text)
-                except UnusableReply as exc:
-                    out.append(NoUsableCodeError(
-                        f"the model's reply held no usable code: {exc}",
-                        [Attempt(name, f"no usable Python: {exc}", attempt.duration_ms)]))
-                    continue
-                checked = preflight(code, packages=modules, defined=ask.known_names)
-                out.append(Generation(code=checked.code, model_id=name, prompt=prompt,
-                                      attempts=[attempt], usage=usage if index == 0 else {},
-                                      duration_ms=elapsed))
-            if out:
-                return out
+        together = await _draw_together(prompt, ask, found, n=n, settings=settings,
+                                        sampling=Sampling(temperature, seed=seed))
+        if together:
+            return together
     results: list[Generation | ModelError] = []
     for index in range(n):
         draw = ask.but(sampling=Sampling(temperature, seed=seed + index), repair_preflight=False,
@@ -357,6 +321,53 @@ async def adraw_codes(
             if not isinstance(exc, NoUsableCodeError):
                 break  # the chain is failing, not the draw: do not ask n times
     return results
+
+
+async def _draw_together(
+    prompt: str, ask: AskOptions, found: tuple[str, Any], *, n: int, settings: Settings,
+    sampling: Sampling,
+) -> list[Generation | ModelError]:
+    """`adraw_codes`' one call to ``draw_many``; empty when that call failed."""
+    from agentcode.errors import NoUsableCodeError
+    from agentcode.extract import UnusableReply
+    from agentcode.preflight import preflight
+    from agentcode.types import Attempt
+
+    name, model = found
+    system_prompt, messages, modules = _request(prompt, ask, settings)
+    started = time.monotonic()
+    try:
+        draws = await model.draw_many(messages, system_prompt, n=n, sampling=sampling)
+    except Exception as exc:  # noqa: BLE001 - the router's path still works
+        logger.info("batched draw failed (%s); drawing one at a time", exc)
+        return []
+    elapsed = round((time.monotonic() - started) * 1000, 1)
+    usage = {"inputTokens": draws.input_tokens, "outputTokens": draws.output_tokens}
+    out: list[Generation | ModelError] = []
+    for index, text in enumerate(draws.texts[:n]):
+        spent = elapsed if index == 0 else 0.0  # one call: its time and usage go to the first
+        try:
+            code = extract_code(text)
+        except UnusableReply as exc:
+            out.append(NoUsableCodeError(f"the model's reply held no usable code: {exc}",
+                                         [Attempt(name, f"no usable Python: {exc}", spent)]))
+            continue
+        checked = preflight(code, packages=modules, defined=ask.known_names)
+        out.append(Generation(code=checked.code, model_id=name, prompt=prompt,
+                              attempts=[Attempt(name, None, spent)],
+                              usage=usage if index == 0 else {}, duration_ms=elapsed))
+    return out
+
+
+def _request(prompt: str, ask: AskOptions, settings: Settings) -> tuple[str, Messages, set[str]]:
+    """(system prompt, messages, importable third-party modules) of a request: what the model
+    is sent, and what the pre-flight may import."""
+    from agentcode.sandbox.packages import importable_packages
+
+    packages = importable_packages(settings.sandbox, settings)
+    system_prompt = build_system_prompt(ask.system, packages=packages)
+    messages = build_messages(prompt, context=ask.context, history=ask.history)
+    return system_prompt, messages, {name.lower() for name in packages}
 
 
 T = TypeVar("T")
