@@ -336,12 +336,21 @@ class VerifyOptions:
 
 @dataclass(slots=True)
 class _Draw:
-    """One candidate to judge: its code (empty when the reply held none) and how it came."""
+    """One candidate to judge, and how it came: the model's answer, or why there was none."""
 
     kind: str
     temperature: float | None
-    generation: Generation | None = None
-    error: ModelError | None = None
+    outcome: Generation | ModelError
+
+
+def _answer(prompt: str, ask: AskOptions, settings: Settings) -> Generation | ModelError:
+    """One answer of the chain, or the model error that took its place (a spent round)."""
+    from agentcode.codegen import generate_code
+
+    try:
+        return generate_code(prompt, ask, settings=settings)
+    except ModelError as exc:
+        return exc
 
 
 class _Loop:
@@ -376,17 +385,14 @@ class _Loop:
     def ask_first(self) -> _Draw:
         from agentcode.codegen import generate_code
 
-        ask = self.ask
-        sampling = ask.sampling
+        sampling = self.ask.sampling
+        temperature = None if sampling is None else sampling.temperature
         try:
-            generation = generate_code(
-                self.prompt, ask.but(known_names=self.known, repair_preflight=False),
-                settings=self.settings)
-        except ModelError as exc:
-            if not isinstance(exc, NoUsableCodeError):
-                raise  # no model could answer at all: that is the caller's error to see
-            return _Draw("first", None if sampling is None else sampling.temperature, error=exc)
-        return _Draw("first", None if sampling is None else sampling.temperature, generation)
+            return _Draw("first", temperature, generate_code(
+                self.prompt, self.ask.but(known_names=self.known, repair_preflight=False),
+                settings=self.settings))
+        except NoUsableCodeError as exc:  # any other failure: no model could answer at all,
+            return _Draw("first", temperature, exc)  # which is the caller's error to see
 
     def next_batch(self, max_repairs: int) -> None:
         """The next round, or rounds: a repair of the best candidate so far, shown its failure
@@ -398,7 +404,7 @@ class _Loop:
         evaluates the whole prompt again, which made a repair and three draws take 1.9x as
         long as the same four one after the other (benchmarks/decoding.py, 2026-12-01).
         """
-        from agentcode.codegen import adraw_codes, generate_code, run_sync
+        from agentcode.codegen import adraw_codes, run_sync
         from agentcode.models.sampling import Sampling
 
         base = self.rounds[best_round(self.rounds)]
@@ -423,32 +429,19 @@ class _Loop:
         if repair:
             turns = repair_history(self.prompt, base.code, context=self.ask.context,
                                    history=self.ask.history)
-            try:  # the data context is already in the first user turn of ``turns``
-                fixed = generate_code(repair_request(base.error),
-                                      ask.but(history=turns, context=None, sampling=sampling),
-                                      settings=self.settings)
-            except ModelError as exc:
-                self.record(_Draw("repair", temperature, error=exc))
-            else:
-                self.record(_Draw("repair", temperature, fixed))
+            # The data context is already in the first user turn of ``turns``.
+            asked = ask.but(history=turns, context=None, sampling=sampling)
+            self.record(_Draw("repair", temperature,
+                              _answer(repair_request(base.error), asked, self.settings)))
             return
-        drawn: list[Generation | ModelError]
         if size == 1:
-            try:
-                drawn = [generate_code(self.prompt, ask.but(sampling=sampling),
-                                       settings=self.settings)]
-            except ModelError as exc:
-                self.record(_Draw("resample", temperature, error=exc))
-                return
+            drawn = [_answer(self.prompt, ask.but(sampling=sampling), self.settings)]
         else:
             drawn = run_sync(adraw_codes(self.prompt, ask.but(on_token=None), n=size, seed=index,
                                          temperature=temperature, settings=self.settings,
                                          model_id=base.model or None))
-        for item in drawn:
-            if isinstance(item, Generation):
-                self.record(_Draw("resample", temperature, item))
-            else:
-                self.record(_Draw("resample", temperature, error=item))
+        for outcome in drawn:
+            self.record(_Draw("resample", temperature, outcome))
             if self.rounds[-1].passed or self.out_of_models:
                 break
 
@@ -456,10 +449,9 @@ class _Loop:
         """Judge ``draw`` (pre-flight, then the sandbox) and add it as a round."""
         from agentcode.preflight import describe_problems, preflight
 
-        generation = draw.generation
-        if generation is None:
-            error = draw.error
-            assert error is not None
+        outcome = draw.outcome
+        if isinstance(outcome, ModelError):
+            error = outcome
             self.last_error = error
             self.attempts.extend(error.attempts or [Attempt(model="?", error=str(error))])
             if isinstance(error, ModelUnavailableError):
@@ -471,12 +463,12 @@ class _Loop:
             code, model_id = "", ""
             verdict = Assessment(f"no usable code: {first_line(reasons, 300)}", "model")
         else:
-            code, model_id = generation.code, generation.model_id
+            code, model_id = outcome.code, outcome.model_id
             key = same_code(code)
             if draw.kind == "repair" and key in self.verdicts:
                 self.stuck = True
-            self.attempts.extend(generation.attempts)
-            _merge_usage(self.usage, generation.usage)
+            self.attempts.extend(outcome.attempts)
+            _merge_usage(self.usage, outcome.usage)
             cached = self.verdicts.get(key)
             if cached is not None:
                 verdict = cached  # the same program again: its verdict stands
