@@ -84,6 +84,35 @@ def _tail(text: str, lines: int, chars: int) -> str:
     return out if len(out) <= chars else "..." + out[-chars:]
 
 
+_FRAME = re.compile(r'^  File "([^"]+)", line \d+')
+# Frames of installed code: the model can fix only its own lines, and pandas' internals would
+# fill the traceback's tail (a FileNotFoundError from read_csv showed 15 lines of pandas and not
+# the call that named the missing file).
+_LIBRARY_FRAME = re.compile(r"site-packages|dist-packages|/lib/python3|/opt/agentcode/|^<frozen")
+
+
+def user_traceback(traceback: str) -> str:
+    """``traceback`` without the frames of installed libraries, a note where they were."""
+    kept: list[str] = []
+    hidden = 0
+    skipping = False
+    for line in traceback.splitlines():
+        frame = _FRAME.match(line)
+        if frame is not None:
+            skipping = bool(_LIBRARY_FRAME.search(frame.group(1)))
+            if skipping:
+                if not hidden:
+                    kept.append("  ... (frames inside installed libraries)")
+                hidden += 1
+                continue
+        elif skipping and line.startswith("    "):
+            continue  # the library frame's source line and its carets
+        else:
+            skipping = False
+        kept.append(line)
+    return "\n".join(kept) if hidden else traceback
+
+
 def describe_failure(stage: str, execution: Execution, *, timeout: float | None = None) -> str:
     """A bounded report of a failed run: what happened, the traceback tail, some output."""
     parts: list[str] = []
@@ -99,7 +128,8 @@ def describe_failure(stage: str, execution: Execution, *, timeout: float | None 
     elif error is not None:
         parts.append(f"{stage}: raised {error.name}: {error.value}")
         if error.traceback.strip():
-            parts.append("traceback (last lines):\n" + _tail(error.traceback, TRACE_LINES, 1500))
+            parts.append("traceback (last lines):\n"
+                         + _tail(user_traceback(error.traceback), TRACE_LINES, 1500))
     else:
         parts.append(f"{stage}: exited with status {execution.exit_code}")
     if execution.stderr.strip() and (
@@ -190,8 +220,10 @@ class Verifier:
         tests: TestSource | None = None,
         check: str | None = None,
         setup: str | None = None,
+        expected_files: Sequence[str] = (),
     ) -> None:
         self.settings = settings
+        self.expected_files = tuple(expected_files)  # files the task asks the program to write
         self.shared = None if sandbox is None or isinstance(sandbox, str) else sandbox
         self.backend = sandbox if isinstance(sandbox, str) else settings.sandbox
         self.stdin = stdin
@@ -243,11 +275,14 @@ class Verifier:
                     counts = _COUNTS.match(execution.error.value)
                     if counts:
                         failed, total = int(counts[1]), int(counts[2])
-                return Assessment(describe_failure(stage, execution), key, failed, total)
-            if key == "run" and self.expects_output and not self._left_a_result(
-                session, execution, before
-            ):
-                return Assessment(NO_OUTPUT, "output")
+                failure = describe_failure(stage, execution)
+                hint = self._missing_file_hint(key, execution)
+                return Assessment(failure if hint is None else f"{failure}\n{hint}", key,
+                                  failed, total)
+            if key == "run" and self.expects_output:
+                problem = self._output_problem(session, execution, before)
+                if problem is not None:
+                    return Assessment(problem, "output")
         return Assessment(None)
 
     @property
@@ -258,16 +293,34 @@ class Verifier:
         given = bool(self.stdin) or bool(self.files)
         return given and self.tests is None and self.check is None and self.shared is None
 
-    def _left_a_result(
+    def _missing_file_hint(self, key: str, execution: Execution) -> str | None:
+        from agentcode.output_checks import missing_file_hint
+
+        error = execution.error
+        if key != "run" or error is None or error.name != "FileNotFoundError":
+            return None
+        return missing_file_hint(error.value, stdin_given=bool(self.stdin), files=self.files)
+
+    def _output_problem(
         self, session: SandboxSession, execution: Execution, before: set[str]
-    ) -> bool:
-        if execution.stdout.strip() or execution.outputs:
-            return True
+    ) -> str | None:
+        """Why a clean run on known input did not do the task (`agentcode.output_checks`)."""
+        from agentcode.output_checks import input_whereabouts, output_problem
+
         after = set(session.list_files())
-        if after - before:
-            return True
-        return any(session.read_file(name) != data for name, data in self.files.items()
-                   if name in after)
+        written = (after - before) | {
+            name for name, data in self.files.items()
+            if name in after and session.read_file(name) != data
+        }
+        if not (execution.stdout.strip() or execution.outputs or written):
+            where = input_whereabouts(stdin_given=bool(self.stdin), files=self.files)
+            stderr = execution.stderr.strip()
+            return NO_OUTPUT + "".join([
+                f"\n{where}" if where and self.files else "",
+                f"\nstderr (last lines):\n{_tail(stderr, STDERR_LINES, 1000)}" if stderr else "",
+            ])
+        return output_problem(stdout=execution.stdout, stdin=self.stdin, written=written,
+                              expected_files=self.expected_files)
 
 
 @dataclass(frozen=True, slots=True)
@@ -520,6 +573,7 @@ def generate_verified(
     from agentcode.codegen import AskOptions
     from agentcode.config import load_settings
     from agentcode.models.sampling import Sampling
+    from agentcode.output_checks import files_to_write
     from agentcode.preflight import defined_names
 
     options = verification or VerifyOptions()
@@ -541,14 +595,16 @@ def generate_verified(
     )
     if known is not None and options.setup:
         known |= defined_names(options.setup)
+    files = _file_map(options.files)
     verifier = Verifier(
         settings,
         sandbox=options.sandbox,
         stdin=_stdin_bytes(options.stdin),
-        files=_file_map(options.files),
+        files=files,
         tests=load_tests(options.tests),
         check=validate_check(options.check),
         setup=options.setup,
+        expected_files=files_to_write(prompt, files),
     )
     if options.parallel is not None and options.parallel < 1:
         raise UsageError(f"parallel must be 1 or more, not {options.parallel}")

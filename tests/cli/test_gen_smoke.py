@@ -144,3 +144,62 @@ def test_a_program_that_writes_a_file_needs_not_print(
     result = gen("upper-case it", "-m", "t:a", "--file", str(data), stdin=SALES)
     assert result.exit_code == 0, result.stderr
     assert result.stdout == code and len(model.calls) == 1
+
+
+def test_a_file_the_task_names_and_the_program_did_not_write_is_repaired(
+    models: Callable[..., None], tmp_path: Path
+) -> None:
+    data = tmp_path / "sales.csv"
+    data.write_text(SALES)
+    printed = "print(open('sales.csv').read().upper())\n"  # printed, the file never written
+    written = "open('upper.csv', 'w').write(open('sales.csv').read().upper())\n"
+    model = FakeModel([fenced(printed), fenced(written)])
+    models(a=model)
+    result = gen("write sales.csv in upper case to upper.csv", "-m", "t:a", "--file", str(data))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == written
+    assert "did not write upper.csv, which the task asks for" in model.calls[1].prompt
+
+
+def test_a_program_that_prints_its_input_unchanged_is_repaired(
+    models: Callable[..., None],
+) -> None:
+    text = "due 12/04/2019\ndue 05/10/2023\ndue 01/02/2020\n"
+    echo = "import sys\nfor line in sys.stdin:\n    print(line)\n"
+    rewrite = (
+        "import re, sys\n"
+        "text = sys.stdin.read()\n"
+        "sys.stdout.write(re.sub(r'(\\d\\d)/(\\d\\d)/(\\d{4})', r'\\3-\\1-\\2', text))\n"
+    )
+    model = FakeModel([fenced(echo), fenced(rewrite)])
+    models(a=model)
+    result = gen("rewrite the MM/DD/YYYY dates as YYYY-MM-DD", "-m", "t:a", stdin=text)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == rewrite
+    assert "printed its input back unchanged" in model.calls[1].prompt
+
+
+def test_a_missing_input_file_is_explained(
+    models: Callable[..., None],
+) -> None:
+    invented = "import csv\nrows = list(csv.reader(open('input.csv')))\nprint(len(rows))\n"
+    model = FakeModel([fenced(invented), fenced(FIXED)])
+    models(a=model)
+    result = gen("total amount per region", "-m", "t:a", stdin=SALES)
+    assert result.exit_code == 0, result.stderr
+    repair = model.calls[1].prompt
+    assert "there is no file 'input.csv': the input comes on stdin (sys.stdin)" in repair
+    assert 'File "<stdin>", line 2, in <module>' in repair  # the program's own frame
+
+
+def test_an_error_printed_on_a_clean_exit_is_repaired(models: Callable[..., None]) -> None:
+    swallowed = (
+        "try:\n    print(open('input.csv').read())\n"
+        "except FileNotFoundError:\n    print('Error: File not found.')\n"
+    )
+    model = FakeModel([fenced(swallowed), fenced(FIXED)])
+    models(a=model)
+    result = gen("total amount per region", "-m", "t:a", stdin=SALES)
+    assert result.exit_code == 0, result.stderr
+    assert "printed an error and exited with status 0:\nError: File not found." in (
+        model.calls[1].prompt)
