@@ -526,10 +526,10 @@ class _Loop:
             if cached is not None:
                 verdict = cached  # the same program again: its verdict stands
             else:
-                problems = preflight(code, defined=self.known,
-                                     stdin=self.verifier.stdin).problems
-                verdict = (Assessment(describe_problems(problems), "preflight") if problems
-                           else self.verifier.assess(code))
+                checked = preflight(code, defined=self.known, stdin=self.verifier.stdin)
+                code = checked.code  # with what the known input settles (one input())
+                verdict = (Assessment(describe_problems(checked.problems), "preflight")
+                           if checked.problems else self.verifier.assess(code))
                 self.verdicts[key] = verdict
         this_round = RepairRound(
             code=code, model=model_id, passed=verdict.passed, error=verdict.failure,

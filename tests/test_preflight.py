@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+
 from agentcode.preflight import describe_problems, preflight
 
 
@@ -81,22 +86,53 @@ def test_a_syntax_error_is_a_problem_with_its_line() -> None:
 
 
 
+@contextmanager
+def redirect_stdin(data: bytes) -> Iterator[None]:
+    saved = sys.stdin
+    sys.stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+    try:
+        yield
+    finally:
+        sys.stdin = saved
+
+
 SEVERAL_LINES = b"apples,3\npears,4\n"
 
 
-def test_input_that_reads_one_line_of_several_is_a_problem() -> None:
+def test_the_one_input_of_a_program_given_several_lines_reads_them_all() -> None:
     code = ("import csv\n"
             "reader = csv.reader(input().splitlines())\n"
             "print(sum(int(row[1]) for row in reader))\n")
     checked = preflight(code, stdin=SEVERAL_LINES)
+    assert checked.ok and checked.added == ["import sys"]
+    assert checked.code == "import sys\n" + code.replace("input()", "sys.stdin.read()")
+    namespace: dict[str, object] = {}
+    with redirect_stdin(SEVERAL_LINES), redirect_stdout(io.StringIO()) as out:
+        exec(checked.code, namespace)  # noqa: S102 - our own test program
+    assert out.getvalue() == "7\n"
+    # A reader's source becomes the stream itself.
+    frame = "import pandas as pd\ndf = pd.read_csv(input())\nprint(df)\n"
+    assert preflight(frame, packages={"pandas"}, stdin=SEVERAL_LINES).code == (
+        "import sys\nimport pandas as pd\ndf = pd.read_csv(sys.stdin)\nprint(df)\n")
+    # Unknown input, or one line of it: input() is a fine way to read it.
+    assert preflight(code).code == code
+    assert preflight(code, stdin=b"apples,3\n").code == code
+
+
+def test_input_with_a_prompt_or_called_twice_for_many_lines_is_a_problem() -> None:
+    asks = "name = input('Your name: ')\nprint(name)\n"
+    checked = preflight(asks, stdin=SEVERAL_LINES)
+    assert checked.code == asks
     assert checked.problems == [
-        "line 2: input() reads one line, but the input has 2 lines: read all of it from"
+        "line 1: input() reads one line, but the input has 2 lines: read all of it from"
         " sys.stdin (sys.stdin.read(), or for line in sys.stdin)"
     ]
     assert "has problems" in describe_problems(checked.problems)
-    # Unknown input, or one line of it: input() is a fine way to read it.
-    assert preflight(code).ok
-    assert preflight(code, stdin=b"apples,3\n").ok
+    twice = "a = input()\nb = input()\nprint(a + b)\n"
+    assert not preflight(twice, stdin=b"1\n2\n3\n").ok
+    # Unknown names (a shared session): reported, never rewritten.
+    unknown = "print(input().upper())\n"
+    assert preflight(unknown, defined=None, stdin=SEVERAL_LINES).code == unknown
 
 
 def test_input_in_a_loop_or_beside_sys_stdin_is_left_alone() -> None:

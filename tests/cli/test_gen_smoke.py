@@ -203,3 +203,15 @@ def test_an_error_printed_on_a_clean_exit_is_repaired(models: Callable[..., None
     assert result.exit_code == 0, result.stderr
     assert "printed an error and exited with status 0:\nError: File not found." in (
         model.calls[1].prompt)
+
+
+def test_the_one_input_of_a_program_on_many_lines_reads_them_all_without_a_round(
+    models: Callable[..., None],
+) -> None:
+    one_line = "rows = input().splitlines()[1:]\nprint(sum(float(r.split(',')[1]) for r in rows))\n"
+    model = FakeModel([fenced(one_line)])
+    models(a=model)
+    result = gen("sum the amounts", "-m", "t:a", stdin=SALES)
+    assert result.exit_code == 0, result.stderr
+    assert len(model.calls) == 1
+    assert result.stdout == "import sys\n" + one_line.replace("input()", "sys.stdin.read()")
