@@ -282,7 +282,9 @@ class Verifier:
             if key == "run" and self.expects_output:
                 problem = self._output_problem(session, execution, before)
                 if problem is not None:
-                    return Assessment(problem, "output")
+                    doubt = None if problem.startswith(NO_OUTPUT) else (
+                        f"{problem}\0{execution.stdout}")
+                    return Assessment(problem, "output", doubt=doubt)
         return Assessment(None)
 
     @property
@@ -331,6 +333,9 @@ class Assessment:
     stage: str | None = None
     tests_failed: int | None = None
     tests_total: int | None = None
+    # Set when the failure is an inference from the output (`agentcode.output_checks`), not a
+    # fact: the problem and the output, equal for programs that did the same thing.
+    doubt: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -418,6 +423,7 @@ class _Loop:
         self.usage: dict[str, int] = {}
         self.last_error: ModelError | None = None
         self.verdicts: dict[str, Assessment] = {}  # same_code key -> verdict: judged once
+        self.doubts: dict[str, str] = {}  # Assessment.doubt -> the first program flagged so
         self.stuck = False  # a repair came back as code already tried: only fresh draws now
         self.out_of_models = False
         self._width = options.parallel  # None: asked of the model when first needed
@@ -498,6 +504,20 @@ class _Loop:
             if self.rounds[-1].passed or self.out_of_models:
                 break
 
+    def _settle(self, verdict: Assessment, key: str) -> Assessment:
+        """Waive an inferred failure that a different program repeated exactly.
+
+        The output checks infer; an input on which the right answer looks wrong (sorted lines
+        given to "sort the lines" print back unchanged) would fail every round. Two programs
+        that differ yet print the same thing, flagged the same way, most likely did what was
+        asked: the second passes. Where the check was right, the answer is no worse than
+        without the checks, which took the first of those programs.
+        """
+        if verdict.doubt is None:
+            return verdict
+        first = self.doubts.setdefault(verdict.doubt, key)
+        return verdict if first == key else Assessment(None)
+
     def record(self, draw: _Draw) -> None:
         """Judge ``draw`` (pre-flight, then the sandbox) and add it as a round."""
         from agentcode.preflight import describe_problems, preflight
@@ -530,6 +550,7 @@ class _Loop:
                 code = checked.code  # with what the known input settles (one input())
                 verdict = (Assessment(describe_problems(checked.problems), "preflight")
                            if checked.problems else self.verifier.assess(code))
+                verdict = self._settle(verdict, key)
                 self.verdicts[key] = verdict
         this_round = RepairRound(
             code=code, model=model_id, passed=verdict.passed, error=verdict.failure,

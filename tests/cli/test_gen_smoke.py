@@ -215,3 +215,21 @@ def test_the_one_input_of_a_program_on_many_lines_reads_them_all_without_a_round
     assert result.exit_code == 0, result.stderr
     assert len(model.calls) == 1
     assert result.stdout == "import sys\n" + one_line.replace("input()", "sys.stdin.read()")
+
+
+def test_an_output_flagged_twice_by_different_programs_is_taken_as_meant(
+    models: Callable[..., None],
+) -> None:
+    already_sorted = "apple\nbanana\ncherry\n"  # "sort the lines" prints it back unchanged
+    first = "import sys\nprint(''.join(sorted(sys.stdin)), end='')\n"
+    second = "import sys\nfor line in sorted(sys.stdin.read().splitlines()):\n    print(line)\n"
+    model = FakeModel([fenced(first), fenced(second), fenced("print('never asked')\n")])
+    models(a=model)
+    result = gen("sort the lines", "-m", "t:a", "--verify", stdin=already_sorted)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == second and len(model.calls) == 2
+    # The same program again (a repair that changed nothing) is no second opinion.
+    model = FakeModel([fenced(first), fenced(first + "\n# unchanged\n"), fenced(second)])
+    models(a=model)
+    result = gen("sort the lines", "-m", "t:a", "--verify", stdin=already_sorted)
+    assert result.exit_code == 0 and len(model.calls) == 3
