@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from agentcode.judge import user_traceback
 from agentcode.output_checks import files_to_write, missing_file_hint, output_problem
-from agentcode.verify import user_traceback
 
 
 @pytest.mark.parametrize(("task", "given", "expected"), [

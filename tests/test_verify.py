@@ -7,8 +7,9 @@ import pytest
 from agentcode.codegen import AskOptions
 from agentcode.config import Settings, load_settings
 from agentcode.errors import UsageError
+from agentcode.judge import MAX_FEEDBACK_CHARS
 from agentcode.testing import FakeModel
-from agentcode.verify import MAX_FEEDBACK_CHARS, VerifyOptions, generate_verified
+from agentcode.verify import VerifyOptions, generate_verified
 
 
 def block(code: str) -> str:

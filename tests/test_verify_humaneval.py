@@ -291,7 +291,7 @@ def test_prose_that_is_not_code_is_dropped() -> None:
 
 def _verifier_for(source: str) -> object:
     from agentcode.config import load_settings
-    from agentcode.verify import Verifier
+    from agentcode.judge import Verifier
     from agentcode.verify_tests import load_tests
 
     return Verifier(load_settings(timeout=10), tests=load_tests(source))

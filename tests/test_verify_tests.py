@@ -9,8 +9,9 @@ import pytest
 from agentcode.codegen import AskOptions
 from agentcode.config import Settings, load_settings
 from agentcode.errors import UsageError
+from agentcode.judge import Verifier
 from agentcode.testing import FakeModel
-from agentcode.verify import Verifier, VerifyOptions, generate_verified
+from agentcode.verify import VerifyOptions, generate_verified
 from agentcode.verify_tests import load_tests
 
 

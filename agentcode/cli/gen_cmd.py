@@ -258,7 +258,7 @@ def _websockets_installed() -> bool:
 def _report_failed_verification(generation: Generation) -> None:
     """The code is on stdout already; the failure goes to stderr and sets the exit status."""
     from agentcode.errors import VerificationError
-    from agentcode.verify import first_line
+    from agentcode.judge import first_line
 
     count = len(generation.rounds)
     kept = generation.kept_round
