@@ -5,6 +5,7 @@
     python benchmarks/task_bench.py --rescore benchmarks/results/tasks-local.json
     python benchmarks/task_bench.py --rescore OLD.json --preflight  # with today's pre-flight
     python benchmarks/task_bench.py --report benchmarks/results/tasks-local.json
+    python benchmarks/task_bench.py --audit A.json B.json  # today's output checks vs checkers
 
 Each task (format: benchmarks/tasks/README.md) is what a user pipes: a sentence, an input on
 stdin and/or files in the work dir, and a checker of what the program printed and wrote. A task
@@ -16,7 +17,10 @@ files, and the checker reads its stdout and the files it created or changed.
 ``plain`` is one `gen`; ``verify`` is `gen --verify` with the task's stdin and files (the
 model never sees the checker). Every round's code is kept in the results file, so ``--rescore``
 can re-run and re-check the stored answers without the model (after fixing a checker), and
-``--report`` prints the summary of a results file again.
+``--report`` prints the summary of a results file again. ``--audit`` judges every distinct
+program of results files with today's verification (no tests: the run on the task's input and
+the output checks) and counts how often its verdict agrees with the task's checker: an output
+check that flags a program the checker passes is a false alarm.
 """
 
 from __future__ import annotations
@@ -257,6 +261,40 @@ def save(path: Path | None, data: dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
+def audit(paths: list[Path], settings: Any) -> dict[str, int]:
+    """Verification's verdict against the checker's, for every distinct program (by AST) in
+    the results files: ``{"<stage or pass> / checker <pass|fail>": count}``; a flagged program
+    (stage "output") is printed with its problem."""
+    from agentcode.judge import Verifier
+    from agentcode.output_checks import files_to_write
+    from agentcode.verify import same_code
+
+    tasks = {t.name: t for t in load_tasks()}
+    programs: dict[tuple[str, str], str] = {}
+    for path in paths:
+        for row in json.loads(path.read_text(encoding="utf-8"))["results"]:
+            for round_ in row.get("rounds") or [{"code": row["code"]}]:
+                if round_["code"] and row["task"] in tasks:
+                    programs.setdefault((row["task"], same_code(round_["code"])), round_["code"])
+    counts: dict[str, int] = {}
+    for (name, _), code in sorted(programs.items()):
+        task = tasks[name]
+        files = {k: v.encode("utf-8") for k, v in task.files.items()}
+        verifier = Verifier(settings, stdin=task.stdin.encode("utf-8") if task.stdin else None,
+                            files=files, expected_files=files_to_write(task.prompt, files))
+        verdict = verifier.assess(code)
+        checker = "pass" if run_answer(task, code, settings)["passed"] else "fail"
+        key = f"{verdict.stage or 'pass'} / checker {checker}"
+        counts[key] = counts.get(key, 0) + 1
+        if verdict.stage == "output":
+            print(f"{name} (checker: {checker}): {first_line(verdict.failure)}", file=sys.stderr)
+    return counts
+
+
+def first_line(text: str | None) -> str:
+    return next((line for line in (text or "").splitlines() if line.strip()), "")
+
+
 # --- main -----------------------------------------------------------------------------------
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -271,6 +309,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--resume", action="store_true", help="skip tasks already in --json")
     parser.add_argument("--rescore", type=Path, help="re-run and re-check a results file's code")
     parser.add_argument("--report", type=Path, help="print a results file's summary")
+    parser.add_argument("--audit", type=Path, nargs="+",
+                        help="judge every program of these results files with today's checks")
     parser.add_argument("--preflight", action="store_true",
                         help="with --rescore: pass each answer through today's pre-flight first")
     parser.add_argument("--threads", type=int,
@@ -364,6 +404,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_args(argv)
     settings = load_settings(history=False)
+    if args.audit:
+        print(json.dumps(audit(args.audit, settings), indent=1, sort_keys=True))
+        return 0
     if args.report or args.rescore:
         path = args.report or args.rescore
         data = json.loads(path.read_text(encoding="utf-8"))

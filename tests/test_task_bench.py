@@ -54,6 +54,33 @@ def test_every_reference_answer_passes_in_the_sandbox(data_sandbox_env: Path) ->
     assert failures == {}
 
 
+def test_the_output_checks_pass_every_reference_and_flag_what_did_not_do_the_task(
+    data_sandbox_env: Path, tmp_path: Path
+) -> None:
+    """Verification without tests judges a clean run by its output (`agentcode.output_checks`);
+    on the benchmark's own tasks it must never fail a correct answer."""
+    import json
+
+    from agentcode.config import load_settings
+
+    settings = load_settings(history=False)
+    settings.sandbox_env = str(data_sandbox_env)
+    rows = [{"task": t.name, "code": t.reference, "rounds": []} for t in TASKS]
+    rows += [
+        {"task": "text_dates_to_iso", "rounds": [],  # prints its input back unchanged
+         "code": "import sys\nfor line in sys.stdin:\n    print(line, end='')\n"},
+        {"task": "wordcount_json_file", "rounds": [],  # prints what it was to write
+         "code": "from collections import Counter\n"
+                 "print(Counter(open('story.txt').read().split()))\n"},
+    ]
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"meta": {}, "results": rows}))
+    assert bench.audit([results], settings) == {
+        "pass / checker pass": len(TASKS),
+        "output / checker fail": 2,
+    }
+
+
 def test_a_program_that_crashes_or_exits_non_zero_fails(tmp_path: Path) -> None:
     from agentcode.config import load_settings
 
