@@ -37,6 +37,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from humaneval_examples import examples_test_source, parse_examples  # noqa: E402
 
+from agentcode.types import DEFAULT_MAX_REPAIRS  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Code quality (HumanEval)"
 
@@ -423,7 +425,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int)
     parser.add_argument("--stride", type=int, default=1,
                         help="order: problems 0, K, 2K, ... first, then 1, K+1, ... (default 1)")
-    parser.add_argument("--max-repairs", type=int, default=2)
+    parser.add_argument("--max-repairs", type=int, default=DEFAULT_MAX_REPAIRS,
+                        help=f"verify's budget (default {DEFAULT_MAX_REPAIRS}, agentcode's)")
     parser.add_argument("--repair-temperature", type=float, default=None,
                         help="sampling temperature of repair rounds (default: agentcode's)")
     parser.add_argument("--max-tokens", type=int, default=512,
