@@ -197,7 +197,9 @@ class Verifier:
         from agentcode.output_checks import missing_file_hint
 
         error = execution.error
-        if key != "run" or error is None or error.name != "FileNotFoundError":
+        # In a shared session earlier code may have made files we never saw: no hint there.
+        if (key != "run" or error is None or error.name != "FileNotFoundError"
+                or self.shared is not None):
             return None
         return missing_file_hint(error.value, stdin_given=bool(self.stdin), files=self.files)
 
