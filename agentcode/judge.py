@@ -8,11 +8,19 @@ the lines that matter, the program's own traceback frames, and where its input r
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agentcode.errors import ExecutionTimeoutError
+from agentcode.output_checks import (
+    files_to_write,
+    input_whereabouts,
+    missing_file_hint,
+    output_problem,
+)
+from agentcode.sandbox.jail import PYTHON_ROOT, VENV_ROOT
+from agentcode.sandbox.packages import JAIL_PATH
 from agentcode.types import Execution
 from agentcode.verify_tests import TestSource, check_code, tests_code
 
@@ -43,7 +51,10 @@ _FRAME = re.compile(r'^  File "([^"]+)", line \d+')
 # Frames of installed code: the model can fix only its own lines, and pandas' internals would
 # fill the traceback's tail (a FileNotFoundError from read_csv showed 15 lines of pandas and not
 # the call that named the missing file).
-_LIBRARY_FRAME = re.compile(r"site-packages|dist-packages|/lib/python3|/opt/agentcode/|^<frozen")
+_LIBRARY_FRAME = re.compile("|".join([
+    "site-packages", "dist-packages", "/lib/python3", "^<frozen",
+    *(re.escape(root + "/") for root in (PYTHON_ROOT, VENV_ROOT, JAIL_PATH)),  # the jail's
+]))
 
 
 def user_traceback(traceback: str) -> str:
@@ -118,14 +129,15 @@ class Verifier:
         tests: TestSource | None = None,
         check: str | None = None,
         setup: str | None = None,
-        expected_files: Sequence[str] = (),
+        task: str | None = None,
     ) -> None:
         self.settings = settings
-        self.expected_files = tuple(expected_files)  # files the task asks the program to write
         self.shared = None if sandbox is None or isinstance(sandbox, str) else sandbox
         self.backend = sandbox if isinstance(sandbox, str) else settings.sandbox
         self.stdin = stdin
         self.files = dict(files or {})
+        # The files the request asks the program to write (``task``: the user's request).
+        self.expected_files = files_to_write(task, self.files) if task else []
         self.tests = tests
         self.check = check
         self.setup = setup
@@ -174,15 +186,13 @@ class Verifier:
                     if counts:
                         failed, total = int(counts[1]), int(counts[2])
                 failure = describe_failure(stage, execution)
-                hint = self._missing_file_hint(key, execution)
+                hint = self._missing_file_hint(execution) if key == "run" else None
                 return Assessment(failure if hint is None else f"{failure}\n{hint}", key,
                                   failed, total)
             if key == "run" and self.expects_output:
-                problem = self._output_problem(session, execution, before)
-                if problem is not None:
-                    doubt = None if problem.startswith(NO_OUTPUT) else (
-                        f"{problem}\0{execution.stdout}")
-                    return Assessment(problem, "output", doubt=doubt)
+                verdict = self._judge_output(session, execution, before)
+                if verdict is not None:
+                    return verdict
         return Assessment(None)
 
     @property
@@ -193,22 +203,18 @@ class Verifier:
         given = bool(self.stdin) or bool(self.files)
         return given and self.tests is None and self.check is None and self.shared is None
 
-    def _missing_file_hint(self, key: str, execution: Execution) -> str | None:
-        from agentcode.output_checks import missing_file_hint
-
+    def _missing_file_hint(self, execution: Execution) -> str | None:
         error = execution.error
         # In a shared session earlier code may have made files we never saw: no hint there.
-        if (key != "run" or error is None or error.name != "FileNotFoundError"
-                or self.shared is not None):
+        if error is None or error.name != "FileNotFoundError" or self.shared is not None:
             return None
         return missing_file_hint(error.value, stdin_given=bool(self.stdin), files=self.files)
 
-    def _output_problem(
+    def _judge_output(
         self, session: SandboxSession, execution: Execution, before: set[str]
-    ) -> str | None:
-        """Why a clean run on known input did not do the task (`agentcode.output_checks`)."""
-        from agentcode.output_checks import input_whereabouts, output_problem
-
+    ) -> Assessment | None:
+        """The failure of a clean run on known input that did not do the task: it left no
+        result at all (a fact), or `agentcode.output_checks` infers so from what it left."""
         after = set(session.list_files())
         written = (after - before) | {
             name for name, data in self.files.items()
@@ -217,12 +223,15 @@ class Verifier:
         if not (execution.stdout.strip() or execution.outputs or written):
             where = input_whereabouts(stdin_given=bool(self.stdin), files=self.files)
             stderr = execution.stderr.strip()
-            return NO_OUTPUT + "".join([
+            return Assessment(NO_OUTPUT + "".join([
                 f"\n{where}" if where and self.files else "",
                 f"\nstderr (last lines):\n{_tail(stderr, STDERR_LINES, 1000)}" if stderr else "",
-            ])
-        return output_problem(stdout=execution.stdout, stdin=self.stdin, written=written,
-                              expected_files=self.expected_files)
+            ]), "output")
+        problem = output_problem(stdout=execution.stdout, stdin=self.stdin, written=written,
+                                 expected_files=self.expected_files)
+        if problem is None:
+            return None
+        return Assessment(problem, "output", doubt=f"{problem}\0{execution.stdout}")
 
 
 @dataclass(frozen=True, slots=True)

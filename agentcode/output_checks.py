@@ -74,7 +74,8 @@ def output_problem(
     *, stdout: str, stdin: bytes | None, written: Iterable[str], expected_files: Iterable[str]
 ) -> str | None:
     """Why a run that exited 0 did not do its task, or None when nothing says so."""
-    missing = [name for name in expected_files if name not in set(written)]
+    done = set(written)
+    missing = [name for name in expected_files if name not in done]
     if missing:
         names = ", ".join(missing)
         return (

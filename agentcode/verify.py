@@ -377,7 +377,6 @@ def generate_verified(
     from agentcode.codegen import AskOptions
     from agentcode.config import load_settings
     from agentcode.models.sampling import Sampling
-    from agentcode.output_checks import files_to_write
     from agentcode.preflight import defined_names
 
     options = verification or VerifyOptions()
@@ -399,16 +398,15 @@ def generate_verified(
     )
     if known is not None and options.setup:
         known |= defined_names(options.setup)
-    files = _file_map(options.files)
     verifier = Verifier(
         settings,
         sandbox=options.sandbox,
         stdin=_stdin_bytes(options.stdin),
-        files=files,
+        files=_file_map(options.files),
         tests=load_tests(options.tests),
         check=validate_check(options.check),
         setup=options.setup,
-        expected_files=files_to_write(prompt, files),
+        task=prompt,
     )
     if options.parallel is not None and options.parallel < 1:
         raise UsageError(f"parallel must be 1 or more, not {options.parallel}")

@@ -266,7 +266,6 @@ def audit(paths: list[Path], settings: Any) -> dict[str, int]:
     the results files: ``{"<stage or pass> / checker <pass|fail>": count}``; a flagged program
     (stage "output") is printed with its problem."""
     from agentcode.judge import Verifier
-    from agentcode.output_checks import files_to_write
     from agentcode.verify import same_code
 
     tasks = {t.name: t for t in load_tasks()}
@@ -279,9 +278,9 @@ def audit(paths: list[Path], settings: Any) -> dict[str, int]:
     counts: dict[str, int] = {}
     for (name, _), code in sorted(programs.items()):
         task = tasks[name]
-        files = {k: v.encode("utf-8") for k, v in task.files.items()}
         verifier = Verifier(settings, stdin=task.stdin.encode("utf-8") if task.stdin else None,
-                            files=files, expected_files=files_to_write(task.prompt, files))
+                            files={k: v.encode("utf-8") for k, v in task.files.items()},
+                            task=task.prompt)
         verdict = verifier.assess(code)
         checker = "pass" if run_answer(task, code, settings)["passed"] else "fail"
         key = f"{verdict.stage or 'pass'} / checker {checker}"
