@@ -38,16 +38,27 @@ def gen(*args: str, stdin: str | bytes | None = None,
 
 
 
+def repair_shown(models: Callable[..., None], first: str, fixed: str, *args: str,
+                 stdin: str | None = None) -> list[str]:
+    """``gen *args`` with a model that answers ``first``, then ``fixed``: the code printed must
+    be ``fixed``, with exit 0. Returns the two requests the model was sent (the second is the
+    repair)."""
+    model = FakeModel([fenced(first), fenced(fixed)])
+    models(a=model)
+    result = gen(*args, "-m", "t:a", stdin=stdin)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == fixed
+    assert len(model.calls) == 2
+    return [call.prompt for call in model.calls]
+
+
 def test_piped_data_is_run_by_default_and_a_crash_on_it_is_repaired(
     models: Callable[..., None],
 ) -> None:
-    model = FakeModel([fenced(HEADER_BUG), fenced(FIXED)])
-    models(a=model)
-    result = gen("total amount per region", "-m", "t:a", stdin=SALES)
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout == FIXED
-    assert "could not convert string to float: 'amount'" in model.calls[1].prompt
-    assert "region,amount" in model.calls[0].prompt  # the sample the model saw
+    first, repair = repair_shown(models, HEADER_BUG, FIXED, "total amount per region",
+                                 stdin=SALES)
+    assert "could not convert string to float: 'amount'" in repair
+    assert "region,amount" in first  # the sample the model saw
 
 
 def test_the_run_on_a_known_input_has_a_smaller_budget_than_verify(
@@ -122,12 +133,8 @@ def test_a_run_that_prints_nothing_and_writes_nothing_is_repaired(
     models: Callable[..., None],
 ) -> None:
     silent = "import sys\nrows = sys.stdin.read().splitlines()\n"
-    model = FakeModel([fenced(silent), fenced(FIXED)])
-    models(a=model)
-    result = gen("total amount per region", "-m", "t:a", stdin=SALES)
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout == FIXED
-    assert "printed nothing and wrote no file" in model.calls[1].prompt
+    _, repair = repair_shown(models, silent, FIXED, "total amount per region", stdin=SALES)
+    assert "printed nothing and wrote no file" in repair
 
 
 @pytest.mark.parametrize("code", [
@@ -153,12 +160,9 @@ def test_a_file_the_task_names_and_the_program_did_not_write_is_repaired(
     data.write_text(SALES)
     printed = "print(open('sales.csv').read().upper())\n"  # printed, the file never written
     written = "open('upper.csv', 'w').write(open('sales.csv').read().upper())\n"
-    model = FakeModel([fenced(printed), fenced(written)])
-    models(a=model)
-    result = gen("write sales.csv in upper case to upper.csv", "-m", "t:a", "--file", str(data))
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout == written
-    assert "did not write upper.csv, which the task asks for" in model.calls[1].prompt
+    _, repair = repair_shown(models, printed, written, "write sales.csv in upper case to upper.csv",
+                          "--file", str(data))
+    assert "did not write upper.csv, which the task asks for" in repair
 
 
 def test_a_program_that_prints_its_input_unchanged_is_repaired(
@@ -171,23 +175,16 @@ def test_a_program_that_prints_its_input_unchanged_is_repaired(
         "text = sys.stdin.read()\n"
         "sys.stdout.write(re.sub(r'(\\d\\d)/(\\d\\d)/(\\d{4})', r'\\3-\\1-\\2', text))\n"
     )
-    model = FakeModel([fenced(echo), fenced(rewrite)])
-    models(a=model)
-    result = gen("rewrite the MM/DD/YYYY dates as YYYY-MM-DD", "-m", "t:a", stdin=text)
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout == rewrite
-    assert "printed its input back unchanged" in model.calls[1].prompt
+    _, repair = repair_shown(models, echo, rewrite, "rewrite the MM/DD/YYYY dates as YYYY-MM-DD",
+                          stdin=text)
+    assert "printed its input back unchanged" in repair
 
 
 def test_a_missing_input_file_is_explained(
     models: Callable[..., None],
 ) -> None:
     invented = "import csv\nrows = list(csv.reader(open('input.csv')))\nprint(len(rows))\n"
-    model = FakeModel([fenced(invented), fenced(FIXED)])
-    models(a=model)
-    result = gen("total amount per region", "-m", "t:a", stdin=SALES)
-    assert result.exit_code == 0, result.stderr
-    repair = model.calls[1].prompt
+    _, repair = repair_shown(models, invented, FIXED, "total amount per region", stdin=SALES)
     assert "there is no file 'input.csv': the input comes on stdin (sys.stdin)" in repair
     assert 'File "<stdin>", line 2, in <module>' in repair  # the program's own frame
 
@@ -197,12 +194,8 @@ def test_an_error_printed_on_a_clean_exit_is_repaired(models: Callable[..., None
         "try:\n    print(open('input.csv').read())\n"
         "except FileNotFoundError:\n    print('Error: File not found.')\n"
     )
-    model = FakeModel([fenced(swallowed), fenced(FIXED)])
-    models(a=model)
-    result = gen("total amount per region", "-m", "t:a", stdin=SALES)
-    assert result.exit_code == 0, result.stderr
-    assert "printed an error and exited with status 0:\nError: File not found." in (
-        model.calls[1].prompt)
+    _, repair = repair_shown(models, swallowed, FIXED, "total amount per region", stdin=SALES)
+    assert "printed an error and exited with status 0:\nError: File not found." in repair
 
 
 def test_the_one_input_of_a_program_on_many_lines_reads_them_all_without_a_round(
