@@ -115,8 +115,9 @@ class Attempt(_Serializable):
 # the loop, so the budget costs time only on tasks that keep failing (docs/benchmarks.md).
 DEFAULT_MAX_REPAIRS = 8
 # The same for the run `gen` makes on its own when it knows the input (piped data, --stdin,
-# --file; no --verify): on the 51-task benchmark every task fixed was fixed by the first repair,
-# and rounds 2-4 fixed none, while a task that never runs cleanly would spend all 9 rounds.
+# --file; no --verify): on the 51-task benchmark (2026-12-01) 26 tasks passed at the first
+# round, 28 after 2 more and still 28 after 4 (30 after 8), while a task that never runs
+# cleanly would spend all 9 rounds.
 SMOKE_MAX_REPAIRS = 2
 
 
