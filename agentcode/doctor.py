@@ -76,7 +76,7 @@ def _failed_or_warned(needed: bool) -> Status:
 
 
 def check_bubblewrap(ctx: DoctorContext) -> Iterator[Check]:
-    from agentcode.sandbox.jail import INSTALL_HINT
+    from agentcode.sandbox.local.jail import INSTALL_HINT
 
     needed = ctx.needed(sandbox="local")
     path = shutil.which("bwrap")
@@ -155,7 +155,7 @@ def check_sandbox_python(ctx: DoctorContext) -> Iterator[Check]:
 
 def check_sandbox_limits(ctx: DoctorContext) -> Iterator[Check]:
     """Whether memory and process limits hold per session, and the tmpfs mounts have inodes."""
-    from agentcode.sandbox import cgroup, tmpfs
+    from agentcode.sandbox.local import cgroup, tmpfs
 
     if shutil.which("bwrap") is None:
         return

@@ -3,7 +3,7 @@
     python benchmarks/decoding.py --runs 3 --json benchmarks/results/decoding.json
     python benchmarks/decoding.py --configs base,slots4 --runs 5
 
-Verification draws several candidates for one request after a failure (`agentcode.verify`).
+Verification draws several candidates for one request after a failure (`generation.verify`).
 This measures, on one realistic request (a task of benchmarks/tasks/ with its data context, as
 `agentcode gen` sends it), for each server configuration:
 
@@ -51,9 +51,9 @@ def request() -> tuple[list[dict[str, Any]], str, list[dict[str, Any]]]:
     """(messages, system prompt, repair messages) for the benchmark task, as `gen` builds them."""
     from task_bench import input_context, load_tasks
 
-    from agentcode.codegen import build_messages, build_system_prompt
     from agentcode.config import load_settings
-    from agentcode.sandbox.packages import importable_packages
+    from agentcode.generation.codegen import build_messages, build_system_prompt
+    from agentcode.sandbox.local.packages import importable_packages
 
     task = load_tasks(only=TASK)[0]
     settings = load_settings(history=False)

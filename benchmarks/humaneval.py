@@ -10,7 +10,7 @@ instruction to complete the function. Scoring runs in agentcode's own sandbox, n
 process: the problem's prompt (its imports and helper functions), then the candidate (the full
 function), then the hidden test and ``check(entry_point)``, with a time limit.
 
-``verify`` runs `agentcode.verify.generate_verified` whose only signal is what the prompt shows:
+``verify`` runs `generation.verify.generate_verified` whose only signal is what the prompt shows:
 the examples of its docstring (`humaneval_examples.parse_examples`) become tests; the hidden tests
 only score. With greedy decoding the first verify round *is* the raw answer, so when both modes
 are asked for, raw is scored from verify's first round (same prompt, same model, one generation
@@ -130,9 +130,9 @@ def run_problem(
     problem: dict[str, Any], modes: list[str], model: Any, settings: Any, args: argparse.Namespace
 ) -> list[dict[str, Any]]:
     from agentcode.api.generation import generate
-    from agentcode.codegen import AskOptions
     from agentcode.errors import AgentcodeError
-    from agentcode.verify import VerifyOptions, generate_verified
+    from agentcode.generation.codegen import AskOptions
+    from agentcode.generation.verify import VerifyOptions, generate_verified
 
     task_id = problem["task_id"]
     prompt = INSTRUCTION.format(prompt=problem["prompt"])
@@ -261,8 +261,8 @@ def run_problem(
 
 def budget_pass(row: dict[str, Any], budget: int) -> bool:
     """Whether verify's answer passed the hidden tests had it stopped after ``budget`` repairs."""
+    from agentcode.generation.verify import best_round
     from agentcode.types import RepairRound
-    from agentcode.verify import best_round
 
     kept = row["round_results"][: budget + 1]
     rounds = [
@@ -319,7 +319,7 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def markdown(data: dict[str, Any]) -> str:
-    from agentcode.verify import REPAIR_TEMPERATURE
+    from agentcode.generation.verify import REPAIR_TEMPERATURE
 
     meta, summary = data["meta"], summarize(data["results"])
     lines = [
@@ -479,7 +479,7 @@ def _model(name: str, settings: Any, max_tokens: int, threads: int | None = None
 
 
 def _default_repair_temperature() -> float:
-    from agentcode.verify import REPAIR_TEMPERATURE
+    from agentcode.generation.verify import REPAIR_TEMPERATURE
 
     return REPAIR_TEMPERATURE
 

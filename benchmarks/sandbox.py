@@ -58,7 +58,7 @@ def whole_process(runs: int) -> dict[str, float]:
 
 def sessions(runs: int) -> dict[str, float]:
     from agentcode.config import Settings
-    from agentcode.sandbox.local import LocalSandboxSession
+    from agentcode.sandbox.local.session import LocalSandboxSession
 
     settings = Settings()
     starts, closes = [], []
@@ -107,7 +107,7 @@ SESSION_PROBE = """
 import sys, time, json, statistics
 sys.path.insert(0, SRC)
 from agentcode.config import Settings
-from agentcode.sandbox.local import LocalSandboxSession
+from agentcode.sandbox.local.session import LocalSandboxSession
 starts = []
 for _ in range(RUNS):
     t = time.perf_counter(); s = LocalSandboxSession(Settings())

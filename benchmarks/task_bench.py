@@ -170,7 +170,7 @@ def run_answer(task: Task, code: str, settings: Any) -> dict[str, Any]:
 def input_context(task: Task) -> str | None:
     """The data context the CLI sends: `cat input | agentcode gen ...` for stdin tasks (a
     sample of stdin), `agentcode gen --file NAME ...` for file tasks (a sample of each file)."""
-    from agentcode.codegen import describe_files, describe_input
+    from agentcode.generation.codegen import describe_files, describe_input
 
     parts = []
     if task.stdin is not None:
@@ -265,8 +265,8 @@ def audit(paths: list[Path], settings: Any) -> dict[str, int]:
     """Verification's verdict against the checker's, for every distinct program (by AST) in
     the results files: ``{"<stage or pass> / checker <pass|fail>": count}``; a flagged program
     (stage "output") is printed with its problem."""
-    from agentcode.judge import Verifier
-    from agentcode.verify import same_code
+    from agentcode.generation.judge import Verifier
+    from agentcode.generation.verify import same_code
 
     tasks = {t.name: t for t in load_tasks()}
     programs: dict[tuple[str, str], str] = {}
@@ -332,8 +332,8 @@ def _model(name: str, settings: Any, threads: int | None) -> Any:
 def rescore(data: dict[str, Any], settings: Any, *, preflight: bool = False) -> None:
     """Re-run and re-check every stored answer; with ``preflight``, after passing it through
     today's pre-flight (its import and stdin fixes), as plain `gen` would have returned it."""
-    from agentcode.preflight import preflight as check
-    from agentcode.sandbox.packages import importable_packages
+    from agentcode.generation.checks.preflight import preflight as check
+    from agentcode.sandbox.local.packages import importable_packages
 
     packages = {name.lower() for name in importable_packages(settings.sandbox, settings)}
     tasks = {t.name: t for t in load_tasks()}
@@ -349,7 +349,7 @@ def rescore(data: dict[str, Any], settings: Any, *, preflight: bool = False) -> 
 
 
 def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
-    import agentcode.codegen as generation
+    import agentcode.generation.codegen as generation
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not modes or any(m not in ("plain", "verify") for m in modes):

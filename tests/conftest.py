@@ -89,7 +89,7 @@ def data_sandbox_env() -> Path:
     import fcntl
 
     from agentcode.errors import SandboxUnavailableError
-    from agentcode.sandbox.packages import SandboxEnvironment
+    from agentcode.sandbox.local.packages import SandboxEnvironment
 
     _TEST_SANDBOX_ENV.mkdir(parents=True, exist_ok=True)
     with open(_TEST_SANDBOX_ENV.parent / "sandbox-env.lock", "w") as lock:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from agentcode.conversation import Conversation, describe_execution
+from agentcode.generation.conversation import Conversation, describe_execution
 from agentcode.types import Execution, ExecutionError, Output
 
 

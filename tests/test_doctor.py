@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from agentcode import doctor
+from agentcode.api.schemas import DoctorReportSchema
 from agentcode.config import Settings
 from agentcode.doctor import Check, DoctorContext, Status, run_checks
-from agentcode.schemas import DoctorReportSchema
 from agentcode.testing import run_cli
 
 AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
@@ -194,7 +194,7 @@ def test_a_failing_bwrap_names_the_user_namespace_fix(
 def test_session_limits_say_how_they_hold_here_and_warn_without_cgroups(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agentcode.sandbox import cgroup, tmpfs
+    from agentcode.sandbox.local import cgroup, tmpfs
 
     here = {line.name: line for line in doctor.check_sandbox_limits(DoctorContext(Settings()))}
     expected = Status.OK if cgroup.hierarchies() else Status.WARN

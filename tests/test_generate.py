@@ -7,15 +7,15 @@ import asyncio
 import pytest
 
 from agentcode.api.generation import generate
-from agentcode.codegen import (
+from agentcode.config import Settings
+from agentcode.errors import ConfigError, ModelError, UsageError
+from agentcode.generation.codegen import (
     SYSTEM_PROMPT,
     build_messages,
     build_system_prompt,
     describe_input,
 )
-from agentcode.config import Settings
-from agentcode.errors import ConfigError, ModelError, UsageError
-from agentcode.extract import UnusableReply, extract_code, partial_code
+from agentcode.models.extract import UnusableReply, extract_code, partial_code
 from agentcode.models.router import RetryPolicy
 from agentcode.testing import FakeModel, FunctionModel, Partial, throttled
 

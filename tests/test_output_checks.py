@@ -1,11 +1,11 @@
-"""`agentcode.output_checks`: what a clean run on known input shows about the task being done."""
+"""`generation.checks.output`: what a clean run on known input shows about the task being done."""
 
 from __future__ import annotations
 
 import pytest
 
-from agentcode.judge import user_traceback
-from agentcode.output_checks import files_to_write, missing_file_hint, output_problem
+from agentcode.generation.checks.output import files_to_write, missing_file_hint, output_problem
+from agentcode.generation.judge import user_traceback
 
 
 @pytest.mark.parametrize(("task", "given", "expected"), [

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 
-from agentcode.preflight import describe_problems, preflight
+from agentcode.generation.checks.preflight import describe_problems, preflight
 
 
 def test_a_missing_stdlib_import_is_added_after_docstring_and_future_imports() -> None:

@@ -8,10 +8,10 @@ import pytest
 
 from agentcode.api.generation import generate
 from agentcode.api.session import Session
-from agentcode.codegen import AskOptions
 from agentcode.config import Settings, load_settings
+from agentcode.generation.codegen import AskOptions
+from agentcode.generation.verify import VerifyOptions, generate_verified
 from agentcode.testing import FakeModel
-from agentcode.verify import VerifyOptions, generate_verified
 
 
 def fenced(code: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 from agentcode import Session, execute
 from agentcode.config import Limits, Settings
 from agentcode.errors import ExecutionTimeoutError, UsageError
-from agentcode.sandbox.agentcore import _argv_env_snippet
+from agentcode.sandbox.agentcore.session import _argv_env_snippet
 from agentcode.testing import FakeSandbox
 
 SHOW = "import sys, os\nprint(sys.argv, os.environ.get('MODE'), os.environ.get('HOME_SECRET'))"

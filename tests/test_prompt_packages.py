@@ -8,9 +8,9 @@ import pytest
 from wheels import build_wheel, offline_index
 
 from agentcode import generate
-from agentcode.codegen import STDLIB_RULE, SYSTEM_PROMPT, build_system_prompt
 from agentcode.config import Settings
-from agentcode.sandbox.packages import (
+from agentcode.generation.codegen import STDLIB_RULE, SYSTEM_PROMPT, build_system_prompt
+from agentcode.sandbox.local.packages import (
     AGENTCORE_PREINSTALLED,
     SandboxEnvironment,
     importable_packages,

@@ -10,8 +10,7 @@ import pydantic
 import pytest
 
 from agentcode import types
-from agentcode.cli.schema_cmd import ResultName
-from agentcode.schemas import (
+from agentcode.api.schemas import (
     RESULT_SCHEMAS,
     AttemptSchema,
     ExecutionErrorSchema,
@@ -21,6 +20,7 @@ from agentcode.schemas import (
     OutputSchema,
     RepairRoundSchema,
 )
+from agentcode.cli.schema_cmd import ResultName
 from agentcode.testing import run_cli
 
 PAIRS: list[tuple[type, type[pydantic.BaseModel]]] = [

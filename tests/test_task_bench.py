@@ -57,7 +57,7 @@ def test_every_reference_answer_passes_in_the_sandbox(data_sandbox_env: Path) ->
 def test_the_output_checks_pass_every_reference_and_flag_what_did_not_do_the_task(
     data_sandbox_env: Path, tmp_path: Path
 ) -> None:
-    """Verification without tests judges a clean run by its output (`agentcode.output_checks`);
+    """Verification without tests judges a clean run by its output (`generation.checks.output`);
     on the benchmark's own tasks it must never fail a correct answer."""
     import json
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from agentcode.codegen import AskOptions
 from agentcode.config import Settings, load_settings
 from agentcode.errors import UsageError
-from agentcode.judge import MAX_FEEDBACK_CHARS
+from agentcode.generation.codegen import AskOptions
+from agentcode.generation.judge import MAX_FEEDBACK_CHARS
+from agentcode.generation.verify import VerifyOptions, generate_verified
 from agentcode.testing import FakeModel
-from agentcode.verify import VerifyOptions, generate_verified
 
 
 def block(code: str) -> str:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from test_verify_repair import NEAR_MISS, RIGHT, TESTS, WRONG, block
 
-from agentcode.codegen import AskOptions, adraw_codes, run_sync
 from agentcode.config import Settings, load_settings
 from agentcode.errors import ModelError, NoUsableCodeError
-from agentcode.judge import Verifier
+from agentcode.generation.codegen import AskOptions, adraw_codes, run_sync
+from agentcode.generation.judge import Verifier
+from agentcode.generation.verify import REPAIR_TEMPERATURE, VerifyOptions, generate_verified
 from agentcode.testing import FakeCall, FunctionModel
 from agentcode.types import Generation
-from agentcode.verify import REPAIR_TEMPERATURE, VerifyOptions, generate_verified
 
 # A candidate whose tests crash (not one that cannot run: see test_verify_repair's CRASH).
 CRASH = "def double(x):\n    return x / 0\n"

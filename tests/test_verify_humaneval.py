@@ -291,8 +291,8 @@ def test_prose_that_is_not_code_is_dropped() -> None:
 
 def _verifier_for(source: str) -> object:
     from agentcode.config import load_settings
-    from agentcode.judge import Verifier
-    from agentcode.verify_tests import load_tests
+    from agentcode.generation.checks.user_tests import load_tests
+    from agentcode.generation.judge import Verifier
 
     return Verifier(load_settings(timeout=10), tests=load_tests(source))
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from agentcode.codegen import AskOptions
 from agentcode.config import Settings, load_settings
 from agentcode.errors import UsageError
-from agentcode.models.sampling import Sampling
-from agentcode.testing import FakeModel
-from agentcode.types import RepairRound
-from agentcode.verify import (
+from agentcode.generation.codegen import AskOptions
+from agentcode.generation.verify import (
     REPAIR_TEMPERATURE,
     VerifyOptions,
     best_round,
     generate_verified,
     round_rank,
 )
+from agentcode.models.sampling import Sampling
+from agentcode.testing import FakeModel
+from agentcode.types import RepairRound
 
 TESTS = """\
 def test_one():

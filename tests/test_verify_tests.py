@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from agentcode.codegen import AskOptions
 from agentcode.config import Settings, load_settings
 from agentcode.errors import UsageError
-from agentcode.judge import Verifier
+from agentcode.generation.checks.user_tests import load_tests
+from agentcode.generation.codegen import AskOptions
+from agentcode.generation.judge import Verifier
+from agentcode.generation.verify import VerifyOptions, generate_verified
 from agentcode.testing import FakeModel
-from agentcode.verify import VerifyOptions, generate_verified
-from agentcode.verify_tests import load_tests
 
 
 def block(code: str) -> str:

@@ -2,7 +2,7 @@
 
     >>> agentcode.generate("print the first 5 primes").code
 
-The core (`agentcode.codegen`, `agentcode.verify`) writes and checks the code; this layer adds
+The core (`generation.codegen`, `generation.verify`) writes and checks the code; this layer adds
 the history: one entry per call, for the final result only (a verified generation's candidates
 are on ``Generation.rounds``, not in the history).
 """
@@ -40,8 +40,8 @@ async def agenerate(
     sampling: Sampling | None = None,
 ) -> Generation:
     """The async form of `generate` (without verification)."""
-    from agentcode.codegen import AskOptions, agenerate_code
     from agentcode.config import load_settings
+    from agentcode.generation.codegen import AskOptions, agenerate_code
 
     settings = settings or load_settings()
     ask = AskOptions(model=model, system=system, context=context, history=history,
@@ -77,7 +77,7 @@ def generate(
     comma-separated for a chain), a list of names, or a strands ``Model``; default: the
     configured chain (``settings.model``). ``system``: extra instructions appended to the
     built-in system prompt. ``context``: a description or sample of the input data (see
-    `agentcode.codegen.describe_input`). ``history``: earlier turns (see `agentcode.codegen`).
+    `generation.codegen.describe_input`). ``history``: earlier turns (see `generation.codegen`).
     ``on_token`` gets the reply's text as it streams; ``on_restart`` is called when streamed
     text is void because that call failed and another starts. ``sampling``
     (`agentcode.models.sampling.Sampling`) sets the temperature and seed of this call only;
@@ -86,7 +86,7 @@ def generate(
     ``verify=True`` (implied by ``tests`` or ``check``) runs each candidate in the sandbox with
     ``stdin`` and ``files``, then the ``tests`` (a ``Path`` to a test file, or test source) and
     the ``check`` expression, and repairs failures up to ``max_repairs`` times; see
-    `agentcode.verify.generate_verified`. The result's ``verified`` and ``rounds`` say how it went.
+    `generation.verify.generate_verified`. The result's ``verified`` and ``rounds`` say how it went.
 
     Raises `UsageError` for an empty prompt, `ConfigError` for an unknown model name, and
     `ModelError` (`ModelUnavailableError` when nothing is usable here) when no model answers.
@@ -110,13 +110,13 @@ def generate_unrecorded(
     """`generate` without the history entry (a `Session` records its own, tagged entry).
 
     ``options`` are `generate`'s keyword arguments, sorted here into the typed options of the
-    core: `agentcode.codegen.AskOptions` and, when verifying, `agentcode.verify.VerifyOptions`.
+    core: `generation.codegen.AskOptions` and, when verifying, `generation.verify.VerifyOptions`.
     An unknown name is a `TypeError`, as it would be for `generate` itself.
     """
     import dataclasses
 
-    from agentcode.codegen import AskOptions, generate_code
-    from agentcode.verify import VerifyOptions, generate_verified
+    from agentcode.generation.codegen import AskOptions, generate_code
+    from agentcode.generation.verify import VerifyOptions, generate_verified
 
     ask_names = {f.name for f in dataclasses.fields(AskOptions)}
     verify_names = {f.name for f in dataclasses.fields(VerifyOptions)}

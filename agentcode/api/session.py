@@ -22,13 +22,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeAlias
 
-from agentcode.conversation import (
+from agentcode.errors import ExecutionTimeoutError, UsageError
+from agentcode.generation.conversation import (
     SESSION_SYSTEM,
     STANDALONE_SYSTEM,
     Conversation,
     describe_execution,
 )
-from agentcode.errors import ExecutionTimeoutError, UsageError
 
 if TYPE_CHECKING:
     from strands.models.model import Model
@@ -99,7 +99,7 @@ class Session:
             extra["argv"] = [str(a) for a in argv]
         if env:
             extra["env"] = check_env(env)
-        from agentcode.preflight import defined_names
+        from agentcode.generation.checks.preflight import defined_names
 
         self._defined |= defined_names(code)  # even if it fails midway, some names may exist
         try:
@@ -193,7 +193,7 @@ class Session:
         results; the sandbox starts empty, because variables cannot outlive their process.
         """
         from agentcode.config import load_settings
-        from agentcode.conversation import describe_entry
+        from agentcode.generation.conversation import describe_entry
         from agentcode.store import open_store
 
         settings = settings or load_settings()

@@ -4,7 +4,7 @@
 client-side error such as ``NoCredentialsError``) into an `AwsFailure`: a `Kind` and the service's
 own words. Each caller decides what a kind means for it -- the model router retries, falls back or
 stops for the user (`agentcode.models.failures`); the AgentCore sandbox retries or explains
-(`agentcode.sandbox.agentcore_errors`) -- but what is throttling, what is a credentials problem
+(`agentcode.sandbox.agentcore.errors`) -- but what is throttling, what is a credentials problem
 and what is transient is decided here, once.
 
 botocore is never imported by this module: a botocore exception can only exist once botocore is

@@ -140,7 +140,7 @@ def gen(
     _require_text(prompt)
     if prompt == "-" and stdin_file == "-":
         raise UsageError("stdin cannot be both the prompt and --stdin: pass --stdin a file")
-    from agentcode.codegen import describe_files, describe_input
+    from agentcode.generation.codegen import describe_files, describe_input
 
     contexts: list[str] = []
     stdin_data = None
@@ -231,7 +231,7 @@ def _print_generation(generation: Generation, *, json_output: bool) -> None:
 
 def _generate_on_server(url: str, prompt: str, **options: Any) -> Generation:
     """The generation from a running `agentcode serve` (it records the history)."""
-    from agentcode.client import ServerClient
+    from agentcode.server.client import ServerClient
 
     live = stdout_is_terminal() and _websockets_installed()
     with ServerClient(url) as client:
@@ -258,7 +258,7 @@ def _websockets_installed() -> bool:
 def _report_failed_verification(generation: Generation) -> None:
     """The code is on stdout already; the failure goes to stderr and sets the exit status."""
     from agentcode.errors import VerificationError
-    from agentcode.judge import first_line
+    from agentcode.generation.judge import first_line
 
     count = len(generation.rounds)
     kept = generation.kept_round
@@ -311,7 +311,7 @@ class Piped:
 
 def _read_piped(settings: Settings) -> Piped | None:
     """Piped stdin, read up to ``max_input_bytes``; a longer input is only sampled and counted."""
-    from agentcode.codegen import describe_input
+    from agentcode.generation.codegen import describe_input
 
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None or sys.stdin.closed:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from agentcode.extract import partial_code
+from agentcode.models.extract import partial_code
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType

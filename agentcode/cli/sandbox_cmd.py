@@ -1,7 +1,7 @@
 """`agentcode sandbox add/remove/list/sync/path`: the packages sandboxed code may import.
 
 They live in a sandbox environment of their own (not agentcode's), installed on the host and
-mounted read-only into the jail; see agentcode/sandbox/packages.py.
+mounted read-only into the jail; see agentcode/sandbox/local/packages.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import typer
 from agentcode.errors import UsageError
 
 if TYPE_CHECKING:
-    from agentcode.sandbox.packages import Package, SandboxEnvironment
+    from agentcode.sandbox.local.packages import Package, SandboxEnvironment
 
 sandbox_app = typer.Typer(
     help="Manage the packages sandboxed code may import (pandas, matplotlib, ...).\n\n"
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
 
 def _environment() -> SandboxEnvironment:
     from agentcode.config import load_settings
-    from agentcode.sandbox.packages import SandboxEnvironment
+    from agentcode.sandbox.local.packages import SandboxEnvironment
 
     def installing(specs: list[str]) -> None:
         _progress(f"installing {' '.join(specs)} into the sandbox environment")

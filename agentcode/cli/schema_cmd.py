@@ -11,7 +11,8 @@ import typer
 
 
 class ResultName(enum.StrEnum):
-    # The keys of agentcode.schemas.RESULT_SCHEMAS (a test keeps them equal): spelled out here so
+    # The keys of agentcode.api.schemas.RESULT_SCHEMAS (a test keeps them equal): spelled out here
+    # so
     # that building the CLI does not import pydantic.
     generation = "generation"
     execution = "execution"
@@ -32,7 +33,7 @@ def schema(
     )] = None,
 ) -> None:
     """Print the JSON Schema of the JSON that gen, run, history and doctor print with --json."""
-    from agentcode.schemas import RESULT_SCHEMAS, json_schema
+    from agentcode.api.schemas import RESULT_SCHEMAS, json_schema
 
     if name is None:
         document = {key: json_schema(key) for key in RESULT_SCHEMAS}

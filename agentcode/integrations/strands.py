@@ -7,7 +7,7 @@
     agent("What is the 30th Fibonacci number? Compute it.")
 
 The agent gets one tool, ``execute_python``, whose result has the shape `agentcode mcp` gives
-(`agentcode.tool_result`): the JSON of stdout, stderr, the last value and the error as text,
+(`agentcode.api.tool_result`): the JSON of stdout, stderr, the last value and the error as text,
 figures as PNG images, status "error" when the code raised or timed out. Each agent that uses the
 provider gets its own stateful session (variables persist across its calls, never across agents);
 it closes when the agent is cleaned up or collected, or with `AgentcodeInterpreter.close`.
@@ -26,7 +26,7 @@ from strands.tools.tool_provider import ToolProvider
 from strands.types.tools import AgentTool, ToolContext
 
 from agentcode import ExecutionTimeoutError, Session, Settings, UsageError
-from agentcode.tool_result import ToolOutcome, execution_outcome, timeout_outcome
+from agentcode.api.tool_result import ToolOutcome, execution_outcome, timeout_outcome
 
 DESCRIPTION = """\
 Run Python code in an isolated sandbox (no network, no access to the host's files) and return

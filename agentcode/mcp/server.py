@@ -29,8 +29,7 @@ from agentcode import (
     Settings,
     UsageError,
 )
-from agentcode.mcp.sessions import SessionPool
-from agentcode.tool_result import (
+from agentcode.api.tool_result import (
     ExecutionResult,
     GenerationResult,
     ToolOutcome,
@@ -38,6 +37,7 @@ from agentcode.tool_result import (
     generation_outcome,
     timeout_outcome,
 )
+from agentcode.mcp.sessions import SessionPool
 
 if TYPE_CHECKING:
     from agentcode.api.session import ModelChoice

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentcode.aws.retry import RetryPolicy
 from agentcode.errors import AgentcodeError, ModelError, ModelUnavailableError, NoUsableCodeError
-from agentcode.extract import UnusableReply
+from agentcode.models.extract import UnusableReply
 from agentcode.models.failures import Failure, Verdict, classify
 from agentcode.types import Attempt
 

@@ -53,13 +53,13 @@ def _lazy(target: str) -> Callable[..., Any]:
 
 
 def _local(settings: Settings) -> SandboxSession:
-    from agentcode.sandbox.local import LocalSandboxSession
+    from agentcode.sandbox.local.session import LocalSandboxSession
 
     return LocalSandboxSession(settings)
 
 
 def _unsafe(settings: Settings) -> SandboxSession:
-    from agentcode.sandbox.local import LocalSandboxSession
+    from agentcode.sandbox.local.session import LocalSandboxSession
 
     return LocalSandboxSession(settings, isolated=False)
 
@@ -67,7 +67,7 @@ def _unsafe(settings: Settings) -> SandboxSession:
 def _local_status(settings: Settings) -> tuple[bool, str]:
     import shutil
 
-    from agentcode.sandbox.jail import INSTALL_HINT
+    from agentcode.sandbox.local.jail import INSTALL_HINT
 
     path = shutil.which("bwrap")
     return (True, f"bubblewrap at {path}") if path else (False, INSTALL_HINT)
@@ -98,7 +98,7 @@ BUILTIN: tuple[SandboxBackend, ...] = (
     SandboxBackend(
         name="agentcore",
         description="AWS Bedrock AgentCore Code Interpreter (AWS credentials and region)",
-        factory=_lazy("agentcode.sandbox.agentcore:AgentCoreSession"),
+        factory=_lazy("agentcode.sandbox.agentcore.session:AgentCoreSession"),
         settings=("region", "profile", "session_timeout", "interpreter_id", "AWS_REGION",
                   "AWS_DEFAULT_REGION", "AWS_PROFILE"),
         status=_agentcore_status,

@@ -21,8 +21,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from agentcode.api.schemas import ExecutionSchema, GenerationSchema, HistoryEntrySchema
 from agentcode.errors import AgentcodeError, SandboxError
-from agentcode.schemas import ExecutionSchema, GenerationSchema, HistoryEntrySchema
 from agentcode.server import stream
 from agentcode.server.auth import Gate
 from agentcode.server.errors import error_body, http_status

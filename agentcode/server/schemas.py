@@ -1,7 +1,7 @@
 """Request bodies of the /v1 API, and the small response bodies that are not results.
 
 Results (an Execution, a Generation, history entries) are exactly the JSON ``run --json`` and
-``gen --json`` print: their schemas are `agentcode.schemas`'.
+``gen --json`` print: their schemas are `agentcode.api.schemas`'.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from agentcode.aws.retry import AGENTCORE_RETRY, RetryPolicy
 from agentcode.models import router
 from agentcode.models.failures import Verdict
 from agentcode.models.failures import classify as model_verdict
-from agentcode.sandbox.agentcore_errors import is_transient
+from agentcode.sandbox.agentcore.errors import is_transient
 
 
 def client_error(code: str, status: int = 400, message: str = "said the service") -> ClientError:
@@ -87,7 +87,8 @@ def test_what_is_not_aws_is_not_classified() -> None:
 
 def test_there_is_one_retry_policy() -> None:
     assert router.RetryPolicy is RetryPolicy
-    from agentcode.sandbox import agentcore, agentcore_errors
+    from agentcode.sandbox.agentcore import errors as agentcore_errors
+    from agentcode.sandbox.agentcore import session as agentcore
 
     assert agentcore_errors.RetryPolicy is RetryPolicy
     assert agentcore.AGENTCORE_RETRY is AGENTCORE_RETRY

@@ -10,7 +10,7 @@ import pytest
 from agentcode.aws.region import DEFAULT_REGION, Region, resolve_region
 from agentcode.config import Settings, load_settings
 from agentcode.models.bedrock import bedrock_session, bedrock_status
-from agentcode.sandbox.agentcore import AgentCoreSession
+from agentcode.sandbox.agentcore.session import AgentCoreSession
 from agentcode.testing import run_cli
 
 

@@ -226,9 +226,9 @@ def test_unknown_profile_is_a_user_fix_not_a_loop() -> None:
 def test_verify_repairs_go_to_bedrock_sampled_and_the_first_call_is_not(
     session: boto3.Session,
 ) -> None:
-    from agentcode.codegen import AskOptions
     from agentcode.config import load_settings
-    from agentcode.verify import REPAIR_TEMPERATURE, generate_verified
+    from agentcode.generation.codegen import AskOptions
+    from agentcode.generation.verify import REPAIR_TEMPERATURE, generate_verified
 
     broken = "```python\nprint(1 / 0)\n```"
     stub = StubbedBedrock("us.anthropic.claude-3-7-sonnet-20250219-v1:0", session)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from agentcode.errors import ConfigError, ModelError, ModelUnavailableError, NoUsableCodeError
-from agentcode.extract import extract_code
+from agentcode.models.extract import extract_code
 from agentcode.models.router import (
     REASK_TEMPERATURE,
     Candidate,

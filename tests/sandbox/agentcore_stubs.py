@@ -29,7 +29,7 @@ from botocore.validate import validate_parameters
 
 from agentcode.aws.retry import RetryPolicy
 from agentcode.config import Settings
-from agentcode.sandbox.agentcore import AgentCoreSession
+from agentcode.sandbox.agentcore.session import AgentCoreSession
 
 REGION = "us-west-2"
 INTERPRETER = "aws.codeinterpreter.v1"

@@ -8,7 +8,7 @@ import pytest
 from jail_helpers import small_settings
 
 from agentcode.config import Settings
-from agentcode.sandbox.local import LocalSandboxSession
+from agentcode.sandbox.local.session import LocalSandboxSession
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from agentcore_stubs import SESSION, AgentCoreStub, code_result, open_session
 
 from agentcode.config import Limits, Settings
 from agentcode.errors import SandboxError
-from agentcode.sandbox import agentcore as agentcore_module
-from agentcode.sandbox.agentcore import AgentCoreSession, _stdin_snippet
+from agentcode.sandbox.agentcore import session as agentcore_module
+from agentcode.sandbox.agentcore.session import AgentCoreSession, _stdin_snippet
 from agentcode.sandbox.base import SandboxSession
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16

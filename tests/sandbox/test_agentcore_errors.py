@@ -25,8 +25,8 @@ from agentcode.errors import (
     SandboxUnavailableError,
 )
 from agentcode.sandbox import open_sandbox
-from agentcode.sandbox.agentcore import AgentCoreSession
-from agentcode.sandbox.agentcore_errors import is_transient
+from agentcode.sandbox.agentcore.errors import is_transient
+from agentcode.sandbox.agentcore.session import AgentCoreSession
 
 
 @pytest.fixture

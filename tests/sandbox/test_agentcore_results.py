@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from agentcode.sandbox.agentcore_results import (
+from agentcode.sandbox.agentcore.results import (
     ToolResult,
     cap_text,
     file_content,

@@ -11,7 +11,7 @@ from bedrock_agentcore.tools.code_interpreter_client import CodeInterpreter
 from agentcode.aws.retry import AGENTCORE_RETRY
 from agentcode.config import Settings
 from agentcode.errors import EXIT_USAGE, SandboxError, UsageError
-from agentcode.sandbox.agentcore import AgentCoreSession
+from agentcode.sandbox.agentcore.session import AgentCoreSession
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from jail_helpers import small_settings
 
 import agentcode
 from agentcode.errors import ExecutionTimeoutError
-from agentcode.sandbox.jail import UID_BASE
-from agentcode.sandbox.local import LocalSandboxSession
+from agentcode.sandbox.local.jail import UID_BASE
+from agentcode.sandbox.local.session import LocalSandboxSession
 
 PROJECT = Path(agentcode.__file__).resolve().parent.parent
 

@@ -14,7 +14,7 @@ from jail_helpers import small_settings
 
 from agentcode.api.execution import execute
 from agentcode.api.session import Session
-from agentcode.sandbox.local import LocalSandboxSession
+from agentcode.sandbox.local.session import LocalSandboxSession
 
 
 def _run(code: str, out: Path, *extra: str) -> subprocess.CompletedProcess[bytes]:

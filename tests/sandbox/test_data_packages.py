@@ -13,7 +13,7 @@ import pytest
 from jail_helpers import small_settings
 
 from agentcode.config import Settings
-from agentcode.sandbox.local import LocalSandboxSession
+from agentcode.sandbox.local.session import LocalSandboxSession
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

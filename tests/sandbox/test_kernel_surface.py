@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import agentcode
-from agentcode.sandbox.local import LocalSandboxSession
+from agentcode.sandbox.local.session import LocalSandboxSession
 
 PROJECT = str(Path(agentcode.__file__).resolve().parent.parent)
 

@@ -10,8 +10,8 @@ from jail_helpers import small_settings
 
 from agentcode.errors import SandboxError, SandboxUnavailableError
 from agentcode.sandbox import open_sandbox
-from agentcode.sandbox.local import LocalSandboxSession
-from agentcode.sandbox.supervisor import Stream
+from agentcode.sandbox.local.session import LocalSandboxSession
+from agentcode.sandbox.local.supervisor import Stream
 
 
 def test_state_persists_and_last_expression_is_the_main_output(jail: LocalSandboxSession) -> None:

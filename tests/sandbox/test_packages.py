@@ -13,8 +13,8 @@ from jail_helpers import small_settings
 from wheels import build_wheel, offline_index
 
 from agentcode.errors import PackageInstallError, SandboxUnavailableError, UsageError
-from agentcode.sandbox.local import LocalSandboxSession
-from agentcode.sandbox.packages import JAIL_PATH, SandboxEnvironment
+from agentcode.sandbox.local.packages import JAIL_PATH, SandboxEnvironment
+from agentcode.sandbox.local.session import LocalSandboxSession
 
 
 @pytest.fixture

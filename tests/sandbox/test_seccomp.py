@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from agentcode.sandbox.seccomp import filter_program
+from agentcode.sandbox.local.seccomp import filter_program
 
 
 @pytest.mark.parametrize("machine", ["x86_64", "aarch64"])

@@ -12,8 +12,8 @@ import time
 import pytest
 from jail_helpers import small_settings
 
-from agentcode.sandbox import cgroup, tmpfs
-from agentcode.sandbox.local import LocalSandboxSession
+from agentcode.sandbox.local import cgroup, tmpfs
+from agentcode.sandbox.local.session import LocalSandboxSession
 
 
 def test_threads_left_behind_do_not_run_between_executions(jail: LocalSandboxSession) -> None:

@@ -10,7 +10,7 @@ import threading
 
 from jail_helpers import small_settings
 
-from agentcode.sandbox.local import LocalSandboxSession
+from agentcode.sandbox.local.session import LocalSandboxSession
 
 
 def test_a_jail_started_on_a_thread_that_ended_keeps_its_state() -> None:

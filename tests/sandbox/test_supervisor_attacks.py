@@ -14,8 +14,8 @@ import pytest
 from jail_helpers import small_settings
 
 from agentcode.errors import ExecutionTimeoutError, SandboxError
-from agentcode.sandbox.local import LocalSandboxSession
-from agentcode.sandbox.supervisor import DRAIN_SECONDS, EXIT_SECONDS
+from agentcode.sandbox.local.session import LocalSandboxSession
+from agentcode.sandbox.local.supervisor import DRAIN_SECONDS, EXIT_SECONDS
 
 # The code shares the worker's process: it can reach the worker's variables through its frames.
 WORKER_LOCALS = (

@@ -57,8 +57,8 @@ def test_failures_keep_their_exit_codes(start_server: StartServer) -> None:
 def test_the_reply_can_stream_from_the_server(start_server: StartServer) -> None:
     import pytest
 
-    from agentcode.client import ServerClient
     from agentcode.errors import ModelError
+    from agentcode.server.client import ServerClient
 
     reply = "Sure:\n" + REPLY
     running = start_server(FakeModel(reply, chunk_size=4))

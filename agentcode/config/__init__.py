@@ -1,7 +1,7 @@
 """Settings: defaults < config file (TOML in the user config dir) < AGENTCODE_* env < flags.
 
 The config file is ``config.toml`` in ``agentcode.config.config_dir()`` (``AGENTCODE_CONFIG`` names
-another file; `agentcode.config_file` checks its keys and types). Keys are the field names of
+another file; `agentcode.config.file` checks its keys and types). Keys are the field names of
 `Settings`, e.g.::
 
     model = ["bedrock"]
@@ -194,7 +194,7 @@ def _from_file(settings: Settings) -> None:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     import tomllib  # ~10 ms: only when there is a file to parse
 
-    from agentcode import config_file
+    from agentcode.config import file as config_file
 
     try:
         data = tomllib.loads(text)

@@ -1,10 +1,10 @@
 """Verified generation: run each candidate in the sandbox and let the model repair what fails.
 
-A round is: ask the model (through `agentcode.codegen.generate_code`, so any model works, local or
+A round is: ask the model (through `generation.codegen.generate_code`, so any model works, local or
 Bedrock), run the code in the sandbox (with the given stdin and files), then the user's tests and
-``check`` expression in the same sandbox session (`agentcode.judge`). A candidate fails when it
+``check`` expression in the same sandbox session (`generation.judge`). A candidate fails when it
 raises, exits non-zero, runs past the time limit, or fails a test or the check (without tests,
-a run on known input must also show it did the task: `agentcode.output_checks`); the failure,
+a run on known input must also show it did the task: `generation.checks.output`); the failure,
 bounded to the lines that matter, goes back to the model with the code, up to ``max_repairs``
 times. Every round is recorded
 on `Generation.rounds`; ``verified`` is true only when the last round passed. A failed
@@ -46,15 +46,15 @@ from agentcode.errors import (
     NoUsableCodeError,
     UsageError,
 )
-from agentcode.judge import Assessment, Verifier, first_line
+from agentcode.generation.checks.user_tests import load_tests, validate_check
+from agentcode.generation.judge import Assessment, Verifier, first_line
 from agentcode.types import DEFAULT_MAX_REPAIRS, Attempt, Generation, RepairRound
-from agentcode.verify_tests import load_tests, validate_check
 
 if TYPE_CHECKING:
     from strands.types.content import Messages
 
-    from agentcode.codegen import AskOptions
     from agentcode.config import Settings
+    from agentcode.generation.codegen import AskOptions
     from agentcode.sandbox.base import SandboxSession
 
 # Hot enough that a repair differs from the candidate it repairs, cool enough to stay on task.
@@ -86,7 +86,7 @@ def repair_history(
     Only the latest candidate is kept (not every failed one), so a small model's context stays
     short however many rounds run.
     """
-    from agentcode.codegen import build_messages
+    from agentcode.generation.codegen import build_messages
 
     messages = build_messages(prompt, context=context, history=history)
     messages.append(
@@ -186,7 +186,7 @@ class _Draw:
 
 def _answer(prompt: str, ask: AskOptions, settings: Settings) -> Generation | ModelError:
     """One answer of the chain, or the model error that took its place (a spent round)."""
-    from agentcode.codegen import generate_code
+    from agentcode.generation.codegen import generate_code
 
     try:
         return generate_code(prompt, ask, settings=settings)
@@ -215,7 +215,7 @@ class _Loop:
         """Fresh draws decoded together: the caller's ``parallel``, else what the model that
         answered can do. Asked once, and only when fresh draws are due (it loads the model)."""
         if self._width is None:
-            from agentcode.codegen import parallel_draws
+            from agentcode.generation.codegen import parallel_draws
 
             self._width = parallel_draws(self.ask, self.settings, model_id or None)
         return self._width
@@ -225,7 +225,7 @@ class _Loop:
                 or any(r.passed for r in self.rounds))
 
     def ask_first(self) -> _Draw:
-        from agentcode.codegen import generate_code
+        from agentcode.generation.codegen import generate_code
 
         sampling = self.ask.sampling
         temperature = None if sampling is None else sampling.temperature
@@ -246,7 +246,7 @@ class _Loop:
         evaluates the whole prompt again, which made a repair and three draws take 1.9x as
         long as the same four one after the other (benchmarks/decoding.py, 2026-12-01).
         """
-        from agentcode.codegen import adraw_codes, run_sync
+        from agentcode.generation.codegen import adraw_codes, run_sync
         from agentcode.models.sampling import Sampling
 
         base = self.rounds[best_round(self.rounds)]
@@ -303,7 +303,7 @@ class _Loop:
 
     def record(self, draw: _Draw) -> None:
         """Judge ``draw`` (pre-flight, then the sandbox) and add it as a round."""
-        from agentcode.preflight import describe_problems, preflight
+        from agentcode.generation.checks.preflight import describe_problems, preflight
 
         outcome = draw.outcome
         if isinstance(outcome, ModelError):
@@ -359,7 +359,8 @@ def generate_verified(
     ``files`` are what the code gets when run; ``sandbox`` a backend name or an open session (a
     `Session`'s: candidates then share it); ``setup`` code run before each candidate (not shown
     to the model). A candidate that uses a name it never defines fails the static pre-flight
-    (`agentcode.preflight`) without running (stage "preflight"); imports that are certain were
+    (`generation.checks.preflight`) without running (stage "preflight"); imports that are certain
+    were
     added already; ``ask.known_names`` exist before the code runs (default: none, or unknown
     when ``sandbox`` is an open session). A repair round is one more turn of the conversation:
     the task, the best candidate so far as the model's answer, then its failure; once a repair
@@ -367,17 +368,17 @@ def generate_verified(
     drawn at ``repair_temperature`` (0 makes them greedy) with the round's index as seed.
     ``on_round`` is called after each round with the round and its index (0 for the first).
 
-    ``ask`` (`agentcode.codegen.AskOptions`: model, system, context, history, on_token, ...)
+    ``ask`` (`generation.codegen.AskOptions`: model, system, context, history, on_token, ...)
     goes to every round's `generate_code`; its ``sampling`` is the first round's (default: the
     model's own).
 
     The result's ``code`` is the candidate that passed, or when none did, the best one
     (`best_round`); ``verified`` says whether it passed.
     """
-    from agentcode.codegen import AskOptions
     from agentcode.config import load_settings
+    from agentcode.generation.checks.preflight import defined_names
+    from agentcode.generation.codegen import AskOptions
     from agentcode.models.sampling import Sampling
-    from agentcode.preflight import defined_names
 
     options = verification or VerifyOptions()
     ask = ask or AskOptions()

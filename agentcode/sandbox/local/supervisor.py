@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentcode.errors import SandboxError, SandboxUnavailableError
-from agentcode.sandbox import freeze
-from agentcode.sandbox.jail import LINE_LIMIT
-from agentcode.sandbox.protocol import parse_ready, parse_result
+from agentcode.sandbox.local import freeze
+from agentcode.sandbox.local.jail import LINE_LIMIT
+from agentcode.sandbox.local.protocol import parse_ready, parse_result
 
 Callback = Callable[[str], None]
 START_TIMEOUT = 20.0

@@ -1,6 +1,6 @@
 """Judging one candidate: run it in the sandbox with the user's input, tests and check.
 
-`agentcode.verify` asks the model and decides what to do next; this module says how a single
+`generation.verify` asks the model and decides what to do next; this module says how a single
 program did (`Assessment`) and describes a failure in the words the model is shown: bounded to
 the lines that matter, the program's own traceback frames, and where its input really is.
 """
@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agentcode.errors import ExecutionTimeoutError
-from agentcode.output_checks import (
+from agentcode.generation.checks.output import (
     files_to_write,
     input_whereabouts,
     missing_file_hint,
     output_problem,
 )
-from agentcode.sandbox.jail import PYTHON_ROOT, VENV_ROOT
-from agentcode.sandbox.packages import JAIL_PATH
+from agentcode.generation.checks.user_tests import TestSource, check_code, tests_code
+from agentcode.sandbox.local.jail import PYTHON_ROOT, VENV_ROOT
+from agentcode.sandbox.local.packages import JAIL_PATH
 from agentcode.types import Execution
-from agentcode.verify_tests import TestSource, check_code, tests_code
 
 if TYPE_CHECKING:
     from agentcode.config import Settings
@@ -214,7 +214,7 @@ class Verifier:
         self, session: SandboxSession, execution: Execution, before: set[str]
     ) -> Assessment | None:
         """The failure of a clean run on known input that did not do the task: it left no
-        result at all (a fact), or `agentcode.output_checks` infers so from what it left."""
+        result at all (a fact), or `generation.checks.output` infers so from what it left."""
         after = set(session.list_files())
         written = (after - before) | {
             name for name, data in self.files.items()
@@ -242,7 +242,7 @@ class Assessment:
     stage: str | None = None
     tests_failed: int | None = None
     tests_total: int | None = None
-    # Set when the failure is an inference from the output (`agentcode.output_checks`), not a
+    # Set when the failure is an inference from the output (`generation.checks.output`), not a
     # fact: the problem and the output, equal for programs that did the same thing.
     doubt: str | None = None
 

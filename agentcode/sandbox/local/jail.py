@@ -360,7 +360,7 @@ def bwrap_arguments(limits: Limits, fds: Fds, *, uid: int | None,
             args += ["--size", str(size_mb * MIB), "--perms", mode, "--tmpfs", path]
     args += _python_binds(layout, fds)
     if packages is not None:
-        from agentcode.sandbox.packages import JAIL_PATH
+        from agentcode.sandbox.local.packages import JAIL_PATH
 
         args += ["--perms", "0755", "--dir", os.path.dirname(JAIL_PATH),
                  "--ro-bind", packages, JAIL_PATH]

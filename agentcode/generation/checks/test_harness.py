@@ -1,6 +1,7 @@
 """Runs a user's test file against a candidate, *inside the sandbox* (stdlib only).
 
-`agentcode.verify_tests` sends this module's source into the sandbox session that already ran the
+`generation.checks.user_tests` sends this module's source into the sandbox session that already ran
+the
 candidate, then calls ``run_tests(source, filename, namespace)`` with the candidate's namespace.
 The test file's code runs there (plain top-level asserts work), then every ``test_*`` function is
 called. Failures come back as one ``AssertionError`` whose message is a short report for the

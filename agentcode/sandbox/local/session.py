@@ -25,13 +25,13 @@ from typing import Any, Self
 
 from agentcode.config import Settings
 from agentcode.errors import EXIT_TIMEOUT, ExecutionTimeoutError, SandboxError
-from agentcode.sandbox import jail, seccomp
 from agentcode.sandbox.base import WORKDIR
-from agentcode.sandbox.cgroup import SessionCgroup, session_cgroup
-from agentcode.sandbox.packages import JAIL_PATH, SandboxEnvironment
-from agentcode.sandbox.supervisor import Callback, Outcome, WorkerProcess
-from agentcode.sandbox.tmpfs import HostTmpfs, host_tmpfs
-from agentcode.sandbox.workdir import WorkDir
+from agentcode.sandbox.local import jail, seccomp
+from agentcode.sandbox.local.cgroup import SessionCgroup, session_cgroup
+from agentcode.sandbox.local.packages import JAIL_PATH, SandboxEnvironment
+from agentcode.sandbox.local.supervisor import Callback, Outcome, WorkerProcess
+from agentcode.sandbox.local.tmpfs import HostTmpfs, host_tmpfs
+from agentcode.sandbox.local.workdir import WorkDir
 from agentcode.types import Execution, ExecutionError, Output
 
 UNSAFE_WARNING = (

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agentcode.errors import UsageError
 
-# Frames of the runner itself are dropped from reports (see verify_runner._describe).
+# Frames of the runner itself are dropped from reports (see test_harness._describe).
 RUNNER_FILENAME = "<agentcode-test-runner>"
 
 
@@ -55,7 +55,7 @@ def load_tests(tests: str | os.PathLike[str] | None) -> TestSource | None:
 
 
 def runner_source() -> str:
-    return Path(__file__).with_name("verify_runner.py").read_text(encoding="utf-8")
+    return Path(__file__).with_name("test_harness.py").read_text(encoding="utf-8")
 
 
 def tests_code(tests: TestSource) -> str:

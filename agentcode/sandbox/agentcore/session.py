@@ -12,7 +12,7 @@ fill in:
   its data-plane client with one token for all attempts and hand the session to the SDK object;
 - ``download_file(s)`` skip the stream's error events and ``isError`` (a throttled read looks like
   a missing file) and decode every blob they can as text: reads go through ``invoke("readFiles")``
-  and our own stream handling (`agentcode.sandbox.agentcore_results`);
+  and our own stream handling (`agentcode.sandbox.agentcore.results`);
 - results stream back as events the SDK leaves to the caller: we drain them, map them to an
   `Execution` and enforce the deadline while they arrive.
 
@@ -39,7 +39,7 @@ from agentcode.errors import (
     SandboxError,
     UsageError,
 )
-from agentcode.sandbox.agentcore_errors import (
+from agentcode.sandbox.agentcore.errors import (
     INVOKE,
     START,
     STOP,
@@ -49,7 +49,7 @@ from agentcode.sandbox.agentcore_errors import (
     translate,
     with_retries,
 )
-from agentcode.sandbox.agentcore_results import (
+from agentcode.sandbox.agentcore.results import (
     ToolResult,
     file_content,
     listed_entries,

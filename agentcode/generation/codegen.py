@@ -3,7 +3,7 @@
 `agenerate_code` builds a short system prompt meant for small local models too (they do not call
 tools: they are asked for exactly one fenced ```python block), sends the task with an optional data
 context and earlier turns, and lets `agentcode.models.router` pick the model, retry, re-ask and
-fall back. The reply's code is extracted and checked to compile (`agentcode.extract`).
+fall back. The reply's code is extracted and checked to compile (`agentcode.models.extract`).
 
 Hooks for later features:
 
@@ -13,7 +13,7 @@ Hooks for later features:
 - verify/repair: a caller can run the code and call `generate_code` again with the failure as the
   prompt and the previous exchange as ``history``, recording each candidate in
   ``Generation.rounds``; `build_messages` and `extract_code` are public for that
-  (`agentcode.verify` does this).
+  (`agentcode.generation.verify` does this).
 
 The public `agentcode.generate` (in `agentcode.api.generation`) adds verification and history.
 """
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentcode.errors import ModelError, UsageError
-from agentcode.extract import extract_code
+from agentcode.models.extract import extract_code
 from agentcode.types import Generation, RepairRound
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def build_system_prompt(extra: str | None = None, *,
     """
     prompt = SYSTEM_PROMPT
     if packages:
-        from agentcode.sandbox.packages import packages_rule
+        from agentcode.sandbox.local.packages import packages_rule
 
         rule = packages_rule(packages)
         prompt = (prompt.replace(STDLIB_RULE, rule) if STDLIB_RULE in prompt
@@ -133,7 +133,7 @@ def describe_input(
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AskOptions:
     """How to ask the model chain: what `generate`, `agenerate` and every round of
-    `agentcode.verify.generate_verified` share (see `agentcode.generate` for each field)."""
+    `generation.verify.generate_verified` share (see `agentcode.generate` for each field)."""
 
     model: str | Model | Sequence[str | Model] | None = None
     system: str | None = None
@@ -175,9 +175,10 @@ async def agenerate_code(
     """Ask the model chain for a program (records nothing: see `agentcode.generate`).
 
     The model is told what the code may import besides the standard library: what the
-    configured sandbox has (`agentcode.sandbox.packages.importable_packages`).
+    configured sandbox has (`agentcode.sandbox.local.packages.importable_packages`).
 
-    The reply's code goes through the static pre-flight (`agentcode.preflight`): imports that
+    The reply's code goes through the static pre-flight (`generation.checks.preflight`): imports
+    that
     are certain are added; other undefined names are quoted back to the model in one repair
     round unless ``ask.repair_preflight`` is false. That round is on ``Generation.rounds``
     (stage "preflight"); the code with fewer problems is kept.
@@ -191,7 +192,7 @@ async def agenerate_code(
     ask = ask or AskOptions()
     settings = settings or load_settings()
     candidates = candidates_for(ask.model, settings)
-    from agentcode.preflight import describe_problems, preflight
+    from agentcode.generation.checks.preflight import describe_problems, preflight
 
     started = time.monotonic()
     system_prompt, messages, modules = _request(prompt, ask, settings)
@@ -299,7 +300,7 @@ async def adraw_codes(
     (docs/benchmarks.md, "Drawing candidates"). Otherwise, or when that call fails, they are drawn
     one after another through the router (retries and fallback as always). A draw whose reply
     holds no usable code is a `NoUsableCodeError` in the list; imports that are certain are
-    added (`agentcode.preflight`), other problems are left for the caller to judge.
+    added (`generation.checks.preflight`), other problems are left for the caller to judge.
     """
     from agentcode.errors import NoUsableCodeError
     from agentcode.models.sampling import Sampling
@@ -329,8 +330,8 @@ async def _draw_together(
 ) -> list[Generation | ModelError]:
     """`adraw_codes`' one call to ``draw_many``; empty when that call failed."""
     from agentcode.errors import NoUsableCodeError
-    from agentcode.extract import UnusableReply
-    from agentcode.preflight import preflight
+    from agentcode.generation.checks.preflight import preflight
+    from agentcode.models.extract import UnusableReply
     from agentcode.types import Attempt
 
     name, model = found
@@ -362,7 +363,7 @@ async def _draw_together(
 def _request(prompt: str, ask: AskOptions, settings: Settings) -> tuple[str, Messages, set[str]]:
     """(system prompt, messages, importable third-party modules) of a request: what the model
     is sent, and what the pre-flight may import."""
-    from agentcode.sandbox.packages import importable_packages
+    from agentcode.sandbox.local.packages import importable_packages
 
     packages = importable_packages(settings.sandbox, settings)
     system_prompt = build_system_prompt(ask.system, packages=packages)

@@ -14,7 +14,7 @@ that ``gen --verify`` failed ended on such a program. Some misses no oracle is n
 Each is a failure of stage "output", ranked with a program that printed nothing, and goes back to
 the model like a crash. Each test is narrow on purpose: a false alarm costs a repair round, so
 only what a user would also call wrong is flagged; and a flagged output that a different program
-repeats is taken as meant (`agentcode.verify`), so an input on which the right answer looks
+repeats is taken as meant (`generation.verify`), so an input on which the right answer looks
 wrong (sorted lines for "sort the lines") costs one round, not the budget.
 """
 

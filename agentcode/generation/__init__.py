@@ -1,0 +1,15 @@
+"""Generation and verification: a request becomes one program the model wrote and the checks passed.
+
+The pipeline, in the order a request meets it:
+- `codegen`: the system prompt, the request's context and the model call (through the router in
+  `agentcode.models`), one candidate program per answer;
+- `checks`: what is known about a candidate before and after it runs: `checks.preflight` (syntax
+  and undefined names, no model round), `checks.user_tests` with `checks.test_harness` (the user's
+  tests and check, run in the sandbox), `checks.output` (did a clean run do the task at all);
+- `judge`: runs one candidate in the sandbox and says how it did;
+- `verify`: the loop that asks, judges and repairs within the budget;
+- `conversation`: earlier turns of a session, as the model sees them.
+
+Nothing here records history or parses the command line: `agentcode.api` does the first, the
+front ends (`agentcode.cli`, `agentcode.server`, `agentcode.mcp`) the second.
+"""

@@ -1,0 +1,1 @@
+"""The checks a candidate program meets, each in its own module (see `agentcode.generation`)."""
