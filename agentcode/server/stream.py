@@ -17,7 +17,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import (
+    WebSocket,
+    WebSocketDisconnect,
+    WebSocketDisconnected,
+    WebSocketState,
+)
 
 from agentcode.errors import EXIT_USAGE, AgentcodeError
 from agentcode.server.errors import error_body
@@ -29,19 +34,26 @@ if TYPE_CHECKING:
     from agentcode.server.sessions import SessionPool
 
 UNKNOWN_SESSION = 4404
+# How a client that left shows: Starlette's WebSocketDisconnect (it said goodbye) or
+# WebSocketDisconnected (used after it left), or the server's OSError (uvicorn's
+# ClientDisconnected) when a send meets a closed connection.
+ENDED = (WebSocketDisconnect, WebSocketDisconnected, OSError)
 
 
 async def endpoint(websocket: WebSocket, session_id: str) -> None:
     # The token and Origin were checked before this (agentcode.server.auth.Gate).
     pool: SessionPool = websocket.app.state.pool
-    await websocket.accept()
     try:
-        pool.get(session_id)
-    except UnknownSession:
-        await _send(websocket, _unknown(session_id))
-        await websocket.close(code=UNKNOWN_SESSION)
-        return
-    with contextlib.suppress(WebSocketDisconnect):
+        await websocket.accept()
+    except (*ENDED, RuntimeError):  # left before the handshake was answered: Starlette's
+        return  # accept() then meets "websocket.disconnect" where it expects "connect"
+    with contextlib.suppress(*ENDED):
+        try:
+            pool.get(session_id)
+        except UnknownSession:
+            await _send(websocket, _unknown(session_id))
+            await websocket.close(code=UNKNOWN_SESSION)
+            return
         while True:
             text = await websocket.receive_text()
             try:
@@ -114,7 +126,7 @@ async def _forward(websocket: WebSocket, events: asyncio.Queue[dict[str, Any] | 
 async def _send(websocket: WebSocket, event: dict[str, Any]) -> None:
     if websocket.application_state != WebSocketState.CONNECTED:
         return
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+    with contextlib.suppress(*ENDED):
         await websocket.send_json(event)
 
 
