@@ -31,16 +31,22 @@ class _Serializable:
 class Output(_Serializable):
     """One rich result, like a notebook cell's: the last expression's value or a figure.
 
-    ``png`` is base64-encoded. ``main`` marks the value of the code's last expression.
+    ``png`` and ``jpeg`` are base64-encoded, ``svg`` is the SVG text. ``main`` marks the value of
+    the code's last expression; ``name`` is set on an image the code saved (its work-dir path).
     """
 
     text: str | None = None
     html: str | None = None
     png: str | None = None
     main: bool = False
+    jpeg: str | None = None
+    svg: str | None = None
+    markdown: str | None = None
+    name: str | None = None
 
     def formats(self) -> list[str]:
-        return [name for name in ("text", "html", "png") if getattr(self, name) is not None]
+        return [name for name in ("text", "html", "markdown", "png", "jpeg", "svg")
+                if getattr(self, name) is not None]
 
 
 @dataclass(slots=True)

@@ -111,7 +111,7 @@ def save_artifacts(session: Session, execution: Execution, out_dir: str | Path, 
         taken = {path.relative_to(out.path).as_posix() for path in copied.saved}
         figure = 0
         for output in execution.outputs:
-            if output.png is None:
+            if output.png is None or output.name is not None:  # a saved file is copied above
                 continue
             figure += 1
             name = f"figure-{figure}.png"

@@ -31,6 +31,10 @@ class OutputSchema(_Schema):
     html: str | None = Field(None, description="HTML representation, when the value has one.")
     png: str | None = Field(None, description="A PNG image, base64-encoded (matplotlib figures).")
     main: bool = Field(False, description="True for the value of the code's last expression.")
+    jpeg: str | None = Field(None, description="A JPEG image, base64-encoded.")
+    svg: str | None = Field(None, description="An SVG image (its text).")
+    markdown: str | None = Field(None, description="Markdown, when the value has it.")
+    name: str | None = Field(None, description="The work-dir path of an image the code saved.")
 
 
 class ExecutionErrorSchema(_Schema):

@@ -235,7 +235,7 @@ def report_skipped(skipped: list[str], shown: int = 10) -> None:
 
 def unsaved_note(execution: Execution) -> str | None:
     """"2 files and 1 figure not saved; add --out DIR", or None when nothing was made."""
-    figures = sum(1 for output in execution.outputs if output.png is not None)
+    figures = sum(1 for output in execution.outputs if output.png is not None and not output.name)
     parts = [f"{n} {word}{'' if n == 1 else 's'}"
              for n, word in ((len(execution.files), "file"), (figures, "figure")) if n]
     if not parts:

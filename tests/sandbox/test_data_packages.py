@@ -71,6 +71,30 @@ def test_a_figure_the_code_saved_is_not_returned_again(data_jail: LocalSandboxSe
     )
     assert result.ok, result.stderr
     assert data_jail.read_file("bar.png").startswith(PNG_MAGIC)
-    assert len([o for o in result.outputs if o.png]) == 1  # the unsaved second figure only
+    # The saved chart once, as its file (named), then the unsaved second figure: no copy.
+    assert [o.name for o in result.outputs if o.png] == ["bar.png", None]
+    assert base64.b64decode(result.outputs[0].png or "") == data_jail.read_file("bar.png")
     again = data_jail.execute("import matplotlib.pyplot as plt\nplt.get_fignums()")
+    assert all(o.name is None for o in again.outputs)  # bar.png is shown once, when written
     assert again.text == "[]"  # all figures are closed after each run
+
+
+def test_display_and_saved_images_show_in_the_order_they_came(
+    data_jail: LocalSandboxSession,
+) -> None:
+    result = data_jail.execute(
+        "import time\n"
+        "class Note:\n"
+        "    def _repr_markdown_(self):\n"
+        "        return '**first**'\n"
+        "display(Note())\n"
+        "time.sleep(0.02)\n"
+        "open('shape.svg', 'w').write('<svg xmlns=\"http://www.w3.org/2000/svg\"/>')\n"
+        "time.sleep(0.02)\n"
+        "display(42)\n"
+        "'last'"
+    )
+    assert result.ok, result.stderr
+    kinds = [(o.markdown, o.svg and o.name, o.text, o.main) for o in result.outputs]
+    assert kinds[0][0] == "**first**" and kinds[1][1] == "shape.svg"
+    assert kinds[2][2] == "42" and kinds[3] == (None, None, "'last'", True)

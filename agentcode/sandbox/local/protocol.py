@@ -14,7 +14,7 @@ from typing import Any
 from agentcode.errors import SandboxError
 
 _STATUSES = {"ok", "error", "interrupted"}
-_OUTPUT_KEYS = ("text", "html", "png")
+_OUTPUT_KEYS = ("text", "html", "png", "jpeg", "svg", "markdown", "name")
 _ERROR_KEYS = ("name", "value", "traceback")
 
 

@@ -33,6 +33,8 @@ class _State:
     cpu_budget = 60
     output_bytes = 1024 * 1024
     count = 0
+    workdir = "."
+    shown = None  # the running execution's display() outputs (None between executions)
 
 
 def _on_sigint(signum, frame):
@@ -141,21 +143,76 @@ def _b64(data):
     return base64.b64encode(data).decode("ascii")
 
 
-def _rich(value, limit):
-    out = {"main": True, "text": None, "html": None, "png": None}
+def _rich(value, limit, main=True):
+    """The value's reprs, as a notebook shows them: text always, and the rich ones it has."""
+    out = {"main": main, "text": None, "html": None, "png": None}
     text = repr(value)
     out["text"] = text if len(text) <= limit else text[:limit] + "..."
-    html = getattr(value, "_repr_html_", None)
-    if callable(html) and not isinstance(value, type):
-        result = html()
+    if isinstance(value, type):
+        return out
+    for key in ("html", "markdown", "svg"):
+        method = getattr(value, f"_repr_{key}_", None)
+        result = method() if callable(method) else None
         if isinstance(result, str):
-            out["html"] = result[:limit]
-    png = getattr(value, "_repr_png_", None)
-    if callable(png) and not isinstance(value, type):
-        result = png()
+            out[key] = result[:limit]
+    for key in ("png", "jpeg"):
+        method = getattr(value, f"_repr_{key}_", None)
+        result = method() if callable(method) else None
         if isinstance(result, (bytes, bytearray)):
-            out["png"] = _b64(bytes(result))
+            out[key] = _b64(bytes(result))
     return out
+
+
+def display(*objs):
+    """Show each object in the results, in order, as a notebook's display() does."""
+    for obj in objs:
+        if _State.shown is None:
+            print(repr(obj))
+        else:
+            _State.shown.append((time.time_ns(), _rich(obj, _State.output_bytes, main=False)))
+
+
+_IMAGES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".svg": "svg"}
+_SCAN_ENTRIES = 2000  # a walk of the work dir looks at no more than this many names
+
+
+def _images():
+    """{path: (mtime_ns, size)} of the image files in the work dir (regular files only)."""
+    found, seen = {}, 0
+    for root, dirs, files in os.walk(_State.workdir):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        seen += len(dirs) + len(files)
+        for name in files:
+            if os.path.splitext(name)[1].lower() in _IMAGES:
+                path = os.path.join(root, name)
+                try:
+                    info = os.lstat(path)
+                except OSError:
+                    continue
+                if info.st_mode & 0o170000 == 0o100000:  # S_ISREG: never a link
+                    found[os.path.relpath(path, _State.workdir)] = (info.st_mtime_ns,
+                                                                    info.st_size)
+        if seen > _SCAN_ENTRIES:
+            break
+    return found
+
+
+def _saved_images(before):
+    """(mtime_ns, output) for each image the code wrote or changed, named by its path."""
+    shown = []
+    for path, (mtime, size) in _images().items():
+        if before.get(path) == (mtime, size) or size > _State.output_bytes:
+            continue
+        kind = _IMAGES[os.path.splitext(path)[1].lower()]
+        try:
+            with open(os.path.join(_State.workdir, path), "rb") as handle:
+                data = handle.read(_State.output_bytes)
+        except OSError:
+            continue
+        out = {"main": False, "text": None, "html": None, "png": None, "name": path}
+        out[kind] = data.decode("utf-8", "replace") if kind == "svg" else _b64(data)
+        shown.append((mtime, out))
+    return shown
 
 
 class _SavefigWatch:
@@ -288,6 +345,8 @@ def run(request, namespace):
     # RLIMIT_CPU counts whole seconds of the worker's life: round up so the budget is never
     # less than asked.
     _set_cpu_soft(int(used.ru_utime + used.ru_stime) + 1 + max(1, _State.cpu_budget))
+    images = _images()
+    _State.shown = []
     try:
         _State.running = True
         exec(body, namespace)
@@ -309,6 +368,11 @@ def run(request, namespace):
         result.update(status="error", exit_code=1, error=_error(exc, text))
     finally:
         _State.running = False
+        # What display() showed and the images the code saved, in the order they came,
+        # before the last expression's value and the figures left open.
+        shown = sorted(_State.shown + _saved_images(images), key=lambda pair: pair[0])
+        result["outputs"][:0] = [out for _, out in shown]
+        _State.shown = None
         if result["status"] != "ok" and "matplotlib.pyplot" in sys.modules:
             sys.modules["matplotlib.pyplot"].close("all")
         _set_cpu_soft(resource.RLIM_INFINITY)
@@ -321,7 +385,8 @@ def _encode(result, limit):
     if len(line) > limit:
         # Too big for the protocol (huge figures): keep the text of each output only.
         for out in result["outputs"]:
-            out["png"] = out["html"] = None
+            for key in ("html", "png", "jpeg", "svg", "markdown"):
+                out[key] = None
         line = json.dumps(result).encode() + b"\n"
     return line
 
@@ -339,6 +404,7 @@ def main():
     if config.get("uid") is not None:
         _drop_privileges(config["uid"], config["gid"], workdir)
     os.chdir(workdir)
+    _State.workdir = workdir
     _apply_limits(config["limits"])
     signal.signal(signal.SIGINT, _on_sigint)
     signal.signal(signal.SIGXCPU, _on_sigxcpu)
@@ -354,6 +420,7 @@ def main():
     # The code runs as the script would: a fresh __main__, argv like `python -`, cwd on sys.path.
     user_main = types.ModuleType("__main__")
     user_main.__dict__["__builtins__"] = __builtins__
+    user_main.__dict__["display"] = display  # as in a notebook
     sys.modules["__main__"] = user_main
     sys.argv = ["-"]
     _set_import_path(config.get("packages"))
