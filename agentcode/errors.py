@@ -110,5 +110,11 @@ class VerificationError(AgentcodeError):
     exit_code = EXIT_CODE_RAISED
 
 
+class Cancelled(AgentcodeError):
+    """The request was stopped on purpose (`Session.cancel`, a Stop button)."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
 class StoreError(AgentcodeError):
     """The history store cannot be read or written. Callers warn and carry on."""

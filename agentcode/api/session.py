@@ -16,13 +16,14 @@ cannot survive a process: the earlier code is shown to the model, not re-run).
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeAlias
 
-from agentcode.errors import ExecutionTimeoutError, UsageError
+from agentcode.errors import Cancelled, ExecutionTimeoutError, UsageError
 from agentcode.generation.conversation import (
     SESSION_SYSTEM,
     STANDALONE_SYSTEM,
@@ -70,6 +71,8 @@ class Session:
         self._sandbox: SandboxSession | None = None if isinstance(sandbox, str) else sandbox
         self._owns_sandbox = sandbox is None or isinstance(sandbox, str)
         self._inputs: dict[str, str] = {}  # name -> sha256 of what we put there
+        self._input_data: dict[str, bytes] = {}  # name -> what we put there (see input_files)
+        self._cancel = threading.Event()  # set by cancel() from another thread
         self._defined: set[str] = set()  # names the code run here bound (for the pre-flight)
 
     @property
@@ -102,6 +105,7 @@ class Session:
         from agentcode.generation.checks.preflight import defined_names
 
         self._defined |= defined_names(code)  # even if it fails midway, some names may exist
+        self._cancel.clear()
         try:
             execution = self.sandbox.execute(code, timeout=timeout, stdin=data,
                                              on_stdout=on_stdout, on_stderr=on_stderr, **extra)
@@ -123,8 +127,14 @@ class Session:
         (trimmed to fit its context), and knows the variables still exist. The code is not run:
         call `execute` with it. ``options`` go to `agentcode.generate` (``on_token``,
         ``verify``, ``tests``, ...); a verified generation runs its candidates in this sandbox.
+        To describe the files given to this session to the model and run the candidate on
+        them, as ``gen --file`` does, see `known_input_options`. `cancel` stops the call.
         """
         from agentcode.api.generation import generate_unrecorded
+
+        self._cancel.clear()
+        options["on_token"] = self._cancellable(options.get("on_token"))
+        options["on_restart"] = self._cancellable(options.get("on_restart"))
 
         history, request = self.conversation.messages(prompt)
         # A fresh `gen` has no earlier conversation to speak of: no note (one measured-prompt less
@@ -145,6 +155,31 @@ class Session:
         if self.records_history:
             self.history_writer.generation(generation)
         return generation
+
+    def cancel(self) -> None:
+        """Stop the running `generate` or `execute`, from another thread (a Stop button).
+
+        The model's answer stops at its next token (the call raises `Cancelled`); running code
+        is interrupted (KeyboardInterrupt, as Ctrl-C would) and the session keeps its
+        variables. A sandbox that cannot be interrupted finishes the code.
+        """
+        self._cancel.set()
+        interrupt = getattr(self._sandbox, "interrupt", None)
+        if callable(interrupt):
+            interrupt()
+
+    def _cancellable(self, callback: Callback | None) -> Callback:
+        def call(text: str) -> None:
+            if self._cancel.is_set():
+                raise Cancelled("stopped: the request was cancelled")
+            if callback is not None:
+                callback(text)
+
+        return call
+
+    def input_files(self) -> dict[str, bytes]:
+        """The files given to this session (`write_files`, ``execute(files=)``), by name."""
+        return dict(self._input_data)
 
     @property
     def model_names(self) -> list[str]:
@@ -167,6 +202,7 @@ class Session:
         """Forget the conversation and start a fresh sandbox (variables and files are lost)."""
         self.close()
         self._inputs.clear()
+        self._input_data.clear()
         self.conversation.clear()
 
     def entries(self, limit: int | None = None) -> list[HistoryEntry]:
@@ -235,6 +271,7 @@ class Session:
         self.sandbox.write_files(contents)
         for name, data in contents.items():
             self._inputs[name] = hashlib.sha256(data).hexdigest()
+            self._input_data[name] = data
 
     def download(self, out_dir: str | Path, *, overwrite: bool = False) -> list[Path]:
         """Copy the files the code created or changed (not unchanged inputs) into ``out_dir``.
@@ -317,6 +354,35 @@ def read_files(files: Files, limit: int) -> dict[str, bytes]:
             raise UsageError(f"invalid file path {str(item)!r}")
         contents[path.name] = read_bytes(str(path), limit=limit, what="file")
     return contents
+
+
+def known_input_options(options: Mapping[str, Any], *, files: Mapping[str, bytes],
+                        stdin: bytes | str | None) -> tuple[str | None, dict[str, Any]]:
+    """The data context for a program whose input is known, and `generate`'s options for it.
+
+    ``files`` are what it finds in its work dir (a session's `Session.input_files`).
+    The context is what ``gen --stdin``/``--file`` show the model (`describe_input`,
+    `describe_files`). Unless ``options`` say whether to verify, the candidate runs once on
+    that input and is repaired at most `SMOKE_MAX_REPAIRS` times, like ``gen``'s run on known
+    input; ``verify=False`` leaves it unrun.
+    """
+    from agentcode.generation.codegen import describe_files, describe_input
+    from agentcode.types import SMOKE_MAX_REPAIRS
+
+    data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+    parts = ([describe_input(data)] if data else []) + ([describe_files(files)] if files else [])
+    options = dict(options)
+    known = bool(parts)
+    if known and options.get("verify") is None:
+        options["verify"] = True
+        options.setdefault("max_repairs", SMOKE_MAX_REPAIRS)
+    if options.get("verify") and known:
+        options.update(stdin=data, files=dict(files))
+    elif options.get("verify") is None:
+        options.pop("verify", None)
+    if not options.get("verify"):
+        options.pop("stdin", None)
+    return "\n\n".join(parts) or None, options
 
 
 def check_env(env: Mapping[str, str]) -> dict[str, str]:

@@ -149,7 +149,7 @@ def _api(pool: SessionPool, config: ServerConfig) -> APIRouter:
     async def generate(session_id: str, request: GenerateRequest) -> dict[str, Any]:
         """The next turn of the session's conversation: the Generation, as ``gen --json``."""
         generation = await pool.run(session_id, lambda s: s.generate(
-            request.prompt, **request.options()))
+            request.prompt, **request.arguments(s)))
         return generation.to_dict()
 
     @api.get("/sessions/{session_id}/history", response_model=list[HistoryEntrySchema],

@@ -6,11 +6,14 @@ Results (an Execution, a Generation, history entries) are exactly the JSON ``run
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from agentcode.types import DEFAULT_MAX_REPAIRS
+from agentcode.types import DEFAULT_MAX_REPAIRS, SMOKE_MAX_REPAIRS
+
+if TYPE_CHECKING:
+    from agentcode import Session
 
 
 class SessionRequest(BaseModel):
@@ -33,17 +36,35 @@ class ExecuteRequest(BaseModel):
 
 class GenerateRequest(BaseModel):
     prompt: str = Field(min_length=1)
-    verify: bool = Field(False, description="Run each candidate and repair failures.")
-    max_repairs: int = Field(DEFAULT_MAX_REPAIRS, ge=0, le=16)
+    verify: bool | None = Field(None, description=(
+        "Run each candidate and repair failures. Default: only when the input is known (files "
+        "put in the session, or stdin), as `gen --file` does: the code runs once on it."))
+    max_repairs: int | None = Field(None, ge=0, le=16, description=(
+        f"Rounds after the first (default {DEFAULT_MAX_REPAIRS} with verify, "
+        f"{SMOKE_MAX_REPAIRS} for the run on known input)."))
     system: Annotated[str | None, Field(description="Extra instructions for the model.")] = None
     context: Annotated[str | None, Field(description="A description or sample of the input.")
                        ] = None
+    stdin: Annotated[str | None, Field(description="What the program will read from stdin.")
+                     ] = None
+
+    def arguments(self, session: Session) -> dict[str, Any]:
+        """Keyword arguments for ``session.generate``: the files put in the session and
+        ``stdin`` are the program's known input (`agentcode.api.session.known_input_options`)."""
+        from agentcode.api.session import known_input_options
+
+        known, options = known_input_options(self.options(), files=session.input_files(),
+                                             stdin=self.stdin)
+        options["context"] = "\n\n".join(part for part in (self.context, known) if part) or None
+        return options
 
     def options(self) -> dict[str, Any]:
-        """Keyword arguments for `Session.generate`."""
-        options: dict[str, Any] = {"system": self.system, "context": self.context}
-        if self.verify:
-            options.update(verify=True, max_repairs=self.max_repairs)
+        """Keyword arguments for `Session.generate` (``context`` and ``stdin`` apart)."""
+        options: dict[str, Any] = {"system": self.system, "verify": self.verify}
+        if self.max_repairs is not None:
+            options["max_repairs"] = self.max_repairs
+        elif self.verify:
+            options["max_repairs"] = DEFAULT_MAX_REPAIRS
         return options
 
 

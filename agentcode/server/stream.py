@@ -1,11 +1,16 @@
 """``WS /v1/sessions/{id}/stream``: generate and execute with live output.
 
-The client sends ``{"type": "generate", "prompt": ..., "verify"?: bool}`` or
-``{"type": "execute", "code": ..., "stdin"?: ..., "timeout"?: ...}``, one at a time. The server
-streams ``{"type": "token" | "stdout" | "stderr", "text": ...}`` as they happen (and
-``{"type": "restart", "text": why}`` when streamed code is void because another call starts),
+The client sends ``{"type": "generate", "prompt": ..., "verify"?: bool, "stdin"?: ...}`` or
+``{"type": "execute", "code": ..., "stdin"?: ..., "timeout"?: ...}``, one at a time, and
+``{"type": "stop"}`` to stop the one running (the model stops; running code is interrupted and
+the session keeps its variables). The server first sends ``{"type": "started", "models",
+"rounds", "files"}`` (``rounds``: how many verification rounds at most, 0 when the code is not
+run), streams ``{"type": "token" | "stdout" | "stderr", "text": ...}`` as they happen (and
+``{"type": "restart", "text": why}`` when streamed code is void because another call starts;
+``{"type": "round", "index", "passed", "stage", "error"}`` after each verification round),
 then ``{"type": "result", "kind": "generate" | "execute", ...}`` with the same body as the REST
-call, or ``{"type": "error", "message": ..., "exit_code": ...}``.
+call (an execution's also lists ``files``, those the code made or changed), or
+``{"type": "error", "message": ..., "exit_code": ...}``.
 """
 
 from __future__ import annotations
@@ -28,10 +33,12 @@ from agentcode.errors import EXIT_USAGE, AgentcodeError
 from agentcode.server.errors import error_body
 from agentcode.server.schemas import ExecuteRequest, GenerateRequest
 from agentcode.server.sessions import UnknownSession
+from agentcode.types import DEFAULT_MAX_REPAIRS
 
 if TYPE_CHECKING:
     from agentcode import Session
     from agentcode.server.sessions import SessionPool
+    from agentcode.types import RepairRound
 
 UNKNOWN_SESSION = 4404
 # How a client that left shows: Starlette's WebSocketDisconnect (it said goodbye) or
@@ -54,15 +61,41 @@ async def endpoint(websocket: WebSocket, session_id: str) -> None:
             await _send(websocket, _unknown(session_id))
             await websocket.close(code=UNKNOWN_SESSION)
             return
+        await _serve(websocket, pool, session_id)
+
+
+async def _serve(websocket: WebSocket, pool: SessionPool, session_id: str) -> None:
+    """Read messages while an operation runs, so that ``{"type": "stop"}`` can reach it."""
+    running: asyncio.Task[None] | None = None
+    try:
         while True:
             text = await websocket.receive_text()
             try:
                 message = json.loads(text)
             except ValueError:
-                await _send(websocket, {"type": "error", "exit_code": EXIT_USAGE,
-                                        "message": "messages must be JSON objects"})
+                await _send(websocket, _usage("messages must be JSON objects"))
                 continue
-            await _handle(websocket, pool, session_id, message)
+            kind = message.get("type") if isinstance(message, dict) else None
+            busy = running is not None and not running.done()
+            if kind == "stop":
+                if busy:
+                    _cancel(pool, session_id)
+                continue  # nothing to stop: the result already went out
+            if busy:
+                await _send(websocket, _usage("one request at a time: wait for its result, or "
+                                              "send {\"type\": \"stop\"}"))
+                continue
+            running = asyncio.create_task(_handle(websocket, pool, session_id, message))
+    finally:
+        if running is not None and not running.done():
+            _cancel(pool, session_id)  # the client that asked is gone: stop its request
+            with contextlib.suppress(*ENDED):
+                await running
+
+
+def _cancel(pool: SessionPool, session_id: str) -> None:
+    with contextlib.suppress(UnknownSession):
+        pool.get(session_id).session.cancel()
 
 
 async def _handle(websocket: WebSocket, pool: SessionPool, session_id: str,
@@ -76,29 +109,38 @@ async def _handle(websocket: WebSocket, pool: SessionPool, session_id: str,
         elif kind == "execute":
             request = ExecuteRequest.model_validate(fields)
         else:
-            await _send(websocket, {"type": "error", "exit_code": EXIT_USAGE,
-                                    "message": "unknown message: send {\"type\": \"generate\", "
-                                    "\"prompt\": ...} or {\"type\": \"execute\", \"code\": ...}"})
+            await _send(websocket, _usage("unknown message: send {\"type\": \"generate\", "
+                                          "\"prompt\": ...}, {\"type\": \"execute\", "
+                                          "\"code\": ...} or {\"type\": \"stop\"}"))
             return
     except ValidationError as exc:
-        await _send(websocket, {"type": "error", "exit_code": EXIT_USAGE,
-                                "message": f"invalid {kind} message: {_first_error(exc)}"})
+        await _send(websocket, _usage(f"invalid {kind} message: {_first_error(exc)}"))
         return
 
     loop = asyncio.get_running_loop()
     events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
 
-    def emit(event: str) -> Callable[[str], None]:
-        # Called from the session's thread: hand each chunk to the event loop, in order.
-        def callback(text: str) -> None:
-            loop.call_soon_threadsafe(events.put_nowait, {"type": event, "text": text})
+    def put(event: dict[str, Any]) -> None:
+        # Called from the session's thread: hand each event to the event loop, in order.
+        loop.call_soon_threadsafe(events.put_nowait, event)
 
-        return callback
+    def emit(event: str) -> Callable[[str], None]:
+        return lambda text: put({"type": event, "text": text})
+
+    def on_round(repair: RepairRound, index: int) -> None:
+        put({"type": "round", "index": index, "passed": repair.passed, "stage": repair.stage,
+             "error": next(iter((repair.error or "").strip().splitlines()), "")})
 
     def operation(session: Session) -> Any:
         if isinstance(request, GenerateRequest):
+            options = request.arguments(session)
+            rounds = options.get("max_repairs", DEFAULT_MAX_REPAIRS) + 1 \
+                if options.get("verify") else 0
+            put({"type": "started", "kind": "generate", "models": session.model_names,
+                 "rounds": rounds, "files": sorted(session.input_files())})
             return session.generate(request.prompt, on_token=emit("token"),
-                                    on_restart=emit("restart"), **request.options())
+                                    on_restart=emit("restart"), on_round=on_round, **options)
+        put({"type": "started", "kind": "execute", "models": [], "rounds": 0, "files": []})
         return session.execute(request.code, stdin=request.stdin, timeout=request.timeout,
                                on_stdout=emit("stdout"), on_stderr=emit("stderr"))
 
@@ -106,6 +148,8 @@ async def _handle(websocket: WebSocket, pool: SessionPool, session_id: str,
     try:
         result = await pool.run(session_id, operation)
         reply = {"type": "result", "kind": kind, **result.to_dict()}
+        if isinstance(request, ExecuteRequest):
+            reply["files"] = await pool.run(session_id, _changed_files)
     except AgentcodeError as exc:
         body = error_body(exc)
         reply = {"type": "error", "message": body.pop("detail"), **body}
@@ -115,6 +159,14 @@ async def _handle(websocket: WebSocket, pool: SessionPool, session_id: str,
         events.put_nowait(None)
         await sender
     await _send(websocket, reply)
+
+
+def _changed_files(session: Session) -> list[str]:
+    """The files the code made or changed so far (a sandbox that died has none)."""
+    try:
+        return session.changed_files()
+    except AgentcodeError:
+        return []
 
 
 async def _forward(websocket: WebSocket, events: asyncio.Queue[dict[str, Any] | None]) -> None:
@@ -128,6 +180,10 @@ async def _send(websocket: WebSocket, event: dict[str, Any]) -> None:
         return
     with contextlib.suppress(*ENDED):
         await websocket.send_json(event)
+
+
+def _usage(message: str) -> dict[str, Any]:
+    return {"type": "error", "exit_code": EXIT_USAGE, "message": message}
 
 
 def _unknown(session_id: str) -> dict[str, Any]:

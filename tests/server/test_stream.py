@@ -99,3 +99,71 @@ def test_unknown_session_is_an_error_then_close(start_server: StartServer) -> No
             ws.recv(timeout=10)
     assert event["type"] == "error" and "no open session" in event["message"]
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404
+
+
+def test_stop_interrupts_running_code_and_the_session_keeps_its_variables(
+    start_server: StartServer,
+) -> None:
+    running = start_server()
+    session = new_session(running)
+    with open_stream(running, session) as ws:
+        exchange(ws, {"type": "execute", "code": "x = 41"})
+        ws.send(json.dumps({"type": "execute", "code":
+                            "import time\nprint('go', flush=True)\ntime.sleep(60)"}))
+        events = [json.loads(ws.recv(timeout=30))]
+        while events[-1]["type"] != "stdout":
+            events.append(json.loads(ws.recv(timeout=30)))
+        busy = exchange(ws, {"type": "generate", "prompt": "anything"})  # one at a time
+        stopped_at = time.monotonic()
+        ws.send(json.dumps({"type": "stop"}))
+        while events[-1]["type"] not in ("result", "error"):
+            events.append(json.loads(ws.recv(timeout=30)))
+        after = exchange(ws, {"type": "execute", "code": "x + 1"})
+    assert events[0] == {"type": "started", "kind": "execute", "models": [], "rounds": 0,
+                         "files": []}
+    assert busy[-1]["type"] == "error" and "one request at a time" in busy[-1]["message"]
+    assert time.monotonic() - stopped_at < 10
+    result = events[-1]
+    assert result["type"] == "result" and result["error"]["name"] == "KeyboardInterrupt"
+    assert after[-1]["outputs"][0]["text"] == "42"
+
+
+def test_stop_ends_a_generation_while_the_model_writes(start_server: StartServer) -> None:
+    model = FakeModel("```python\n" + "print(1)\n" * 400 + "```", chunk_size=4, delay=0.02)
+    running = start_server(model)
+    session = new_session(running)
+    with open_stream(running, session) as ws:
+        ws.send(json.dumps({"type": "generate", "prompt": "print many ones"}))
+        events = [json.loads(ws.recv(timeout=30))]
+        while events[-1]["type"] != "token":
+            events.append(json.loads(ws.recv(timeout=30)))
+        ws.send(json.dumps({"type": "stop"}))
+        while events[-1]["type"] not in ("result", "error"):
+            events.append(json.loads(ws.recv(timeout=30)))
+    assert events[-1]["type"] == "error" and events[-1]["exit_code"] == 130
+    assert "stopped" in events[-1]["message"]
+    assert len([e for e in events if e["type"] == "token"]) < 200  # it did not write it all
+
+
+def test_files_put_in_the_session_are_the_known_input(start_server: StartServer) -> None:
+    # As `gen --file`: the model sees the file's name and first lines, and the candidate runs
+    # on it once (a crash is repaired).
+    model = FakeModel([
+        "```python\nimport csv\nrows = list(csv.DictReader(open('sale.csv')))\n```",
+        "```python\nimport csv\nrows = list(csv.DictReader(open('sales.csv')))\n"
+        "print(sum(int(r['amount']) for r in rows))\n```"])
+    running = start_server(model)
+    session = new_session(running)
+    with running.client() as http:
+        http.put(f"/v1/sessions/{session}/files/sales.csv", content=b"region,amount\nn,3\ns,4\n")
+    with open_stream(running, session) as ws:
+        events = exchange(ws, {"type": "generate", "prompt": "sum the amounts"})
+    started = events[0]
+    assert started["type"] == "started" and started["files"] == ["sales.csv"]
+    assert started["rounds"] == 3 and started["models"] == ["scripted"]
+    rounds = [e for e in events if e["type"] == "round"]
+    assert [(r["index"], r["passed"]) for r in rounds] == [(0, False), (1, True)]
+    assert "FileNotFoundError" in rounds[0]["error"]
+    assert events[-1]["verified"] is True and "sales.csv" in events[-1]["code"]
+    first = model.calls[0].prompt
+    assert "the file sales.csv" in first and "region,amount" in first

@@ -209,6 +209,13 @@ class LocalSandboxSession:
     def close(self) -> None:
         self._stop()
 
+    def interrupt(self) -> None:
+        """Interrupt the running code from another thread, as Ctrl-C would: it gets
+        KeyboardInterrupt and the session keeps its variables (between runs it is ignored)."""
+        worker = self._worker
+        if worker is not None and worker.alive:
+            worker.interrupt()
+
     def kill(self) -> None:
         """Stop the running code now, from another thread (a server that stops).
 
