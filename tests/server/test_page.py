@@ -134,7 +134,8 @@ def test_prompt_code_run_table_plot_and_csv(start_server: StartServer, browser: 
     assert others == []
     asked = [call.prompt for call in model.calls]
     assert len(asked) == 3 and asked[0] == "a table of squares"
-    assert asked[1].endswith("plot a red square") and asked[2].endswith("in the csv")
+    assert asked[1].endswith("plot a red square") and "sum the amounts in the csv" in asked[2]
+    assert "the file sales.csv" in asked[2] and "north,3" in asked[2]  # as gen --file shows it
     assert "print('edited')" in asked[1]  # the model saw the code as the user ran it
 
 
