@@ -42,10 +42,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from task_stats import paired  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 TASKS_DIR = Path(__file__).resolve().parent / "tasks"
 RUN_TIMEOUT = 20.0
-_KEYS = {"prompt", "check", "reference", "stdin", "files", "tags"}
+_KEYS = {"prompt", "check", "reference", "stdin", "files", "tags", "split", "added", "argv",
+         "wrong", "right", "line_endings"}
+SPLITS = ("dev", "test")
 
 
 @dataclass(slots=True)
@@ -57,26 +62,48 @@ class Task:
     stdin: str | None = None
     files: dict[str, str] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    split: str = "dev"  # dev: rules were designed from it; test: only ever measured
+    added: str = ""  # the date the task was written (YYYY-MM-DD)
+    argv: list[str] = field(default_factory=list)  # the program's arguments (sys.argv[1:])
+    # Programs the checker must reject ({"why", "code"}) and accept (answers in other formats).
+    wrong: list[dict[str, str]] = field(default_factory=list)
+    right: list[dict[str, str]] = field(default_factory=list)
 
 
-def load_tasks(directory: Path = TASKS_DIR, only: str | None = None) -> list[Task]:
-    """Every ``*.toml`` task in ``directory`` (sorted by name), or those matching ``only``."""
+def load_tasks(directory: Path = TASKS_DIR, only: str | None = None,
+               split: str = "all") -> list[Task]:
+    """Every ``*.toml`` task in ``directory`` (sorted by name) of ``split`` (dev, test or all),
+    or those matching ``only``."""
+    if split not in (*SPLITS, "all"):
+        raise ValueError(f"split must be dev, test or all, not {split!r}")
     patterns = [p.strip() for p in (only or "").split(",") if p.strip()]
     tasks = []
     for path in sorted(directory.glob("*.toml")):
         name = path.stem
         if patterns and not any(fnmatch.fnmatch(name, p) for p in patterns):
             continue
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        unknown = set(data) - _KEYS
-        if unknown or "prompt" not in data or "check" not in data:
-            raise ValueError(f"{path}: needs prompt and check; unknown keys {sorted(unknown)}")
-        compile(data["check"], f"{name}.check", "exec")
-        tasks.append(Task(name=name, prompt=data["prompt"], check=data["check"],
-                          reference=data.get("reference"), stdin=data.get("stdin"),
-                          files=dict(data.get("files", {})),
-                          tags=list(data.get("tags", []))))
+        task = _task(name, tomllib.loads(path.read_text(encoding="utf-8")), path)
+        if split in ("all", task.split):
+            tasks.append(task)
     return tasks
+
+
+def _task(name: str, data: dict[str, Any], path: Path) -> Task:
+    unknown = set(data) - _KEYS
+    if unknown or "prompt" not in data or "check" not in data:
+        raise ValueError(f"{path}: needs prompt and check; unknown keys {sorted(unknown)}")
+    if data.get("split", "dev") not in SPLITS:
+        raise ValueError(f"{path}: split is dev or test")
+    compile(data["check"], f"{name}.check", "exec")
+    stdin, files = data.get("stdin"), dict(data.get("files", {}))
+    if data.get("line_endings") == "crlf":  # TOML text cannot hold a bare CR: written as LF
+        stdin = stdin.replace("\n", "\r\n") if stdin is not None else None
+        files = {k: v.replace("\n", "\r\n") for k, v in files.items()}
+    return Task(name=name, prompt=data["prompt"], check=data["check"],
+                reference=data.get("reference"), stdin=stdin, files=files,
+                tags=list(data.get("tags", [])), split=data.get("split", "dev"),
+                added=str(data.get("added", "")), argv=[str(a) for a in data.get("argv", [])],
+                wrong=list(data.get("wrong", [])), right=list(data.get("right", [])))
 
 
 # --- checking -----------------------------------------------------------------------------
@@ -93,6 +120,9 @@ def near(actual: float, expected: float, tolerance: float = 0.011) -> bool:
     return abs(actual - expected) <= max(tolerance, abs(expected) * 1e-6)
 
 
+_BULLET = re.compile(r"^(?:[-*\u2022]|\d+[.)])\s+")
+
+
 def _helpers(out: str, files: dict[str, str]) -> dict[str, Any]:
     lines = [line.strip() for line in out.splitlines() if line.strip()]
 
@@ -103,17 +133,41 @@ def _helpers(out: str, files: dict[str, str]) -> dict[str, Any]:
                 return line
         raise AssertionError(f"no output line mentions {key!r}")
 
+    def without(line: str, key: str) -> str:
+        return re.sub(re.escape(key), " ", line, flags=re.IGNORECASE)
+
+    def value_on(key: str) -> list[float]:
+        """The numbers on the first line mentioning ``key``, the key itself taken out."""
+        return numbers(without(line_with(key), key))
+
     def pairs(expected: dict[str, float]) -> None:
         """Each key is on a line that also shows its value (numbers compared to 0.01)."""
         for key, value in expected.items():
             line = line_with(key)
-            assert any(near(n, value) for n in numbers(line.replace(key, " "))), (
+            assert any(near(n, value) for n in numbers(without(line, key))), (
                 f"{key}: expected {value} on the line {line!r}"
             )
 
+    def in_order(keys: list[str]) -> None:
+        """The first lines mentioning each key come in this order."""
+        lowered = [line.lower() for line in lines]
+        found = [next((i for i, line in enumerate(lowered) if k.lower() in line), -1)
+                 for k in keys]
+        assert -1 not in found, f"missing: {[k for k, i in zip(keys, found, strict=True) if i < 0]}"
+        assert found == sorted(found), f"out of order: {keys} at lines {found}"
+
+    def absent(keys: list[str]) -> None:
+        """None of ``keys`` appears in the output (case-insensitive)."""
+        seen = [k for k in keys if k.lower() in out.lower()]
+        assert not seen, f"should not be in the output: {seen[:5]}"
+
+    # The output's items: bullets and numbering taken off, a label line ("Unique lines:") left out.
+    listing = [_BULLET.sub("", line) for line in lines if not line.endswith(":")]
+
     return {
         "out": out, "lines": lines, "files": files, "numbers": numbers, "near": near,
-        "line_with": line_with, "pairs": pairs, "json": json, "csv": csv, "io": io, "re": re,
+        "line_with": line_with, "pairs": pairs, "value_on": value_on, "in_order": in_order,
+        "absent": absent, "listing": listing, "json": json, "csv": csv, "io": io, "re": re,
         "statistics": statistics,
     }
 
@@ -143,7 +197,8 @@ def run_answer(task: Task, code: str, settings: Any) -> dict[str, Any]:
         try:
             if task.files:
                 session.write_files({k: v.encode("utf-8") for k, v in task.files.items()})
-            execution = session.execute(code, stdin=stdin, timeout=RUN_TIMEOUT)
+            execution = session.execute(code, stdin=stdin, timeout=RUN_TIMEOUT,
+                                        argv=["-", *task.argv] if task.argv else None)
             written = {
                 str(Path(path).relative_to(out_dir)): Path(path).read_text("utf-8", "replace")
                 for path in session.download(out_dir)
@@ -163,6 +218,34 @@ def run_answer(task: Task, code: str, settings: Any) -> dict[str, Any]:
         result["failure"] = check_output(task, execution.stdout, written)
     result["passed"] = result["failure"] is None
     return result
+
+
+def check_programs(tasks: list[Task], settings: Any) -> dict[str, str]:
+    """Every task's reference and right programs must pass its checker and its wrong programs
+    must fail it; ``{"task: which program": what went wrong}`` for those that do not. All run
+    in one sandbox session (`task_batch`)."""
+    from task_batch import run_programs
+
+    jobs: list[tuple[Task, str, str, bool]] = []
+    for task in tasks:
+        if task.reference:
+            jobs.append((task, "reference", task.reference, True))
+        jobs += [(task, f"right {i + 1}", p["code"], True) for i, p in enumerate(task.right)]
+        jobs += [(task, f"wrong {i + 1} ({p.get('why', '?')})", p["code"], False)
+                 for i, p in enumerate(task.wrong)]
+    runs = run_programs([(task, code) for task, _, code, _ in jobs], settings,
+                        timeout=RUN_TIMEOUT)
+    problems = {}
+    for (task, label, _, should_pass), result in zip(jobs, runs, strict=True):
+        if result["exit_code"] != 0:
+            failure = f"exit {result['exit_code']}: {result['stderr'].strip()[-300:]}"
+        else:
+            failure = check_output(task, result["stdout"], result["files"])
+        if should_pass and failure is not None:
+            problems[f"{task.name}: {label}"] = f"rejected: {failure}"
+        elif not should_pass and failure is None:
+            problems[f"{task.name}: {label}"] = "accepted"
+    return problems
 
 
 # --- asking ---------------------------------------------------------------------------------
@@ -186,12 +269,15 @@ def ask(
     """One answer for ``task`` through a `Session` as the CLI makes it; every round's code."""
     from agentcode.api.session import Session
     from agentcode.errors import AgentcodeError
+    from agentcode.types import SMOKE_MAX_REPAIRS
 
     options: dict[str, Any] = {}
-    if mode == "verify":
+    if mode in ("verify", "input"):
         options = {"verify": True, "stdin": task.stdin.encode("utf-8") if task.stdin else None,
                    "files": {k: v.encode("utf-8") for k, v in task.files.items()}}
-        if max_repairs is not None:
+        if mode == "input":  # `cat data | agentcode gen ...`: one run on the input, its budget
+            options["max_repairs"] = SMOKE_MAX_REPAIRS
+        elif max_repairs is not None:
             options["max_repairs"] = max_repairs
     started = time.perf_counter()
     conversation = Session(settings=settings, model=model)
@@ -211,6 +297,20 @@ def ask(
 
 
 # --- reporting ------------------------------------------------------------------------------
+
+def task_splits() -> dict[str, str]:
+    """``{task: split}`` from today's task files: the authority, since a test task used to
+    design something moves to dev."""
+    return {t.name: t.split for t in load_tasks()}
+
+
+def in_split(results: list[dict[str, Any]], split: str) -> list[dict[str, Any]]:
+    """The rows of tasks in ``split`` (all: every row, even of tasks no longer in the suite)."""
+    if split == "all":
+        return results
+    splits = task_splits()
+    return [r for r in results if splits.get(r["task"]) == split]
+
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     summary: dict[str, dict[str, Any]] = {}
@@ -233,12 +333,32 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return summary
 
 
-def markdown(data: dict[str, Any]) -> str:
+def outcomes(results: list[dict[str, Any]], mode: str) -> dict[str, bool]:
+    """``{task: passed}`` of one mode; ``verify:first`` is verify's first round."""
+    if mode == "verify:first":
+        return {r["task"]: bool(r["first_round_passed"]) for r in results
+                if r["mode"] == "verify" and "first_round_passed" in r}
+    return {r["task"]: bool(r["passed"]) for r in results if r["mode"] == mode}
+
+
+def paired_lines(results: list[dict[str, Any]]) -> list[str]:
+    """Each mode against the run's first mode (its baseline), measured in the same run, and
+    verify against its own first round (the repair loop's share)."""
+    modes = list(dict.fromkeys(r["mode"] for r in results))
+    pairs = [(modes[0], m) for m in modes[1:]]
+    if outcomes(results, "verify:first"):
+        pairs.append(("verify:first", "verify"))
+    return [paired(outcomes(results, a), outcomes(results, b)).line(a, b) for a, b in pairs]
+
+
+def markdown(data: dict[str, Any], split: str = "all") -> str:
     meta = data["meta"]
-    summary = summarize(data["results"])
+    results = in_split(data["results"], split)
+    summary = summarize(results)
     lines = [
         f"Model `{meta['model']}`, {meta['date']}, {meta['machine']}; "
-        f"system prompt: {meta.get('system_prompt_name', 'built-in')}.",
+        f"system prompt: {meta.get('system_prompt_name', 'built-in')}; split: {split}"
+        + (" (in-sample: rules were designed from these tasks)" if split == "dev" else "") + ".",
         "",
         "| mode | tasks | passed | pass@1 | median s/task | NameError |",
         "|---|---|---|---|---|---|",
@@ -247,9 +367,30 @@ def markdown(data: dict[str, Any]) -> str:
         lines.append(f"| {mode} | {s['tasks']} | {s['passed']} | {s['pass_at_1']}% | "
                      f"{s['median_seconds']} | {len(s['name_errors'])} |")
     lines.append("")
+    lines += [f"Paired: {line}." for line in paired_lines(results)]
     for mode, s in summary.items():
         lines.append(f"{mode} failed: {', '.join(s['failed']) or 'none'}.")
     return "\n".join(lines)
+
+
+def compare(a: str, b: str, split: str = "all") -> list[str]:
+    """Per-task outcomes of two results files, paired: ``FILE[:MODE]`` each; without modes,
+    every mode both files hold (or their only modes, when those differ)."""
+    (path_a, _, mode_a), (path_b, _, mode_b) = a.partition(":"), b.partition(":")
+    rows_a = in_split(json.loads(Path(path_a).read_text(encoding="utf-8"))["results"], split)
+    rows_b = in_split(json.loads(Path(path_b).read_text(encoding="utf-8"))["results"], split)
+    modes_a = list(dict.fromkeys(r["mode"] for r in rows_a))
+    modes_b = list(dict.fromkeys(r["mode"] for r in rows_b))
+    if mode_a or mode_b:
+        pairs = [(mode_a or mode_b, mode_b or mode_a)]
+    elif common := [m for m in modes_a if m in modes_b]:
+        pairs = [(m, m) for m in common]
+    elif len(modes_a) == len(modes_b) == 1:
+        pairs = [(modes_a[0], modes_b[0])]
+    else:
+        raise ValueError(f"no common mode: name them, {path_a}:MODE {path_b}:MODE")
+    return [paired(outcomes(rows_a, x), outcomes(rows_b, y)).line(
+        f"{Path(path_a).name}:{x}", f"{Path(path_b).name}:{y}") for x, y in pairs]
 
 
 def save(path: Path | None, data: dict[str, Any]) -> None:
@@ -299,7 +440,14 @@ def first_line(text: str | None) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="local", help="model name (default local)")
-    parser.add_argument("--modes", default="plain,verify", help="plain, verify or both")
+    parser.add_argument("--modes", default="plain,verify",
+                        help="comma-separated: plain (gen), input (gen with its input: one run "
+                             "on it and the CLI's budget for that), verify (gen --verify)")
+    parser.add_argument("--split", default="all", choices=["dev", "test", "all"],
+                        help="the tasks to run or report: dev (rules were designed from them), "
+                             "test (only measured) or all (default)")
+    parser.add_argument("--compare", nargs=2, metavar="FILE[:MODE]",
+                        help="pair the per-task outcomes of two results files (McNemar)")
     parser.add_argument("--only", help="comma-separated task name patterns (csv_*,log_top_ips)")
     parser.add_argument("--max-repairs", type=int, help="verify's budget (default: the CLI's)")
     parser.add_argument("--system-prompt", type=Path,
@@ -336,24 +484,55 @@ def rescore(data: dict[str, Any], settings: Any, *, preflight: bool = False) -> 
     from agentcode.sandbox.local.packages import importable_packages
 
     packages = {name.lower() for name in importable_packages(settings.sandbox, settings)}
+    from task_batch import run_programs
+
     tasks = {t.name: t for t in load_tasks()}
-    for row in data["results"]:
-        task = tasks.get(row["task"])
-        if task is None:
-            continue
+    rows = [row for row in data["results"] if row["task"] in tasks]
+    jobs = []
+    for row in rows:
         if preflight and row["code"]:
             row["code"] = check(row["code"], packages=packages).code
         for stale in ("error_name", "failure", "stdout"):  # from the earlier run
             row.pop(stale, None)
-        row.update(run_answer(task, row["code"], settings))
+        jobs.append((tasks[row["task"]], row["code"]))
+        if "first_round_passed" in row and row.get("rounds"):
+            jobs.append((tasks[row["task"]], row["rounds"][0]["code"]))
+    runs = iter(run_programs(jobs, settings, timeout=RUN_TIMEOUT))
+    for row in rows:  # in the order of the jobs above
+        row.update(batch_result(tasks[row["task"]], row["code"], next(runs)))
+        if "first_round_passed" in row and row.get("rounds"):
+            first = batch_result(tasks[row["task"]], row["rounds"][0]["code"], next(runs))
+            row["first_round_passed"] = first["passed"]
+    data["meta"]["rescored"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def batch_result(task: Task, code: str, run: dict[str, Any]) -> dict[str, Any]:
+    """`run_answer`'s result from a `task_batch` run of ``code``."""
+    if not code:
+        return {"passed": False, "failure": "no code", "exit_code": None}
+    result: dict[str, Any] = {"exit_code": run["exit_code"], "stdout": run["stdout"][-2000:]}
+    last = first_line("\n".join(reversed(run["stderr"].splitlines())))
+    raised = re.match(r"(\w+(?:\.\w+)*): ?(.*)", last) if "Traceback" in run["stderr"] else None
+    if run["exit_code"] is None:
+        result.update(exit_code=124, failure=f"timed out after {RUN_TIMEOUT:g} s")
+    elif raised is not None and run["exit_code"] == 1:
+        name = raised.group(1).rpartition(".")[2]
+        result["failure"] = f"raised {name}: {raised.group(2)}"[:300]
+        result["error_name"] = name
+    elif run["exit_code"] != 0:
+        result["failure"] = f"exit {run['exit_code']}: {run['stderr'].strip()[-200:]}"
+    else:
+        result["failure"] = check_output(task, run["stdout"], run["files"])
+    result["passed"] = result["failure"] is None
+    return result
 
 
 def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
     import agentcode.generation.codegen as generation
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    if not modes or any(m not in ("plain", "verify") for m in modes):
-        sys.exit("task_bench.py: --modes takes plain, verify or plain,verify")
+    if not modes or any(m not in ("plain", "input", "verify") for m in modes):
+        sys.exit("task_bench.py: --modes takes plain, input and/or verify (plain,verify)")
     if args.system_prompt:
         generation.SYSTEM_PROMPT = args.system_prompt.read_text(encoding="utf-8").strip()
     data: dict[str, Any] = {
@@ -365,22 +544,23 @@ def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
             "system_prompt": generation.SYSTEM_PROMPT,
             "system_prompt_name": args.system_prompt.name if args.system_prompt else "built-in",
             "note": args.note or "",
+            "split": args.split,
         },
         "results": [],
     }
     if args.resume and args.json and args.json.exists():
         data["results"] = json.loads(args.json.read_text(encoding="utf-8"))["results"]
     done = {(r["task"], r["mode"]) for r in data["results"]}
-    tasks = load_tasks(only=args.only)
+    tasks = load_tasks(only=args.only, split=args.split)
     model = _model(args.model, settings, args.threads)
     for number, task in enumerate(tasks, 1):
         for mode in modes:
             if (task.name, mode) in done:
                 continue
             answer = ask(task, mode, model, settings, args.max_repairs)
-            row = {"task": task.name, "mode": mode, **answer,
+            row = {"task": task.name, "mode": mode, "split": task.split, **answer,
                    **run_answer(task, answer["code"], settings)}
-            if mode == "verify" and row["rounds"]:
+            if mode in ("verify", "input") and row["rounds"]:
                 # The first round is plain gen's answer before its pre-flight repair: scored
                 # too, so one verify run also measures plain when time is short.
                 first = row["rounds"][0]["code"]
@@ -406,6 +586,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.audit:
         print(json.dumps(audit(args.audit, settings), indent=1, sort_keys=True))
         return 0
+    if args.compare:
+        try:
+            print("\n".join(compare(*args.compare, split=args.split)))
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"task_bench.py: --compare: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if args.report or args.rescore:
         path = args.report or args.rescore
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -414,8 +601,8 @@ def main(argv: list[str] | None = None) -> int:
             save(args.rescore, data)
     else:
         data = run(args, settings)
-    print(json.dumps(summarize(data["results"]), indent=1))
-    print(markdown(data))
+    print(json.dumps(summarize(in_split(data["results"], args.split)), indent=1))
+    print(markdown(data, args.split))
     return 0
 
 

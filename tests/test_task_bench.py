@@ -1,12 +1,17 @@
 """The task benchmark's own integrity: every task loads, its checker accepts the task's reference
-answer run for real in the sandbox (as `agentcode run` would), and rejects output that is not
-an answer. A checker that passes anything, or fails a correct program, would make the benchmark's
-pass rates meaningless."""
+answer run for real in the sandbox (as `agentcode run` would), accepts its right programs (answers
+in other formats) and rejects its wrong ones (the mistakes models make) and output that is not an
+answer. A checker that passes anything, or fails a correct program, would make the benchmark's
+pass rates meaningless. Also the paired statistics its reports rest on (exact McNemar)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
+import json
 import sys
+import time
+from math import comb
 from pathlib import Path
 from types import ModuleType
 
@@ -25,14 +30,39 @@ def _load(name: str) -> ModuleType:
 
 
 bench = _load("task_bench")
+stats = _load("task_stats")
 TASKS = bench.load_tasks()
 
 
 def test_there_are_enough_varied_tasks() -> None:
-    assert len(TASKS) >= 40
+    assert len(TASKS) >= 51
     tags = {tag for task in TASKS for tag in task.tags}
     assert {"csv", "json", "log", "text", "files", "writes", "stdin"} <= tags
     assert all(task.reference for task in TASKS), "every task carries a reference answer"
+
+
+@pytest.mark.parametrize("task", TASKS, ids=[task.name for task in TASKS])
+def test_every_task_says_its_split_and_date_and_ships_wrong_and_right_programs(
+    task: object
+) -> None:
+    assert task.split in ("dev", "test")
+    assert dt.date.fromisoformat(task.added) <= dt.date.today() + dt.timedelta(days=1)
+    assert len(task.wrong) >= 3 and all(p.get("why") and p.get("code") for p in task.wrong)
+    assert len(task.right) >= 1 and all(p.get("code") for p in task.right)
+
+
+def test_checkers_accept_every_right_program_and_reject_every_wrong_one(
+    data_sandbox_env: Path
+) -> None:
+    """All of them (references too) in one sandbox session: ~300+ programs in seconds."""
+    from agentcode.config import load_settings
+
+    settings = load_settings(history=False)
+    settings.sandbox_env = str(data_sandbox_env)
+    started = time.perf_counter()
+    assert bench.check_programs(TASKS, settings) == {}
+    # Kept fast on purpose (a few seconds when the machine is idle); a regression shows here.
+    assert time.perf_counter() - started < 120
 
 
 @pytest.mark.parametrize("task", TASKS, ids=[task.name for task in TASKS])
@@ -107,3 +137,86 @@ def test_summary_counts_passes_and_name_errors() -> None:
     assert summary["plain"]["passed"] == 1 and summary["plain"]["pass_at_1"] == 50.0
     assert summary["plain"]["name_errors"] == ["b"]
     assert summary["verify"]["failed"] == []
+
+
+def test_the_split_selects_tasks_and_a_task_without_one_is_dev(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text('prompt = "x"\ncheck = "assert out"\nsplit = "test"\n')
+    (tmp_path / "b.toml").write_text('prompt = "y"\ncheck = "assert out"\n')
+    assert [t.name for t in bench.load_tasks(tmp_path, split="test")] == ["a"]
+    assert [t.name for t in bench.load_tasks(tmp_path, split="dev")] == ["b"]
+    assert len(bench.load_tasks(tmp_path)) == 2
+    (tmp_path / "c.toml").write_text('prompt = "z"\ncheck = "assert out"\nsplit = "train"\n')
+    with pytest.raises(ValueError, match="split is dev or test"):
+        bench.load_tasks(tmp_path)
+
+
+def test_windows_line_endings_reach_the_program_as_written(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text(
+        'prompt = "x"\ncheck = "assert out"\nline_endings = "crlf"\nstdin = "a\\nb\\n"\n'
+        '[files]\n"f.csv" = "x,y\\n1,2\\n"\n')
+    task = bench.load_tasks(tmp_path)[0]
+    assert task.stdin == "a\r\nb\r\n" and task.files == {"f.csv": "x,y\r\n1,2\r\n"}
+
+
+def _binomial_p(gained: int, lost: int) -> float:
+    """The two-sided exact test by its definition: every outcome no more likely than the one
+    seen, under Bin(n, 1/2)."""
+    n = gained + lost
+    seen = comb(n, gained)
+    return min(1.0, sum(comb(n, k) for k in range(n + 1) if comb(n, k) <= seen) / 2**n)
+
+
+@pytest.mark.parametrize(("gained", "lost", "p"), [
+    (10, 0, 0.001953125),  # plain -> verify at budget 8 on the stored results (issue 21)
+    (4, 0, 0.125), (3, 0, 0.25), (2, 0, 0.5), (1, 0, 1.0), (0, 0, 1.0), (5, 5, 1.0),
+    (0, 6, 0.03125), (7, 1, 0.0703125),
+])
+def test_mcnemar_exact_p_values(gained: int, lost: int, p: float) -> None:
+    assert stats.mcnemar_exact(gained, lost) == pytest.approx(p)
+    assert stats.mcnemar_exact(lost, gained) == pytest.approx(p)
+
+
+def test_mcnemar_agrees_with_the_binomial_test_by_definition() -> None:
+    for n in range(0, 25):
+        for gained in range(n + 1):
+            assert stats.mcnemar_exact(gained, n - gained) == pytest.approx(
+                _binomial_p(gained, n - gained)), (gained, n - gained)
+    with pytest.raises(ValueError):
+        stats.mcnemar_exact(-1, 2)
+
+
+def _rows(mode: str, passed: dict[str, bool]) -> list[dict[str, object]]:
+    return [{"task": t, "mode": mode, "passed": ok, "seconds": 1.0} for t, ok in passed.items()]
+
+
+def test_paired_counts_only_the_tasks_both_sides_scored() -> None:
+    pair = stats.paired({"a": False, "b": True, "c": False, "gone": True},
+                        {"a": True, "b": False, "c": True, "new": True})
+    assert (pair.tasks, pair.a_passed, pair.b_passed) == (3, 1, 2)
+    assert pair.gained == ["a", "c"] and pair.lost == ["b"]
+    assert pair.p_value == 1.0
+
+
+def test_a_report_pairs_each_mode_with_the_first_one_measured_in_the_same_run() -> None:
+    names = [t.name for t in TASKS if t.split == "dev"][:6]
+    results = (_rows("plain", dict.fromkeys(names, False))
+               + _rows("verify", {n: i < 4 for i, n in enumerate(names)}))
+    text = bench.markdown({"meta": {"model": "m", "date": "d", "machine": "x"},
+                           "results": results})
+    assert "plain -> verify: 0 -> 4 of 6, gained 4, lost 0, exact McNemar p = 0.125" in text
+    dev = bench.markdown({"meta": {"model": "m", "date": "d", "machine": "x"},
+                          "results": results}, split="dev")
+    assert "in-sample" in dev
+
+
+def test_compare_pairs_two_results_files_per_task(tmp_path: Path, capsys: object) -> None:
+    names = [t.name for t in TASKS if t.split == "dev"][:5]
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps({"meta": {}, "results": _rows("plain", dict.fromkeys(names, False))}))
+    b.write_text(json.dumps({"meta": {}, "results": _rows("verify", dict.fromkeys(names, True))}))
+    assert bench.compare(str(a), str(b)) == [
+        "a.json:plain -> b.json:verify: 0 -> 5 of 5, gained 5, lost 0, exact McNemar p = 0.0625"]
+    assert bench.compare(f"{a}:plain", f"{b}:verify", split="test")[0].endswith(
+        "0 -> 0 of 0, gained 0, lost 0, exact McNemar p = 1")
+    assert bench.main(["--compare", str(a), str(tmp_path / "missing.json")]) == 2
+    assert "--compare" in capsys.readouterr().err
