@@ -90,7 +90,10 @@ def test_figures_ride_in_json_and_the_note_counts_them(data_sandbox_env: Path,
     assert done.stderr == "agentcode: 1 file and 1 figure not saved; add --out DIR\n"
     as_json = json.loads(run_cli(["run", "-", "--json"], stdin=code, env=env).stdout)
     assert as_json["files"] == ["saved.png"]
-    [figure] = [o for o in as_json["outputs"] if o["png"]]
+    # The saved chart is shown (named by its file) and the open figure: the file is not
+    # counted again as a figure, nor saved twice with --out.
+    saved, figure = [o for o in as_json["outputs"] if o["png"]]
+    assert saved["name"] == "saved.png" and figure["name"] is None
     assert base64.b64decode(figure["png"]).startswith(b"\x89PNG")
     out = tmp_path / "out"
     run_cli(["run", "-", "--out", str(out)], stdin=code, env=env)
