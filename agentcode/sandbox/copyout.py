@@ -8,7 +8,12 @@ project with a venv). So:
   followed, and the file is skipped;
 - existing files are not overwritten unless asked (``--overwrite``), and then only regular
   files (never a FIFO or a device);
-- nothing is written into a ``.git`` directory, and names with control characters are refused;
+- nothing that a tool on the host runs by itself is saved: no hidden name (``.git``,
+  ``.envrc``, ``.vscode/tasks.json``, ``.npmrc``, shell start-up files), no ``HEAD`` (a directory
+  with ``HEAD``, ``objects/`` and ``refs/`` is a git repository: ``git status`` there runs its
+  ``config``'s fsmonitor), the few plain names other tools act on when a directory is entered
+  (`TOOL_NAMES`), and nothing into a directory that already holds a ``HEAD`` (DIR included);
+- names with control characters are refused;
 - the whole copy has a byte, file-count and time budget; a sparse file counts by its apparent
   size, since that is what lands on the host disk;
 - a file that cannot be written is skipped with its reason and the rest are still saved.
@@ -68,6 +73,12 @@ def visible(name: str) -> str:
     )
 
 
+# Plain (not hidden) names that tools act on by themselves when a directory is entered or
+# looked at, compared case-insensitively (macOS and Windows file systems fold case): git's
+# repository marker, darcs' and fossil's checkouts, mise's config (its hooks run on `cd`).
+TOOL_NAMES = frozenset({"head", "_darcs", "_fossil_", "mise", "mise.toml", "mise.local.toml"})
+
+
 def _check_name(name: str) -> list[str]:
     parts = name.split("/")
     if name.startswith("/") or any(part in ("", ".", "..") for part in parts):
@@ -76,7 +87,29 @@ def _check_name(name: str) -> list[str]:
         raise Skipped("its name has control characters")
     if any(part.lower() == ".git" for part in parts):
         raise Skipped("nothing is written into a .git directory")
+    # Hidden names are where tools look for what to run: VCS metadata (.git, .hg), direnv and
+    # autoenv (.envrc, .env), editors' tasks (.vscode, .idea), package managers' configs
+    # (.npmrc, .yarnrc.yml, .cargo), shell start-up files. None is saved, whatever its name.
+    if any(part.startswith(".") for part in parts):
+        raise Skipped("hidden names are not saved (tools on the host run some of them)")
+    if any(part.lower() in TOOL_NAMES for part in parts):
+        raise Skipped("tools on the host act on this name by themselves (a HEAD makes its "
+                      "directory a git repository)")
     return parts
+
+
+_IN_A_REPOSITORY = "a directory on its path holds a HEAD: git may take it for a repository"
+
+
+def _holds_head(dir_fd: int) -> bool:
+    """Whether a directory holds a HEAD entry: git may treat it as a repository."""
+    try:
+        os.stat("HEAD", dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # cannot tell: treat it as one
+    return True
 
 
 class OutDir:
@@ -107,8 +140,11 @@ class OutDir:
 
     def _parent(self, dirs: list[str]) -> int:
         fd = os.dup(self.fd)
+        part = "."
         try:
             for part in dirs:
+                if _holds_head(fd):
+                    raise Skipped(_IN_A_REPOSITORY)
                 try:
                     child = os.open(part, _DIR_FLAGS, dir_fd=fd)
                 except FileNotFoundError:
@@ -116,6 +152,11 @@ class OutDir:
                     child = os.open(part, _DIR_FLAGS, dir_fd=fd)
                 os.close(fd)
                 fd = child
+            if _holds_head(fd):
+                raise Skipped(_IN_A_REPOSITORY)
+        except Skipped:
+            os.close(fd)
+            raise
         except OSError as exc:
             os.close(fd)
             if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EEXIST):

@@ -173,3 +173,53 @@ def test_a_timed_out_run_still_saves_and_says_what_it_did_not(tmp_path: Path) ->
     assert done.returncode == 124
     assert (out / "partial.txt").read_text() == "p" and (out / "notes.txt").read_text() == "mine"
     assert b"not saved: notes.txt: it exists" in done.stderr
+
+
+_PLANT_REPOSITORY = """
+import os
+def plant(root):
+    os.makedirs(f'{root}objects/info', exist_ok=True); os.makedirs(f'{root}refs/heads')
+    open(f'{root}HEAD', 'w').write('ref: refs/heads/main\\n')
+    open(f'{root}objects/info/packs', 'w').write('')
+    open(f'{root}refs/heads/.keep', 'w').write('')
+    open(f'{root}config', 'w').write('[core]\\n\\trepositoryformatversion = 0\\n\\tbare = false\\n'
+        '\\tworktree = .\\n\\tfsmonitor = "touch MARKER; false"\\n')
+plant(''); plant('results/')
+for name in ('.envrc', '.env', '.vscode/tasks.json', '.idea/workspace.xml', '.hg/hgrc',
+             '.npmrc', 'sub/.bash_profile', 'mise.toml', 'results/Head', 'report.csv'):
+    os.makedirs(os.path.dirname(name) or '.', exist_ok=True)
+    open(name, 'w').write('touch MARKER\\n')
+"""
+
+
+def test_copy_out_plants_no_repository_and_no_file_a_tool_runs(tmp_path: Path) -> None:
+    out, marker = tmp_path / "out", tmp_path / "ran"
+    execution = execute(_PLANT_REPOSITORY.replace("MARKER", str(marker)), sandbox="local",
+                        settings=small_settings(), out_dir=out)
+    assert execution.exit_code == 0, execution.stderr
+    saved = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert saved == ["config", "objects/info/packs", "report.csv", "results/config",
+                     "results/objects/info/packs"]
+    skipped = {line.split(": ", 1)[0] for line in execution.skipped_files}
+    assert skipped == {"HEAD", "results/HEAD", "refs/heads/.keep", "results/refs/heads/.keep",
+                       ".envrc", ".env", ".vscode/tasks.json", ".idea/workspace.xml",
+                       ".hg/hgrc", ".npmrc", "sub/.bash_profile", "mise.toml", "results/Head"}
+    for where in (out, out / "results"):  # git sees no repository: the fsmonitor never runs
+        subprocess.run(["git", "status"], cwd=where, capture_output=True, check=False,
+                       env={**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path)})
+    assert not marker.exists()
+
+
+def test_nothing_is_written_into_a_directory_that_holds_a_head(tmp_path: Path) -> None:
+    from agentcode.sandbox.copyout import OutDir, Skipped
+
+    out = tmp_path / "bare"
+    for part in ("objects", "refs", "results"):
+        (out / part).mkdir(parents=True)
+    (out / "HEAD").write_text("ref: refs/heads/main\n")
+    (out / "results" / "HEAD").write_text("ref: refs/heads/main\n")
+    with OutDir(out) as target:
+        for name in ("config", "hooks/pre-commit", "results/config", "results/sub/x"):
+            with pytest.raises(Skipped, match="holds a HEAD"):
+                target.write(name, b"[core]\n\tfsmonitor = evil\n")
+    assert sorted(p.name for p in out.iterdir()) == ["HEAD", "objects", "refs", "results"]
