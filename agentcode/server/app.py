@@ -27,6 +27,7 @@ from agentcode.server import stream
 from agentcode.server.auth import Gate
 from agentcode.server.errors import error_body, http_status
 from agentcode.server.limits import BodyLimit
+from agentcode.server.notebook import to_notebook
 from agentcode.server.schemas import (
     ErrorBody,
     ExecuteRequest,
@@ -34,6 +35,7 @@ from agentcode.server.schemas import (
     GenerateRequest,
     Health,
     SessionCreated,
+    SessionInfo,
     SessionRequest,
 )
 from agentcode.server.sessions import SessionPool, TooManySessions, UnknownSession
@@ -140,17 +142,44 @@ def _api(pool: SessionPool, config: ServerConfig) -> APIRouter:
               tags=["sessions"])
     async def execute(session_id: str, request: ExecuteRequest) -> dict[str, Any]:
         """Run code in the session; the body is the Execution, as ``run --json`` prints it."""
-        execution = await pool.run(session_id, lambda s: s.execute(
-            request.code, stdin=request.stdin, timeout=request.timeout))
-        return execution.to_dict()
+        turns = pool.get(session_id).turns
+        body = await pool.run(session_id, lambda s: stream.perform(s, request, turns))
+        return {k: v for k, v in body.items() if k != "files"}
 
     @api.post("/sessions/{session_id}/generate", response_model=GenerationSchema,
               tags=["sessions"])
     async def generate(session_id: str, request: GenerateRequest) -> dict[str, Any]:
         """The next turn of the session's conversation: the Generation, as ``gen --json``."""
-        generation = await pool.run(session_id, lambda s: s.generate(
-            request.prompt, **request.arguments(s)))
-        return generation.to_dict()
+        turns = pool.get(session_id).turns
+        body = await pool.run(session_id, lambda s: stream.perform(s, request, turns))
+        return {k: v for k, v in body.items() if k != "label"}
+
+    @api.get("/sessions/{session_id}", response_model=SessionInfo, tags=["sessions"])
+    async def session_info(session_id: str) -> SessionInfo:
+        """An open session: its model chain, the files put in it, and its turns so far (each
+        generation and run result, as the stream sent it; the oldest go past a bound)."""
+        entry = pool.get(session_id)
+        return SessionInfo(id=session_id, models=entry.session.model_names,
+                           inputs=sorted(entry.session.input_files()), turns=entry.turns.list())
+
+    @api.put("/sessions/{session_id}/model", response_model=SessionInfo, tags=["sessions"])
+    async def change_model(session_id: str, request: SessionRequest) -> SessionInfo:
+        """Ask another model from the next request on (``model`` null: the server's); the
+        conversation, variables and files stay."""
+        await pool.run(session_id, lambda s: s.use_model(request.model) if request.model
+                       else setattr(s, "model", None))
+        return await session_info(session_id)
+
+    @api.get("/sessions/{session_id}/notebook", tags=["sessions"], response_class=Response)
+    async def notebook(session_id: str) -> Response:
+        """The session as a Jupyter notebook: requests as text, runs with their outputs."""
+        import json
+
+        book = to_notebook(pool.get(session_id).turns.list(),
+                           title=f"agentcode session {session_id[:8]}")
+        return Response(json.dumps(book, indent=1), media_type="application/x-ipynb+json",
+                        headers={"Content-Disposition": _attachment(
+                            f"agentcode-{session_id[:8]}.ipynb")})
 
     @api.get("/sessions/{session_id}/history", response_model=list[HistoryEntrySchema],
              tags=["sessions"])

@@ -27,6 +27,13 @@ class SessionCreated(BaseModel):
     id: str
 
 
+class SessionInfo(BaseModel):
+    id: str
+    models: list[str] = Field(description="The model chain the next request asks.")
+    inputs: list[str] = Field(description="Files put in the session (the program's input).")
+    turns: list[dict[str, Any]] = Field(description="Generation and run results, oldest first.")
+
+
 class ExecuteRequest(BaseModel):
     code: str = Field(min_length=1)
     stdin: Annotated[str | None, Field(description="What the code reads from sys.stdin.")] = None

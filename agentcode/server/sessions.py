@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from anyio import to_thread
 
+from agentcode.server.notebook import Turns
+
 if TYPE_CHECKING:
     from agentcode import Session, Settings
 
@@ -44,6 +46,7 @@ class OpenSession:
     last_used: float = field(default_factory=time.monotonic)
     running: int = 0  # operations started and not finished (waiting for the lock included)
     closed: bool = False  # closed under a running operation (deleted, or the server stopped)
+    turns: Turns = field(default_factory=Turns)  # what the page shows again after a reload
 
 
 class SessionPool:

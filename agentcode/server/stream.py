@@ -31,6 +31,7 @@ from starlette.websockets import (
 
 from agentcode.errors import EXIT_USAGE, AgentcodeError
 from agentcode.server.errors import error_body
+from agentcode.server.notebook import Turns, execute_turn, generate_turn, label
 from agentcode.server.schemas import ExecuteRequest, GenerateRequest
 from agentcode.server.sessions import UnknownSession
 from agentcode.types import DEFAULT_MAX_REPAIRS
@@ -124,32 +125,11 @@ async def _handle(websocket: WebSocket, pool: SessionPool, session_id: str,
         # Called from the session's thread: hand each event to the event loop, in order.
         loop.call_soon_threadsafe(events.put_nowait, event)
 
-    def emit(event: str) -> Callable[[str], None]:
-        return lambda text: put({"type": event, "text": text})
-
-    def on_round(repair: RepairRound, index: int) -> None:
-        put({"type": "round", "index": index, "passed": repair.passed, "stage": repair.stage,
-             "error": next(iter((repair.error or "").strip().splitlines()), "")})
-
-    def operation(session: Session) -> Any:
-        if isinstance(request, GenerateRequest):
-            options = request.arguments(session)
-            rounds = options.get("max_repairs", DEFAULT_MAX_REPAIRS) + 1 \
-                if options.get("verify") else 0
-            put({"type": "started", "kind": "generate", "models": session.model_names,
-                 "rounds": rounds, "files": sorted(session.input_files())})
-            return session.generate(request.prompt, on_token=emit("token"),
-                                    on_restart=emit("restart"), on_round=on_round, **options)
-        put({"type": "started", "kind": "execute", "models": [], "rounds": 0, "files": []})
-        return session.execute(request.code, stdin=request.stdin, timeout=request.timeout,
-                               on_stdout=emit("stdout"), on_stderr=emit("stderr"))
-
+    turns = pool.get(session_id).turns
     sender = asyncio.create_task(_forward(websocket, events))
     try:
-        result = await pool.run(session_id, operation)
-        reply = {"type": "result", "kind": kind, **result.to_dict()}
-        if isinstance(request, ExecuteRequest):
-            reply["files"] = await pool.run(session_id, _changed_files)
+        body = await pool.run(session_id, lambda session: perform(session, request, turns, put))
+        reply = {"type": "result", "kind": kind, **body}
     except AgentcodeError as exc:
         body = error_body(exc)
         reply = {"type": "error", "message": body.pop("detail"), **body}
@@ -159,6 +139,44 @@ async def _handle(websocket: WebSocket, pool: SessionPool, session_id: str,
         events.put_nowait(None)
         await sender
     await _send(websocket, reply)
+
+
+def perform(session: Session, request: GenerateRequest | ExecuteRequest, turns: Turns,
+            put: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Run one request on the session's thread; its result, also kept as the session's turn.
+
+    ``put`` gets the events as they happen (see the module docstring). A generation's result
+    also has ``label`` (what was checked, in words); an execution's ``files``.
+    """
+    def send(event: dict[str, Any]) -> None:
+        if put is not None:
+            put(event)
+
+    def emit(event: str) -> Callable[[str], None]:
+        return lambda text: send({"type": event, "text": text})
+
+    def on_round(repair: RepairRound, index: int) -> None:
+        send({"type": "round", "index": index, "passed": repair.passed, "stage": repair.stage,
+              "error": next(iter((repair.error or "").strip().splitlines()), "")})
+
+    if isinstance(request, ExecuteRequest):
+        send({"type": "started", "kind": "execute", "models": [], "rounds": 0, "files": []})
+        execution = session.execute(request.code, stdin=request.stdin, timeout=request.timeout,
+                                    on_stdout=emit("stdout"), on_stderr=emit("stderr"))
+        body = {**execution.to_dict(), "files": _changed_files(session)}
+        turns.add(execute_turn(request.code, body))
+        return body
+    options = request.arguments(session)
+    files = sorted(session.input_files())
+    ran = bool(options.get("verify"))
+    send({"type": "started", "kind": "generate", "models": session.model_names, "files": files,
+          "rounds": options.get("max_repairs", DEFAULT_MAX_REPAIRS) + 1 if ran else 0})
+    generation = session.generate(request.prompt, on_token=emit("token"),
+                                  on_restart=emit("restart"), on_round=on_round, **options)
+    body = generation.to_dict()
+    body["label"] = label(body, ran=ran, known_input=bool(files or request.stdin))
+    turns.add(generate_turn(request.prompt, body))
+    return body
 
 
 def _changed_files(session: Session) -> list[str]:

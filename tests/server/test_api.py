@@ -199,3 +199,38 @@ def test_the_listening_socket_says_tcp_so_asyncio_sets_nodelay() -> None:
         assert listener.getsockname()[1] > 0
     finally:
         listener.close()
+
+
+def test_a_session_keeps_its_turns_changes_model_and_exports_a_notebook(
+    start_server: StartServer,
+) -> None:
+    from agentcode.models.registry import register, unregister
+
+    register("other", lambda spec, _settings: FakeModel(SECOND, model_id="other-model"))
+    try:
+        running = start_server(FakeModel(FIRST))
+        with running.client() as http:
+            session = http.post("/v1/sessions").json()["id"]
+            http.post(f"/v1/sessions/{session}/generate", json={"prompt": "set x"})
+            http.post(f"/v1/sessions/{session}/execute", json={"code": "x = 21\nprint('set x')"})
+            changed = http.put(f"/v1/sessions/{session}/model", json={"model": "other"})
+            second = http.post(f"/v1/sessions/{session}/generate", json={"prompt": "double it"})
+            ran = http.post(f"/v1/sessions/{session}/execute", json={
+                "code": "display(x)\nraise ValueError('late')"})
+            info = http.get(f"/v1/sessions/{session}").json()
+            book = http.get(f"/v1/sessions/{session}/notebook")
+    finally:
+        unregister("other")
+    assert changed.json()["models"] == ["other"]
+    assert second.json()["model_id"] == "other" and ran.json()["error"]["name"] == "ValueError"
+    assert [t["kind"] for t in info["turns"]] == ["generate", "execute", "generate", "execute"]
+    assert info["turns"][0]["label"] == "not run" and info["turns"][1]["stdout"] == "set x\n"
+    assert book.headers["content-disposition"].endswith(".ipynb")
+    cells = book.json()["cells"]
+    assert [c["cell_type"] for c in cells] == ["markdown"] * 2 + ["code", "markdown", "code"]
+    assert cells[2]["source"] == ["x = 21\n", "print('set x')"]
+    assert cells[2]["outputs"] == [{"output_type": "stream", "name": "stdout",
+                                    "text": ["set x\n"]}]
+    shown, error = cells[4]["outputs"]
+    assert shown["output_type"] == "display_data" and shown["data"]["text/plain"] == "21"
+    assert error["output_type"] == "error" and error["ename"] == "ValueError"
