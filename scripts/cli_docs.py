@@ -58,7 +58,9 @@ def _commands() -> list[list[str]]:
     def walk(command: object, prefix: list[str]) -> None:
         subcommands = getattr(command, "commands", None) or {}
         for name in sorted(subcommands):
-            sub = subcommands[name]
+            # The root group loads a command's module on use: load it to see its subcommands.
+            load = getattr(command, "load", None)
+            sub = load(name) if callable(load) else subcommands[name]
             if getattr(sub, "hidden", False):
                 continue
             paths.append([*prefix, name])

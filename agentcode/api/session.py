@@ -24,17 +24,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeAlias
 
 from agentcode.errors import Cancelled, ExecutionTimeoutError, UsageError
-from agentcode.generation.conversation import (
-    SESSION_SYSTEM,
-    STANDALONE_SYSTEM,
-    Conversation,
-    describe_execution,
-)
 
 if TYPE_CHECKING:
     from strands.models.model import Model
 
     from agentcode.config import Settings
+    from agentcode.generation.conversation import Conversation
     from agentcode.sandbox.base import SandboxSession
     from agentcode.sandbox.copyout import CopyOut, OutDir
     from agentcode.store.recording import HistoryWriter
@@ -62,7 +57,11 @@ class Session:
         self.records_history = settings.history if history is None else history
         self._writer: HistoryWriter | None = None
         self.model: ModelChoice | None = model  # None: the configured chain (settings.model)
-        self.conversation = Conversation()
+        self._conversation: Conversation | None = None
+        # Runs not yet folded into the conversation: (code, its execution or what stopped it).
+        # The conversation and the pre-flight's names are built when a generation needs them,
+        # so a session that only executes (`agentcode run`) never imports the generation core.
+        self._pending: list[tuple[str, Execution | str]] = []
         # False when the code will not run in this session's sandbox (`gen -c`): then the model
         # is told to write complete programs rather than rely on earlier variables.
         self.stateful = True
@@ -102,9 +101,6 @@ class Session:
             extra["argv"] = [str(a) for a in argv]
         if env:
             extra["env"] = check_env(env)
-        from agentcode.generation.checks.preflight import defined_names
-
-        self._defined |= defined_names(code)  # even if it fails midway, some names may exist
         self._cancel.clear()
         try:
             execution = self.sandbox.execute(code, timeout=timeout, stdin=data,
@@ -112,12 +108,28 @@ class Session:
         except ExecutionTimeoutError as exc:
             if exc.execution is not None:
                 self._record_execution(code, exc.execution, timed_out=True)
-            self.conversation.add_run(code, f"stopped: {exc}")
+            self._pending.append((code, f"stopped: {exc}"))
             raise
         execution.session_id = self.id
         self._record_execution(code, execution)
-        self.conversation.add_run(code, describe_execution(execution))
+        self._pending.append((code, execution))
         return execution
+
+    @property
+    def conversation(self) -> Conversation:
+        """The requests, their code and what running it did, as the model will see them."""
+        from agentcode.generation.checks.preflight import defined_names
+        from agentcode.generation.conversation import Conversation, describe_execution
+
+        if self._conversation is None:
+            self._conversation = Conversation()
+        for code, outcome in self._pending:
+            # Even a run that failed midway may have bound some names.
+            self._defined |= defined_names(code)
+            self._conversation.add_run(
+                code, outcome if isinstance(outcome, str) else describe_execution(outcome))
+        self._pending.clear()
+        return self._conversation
 
     def generate(self, prompt: str, *, system: str | None = None, context: str | None = None,
                  **options: Any) -> Generation:
@@ -131,6 +143,7 @@ class Session:
         them, as ``gen --file`` does, see `known_input_options`. `cancel` stops the call.
         """
         from agentcode.api.generation import generate_unrecorded
+        from agentcode.generation.conversation import SESSION_SYSTEM, STANDALONE_SYSTEM
 
         self._cancel.clear()
         options["on_token"] = self._cancellable(options.get("on_token"))

@@ -1,7 +1,8 @@
 """The Typer app, and the one place that turns exceptions into messages and exit codes.
 
-Each command lives in its own module and keeps heavy imports (strands, boto3, the sandbox)
-inside its function body, so `agentcode run` starts fast.
+Each command lives in its own module, imported only when that command runs (cli/lazy.py), and
+keeps heavy imports (strands, boto3, the sandbox) inside its function body, so `agentcode run`
+starts fast.
 """
 
 from __future__ import annotations
@@ -14,22 +15,12 @@ from typing import Any
 
 import typer
 
-from agentcode.cli import (
-    doctor_cmd,
-    gen_cmd,
-    history_cmd,
-    mcp_cmd,
-    models_cmd,
-    repl_cmd,
-    run_cmd,
-    sandbox_cmd,
-    schema_cmd,
-    serve_cmd,
-)
+from agentcode.cli.lazy import LazyGroup
 from agentcode.errors import EXIT_INTERRUPTED, AgentcodeError
 
 app = typer.Typer(
     name="agentcode",
+    cls=LazyGroup,
     help="Turn a sentence into Python and run it safely.\n\n"
     'Example: agentcode gen "print the first 10 primes" | agentcode run -',
     no_args_is_help=True,
@@ -59,13 +50,6 @@ def _root(
 ) -> None:
     if debug:
         os.environ["AGENTCODE_DEBUG"] = "1"
-
-
-for _command in (
-    gen_cmd, run_cmd, repl_cmd, history_cmd, models_cmd, sandbox_cmd, doctor_cmd, schema_cmd,
-    mcp_cmd, serve_cmd,
-):
-    _command.register(app)
 
 
 def _debug_enabled(argv: Sequence[str]) -> bool:
