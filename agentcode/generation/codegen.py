@@ -100,12 +100,15 @@ def describe_input(
     truncated: bool = False,
     source: str = "stdin",
     max_lines: int = SAMPLE_LINES,
+    profile: bool = True,
 ) -> str:
     """A bounded sample of the program's real input plus its size, as a data context.
 
     The model sees the first `SAMPLE_LINES` lines / `SAMPLE_BYTES` bytes and is told the code
     must read the whole input from ``source`` rather than embed the sample. ``data`` may be
     only the head of the input when ``total_bytes`` / ``total_lines`` give the real size.
+    ``profile`` adds what the data is (format, header, columns and their types, keys, row
+    count: `generation.profile`), computed on the host from ``data``.
     """
     total = len(data) if total_bytes is None else total_bytes
     head = data[:SAMPLE_BYTES]
@@ -123,11 +126,24 @@ def describe_input(
     fence = "```"
     while fence in text:
         fence += "`"
+    facts = f"\n{_profile(data, source, complete=not truncated)}" if profile else ""
     return (
         f"the program reads it from {source} ({size}{line_count}; {which}). "
         f"Read the real input from {source}; do not copy this sample into the code.\n"
-        f"{fence}text\n{text.rstrip(chr(10))}\n{fence}"
-    )
+        f"{fence}text\n{text.rstrip(chr(10))}\n{fence}{facts}"
+    ).rstrip()
+
+
+def _profile(data: bytes, source: str, *, complete: bool) -> str:
+    """`generation.profile`'s description of ``data``; empty if profiling fails (a bonus for
+    the model: a bug in it must not stop the request)."""
+    from agentcode.generation.profile import profile_data
+
+    try:
+        return profile_data(data, complete=complete).describe(source)
+    except Exception:  # noqa: BLE001 - see above; logged for whoever debugs it
+        logger.warning("profiling the input failed", exc_info=True)
+        return ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,11 +176,12 @@ PREFLIGHT_REPAIR = (
 )
 
 
-def describe_files(files: Mapping[str, bytes]) -> str:
-    """A sample of each file the program reads (name, size, first lines), as a data context."""
+def describe_files(files: Mapping[str, bytes], *, profile: bool = True) -> str:
+    """A sample of each file the program reads (name, size, first lines, and with ``profile``
+    what it is: `describe_input`), as a data context."""
     lines = max(10, SAMPLE_LINES // max(1, len(files)))
     return "\n\n".join(
-        describe_input(data, source=f"the file {name}", max_lines=lines)
+        describe_input(data, source=f"the file {name}", max_lines=lines, profile=profile)
         for name, data in files.items()
     )
 
