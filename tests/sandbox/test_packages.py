@@ -96,6 +96,52 @@ def test_invalid_names_are_refused_before_anything_runs(env: SandboxEnvironment)
     assert env.path is None
 
 
+def _hostile_checkout(where: Path, marker: Path) -> None:
+    """A directory a user runs `agentcode sandbox add` in: a local sdist whose build backend,
+    and a pip/ package whose __main__, would each run on the host."""
+    import io
+    import tarfile
+
+    # An in-tree build backend needs nothing from an index: pip runs it offline too.
+    setup = f"open({str(marker)!r}, 'a').write('the build backend ran\\n')\n"
+    pyproject = ('[build-system]\nrequires = []\nbuild-backend = "backend"\n'
+                 'backend-path = ["."]\n')
+    with tarfile.open(where / "evilpkg-1.0.tar.gz", "w:gz") as archive:
+        for name, text in (("evilpkg-1.0/backend.py", setup),
+                           ("evilpkg-1.0/pyproject.toml", pyproject),
+                           ("evilpkg-1.0/PKG-INFO", "Metadata-Version: 1.0\nName: evilpkg\n"
+                                                    "Version: 1.0\n")):
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            archive.addfile(info, io.BytesIO(text.encode()))
+    (where / "evilpkg").mkdir()
+    (where / "evilpkg" / "backend.py").write_text(setup)
+    (where / "evilpkg" / "pyproject.toml").write_text(pyproject)
+    (where / "pip").mkdir()
+    (where / "pip" / "__init__.py").write_text("")
+    (where / "pip" / "__main__.py").write_text(
+        f"open({str(marker)!r}, 'a').write('pip/__main__ ran\\n')\n")
+
+
+def test_add_never_runs_code_from_the_users_directory(env: SandboxEnvironment, wheels: Path,
+                                                      tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    checkout, marker = tmp_path / "checkout", tmp_path / "ran"
+    checkout.mkdir()
+    _hostile_checkout(checkout, marker)
+    monkeypatch.chdir(checkout)
+    for spec in ("evilpkg-1.0.tar.gz", "EvilPkg-1.0.TGZ", "evilpkg-1.0-py3-none-any.whl"):
+        with pytest.raises(UsageError, match="not a file"):
+            env.add([spec])
+        with pytest.raises(UsageError, match="not a file"):
+            env.sync([spec])  # `sandbox sync` with it in the config
+    with pytest.raises(PackageInstallError):
+        env.add(["evilpkg"])  # a directory of that name is not taken for the package
+    env.add(["acme_extra"])  # pip itself comes from the interpreter, not from ./pip
+    assert _names(env) == {"acme_extra": ("0.1", True)}
+    assert not marker.exists()
+
+
 def test_an_environment_for_another_python_is_refused(env: SandboxEnvironment,
                                                       wheels: Path) -> None:
     env.add(["acme_extra"])

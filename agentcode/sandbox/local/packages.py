@@ -7,7 +7,10 @@ environment as it was. The jail mounts the current directory read-only at `JAIL_
 that names nothing on the host; user code never installs anything itself (it has no network).
 
 Wheels only (``--only-binary :all:``): building an sdist would run the package's own code on the
-host, and needs a compiler the user may not have.
+host, and needs a compiler the user may not have. pip still builds a local archive or directory
+it is given, whatever that option says, so only names from the index are accepted (never a file,
+a directory or a URL), and the installer runs in an empty directory of its own with ``-P``: a
+file named like the spec, or a ``pip/`` package in the user's directory, is never picked up.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -47,6 +51,9 @@ AGENTCORE_PREINSTALLED = (
     "statsmodels", "sympy", "pyarrow", "scikit-learn", "scikit-image", "torch", "xgboost",
     "nltk", "spacy", "textblob", "openai",
 )
+# What pip takes for a local file rather than a name (pip's archive and wheel extensions).
+_FILE_SUFFIXES = (".whl", ".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz",
+                  ".txz", ".tlz", ".tar.lz", ".tar.lzma")
 _META = "agentcode-env.json"
 _LOG = "last-install.log"
 _CURRENT = "current"
@@ -78,6 +85,10 @@ def _requirement_name(spec: str) -> str:
         ) from None
     if requirement.url:
         raise UsageError(f"invalid package {spec!r}: give a name from the package index, not a URL")
+    if requirement.name.lower().endswith(_FILE_SUFFIXES):
+        # A valid name to packaging, but pip takes it for a local archive and builds it.
+        raise UsageError(f"invalid package {spec!r}: give a name from the package index, not a "
+                         "file")
     return canonicalize_name(requirement.name)
 
 
@@ -239,15 +250,19 @@ class SandboxEnvironment:
                 shutil.rmtree(entry, ignore_errors=True)
 
     def _install(self, target: Path, specs: list[str]) -> None:
-        command = installer_command(target, specs)
+        command = installer_command(target.absolute(), specs)  # it runs elsewhere
         if self.on_install is not None:
             self.on_install(specs)
         log = self.root / _LOG
-        try:
-            result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
-                                    text=True, check=False)
-        except OSError as exc:
-            raise SandboxError(f"cannot run the installer {command[0]}: {exc.strerror}") from None
+        # An empty directory of its own as the cwd: nothing in the user's directory (a file
+        # named like a spec, a pip/ package) is ever seen by the installer.
+        with tempfile.TemporaryDirectory(prefix=".cwd-", dir=self.root) as cwd:
+            try:
+                result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
+                                        text=True, check=False, cwd=cwd)
+            except OSError as exc:
+                raise SandboxError(f"cannot run the installer {command[0]}: "
+                                   f"{exc.strerror}") from None
         log.write_text(f"$ {' '.join(command)}\n{result.stdout}{result.stderr}", encoding="utf-8")
         if result.returncode != 0:
             raise install_error(result.stdout + result.stderr, log)
@@ -257,8 +272,9 @@ def installer_command(target: Path, specs: list[str]) -> list[str]:
     """pip of the Python the jail runs (it reads the user's pip config), else uv."""
     options = ["--target", str(target), "--only-binary", ":all:"]
     if importlib.util.find_spec("pip") is not None:
-        return [sys.executable, "-m", "pip", "install", "--no-input", "--disable-pip-version-check",
-                "--no-warn-script-location", *options, *specs]
+        # -P: the cwd is not put on sys.path (`-m` would put it first).
+        return [sys.executable, "-P", "-m", "pip", "install", "--no-input",
+                "--disable-pip-version-check", "--no-warn-script-location", *options, *specs]
     uv = shutil.which("uv")
     if uv is not None:
         return [uv, "pip", "install", "--python", sys.executable, *options, *specs]
