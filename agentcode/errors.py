@@ -20,6 +20,15 @@ EXIT_TIMEOUT = 124
 EXIT_INTERRUPTED = 130
 
 
+def did_you_mean(word: str, choices: list[str], *, suffix: str = "") -> str:
+    """`` (did you mean 'bedrock'?)`` when ``word`` nearly matches one of ``choices`` (then
+    followed by ``suffix``, e.g. the rest of 'bedrok:claude'), else ''."""
+    import difflib
+
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0] + suffix!r}?)" if close else ""
+
+
 class AgentcodeError(Exception):
     """Root of every error agentcode raises on purpose. ``str(err)`` is the user-facing line."""
 

@@ -29,7 +29,8 @@ class _Serializable:
 
 @dataclass(slots=True)
 class Output(_Serializable):
-    """One rich result, like a notebook cell's: the last expression's value or a figure.
+    """One rich result, like a notebook cell's: the last expression's value, an object the code
+    passed to ``display()``, or a figure it left open.
 
     ``png`` and ``jpeg`` are base64-encoded, ``svg`` is the SVG text. ``main`` marks the value of
     the code's last expression; ``name`` is set on an image the code saved (its work-dir path).
@@ -91,6 +92,13 @@ class Execution(_Serializable):
             if out.main:
                 return out.text
         return None
+
+    @property
+    def displayed(self) -> list[str]:
+        """The text form of the other outputs with one (what the code passed to display()):
+        Markdown where the object has it, else its repr. Figures have none."""
+        return [out.markdown or out.text or "" for out in self.outputs
+                if not out.main and (out.markdown or out.text)]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:

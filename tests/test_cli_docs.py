@@ -14,3 +14,22 @@ def test_cli_reference_matches_the_real_help() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_brackets_in_help_texts_survive_rich_markup() -> None:
+    """Typer renders help as rich markup: a `[sandbox]` in a help text must still be shown."""
+    import typer.main
+
+    from agentcode.cli.app import _TAG, app
+
+    def texts(command: object) -> list[str]:
+        found = [getattr(command, "help", None) or ""]
+        found += [getattr(p, "help", None) or "" for p in getattr(command, "params", ())]
+        for sub in (getattr(command, "commands", None) or {}).values():
+            found += texts(sub)
+        return found
+
+    tags = {m.group(2) for text in texts(typer.main.get_command(app)) for m in _TAG.finditer(text)}
+    assert "[sandbox]" in tags  # `sandbox sync`'s help names the config table
+    reference = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert sorted(tag for tag in tags if tag not in reference) == []

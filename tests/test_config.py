@@ -166,3 +166,24 @@ def test_sandbox_table_refuses_unknown_keys(agentcode_home: Path) -> None:
     write_config(agentcode_home, '[sandbox]\npackage = ["pandas"]\n')
     with pytest.raises(ConfigError, match="unknown key 'sandbox.package'.*packages"):
         load_settings()
+
+
+def test_every_mistake_in_the_config_file_is_reported_at_once(agentcode_home: Path) -> None:
+    write_config(agentcode_home, "timeout = 'soon'\ntimout = 3\nmodel = [1]\n"
+                 "[limits]\nmemory_mb = 'lots'\n[sandbox]\npackage = ['x']\n")
+    done = run_cli(["run", "-"], stdin="print(1)\n")
+    path = agentcode_home / "config.toml"
+    assert (done.exit_code, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"agentcode: error: 5 mistakes in {path}: unknown key 'sandbox.package': known keys "
+        "are backend, packages, env; 'model' must be a string or a list of strings, not 1; "
+        "'timeout' must be a number, not 'soon'; 'limits.memory_mb' must be an integer, not "
+        "'lots'; unknown key 'timout': did you mean 'timeout'?\n")
+
+
+def test_a_config_file_named_but_missing_is_exit_2(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent.toml"
+    done = run_cli(["run", "-"], stdin="print(1)\n", env={"AGENTCODE_CONFIG": str(missing)})
+    assert (done.exit_code, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"agentcode: error: AGENTCODE_CONFIG names {missing}, which does not exist\n")

@@ -25,7 +25,8 @@ class _Schema(BaseModel):
 
 
 class OutputSchema(_Schema):
-    """One rich result, like a notebook cell's: the last expression's value or a figure."""
+    """One rich result, like a notebook cell's: the last expression's value, an object passed to
+    display(), or a figure."""
 
     text: str | None = Field(None, description="Plain-text representation (repr).")
     html: str | None = Field(None, description="HTML representation, when the value has one.")

@@ -36,6 +36,9 @@ class ExecutionResult(BaseModel):
     stderr: str = Field(description="What the code wrote to stderr (warnings, the traceback).")
     value: str | None = Field(default=None, description="repr() of the last line's value when "
                               "the last line is a bare expression, as in a notebook.")
+    displayed: list[str] = Field(default_factory=list, description="What the code passed to "
+                                 "display(), as in a notebook: each object's Markdown or text "
+                                 "(its images follow as image content).")
     error: ErrorInfo | None = Field(default=None, description="Set when the code raised or "
                                     "timed out; null when it ran to the end.")
     exit_code: int = Field(description="0 on success, 1 if the code raised, n for sys.exit(n).")
@@ -88,6 +91,7 @@ def execution_outcome(execution: Execution, *, session_id: str | None = None) ->
     error = execution.error
     data = ExecutionResult(
         stdout=execution.stdout, stderr=execution.stderr, value=execution.text,
+        displayed=execution.displayed,
         error=ErrorInfo(name=error.name, value=error.value, traceback=error.traceback)
         if error else None,
         exit_code=execution.exit_code, figures=len(images),

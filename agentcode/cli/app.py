@@ -8,6 +8,7 @@ starts fast.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -100,9 +101,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
+# What rich reads as a markup tag (rich.markup.escape's pattern, without importing rich here).
+_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+
+
+def _escape_markup(text: str) -> str:
+    return _TAG.sub(lambda m: f"{m.group(1)}{m.group(1)}\\{m.group(2)}", text)
+
+
+def _plain_help(command: Any) -> Any:
+    """Our help texts are plain text, but Typer renders them as rich markup, where the
+    `[sandbox]` of "the config file's [sandbox] packages" would vanish: escape them all."""
+    if getattr(command, "help", None):
+        command.help = _escape_markup(command.help)
+    for param in getattr(command, "params", ()):
+        if getattr(param, "help", None):
+            param.help = _escape_markup(param.help)
+    for sub in (getattr(command, "commands", None) or {}).values():
+        _plain_help(sub)
+    return command
+
+
 def _main(args: list[str]) -> int:
     try:
-        result = app(args=args, prog_name="agentcode", standalone_mode=False)
+        command = _plain_help(typer.main.get_command(app))
+        result = command.main(args=args, prog_name="agentcode", standalone_mode=False)
     except AgentcodeError as exc:
         if _debug_enabled(args):
             traceback.print_exc()
@@ -111,9 +134,16 @@ def _main(args: list[str]) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED  # `main` says so
     except BrokenPipeError:
-        # The reader of our stdout went away (e.g. `| head`): not an error worth a traceback.
+        # The reader of our stdout went away (e.g. `| head`): not an error (docs/cli.md).
         _silence_stdout()
         return 0
+    except SystemExit:
+        # Typer turns a broken pipe inside a command into a silent exit 1, after wrapping
+        # stdout to pacify later flushes: that wrapper is how we know, and it is exit 0 too.
+        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            _silence_stdout()
+            return 0
+        raise
     except typer.Abort:
         sys.stderr.write("agentcode: aborted\n")
         return 1
@@ -144,4 +174,9 @@ def _silence_stdout() -> None:
 
 
 def entry() -> None:
-    sys.exit(main())
+    status = main()
+    try:
+        sys.stdout.flush()  # what is still buffered, before exit would, noisily
+    except BrokenPipeError:
+        _silence_stdout()
+    sys.exit(status)

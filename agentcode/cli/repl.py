@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentcode.cli.terminal import write_program_output
+from agentcode.cli.terminal import shown_text, write_program_output
 from agentcode.errors import AgentcodeError, ExecutionTimeoutError
 
 if TYPE_CHECKING:
@@ -200,13 +200,13 @@ class Repl:
             self.console.print("[yellow]KeyboardInterrupt: the session keeps its variables[/]")
             return None
         self.ran.append(code)
-        if execution.error is not None:
-            write_program_output(sys.stderr, execution.error.traceback or
-                                 f"{execution.error.name}: {execution.error.value}\n")
-        value = execution.text
-        if value is not None and value != "None":
-            write_program_output(sys.stdout, value + "\n")
-        sys.stdout.flush()
+        error = execution.error
+        if error is not None:
+            text = error.traceback or f"{error.name}: {error.value}\n"
+            # The local sandbox already streamed the traceback to stderr: show it once.
+            if text.strip() not in execution.stderr:
+                write_program_output(sys.stderr, text)
+        write_program_output(sys.stdout, shown_text(execution, show_value=True))
         return execution
 
     @staticmethod

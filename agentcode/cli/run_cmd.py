@@ -15,7 +15,7 @@ import typer
 from agentcode.cli.choices import PLUGINS_NOTE, complete_sandbox, sandbox_names
 from agentcode.cli.history_options import DbOption, NoHistoryOption, history_overrides
 from agentcode.cli.io import stdin_is_terminal
-from agentcode.cli.terminal import write_program_output
+from agentcode.cli.terminal import shown_text, write_program_output
 from agentcode.errors import UsageError
 from agentcode.inputs import read_bytes, read_text
 
@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 HELP = """Run a Python program in the sandbox, like `python script.py`.
 
 PATH is a file, or '-' (or nothing, with piped input) to read the code from stdin.
-ARGS go to the program: sys.argv is [PATH's file name, *ARGS] ('-' for stdin); put `--`
-before arguments that start with '-'. The program sees no variable of ours unless passed
+Everything after PATH goes to the program, options included, as with `python PATH ARGS`:
+sys.argv is [PATH's file name, *ARGS] ('-' for stdin), so run's own options go before
+PATH. The program sees no variable of ours unless passed
 with --env. Its stdout and stderr stream to ours and its exit status is ours: 0, n for
 sys.exit(n), 1 if it raised; 2 bad input, 4 sandbox unavailable, 124 timed out,
 130 interrupted.
@@ -38,12 +39,15 @@ figure-1.png, ...; a figure it saved itself is not saved twice).
 Unlike `python script.py`, a last line that is a bare value (a name or an operation, not
 a call) is shown like in the interactive interpreter: `echo 'x = 6*7; x' | agentcode run -`
 prints 42. Calls are not shown (a final `f.write(...)` would print a byte count), nor None,
-nor a line ending with ';'. --json always carries the value.
+nor a line ending with ';'. --json always carries the value. display(obj), as in a notebook,
+shows obj's text (or Markdown) after the program's output; --json carries its HTML, Markdown
+and PNG forms too.
 """
 
 
 def register(app: typer.Typer) -> None:
-    app.command("run", help=HELP)(run)
+    # Like `python FILE ARGS`: options after PATH are the program's (`report.py --top 5`).
+    app.command("run", help=HELP, context_settings={"allow_interspersed_args": False})(run)
 
 
 def run(
@@ -51,7 +55,8 @@ def run(
         help="Python file to run; '-' reads the code from stdin.", show_default=False
     )] = None,
     args: Annotated[list[str] | None, typer.Argument(
-        help="Arguments for the program (its sys.argv[1:]).", show_default=False
+        help="Arguments for the program (its sys.argv[1:]), options included.",
+        show_default=False
     )] = None,
     env: Annotated[list[str] | None, typer.Option(
         "--env", help="Set a variable for the program: NAME=VALUE, or NAME to pass ours "
@@ -203,10 +208,7 @@ def _ends_with_bare_value(code: str) -> bool:
 
 
 def _report(execution: Execution, out: str | None, *, show_value: bool) -> None:
-    if show_value and execution.text is not None:
-        if execution.stdout and not execution.stdout.endswith("\n"):
-            sys.stdout.write("\n")
-        write_program_output(sys.stdout, execution.text + "\n")
+    write_program_output(sys.stdout, shown_text(execution, show_value=show_value))
     for stream in ("stdout", "stderr"):
         dropped = getattr(execution, f"{stream}_dropped")
         if dropped:

@@ -12,7 +12,10 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from agentcode.types import Execution
 
 # C0 but \t \n \r, DEL, C1, and the bidi embedding/override/isolate controls.
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -52,3 +55,15 @@ def write_stdout(text: str) -> None:
 
 def write_stderr(text: str) -> None:
     write_program_output(sys.stderr, text)
+
+
+def shown_text(execution: Execution, *, show_value: bool) -> str:
+    """What a terminal shows of the rich outputs, after the program's own output: the text of
+    each display()ed object (its Markdown if it has some), then the last expression's value."""
+    lines = execution.displayed
+    if show_value and execution.text is not None:
+        lines.append(execution.text)
+    if not lines:
+        return ""
+    newline = "\n" if execution.stdout and not execution.stdout.endswith("\n") else ""
+    return newline + "".join(line.rstrip("\n") + "\n" for line in lines)

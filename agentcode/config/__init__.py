@@ -166,21 +166,22 @@ def _apply(target: Any, values: dict[str, Any], source: str, prefix: str = "") -
 _SANDBOX_TABLE = {"backend": "sandbox", "packages": "packages", "env": "sandbox_env"}
 
 
-def _flatten_sandbox_table(data: dict[str, Any], source: str) -> dict[str, Any]:
-    """``[sandbox] backend/packages/env`` as the flat settings they stand for."""
+def _flatten_sandbox_table(data: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """``[sandbox] backend/packages/env`` as the flat settings they stand for, and the
+    table's unknown keys (as `config_file` problems)."""
     table = data.get("sandbox")
     if not isinstance(table, dict):
-        return data
+        return data, []
     flat = {k: v for k, v in data.items() if k != "sandbox"}
+    unknown = []
     for key, value in table.items():
         name = _SANDBOX_TABLE.get(key.replace("-", "_"))
         if name is None:
-            raise ConfigError(
-                f"unknown key 'sandbox.{key}' in {source}: known keys are "
-                f"{', '.join(_SANDBOX_TABLE)}"
-            )
-        flat[name] = value
-    return flat
+            unknown.append((f"unknown key 'sandbox.{key}'",
+                            f": known keys are {', '.join(_SANDBOX_TABLE)}"))
+        else:
+            flat[name] = value
+    return flat, unknown
 
 
 def _from_file(settings: Settings) -> None:
@@ -189,6 +190,9 @@ def _from_file(settings: Settings) -> None:
         raw = path.read_bytes()
         text = raw.decode("utf-8")
     except FileNotFoundError:
+        if os.environ.get("AGENTCODE_CONFIG"):
+            # Named on purpose: running without it would silently use other settings.
+            raise ConfigError(f"AGENTCODE_CONFIG names {path}, which does not exist") from None
         return
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
@@ -200,9 +204,10 @@ def _from_file(settings: Settings) -> None:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
-    data = _flatten_sandbox_table(data, str(path))
+    data, problems = _flatten_sandbox_table(data)
     # pydantic, once per version of the file
-    config_file.check(path, raw, data, settings_type=Settings, stamp_dir=cache_dir)
+    config_file.check(path, raw, data, settings_type=Settings, stamp_dir=cache_dir,
+                      problems=problems)
     _apply(settings, data, str(path))
 
 

@@ -17,7 +17,7 @@ import dataclasses
 import difflib
 import hashlib
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +27,18 @@ _STAMP_NAME = "config-checked"
 
 
 def check(path: Path, raw: bytes, data: dict[str, Any], *, settings_type: type,
-          stamp_dir: Callable[[], Path]) -> None:
-    """Raise `ConfigError` (one line) unless ``data``, parsed from ``path``, fits
-    ``settings_type`` (`Settings`); a file that passed is stamped in ``stamp_dir()``."""
+          stamp_dir: Callable[[], Path], problems: Sequence[Problem] = ()) -> None:
+    """Raise `ConfigError` (one line, every mistake in it) unless ``data``, parsed from
+    ``path``, fits ``settings_type`` (`Settings`) and there are no ``problems`` found before
+    (each a ``(what, why)`` pair); a file that passed is stamped in ``stamp_dir()``."""
     shape = _Shape(settings_type)
     stamp = _stamp_path(stamp_dir)
     digest = _digest(shape, raw)
-    if stamp is not None and _read(stamp) == digest:
+    if not problems and stamp is not None and _read(stamp) == digest:
         return
-    _validate(shape, path, data)
+    found = [*problems, *_validate(shape, data)]
+    if found:
+        raise ConfigError(describe(path, found))
     if stamp is not None:
         _write(stamp, digest)
 
@@ -48,13 +51,30 @@ class _Shape:
         self.limits: type = typing.get_type_hints(settings_type)["limits"]
 
 
-def _validate(shape: _Shape, path: Path, data: dict[str, Any]) -> None:
+# One mistake: what is wrong ("'timeout'", "unknown key 'x'") and why (" must be a number, ...").
+Problem = tuple[str, str]
+
+
+def describe(path: Path, problems: Sequence[Problem]) -> str:
+    """One line for every mistake: the file is named once, so a user fixes them in one go."""
+    if len(problems) == 1:
+        what, why = problems[0]
+        return f"{what} in {path}{why}"
+    return f"{len(problems)} mistakes in {path}: " + "; ".join(w + y for w, y in problems)
+
+
+def _validate(shape: _Shape, data: dict[str, Any]) -> list[Problem]:
     import pydantic
 
     try:
         _settings_model(shape).model_validate(_underscored(data))
     except pydantic.ValidationError as exc:
-        raise ConfigError(_describe(shape, path, exc.errors()[0])) from None
+        found: dict[str, Problem] = {}
+        for error in exc.errors():
+            what, why = _describe(shape, error)
+            found.setdefault(what, (what, why))  # a union reports each branch: keep the first
+        return list(found.values())
+    return []
 
 
 def _underscored(data: Any) -> Any:
@@ -64,16 +84,16 @@ def _underscored(data: Any) -> Any:
     return data
 
 
-def _describe(shape: _Shape, path: Path, error: Any) -> str:
+def _describe(shape: _Shape, error: Any) -> Problem:
     location = [str(part) for part in error["loc"] if not isinstance(part, int)]
     # A union (model = "x" or ["x"]) reports its branch as a location part: drop it.
     location = [part for part in location if part in _known_names(shape)]
     if error["type"] == "extra_forbidden":
         key = ".".join(str(part) for part in error["loc"])
-        return f"unknown key '{key}' in {path}{_suggestion(shape, error['loc'])}"
+        return f"unknown key '{key}'", _suggestion(shape, error["loc"])
     key = ".".join(location)
     expected = _expected(shape, location)
-    return f"'{key}' in {path} must be {expected}, not {error['input']!r}"
+    return f"'{key}'", f" must be {expected}, not {error['input']!r}"
 
 
 def _suggestion(shape: _Shape, loc: tuple[Any, ...]) -> str:

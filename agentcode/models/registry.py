@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from agentcode.errors import ConfigError
+from agentcode.errors import ConfigError, did_you_mean
 from agentcode.models.failures import AWS_CREDENTIALS_HINT
 from agentcode.models.provider import ModelFactory, ModelProvider, ProviderStatus
 
@@ -241,7 +241,9 @@ def _resolve(name: str) -> tuple[ModelProvider, str | None]:
     prefix, colon, spec = name.partition(":")
     provider = find_provider(prefix)
     if provider is None:
-        raise ConfigError(f"unknown model {name!r}: use one of {names_help()}")
+        known = [p.name for p in all_providers() if isinstance(p, ModelProvider)]
+        near = did_you_mean(prefix, known, suffix=colon + spec)  # bedrok:x -> bedrock:x
+        raise ConfigError(f"unknown model {name!r}{near}: use one of {names_help()}")
     if colon and not spec:
         raise ConfigError(f"'{prefix}:' needs {provider.spec}")
     if not colon and not provider.bare:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from agentcode.errors import UsageError
+from agentcode.errors import UsageError, did_you_mean
 
 if TYPE_CHECKING:
     from agentcode.config import Settings
@@ -138,7 +138,9 @@ def find_backend(name: str) -> SandboxBackend:
             return backend
     found = _registered.get(name) or _plugins.get(name) or _plugin(name)
     if found is None:
-        raise UsageError(f"unknown sandbox {name!r}: choose one of {names_help()}")
+        known = [backend.name for backend in all_backends()]
+        raise UsageError(f"unknown sandbox {name!r}{did_you_mean(name, known)}: "
+                         f"choose one of {names_help()}")
     return found
 
 

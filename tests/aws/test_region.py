@@ -86,7 +86,7 @@ def test_aws_region_alone_gets_agentcore_past_the_region_question(
 ) -> None:
     # No credentials here: the run fails on those, not on a missing region as it used to.
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    done = run_cli(["run", "-", "--sandbox", "agentcore"], stdin="print(1)\n")
+    done = run_cli(["run", "--sandbox", "agentcore", "-"], stdin="print(1)\n")
     assert done.exit_code == 4
     assert done.stderr.startswith("agentcode: error: no usable AWS credentials for AgentCore")
     assert "region" not in done.stderr.split("(")[0]

@@ -51,7 +51,7 @@ def test_internal_error_has_no_traceback_unless_debug(monkeypatch: pytest.Monkey
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr(app_module, "app", boom)
+    monkeypatch.setattr(app_module.typer.main, "get_command", boom)
     assert main(["anything"]) == 1
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: kaput" in err
@@ -60,3 +60,27 @@ def test_internal_error_has_no_traceback_unless_debug(monkeypatch: pytest.Monkey
     monkeypatch.setenv("AGENTCODE_DEBUG", "1")
     assert main(["anything"]) == 1
     assert "Traceback" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("args", "stdin"), [
+    (["schema", "generation"], None),
+    (["run", "-"], b"for i in range(100000): print(i)\n"),
+    (["history", "list", "--json"], None),
+])
+def test_a_reader_that_goes_away_ends_the_command_quietly_with_0(
+        args: list[str], stdin: bytes | None, agentcode_home) -> None:
+    import os
+
+    env = {**os.environ, "AGENTCODE_HOME": str(agentcode_home)}
+    if args[0] == "history":  # enough entries that the listing outlives the reader
+        for n in range(3):
+            subprocess.run([sys.executable, "-m", "agentcode", "run", "-"], input=f"{n}",
+                           text=True, env=env, capture_output=True, check=True)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `| head` that has already exited: every write is EPIPE
+    try:
+        done = subprocess.run([sys.executable, "-m", "agentcode", *args], input=stdin,
+                              stdout=write_end, stderr=subprocess.PIPE, env=env, timeout=120)
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr.decode()) == (0, "")

@@ -84,6 +84,19 @@ def test_unknown_model_is_exit_2() -> None:
     assert "unknown model 'gpt-17'" in result.stderr
 
 
+def test_a_near_miss_model_or_sandbox_name_gets_a_suggestion() -> None:
+    result = gen("x", "-m", "bedrok")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(
+        "agentcode: error: unknown model 'bedrok' (did you mean 'bedrock'?): use one of local")
+    assert "(did you mean 'bedrock:my-id'?)" in gen("x", "-m", "bedrok:my-id").stderr
+    assert "did you mean" not in gen("x", "-m", "gpt-17").stderr  # nothing close: the list
+    sandbox = run_cli(["run", "--sandbox", "agentcor", "-"], stdin="print(1)\n")
+    assert (sandbox.exit_code, sandbox.stderr) == (2, (
+        "agentcode: error: unknown sandbox 'agentcor' (did you mean 'agentcore'?): choose one "
+        "of local, agentcore, unsafe\n"))
+
+
 def test_no_model_could_answer_is_exit_3_with_reasons(models: Callable[..., None]) -> None:
     models(a=FailingModel(client_error("AccessDeniedException", "nope", 403)),
            b=FakeModel(["no code", "still no code"]))

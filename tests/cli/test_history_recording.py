@@ -76,21 +76,21 @@ def test_run_is_recorded_with_its_outcome(agentcode_home: Path) -> None:
 
 
 def test_run_timeout_is_recorded(agentcode_home: Path) -> None:
-    result = agentcode("run", "-", "--timeout", "1", stdin="import time\ntime.sleep(30)\n")
+    result = agentcode("run", "--timeout", "1", "-", stdin="import time\ntime.sleep(30)\n")
     assert result.returncode == 124
     [entry] = json.loads(agentcode("history", "--json").stdout)
     assert (entry["exit_code"], entry["error"]) == (124, "TimeoutError")
 
 
 def test_run_history_flags_and_broken_store(agentcode_home: Path, tmp_path: Path) -> None:
-    assert agentcode("run", "-", "--no-history", stdin="print(1)\n").returncode == 0
+    assert agentcode("run", "--no-history", "-", stdin="print(1)\n").returncode == 0
     assert not (agentcode_home / "history.db").exists()
     db = tmp_path / "runs.db"
-    assert agentcode("run", "-", "--db", str(db), stdin="print(2)\n").returncode == 0
+    assert agentcode("run", "--db", str(db), "-", stdin="print(2)\n").returncode == 0
     with open_store(db) as store:
         assert [e.stdout for e in store.list()] == ["2\n"]
     broken = agentcode(
-        "run", "-", "--db", "/dev/null/x.db", stdin="print(3)\nraise SystemExit(5)\n"
+        "run", "--db", "/dev/null/x.db", "-", stdin="print(3)\nraise SystemExit(5)\n"
     )
     assert (broken.returncode, broken.stdout) == (5, "3\n")
     assert broken.stderr.count(WARNING) == 1

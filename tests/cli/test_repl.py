@@ -110,3 +110,14 @@ def test_history_records_the_repl_session(tmp_path: Path, agentcode_home: Path) 
                              env=env_for(agentcode_home), timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout == "8\n"
+
+
+def test_a_traceback_is_shown_once_and_display_shows_text(
+    tmp_path: Path, agentcode_home: Path
+) -> None:
+    model = script(tmp_path, "print('unused')")
+    ran = run_piped(agentcode_home, model, "!1 / 0\n!display('shown'); print('printed')\n")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stderr.count("Traceback (most recent call last)") == 1
+    assert ran.stderr.count("ZeroDivisionError: division by zero") == 1
+    assert ran.stdout == "printed\n'shown'\n"

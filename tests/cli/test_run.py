@@ -36,9 +36,9 @@ def test_code_from_a_file_and_the_programs_stdin(tmp_path: Path) -> None:
     script.write_text("import sys\nprint(sum(int(x) for x in sys.stdin))")
     numbers = tmp_path / "numbers.txt"
     numbers.write_text("1\n2\n39\n")
-    done = agentcode(str(script), "--stdin", str(numbers))
+    done = agentcode("--stdin", str(numbers), str(script))
     assert (done.returncode, done.stdout, done.stderr) == (0, "42\n", "")
-    piped = agentcode(str(script), "--stdin", "-", stdin="5\n5\n")
+    piped = agentcode("--stdin", "-", str(script), stdin="5\n5\n")
     assert piped.stdout == "10\n"
 
 

@@ -78,7 +78,7 @@ def test_verify_with_sample_stdin_then_run_on_the_real_input(
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
     )
     assert gen.stdout is not None
-    run = subprocess.run([*cli, "run", "-", "--stdin", str(big)], stdin=gen.stdout,
+    run = subprocess.run([*cli, "run", "--stdin", str(big), "-"], stdin=gen.stdout,
                          capture_output=True, text=True, env=env, timeout=600)
     gen.stdout.close()
     gen_err = gen.stderr.read().decode() if gen.stderr else ""

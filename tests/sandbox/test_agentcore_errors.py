@@ -308,8 +308,8 @@ def test_run_command_without_credentials_is_exit_4_one_line(tmp_path: Path) -> N
     script = tmp_path / "job.py"
     script.write_text("print(1)\n", encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "agentcode", "run", str(script), "--sandbox", "agentcore",
-         "--region", REGION],
+        [sys.executable, "-m", "agentcode", "run", "--sandbox", "agentcore", "--region", REGION,
+         str(script)],
         capture_output=True, text=True, env=dict(os.environ), timeout=120,
     )
     assert result.returncode == EXIT_SANDBOX, result.stderr

@@ -218,3 +218,40 @@ def test_host_ctrl_c_interrupts_the_code_and_keeps_state(jail: LocalSandboxSessi
     with pytest.raises(KeyboardInterrupt):
         jail.execute("print('go', flush=True)\nimport time\ntime.sleep(30)", on_stdout=ctrl_c)
     assert jail.execute("kept").text == "7"
+
+
+def test_display_shows_rich_reprs_in_call_order_before_the_value(
+        jail: LocalSandboxSession) -> None:
+    code = (
+        "class Table:\n"
+        "    def __repr__(self): return 'Table(2 rows)'\n"
+        "    def _repr_html_(self): return '<table></table>'\n"
+        "class Note:\n"
+        "    def _repr_markdown_(self): return '**done**'\n"
+        "class Pic:\n"
+        "    def _repr_png_(self): return (b'\\x89PNG fake', {'width': 1})\n"
+        "print('before')\n"
+        "display(Table(), 'plain')\n"
+        "display(Note(), Pic())\n"
+        "6 * 7"
+    )
+    result = jail.execute(code)
+    assert result.ok and result.stdout == "before\n"
+    table, plain, note, pic, value = result.outputs
+    assert (table.text, table.html, table.main) == ("Table(2 rows)", "<table></table>", False)
+    assert (plain.text, plain.html) == ("'plain'", None)
+    assert note.markdown == "**done**" and base64.b64decode(pic.png or "") == b"\x89PNG fake"
+    assert (value.text, value.main) == ("42", True)
+    assert result.displayed == ["Table(2 rows)", "'plain'", "**done**", pic.text]
+    # display() is per execution: the next one starts empty, and code may shadow the name.
+    assert jail.execute("display = print\ndisplay('x')").outputs == []
+
+
+def test_display_past_the_output_cap_is_dropped_and_counted() -> None:
+    session = LocalSandboxSession(small_settings(output_bytes=1000))
+    try:
+        result = session.execute("for i in range(50): display('x' * 100)")
+    finally:
+        session.close()
+    assert result.ok and 9 <= len(result.outputs) <= 12
+    assert "more object(s) not shown (over the output cap)" in result.stderr

@@ -35,6 +35,8 @@ class _State:
     count = 0
     workdir = "."
     shown = None  # the running execution's display() outputs (None between executions)
+    shown_bytes = 0  # their size so far: past output_bytes, display() drops and counts
+    dropped = 0
 
 
 def _on_sigint(signum, frame):
@@ -151,25 +153,45 @@ def _rich(value, limit, main=True):
     if isinstance(value, type):
         return out
     for key in ("html", "markdown", "svg"):
-        method = getattr(value, f"_repr_{key}_", None)
-        result = method() if callable(method) else None
+        result = _call_repr(value, key)
         if isinstance(result, str):
             out[key] = result[:limit]
     for key in ("png", "jpeg"):
-        method = getattr(value, f"_repr_{key}_", None)
-        result = method() if callable(method) else None
+        result = _call_repr(value, key)
         if isinstance(result, (bytes, bytearray)):
             out[key] = _b64(bytes(result))
+    if out["png"] is None and callable(getattr(value, "savefig", None)) and hasattr(
+            value, "canvas"):
+        out["png"] = _figure_png(value)  # a matplotlib Figure, as a notebook shows it
     return out
 
 
+def _call_repr(value, key):
+    method = getattr(value, f"_repr_{key}_", None)
+    result = method() if callable(method) else None
+    # IPython lets a _repr_*_ return (data, metadata).
+    return result[0] if isinstance(result, tuple) and result else result
+
+
+def _figure_png(figure):
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    figure._agentcode_saved = True  # shown once: not collected again as an open figure
+    return _b64(buffer.getvalue())
+
+
 def display(*objs):
-    """Show each object in the results, in order, as a notebook's display() does."""
+    """Show each object in the results, in order, as a notebook's display() does. Past the
+    output cap (a display() in a long loop) objects are dropped and counted on stderr."""
     for obj in objs:
         if _State.shown is None:
             print(repr(obj))
+        elif _State.shown_bytes > _State.output_bytes:
+            _State.dropped += 1
         else:
-            _State.shown.append((time.time_ns(), _rich(obj, _State.output_bytes, main=False)))
+            out = _rich(obj, _State.output_bytes, main=False)
+            _State.shown_bytes += sum(len(v) for v in out.values() if isinstance(v, str))
+            _State.shown.append((time.time_ns(), out))
 
 
 _IMAGES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".svg": "svg"}
@@ -346,7 +368,7 @@ def run(request, namespace):
     # less than asked.
     _set_cpu_soft(int(used.ru_utime + used.ru_stime) + 1 + max(1, _State.cpu_budget))
     images = _images()
-    _State.shown = []
+    _State.shown, _State.shown_bytes, _State.dropped = [], 0, 0
     try:
         _State.running = True
         exec(body, namespace)
@@ -373,6 +395,9 @@ def run(request, namespace):
         shown = sorted(_State.shown + _saved_images(images), key=lambda pair: pair[0])
         result["outputs"][:0] = [out for _, out in shown]
         _State.shown = None
+        if _State.dropped:
+            sys.stderr.write(f"display: {_State.dropped} more object(s) not shown "
+                             "(over the output cap)\n")
         if result["status"] != "ok" and "matplotlib.pyplot" in sys.modules:
             sys.modules["matplotlib.pyplot"].close("all")
         _set_cpu_soft(resource.RLIM_INFINITY)
