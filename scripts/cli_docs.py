@@ -35,7 +35,9 @@ warnings, errors) to stderr; `-` means stdin.
 | 130 | interrupted (Ctrl-C) |
 
 Errors are one line on stderr starting with `agentcode: error:`. `--debug` or `AGENTCODE_DEBUG=1`
-shows the traceback of agentcode's own errors.
+shows the traceback of agentcode's own errors. A reader of stdout that stops early
+(`agentcode history | head`) is not an error: the command ends quietly, with 0 unless it had
+already failed.
 
 ## Settings
 
