@@ -17,6 +17,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -26,7 +27,7 @@ from typing import Any, Self
 from agentcode.config import Settings
 from agentcode.errors import EXIT_TIMEOUT, ExecutionTimeoutError, SandboxError
 from agentcode.sandbox.base import WORKDIR
-from agentcode.sandbox.local import jail, seccomp
+from agentcode.sandbox.local import cgroup, jail, seccomp
 from agentcode.sandbox.local.cgroup import SessionCgroup, session_cgroup
 from agentcode.sandbox.local.packages import JAIL_PATH, SandboxEnvironment
 from agentcode.sandbox.local.supervisor import Callback, Outcome, WorkerProcess
@@ -68,6 +69,8 @@ class LocalSandboxSession:
         self.settings = settings
         self.isolated = isolated
         self._bwrap = jail.find_bwrap() if isolated else ""
+        if isolated:
+            cgroup.prime()  # the cgroup's slow first write, overlapped with the set-up below
         # The sandbox environment's directory, read once: a later `agentcode sandbox add`
         # switches to a new one, which the next session mounts.
         self._packages = SandboxEnvironment(settings.sandbox_env).mount_source()
@@ -75,6 +78,7 @@ class LocalSandboxSession:
         self._workdir: WorkDir | None = None
         self._cgroup: SessionCgroup | None = None
         self._tempdir: str | None = None
+        self._detaching: threading.Thread | None = None  # our side of the tmpfs mounts
         self._start()
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -90,6 +94,7 @@ class LocalSandboxSession:
         arguments: bytes = b""
         try:
             if self.isolated:
+                self._cgroup = session_cgroup(limits)
                 uid = jail.session_uid()
                 info_r, info_w = os.pipe2(os.O_CLOEXEC)
                 child_fds.append(info_w)
@@ -110,7 +115,6 @@ class LocalSandboxSession:
                 args_r, args_w = os.pipe2(os.O_CLOEXEC)
                 child_fds.append(args_r)
                 arguments = b"".join(a.encode() + b"\0" for a in bwrap_args)
-                self._cgroup = session_cgroup(limits)
                 command = [self._bwrap, "--args", str(args_r), "--",
                            *jail.worker_command(layout.executable, request_r)]
                 env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, None
@@ -160,14 +164,16 @@ class LocalSandboxSession:
             self._workdir = WorkDir(os.open(root, os.O_RDONLY | os.O_DIRECTORY), owner)
         except BaseException:
             worker.close()
+            if mounts is not None:
+                mounts.detach()
             self._remove_cgroup()
             self._remove_tempdir()
             raise
         finally:
             if args_w is not None:
                 os.close(args_w)
-            if mounts is not None:
-                mounts.detach()
+        if mounts is not None:
+            self._detaching = mounts.detach_soon()  # joined by _stop
         self._worker = worker
 
     def _confine(self, pid: int) -> None:
@@ -192,6 +198,9 @@ class LocalSandboxSession:
         return self._worker
 
     def _stop(self) -> None:
+        if self._detaching is not None:
+            self._detaching.join()
+            self._detaching = None
         if self._worker is not None:
             self._worker.close()
             self._worker = None

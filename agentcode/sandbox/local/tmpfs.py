@@ -14,6 +14,7 @@ import contextlib
 import functools
 import os
 import tempfile
+import threading
 from typing import Any
 
 from agentcode.config import Limits
@@ -62,6 +63,14 @@ class HostTmpfs:
         except BaseException:
             self.detach()
             raise
+
+    def detach_soon(self) -> threading.Thread:
+        """`detach` on another thread: each umount waits for an RCU grace period (~3 ms
+        here), so once the jail is up that time overlaps the session's first execution.
+        Join the thread before the process exits, or the mounts stay behind."""
+        thread = threading.Thread(target=self.detach, name="agentcode-tmpfs-detach")
+        thread.start()
+        return thread
 
     def detach(self) -> None:
         """Remove our side of the mounts (the jail's side lives on with the jail)."""
