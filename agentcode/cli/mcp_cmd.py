@@ -32,7 +32,9 @@ def mcp(
         help="Default time limit of one execution, in seconds (default 30).", show_default=False,
     )] = None,
     max_sessions: Annotated[int, typer.Option(
-        "--max-sessions", min=1, help="Sessions one client may keep open at once."
+        "--max-sessions", min=1,
+        help="Sandboxes one client may use at once: open sessions, and runs without a session "
+        "while they last."
     )] = 8,
     no_history: Annotated[bool, typer.Option(
         "--no-history", help="Do not record runs and generations in the history."

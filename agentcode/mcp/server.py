@@ -11,7 +11,7 @@ to build their JSON schemas.
 """
 
 import base64
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -26,9 +26,11 @@ from agentcode import (
     AgentcodeError,
     ExecutionTimeoutError,
     SandboxError,
+    Session,
     Settings,
     UsageError,
 )
+from agentcode.api.pool import SessionPool, Wording
 from agentcode.api.tool_result import (
     ExecutionResult,
     GenerationResult,
@@ -37,7 +39,6 @@ from agentcode.api.tool_result import (
     generation_outcome,
     timeout_outcome,
 )
-from agentcode.mcp.sessions import SessionPool
 
 if TYPE_CHECKING:
     from agentcode.api.session import ModelChoice
@@ -100,10 +101,10 @@ def _error_result(message: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
 
 
-async def _call(work: Callable[[], CallToolResult]) -> CallToolResult:
-    """Run ``work`` in a thread: bad input becomes an error result, our failures MCP errors."""
+async def _call(work: Awaitable[ToolOutcome]) -> CallToolResult:
+    """The tool's result: bad input becomes an error result, our failures MCP errors."""
     try:
-        return await anyio.to_thread.run_sync(work)
+        return _result(await work)
     except UsageError as exc:
         return _error_result(str(exc))
     except AgentcodeError as exc:
@@ -116,7 +117,7 @@ async def _call(work: Callable[[], CallToolResult]) -> CallToolResult:
 
 def build_server(settings: Settings | None = None, *, max_sessions: int = 8,
                  model: "ModelChoice | None" = None,
-                 pool: SessionPool | None = None) -> MCPServer[Any]:
+                 pool: SessionPool[None] | None = None) -> MCPServer[Any]:
     """The MCP server for one client.
 
     ``model`` overrides the configured chain (a name, a list, a strands Model); ``pool`` is
@@ -125,38 +126,46 @@ def build_server(settings: Settings | None = None, *, max_sessions: int = 8,
     if settings is None:
         settings = pool.settings if pool is not None else agentcode.load_settings()
     if pool is None:
-        pool = SessionPool(settings, limit=max_sessions, model=model)
+        pool = new_pool(settings, max_sessions=max_sessions, model=model)
+    sessions = pool
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[None]:
         try:
             yield None
         finally:  # the client disconnected (or the server is stopping): no jail outlives it
-            pool.close_all()
+            with anyio.CancelScope(shield=True):
+                await sessions.close_all(0)
 
     server: MCPServer[Any] = MCPServer(
         "agentcode", instructions=INSTRUCTIONS, version=agentcode.__version__,
         lifespan=lifespan, log_level="WARNING",
     )
 
-    def run(code: str, session_id: str | None, stdin: str | None,
-            timeout: float | None) -> ToolOutcome:
+    async def run(code: str, session_id: str | None, stdin: str | None,
+                  timeout: float | None) -> ToolOutcome:
         for what, text in (("code", code), ("stdin", stdin or "")):
             if len(text.encode("utf-8")) > settings.max_input_bytes:
                 raise UsageError(f"the {what} is over the {settings.max_input_bytes}-byte limit")
-        try:
-            if session_id is None:
-                execution = agentcode.execute(code, settings=settings, stdin=stdin,
-                                              timeout=timeout)
-                return execution_outcome(execution)
-            with pool.use(session_id) as session:
-                try:
-                    execution = session.execute(code, stdin=stdin, timeout=timeout)
-                except ExecutionTimeoutError as exc:
-                    return timeout_outcome(exc, session_id=session_id)
-                return execution_outcome(execution, session_id=session_id)
-        except ExecutionTimeoutError as exc:
-            return timeout_outcome(exc)
+
+        def once(session: Session) -> ToolOutcome:  # a sandbox of its own, counted by the pool
+            try:
+                return execution_outcome(agentcode.execute(
+                    code, sandbox=session.sandbox, settings=settings, stdin=stdin,
+                    timeout=timeout))
+            except ExecutionTimeoutError as exc:
+                return timeout_outcome(exc)
+
+        def in_session(session: Session) -> ToolOutcome:
+            try:
+                execution = session.execute(code, stdin=stdin, timeout=timeout)
+            except ExecutionTimeoutError as exc:
+                return timeout_outcome(exc, session_id=session_id)
+            return execution_outcome(execution, session_id=session_id)
+
+        if session_id is None:
+            return await sessions.once(once)
+        return await sessions.run(session_id, in_session)
 
     @server.tool(annotations=ToolAnnotations(title="Create a sandbox session",
                                              destructive_hint=False, open_world_hint=False))
@@ -171,23 +180,23 @@ def build_server(settings: Settings | None = None, *, max_sessions: int = 8,
         Variables, imports and files persist across calls in one session. Returns its
         session_id. Close it with close_session when done.
         """
-        def work() -> CallToolResult:
-            session = pool.create(sandbox)
-            info = SessionInfo(session_id=session.id, sandbox=session.sandbox.backend)
-            return _result(ToolOutcome(info))
+        async def work() -> ToolOutcome:
+            session = await sessions.create(sandbox=sandbox, start=True)
+            backend = await sessions.run(session.id, lambda s: s.sandbox.backend)
+            return ToolOutcome(SessionInfo(session_id=session.id, sandbox=backend))
 
-        return await _call(work)
+        return await _call(work())
 
     @server.tool(annotations=ToolAnnotations(title="Close a sandbox session",
                                              destructive_hint=True, idempotent_hint=False,
                                              open_world_hint=False))
     async def close_session(session_id: SessionId) -> Annotated[CallToolResult, ClosedSession]:
         """Close a session: its sandbox stops and its variables and files are gone."""
-        def work() -> CallToolResult:
-            pool.close(session_id)
-            return _result(ToolOutcome(ClosedSession(closed=session_id)))
+        async def work() -> ToolOutcome:
+            await sessions.delete(session_id)
+            return ToolOutcome(ClosedSession(closed=session_id))
 
-        return await _call(work)
+        return await _call(work())
 
     @server.tool(annotations=ToolAnnotations(title="Run Python in the sandbox",
                                              destructive_hint=False, open_world_hint=False))
@@ -214,7 +223,7 @@ def build_server(settings: Settings | None = None, *, max_sessions: int = 8,
         isError set means the code raised, exited non-zero or timed out: read the traceback,
         fix the code and run it again.
         """
-        return await _call(lambda: _result(run(code, session_id, stdin, timeout)))
+        return await _call(run(code, session_id, stdin, timeout))
 
     @server.tool(annotations=ToolAnnotations(title="Write Python with a model",
                                              read_only_hint=True, open_world_hint=True))
@@ -233,16 +242,17 @@ def build_server(settings: Settings | None = None, *, max_sessions: int = 8,
         Python program. Returns the code and the model that answered; the code is NOT run:
         pass it to execute_python.
         """
-        def work() -> CallToolResult:
-            if session_id is None:
-                generation = agentcode.generate(prompt, verify=verify, model=model,
-                                                settings=settings)
-            else:
-                with pool.use(session_id) as session:
-                    generation = session.generate(prompt, verify=verify)
-            return _result(generation_outcome(generation))
+        def alone(session: Session | None) -> ToolOutcome:
+            return generation_outcome(agentcode.generate(
+                prompt, verify=verify, model=sessions.model, settings=settings,
+                sandbox=None if session is None else session.sandbox))
 
-        return await _call(work)
+        if session_id is not None:
+            return await _call(sessions.run(
+                session_id, lambda s: generation_outcome(s.generate(prompt, verify=verify))))
+        if verify:  # the candidates run in a sandbox: it counts against the limit
+            return await _call(sessions.once(alone))
+        return await _call(anyio.to_thread.run_sync(alone, None))
 
     @server.tool(annotations=ToolAnnotations(title="Write a file into a session",
                                              destructive_hint=True, idempotent_hint=True,
@@ -256,31 +266,35 @@ def build_server(settings: Settings | None = None, *, max_sessions: int = 8,
         )] = "utf-8",
     ) -> Annotated[CallToolResult, WrittenFile]:
         """Create or replace a file in the session's work dir, where the code can open it."""
-        def work() -> CallToolResult:
+        def write(session: Session, data: bytes) -> ToolOutcome:
+            try:
+                session.write_files({name: data})
+            except SandboxError as exc:  # e.g. a directory of that name, the disk full
+                raise UsageError(str(exc)) from exc
+            return ToolOutcome(WrittenFile(name=name, size=len(data)))
+
+        async def work() -> ToolOutcome:
             data = _decode(content, encoding)
             if len(data) > settings.max_input_bytes:
                 raise UsageError(f"{name!r} is {len(data)} bytes, over the "
                                  f"{settings.max_input_bytes}-byte limit")
-            with pool.use(session_id) as session:
-                try:
-                    session.write_files({name: data})
-                except SandboxError as exc:  # e.g. a directory of that name, the disk full
-                    raise UsageError(str(exc)) from exc
-            return _result(ToolOutcome(WrittenFile(name=name, size=len(data))))
+            return await sessions.run(session_id, lambda s: write(s, data))
 
-        return await _call(work)
+        return await _call(work())
 
     @server.tool(annotations=ToolAnnotations(title="Read a file from a session",
                                              read_only_hint=True, open_world_hint=False))
     async def read_file(session_id: SessionId,
                         name: FileName) -> Annotated[CallToolResult, FileContent]:
         """Read a file from the session's work dir: text as is, other bytes as base64."""
-        def work() -> CallToolResult:
-            with pool.use(session_id) as session:
-                try:
-                    data = session.sandbox.read_file(name)
-                except SandboxError as exc:  # missing, a link, a directory: the caller's to fix
-                    raise UsageError(f"{exc} (list_files shows what is there)") from exc
+        def read(session: Session) -> bytes:
+            try:
+                return session.sandbox.read_file(name)
+            except SandboxError as exc:  # missing, a link, a directory: the caller's to fix
+                raise UsageError(f"{exc} (list_files shows what is there)") from exc
+
+        async def work() -> ToolOutcome:
+            data = await sessions.run(session_id, read)
             if len(data) > READ_LIMIT:
                 raise UsageError(f"{name!r} is {len(data)} bytes, more than a tool result "
                                  f"carries ({READ_LIMIT}): read a part of it with execute_python")
@@ -290,22 +304,30 @@ def build_server(settings: Settings | None = None, *, max_sessions: int = 8,
             except UnicodeDecodeError:
                 file = FileContent(name=name, content=base64.b64encode(data).decode("ascii"),
                                    encoding="base64", size=len(data))
-            return _result(ToolOutcome(file))
+            return ToolOutcome(file)
 
-        return await _call(work)
+        return await _call(work())
 
     @server.tool(annotations=ToolAnnotations(title="List a session's files",
                                              read_only_hint=True, open_world_hint=False))
     async def list_files(session_id: SessionId) -> Annotated[CallToolResult, FileList]:
         """List the files in the session's work dir (inputs and what the code wrote)."""
-        def work() -> CallToolResult:
-            with pool.use(session_id) as session:
-                files = session.sandbox.list_files()
-            return _result(ToolOutcome(FileList(files=sorted(files))))
+        async def work() -> ToolOutcome:
+            files = await sessions.run(session_id, lambda s: s.sandbox.list_files())
+            return ToolOutcome(FileList(files=sorted(files)))
 
-        return await _call(work)
+        return await _call(work())
 
     return server
+
+
+def new_pool(settings: Settings, *, max_sessions: int,
+             model: "ModelChoice | None" = None) -> SessionPool[None]:
+    """The client's sessions: kept until closed or the client leaves (no idle reaping), and
+    only the sandboxes a client may name (the configured one besides)."""
+    return SessionPool(settings, extra=lambda: None, max_sessions=max_sessions, model=model,
+                       sandboxes=("local", "agentcore"),
+                       wording=Wording(create="create_session", close="close_session"))
 
 
 def _decode(content: str, encoding: str) -> bytes:
@@ -323,7 +345,7 @@ def serve_stdio(settings: Settings | None = None, *, max_sessions: int = 8) -> N
     import signal
 
     settings = settings or agentcode.load_settings()
-    pool = SessionPool(settings, limit=max_sessions)
+    pool = new_pool(settings, max_sessions=max_sessions)
     server = build_server(settings, pool=pool)
 
     async def main() -> None:
@@ -335,7 +357,8 @@ def serve_stdio(settings: Settings | None = None, *, max_sessions: int = 8) -> N
                         # The SDK reads stdin in a thread that only EOF ends, so cancelling
                         # would wait for the client: close the sessions and leave now. A run
                         # still in progress dies with us (its jail has --die-with-parent).
-                        pool.close_all()
+                        with anyio.CancelScope(shield=True):
+                            await pool.close_all(0)
                         os._exit(128 + signum)
 
             group.start_soon(stop_on_signal)

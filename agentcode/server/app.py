@@ -21,13 +21,14 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from agentcode.api.pool import SessionPool
 from agentcode.api.schemas import ExecutionSchema, GenerationSchema, HistoryEntrySchema
 from agentcode.errors import AgentcodeError, SandboxError
 from agentcode.server import stream
 from agentcode.server.auth import Gate
 from agentcode.server.errors import error_body, http_status
 from agentcode.server.limits import BodyLimit
-from agentcode.server.notebook import to_notebook
+from agentcode.server.notebook import Turns, to_notebook
 from agentcode.server.schemas import (
     ErrorBody,
     ExecuteRequest,
@@ -38,7 +39,6 @@ from agentcode.server.schemas import (
     SessionInfo,
     SessionRequest,
 )
-from agentcode.server.sessions import SessionPool, TooManySessions, UnknownSession
 
 if TYPE_CHECKING:
     from agentcode import Settings
@@ -64,9 +64,8 @@ class ServerConfig:
 def create_app(config: ServerConfig) -> FastAPI:
     from agentcode import __version__
 
-    sandboxes = tuple(dict.fromkeys((*config.sandboxes, config.settings.sandbox)))
-    pool = SessionPool(config.settings, max_sessions=config.max_sessions,
-                       idle_seconds=config.idle_seconds, sandboxes=sandboxes)
+    pool = SessionPool(config.settings, extra=Turns, max_sessions=config.max_sessions,
+                       idle_seconds=config.idle_seconds, sandboxes=config.sandboxes)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -122,15 +121,15 @@ _ERRORS: dict[str, Any] = {
 }
 
 
-def _api(pool: SessionPool, config: ServerConfig) -> APIRouter:
+def _api(pool: stream.Pool, config: ServerConfig) -> APIRouter:
     api = APIRouter(prefix="/v1", **_ERRORS)
 
     @api.post("/sessions", status_code=201, response_model=SessionCreated, tags=["sessions"])
     async def create_session(request: SessionRequest | None = None) -> SessionCreated:
         """Open a session: one conversation and one stateful sandbox (started on first use)."""
         body = request or SessionRequest()
-        session_id = await pool.create(model=body.model, sandbox=body.sandbox)
-        return SessionCreated(id=session_id)
+        session = await pool.create(model=body.model, sandbox=body.sandbox)
+        return SessionCreated(id=session.id)
 
     @api.delete("/sessions/{session_id}", status_code=204, tags=["sessions"])
     async def delete_session(session_id: str) -> Response:
@@ -142,7 +141,7 @@ def _api(pool: SessionPool, config: ServerConfig) -> APIRouter:
               tags=["sessions"])
     async def execute(session_id: str, request: ExecuteRequest) -> dict[str, Any]:
         """Run code in the session; the body is the Execution, as ``run --json`` prints it."""
-        turns = pool.get(session_id).turns
+        turns = pool.get(session_id).extra
         body = await pool.run(session_id, lambda s: stream.perform(s, request, turns))
         return {k: v for k, v in body.items() if k != "files"}
 
@@ -150,7 +149,7 @@ def _api(pool: SessionPool, config: ServerConfig) -> APIRouter:
               tags=["sessions"])
     async def generate(session_id: str, request: GenerateRequest) -> dict[str, Any]:
         """The next turn of the session's conversation: the Generation, as ``gen --json``."""
-        turns = pool.get(session_id).turns
+        turns = pool.get(session_id).extra
         body = await pool.run(session_id, lambda s: stream.perform(s, request, turns))
         return {k: v for k, v in body.items() if k != "label"}
 
@@ -160,7 +159,7 @@ def _api(pool: SessionPool, config: ServerConfig) -> APIRouter:
         generation and run result, as the stream sent it; the oldest go past a bound)."""
         entry = pool.get(session_id)
         return SessionInfo(id=session_id, models=entry.session.model_names,
-                           inputs=sorted(entry.session.input_files()), turns=entry.turns.list())
+                           inputs=sorted(entry.session.input_files()), turns=entry.extra.list())
 
     @api.put("/sessions/{session_id}/model", response_model=SessionInfo, tags=["sessions"])
     async def change_model(session_id: str, request: SessionRequest) -> SessionInfo:
@@ -175,7 +174,7 @@ def _api(pool: SessionPool, config: ServerConfig) -> APIRouter:
         """The session as a Jupyter notebook: requests as text, runs with their outputs."""
         import json
 
-        book = to_notebook(pool.get(session_id).turns.list(),
+        book = to_notebook(pool.get(session_id).extra.list(),
                            title=f"agentcode session {session_id[:8]}")
         return Response(json.dumps(book, indent=1), media_type="application/x-ipynb+json",
                         headers={"Content-Disposition": _attachment(
@@ -297,14 +296,4 @@ def _install_errors(app: FastAPI) -> None:
         assert isinstance(exc, AgentcodeError)
         return JSONResponse(error_body(exc), status_code=http_status(exc))
 
-    async def unknown_session(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": f"no open session {exc.args[0]!r}: create one with "
-                             "POST /v1/sessions (idle sessions are closed)", "exit_code": 2},
-                            status_code=404)
-
-    async def too_many(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc), "exit_code": 2}, status_code=503)
-
     app.add_exception_handler(AgentcodeError, agentcode_error)
-    app.add_exception_handler(UnknownSession, unknown_session)
-    app.add_exception_handler(TooManySessions, too_many)

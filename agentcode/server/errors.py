@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentcode.api.pool import TooManySessions, UnknownSession
 from agentcode.errors import (
     AgentcodeError,
     ExecutionTimeoutError,
@@ -18,7 +19,9 @@ def http_status(exc: AgentcodeError) -> int:
     """The HTTP status for a failure of agentcode (its ``exit_code`` goes in the body)."""
     if isinstance(exc, ExecutionTimeoutError):
         return 504
-    if isinstance(exc, ModelUnavailableError | SandboxError):
+    if isinstance(exc, UnknownSession):
+        return 404
+    if isinstance(exc, TooManySessions | ModelUnavailableError | SandboxError):
         return 503
     if isinstance(exc, ModelError):
         return 502

@@ -12,13 +12,14 @@ import math
 import secrets
 import socket
 import sys
+from typing import Any
 from urllib.parse import quote
 
 import uvicorn
 
+from agentcode.api.pool import SessionPool
 from agentcode.errors import UsageError
 from agentcode.server.app import ServerConfig, create_app
-from agentcode.server.sessions import SessionPool
 
 
 def is_loopback(host: str) -> bool:
@@ -75,7 +76,7 @@ class GracefulServer(uvicorn.Server):
     the sessions get the grace period, then their jails are killed, which ends those requests
     with an error rather than leave them to be cancelled."""
 
-    def __init__(self, config: uvicorn.Config, *, pool: SessionPool, grace: float) -> None:
+    def __init__(self, config: uvicorn.Config, *, pool: SessionPool[Any], grace: float) -> None:
         super().__init__(config)
         self.pool = pool
         self.grace = grace

@@ -29,17 +29,18 @@ from starlette.websockets import (
     WebSocketState,
 )
 
+from agentcode.api.pool import SessionPool, UnknownSession
 from agentcode.errors import EXIT_USAGE, AgentcodeError
 from agentcode.server.errors import error_body
 from agentcode.server.notebook import Turns, execute_turn, generate_turn, label
 from agentcode.server.schemas import ExecuteRequest, GenerateRequest
-from agentcode.server.sessions import UnknownSession
 from agentcode.types import DEFAULT_MAX_REPAIRS
 
 if TYPE_CHECKING:
     from agentcode import Session
-    from agentcode.server.sessions import SessionPool
     from agentcode.types import RepairRound
+
+Pool = SessionPool[Turns]  # the server keeps each session's turns (agentcode.server.notebook)
 
 UNKNOWN_SESSION = 4404
 # How a client that left shows: Starlette's WebSocketDisconnect (it said goodbye) or
@@ -50,7 +51,7 @@ ENDED = (WebSocketDisconnect, WebSocketDisconnected, OSError)
 
 async def endpoint(websocket: WebSocket, session_id: str) -> None:
     # The token and Origin were checked before this (agentcode.server.auth.Gate).
-    pool: SessionPool = websocket.app.state.pool
+    pool: Pool = websocket.app.state.pool
     try:
         await websocket.accept()
     except (*ENDED, RuntimeError):  # left before the handshake was answered: Starlette's
@@ -58,14 +59,14 @@ async def endpoint(websocket: WebSocket, session_id: str) -> None:
     with contextlib.suppress(*ENDED):
         try:
             pool.get(session_id)
-        except UnknownSession:
-            await _send(websocket, _unknown(session_id))
+        except UnknownSession as exc:
+            await _send(websocket, _unknown(exc))
             await websocket.close(code=UNKNOWN_SESSION)
             return
         await _serve(websocket, pool, session_id)
 
 
-async def _serve(websocket: WebSocket, pool: SessionPool, session_id: str) -> None:
+async def _serve(websocket: WebSocket, pool: Pool, session_id: str) -> None:
     """Read messages while an operation runs, so that ``{"type": "stop"}`` can reach it."""
     running: asyncio.Task[None] | None = None
     try:
@@ -94,12 +95,12 @@ async def _serve(websocket: WebSocket, pool: SessionPool, session_id: str) -> No
                 await running
 
 
-def _cancel(pool: SessionPool, session_id: str) -> None:
+def _cancel(pool: Pool, session_id: str) -> None:
     with contextlib.suppress(UnknownSession):
         pool.get(session_id).session.cancel()
 
 
-async def _handle(websocket: WebSocket, pool: SessionPool, session_id: str,
+async def _handle(websocket: WebSocket, pool: Pool, session_id: str,
                   message: Any) -> None:
     kind = message.get("type") if isinstance(message, dict) else None
     fields = {k: v for k, v in message.items() if k != "type"} if kind else {}
@@ -125,16 +126,14 @@ async def _handle(websocket: WebSocket, pool: SessionPool, session_id: str,
         # Called from the session's thread: hand each event to the event loop, in order.
         loop.call_soon_threadsafe(events.put_nowait, event)
 
-    turns = pool.get(session_id).turns
     sender = asyncio.create_task(_forward(websocket, events))
     try:
+        turns = pool.get(session_id).extra
         body = await pool.run(session_id, lambda session: perform(session, request, turns, put))
         reply = {"type": "result", "kind": kind, **body}
-    except AgentcodeError as exc:
+    except AgentcodeError as exc:  # an unknown session too (closed meanwhile)
         body = error_body(exc)
         reply = {"type": "error", "message": body.pop("detail"), **body}
-    except UnknownSession:
-        reply = _unknown(session_id)
     finally:
         events.put_nowait(None)
         await sender
@@ -204,10 +203,8 @@ def _usage(message: str) -> dict[str, Any]:
     return {"type": "error", "exit_code": EXIT_USAGE, "message": message}
 
 
-def _unknown(session_id: str) -> dict[str, Any]:
-    return {"type": "error", "exit_code": EXIT_USAGE,
-            "message": f"no open session {session_id!r}: create one with POST /v1/sessions "
-            "(idle sessions are closed)"}
+def _unknown(exc: UnknownSession) -> dict[str, Any]:
+    return {"type": "error", "exit_code": exc.exit_code, "message": str(exc)}
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -6,7 +6,6 @@ failures are reported, where a fake model or a sandbox under our control is need
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,8 +16,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from sandbox.jail_helpers import small_settings
 
-from agentcode.mcp.server import build_server
-from agentcode.mcp.sessions import SessionPool
+from agentcode.mcp.server import build_server, new_pool
 from agentcode.testing import FailingModel, FakeModel, no_credentials
 
 
@@ -90,7 +88,7 @@ def test_the_session_limit_is_an_error_result_that_says_what_to_do() -> None:
 
 
 def test_disconnecting_closes_every_session() -> None:
-    pool = SessionPool(small_settings(), limit=8)
+    pool = new_pool(small_settings(), max_sessions=8)
     server = build_server(pool=pool)
 
     async def scenario() -> None:
@@ -102,26 +100,57 @@ def test_disconnecting_closes_every_session() -> None:
     _run(scenario)
     assert len(pool) == 0
     with pytest.raises(Exception, match="shutting down"):
-        pool.create()
+        anyio.run(pool.create)
 
 
-def test_a_session_closed_while_busy_is_closed_when_its_run_ends() -> None:
-    pool = SessionPool(small_settings(), limit=2)
-    session = pool.create()
-    started = threading.Event()
+def test_runs_without_a_session_count_against_the_limit() -> None:
+    # Issue 24: `--max-sessions 2` let ten session-less execute_python calls run ten jails.
+    server = build_server(small_settings(), max_sessions=2)
+    results: list[Any] = []
 
-    def busy() -> None:
-        with pool.use(session.id) as held:
-            started.set()
-            held.execute("import time; time.sleep(0.5)")
+    async def scenario() -> None:
+        async with Client(server) as client:
+            async def call() -> None:
+                results.append(await client.call_tool(
+                    "execute_python", {"code": "import time; time.sleep(1.5); print('ran')"}))
 
-    worker = threading.Thread(target=busy)
-    worker.start()
-    assert started.wait(5)
-    pool.close(session.id)  # does not wait for the run
-    assert session._sandbox is not None  # still running its code
-    worker.join(10)
-    deadline = time.monotonic() + 5
-    while session._sandbox is not None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert session._sandbox is None
+            async with anyio.create_task_group() as group:
+                for _ in range(10):
+                    group.start_soon(call)
+
+    _run(scenario)
+    ran = [r for r in results if not r.is_error]
+    refused = [r for r in results if r.is_error]
+    assert 1 <= len(ran) <= 2 and len(ran) + len(refused) == 10
+    assert all("close_session" in r.content[0].text for r in refused)
+    assert all((r.structured_content or {})["stdout"] == "ran\n" for r in ran)
+
+
+def test_closing_a_busy_session_stops_its_run() -> None:
+    server = build_server(small_settings(), max_sessions=2)
+
+    async def scenario() -> None:
+        async with Client(server) as client:
+            created = await client.call_tool("create_session", {})
+            session_id = (created.structured_content or {})["session_id"]
+            outcome: list[BaseException] = []
+
+            async def busy() -> None:
+                try:
+                    await client.call_tool("execute_python", {
+                        "code": "import time; time.sleep(30)", "session_id": session_id})
+                except MCPError as exc:
+                    outcome.append(exc)
+
+            started = time.monotonic()
+            async with anyio.create_task_group() as group:
+                group.start_soon(busy)
+                await anyio.sleep(0.5)
+                closed = await client.call_tool("close_session", {"session_id": session_id})
+                assert not closed.is_error
+            assert time.monotonic() - started < 10
+            assert "closed while the code ran" in str(outcome[0])
+            again = await client.call_tool("list_files", {"session_id": session_id})
+            assert again.is_error
+
+    _run(scenario)
