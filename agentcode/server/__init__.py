@@ -2,7 +2,8 @@
 
 - `app`: the FastAPI app (`create_app`, `ServerConfig`): /v1 REST, the page at /, /docs.
 - `stream`: the WebSocket that streams tokens and output as they come.
-- `sessions`: the open `agentcode.Session`s, their limits and idle reaping.
+- `notebook`: a session's turns as the page shows them, and as a notebook.
+- The open sessions, their limits and idle reaping: `agentcode.api.pool` (shared with MCP).
 - `auth`, `limits`: the token, cookie and Origin checks; request size limits.
 - `run`: binding, the printed URL, uvicorn and a graceful stop.
 
