@@ -5,11 +5,17 @@ A request is let in when it carries the token as ``Authorization: Bearer TOKEN``
 ``agentcode serve`` prints). Every comparison is constant-time. A request with an ``Origin``
 header (what browsers send on cross-site fetches and on every WebSocket) must come from the
 server's own origin, so another web site open in the same browser cannot use the cookie.
+
+Without a token (``--token ''``, loopback only) the ``Host`` header must name the loopback
+interface too (``localhost``, ``127.x.x.x``, ``[::1]``): a page on ``attacker.example`` whose
+name was re-bound to 127.0.0.1 sends ``Host: attacker.example`` (and the same Origin), and is
+refused, so DNS rebinding cannot reach a server that has no token to ask for.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
@@ -52,6 +58,33 @@ def origin_allowed(conn: HTTPConnection) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc) and parts.netloc == host
 
 
+def loopback_host(host: str) -> bool:
+    """Whether a Host header (``name[:port]``, ``[v6][:port]``) names the loopback interface."""
+    if host.startswith("["):
+        name, _, rest = host[1:].partition("]")
+        if rest and not (rest.startswith(":") and rest[1:].isdigit()):
+            return False
+    else:
+        name, _, port = host.partition(":")
+        if port and not port.isdigit():
+            return False
+    if name.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def host_allowed(conn: HTTPConnection, token: str) -> bool:
+    """With a token anyone may name the server as they reach it; without one, only loopback."""
+    return bool(token) or loopback_host(conn.headers.get("host", ""))
+
+
+HOST_REFUSED = ("this server has no token, so it answers only to a loopback Host "
+                "(localhost, 127.0.0.1, [::1])")
+
+
 class Gate:
     """The Origin and token checks in front of everything but /health, HTTP and WebSocket."""
 
@@ -66,7 +99,8 @@ class Gate:
             return
         conn = HTTPConnection(scope)
         if scope["type"] == "websocket":
-            if origin_allowed(conn) and is_authorized(conn, self.token):
+            if (host_allowed(conn, self.token) and origin_allowed(conn)
+                    and is_authorized(conn, self.token)):
                 await self.app(scope, receive, send)
             else:
                 await WebSocket(scope, receive, send).close(code=POLICY_VIOLATION)
@@ -79,6 +113,8 @@ class Gate:
 
     def refusal(self, conn: HTTPConnection) -> Response | None:
         """The answer for a request that may not pass (None: let it through)."""
+        if not host_allowed(conn, self.token):
+            return JSONResponse({"detail": HOST_REFUSED, "exit_code": 2}, status_code=403)
         if not origin_allowed(conn):
             return JSONResponse({"detail": "cross-origin request refused", "exit_code": 2},
                                 status_code=403)

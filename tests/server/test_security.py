@@ -77,6 +77,56 @@ def test_cross_origin_requests_are_refused(start_server: StartServer) -> None:
     assert events[-1]["type"] == "result" and events[-1]["stdout"] == "1\n"
 
 
+def _raw_request(base_url: str, request: str) -> bytes:
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(base_url)
+    with socket.create_connection((where.hostname, where.port), timeout=10) as raw:
+        raw.sendall(request.encode())
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            chunk = raw.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    return reply
+
+
+def test_without_a_token_only_a_loopback_host_is_served(start_server: StartServer) -> None:
+    """DNS rebinding: a page on attacker.example, its name re-bound to 127.0.0.1, sends its own
+    Host and Origin; a server without a token must not answer it."""
+    running = start_server(token="")
+    port = running.base_url.rsplit(":", 1)[1]
+    rebound = {"Host": f"attacker.example:{port}", "Origin": f"http://attacker.example:{port}"}
+    with running.client(token=None) as http:
+        for method, path in [("POST", "/v1/sessions"), ("GET", "/v1/history"), ("GET", "/")]:
+            reply = http.request(method, path, headers=rebound)
+            assert reply.status_code == 403, path
+        assert len(running.pool) == 0
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost"):
+            assert http.post("/v1/sessions", headers={"Host": host}).status_code == 201
+        assert http.get("/health", headers=rebound).status_code == 200  # says nothing private
+    session = next(iter(running.pool._open))
+    upgrade = (f"GET /v1/sessions/{session}/stream HTTP/1.1\r\nHost: attacker.example:{port}\r\n"
+               f"Origin: http://attacker.example:{port}\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               "Sec-WebSocket-Version: 13\r\n\r\n")
+    assert _raw_request(running.base_url, upgrade).startswith(b"HTTP/1.1 403")
+    with start_server().client() as named:  # with a token, any name it is reached by will do
+        assert named.post("/v1/sessions", headers={"Host": "my-box.lan"}).status_code == 201
+
+
+def test_loopback_host_names() -> None:
+    from agentcode.server.auth import loopback_host
+
+    for host in ("localhost", "LOCALHOST:80", "127.0.0.1", "127.1.2.3:8000", "[::1]", "[::1]:9"):
+        assert loopback_host(host), host
+    for host in ("", "attacker.example", "attacker.example:80", "127.0.0.1.nip.io",
+                 "localhost.attacker.example", "[::1]x", "127.0.0.1:x", "10.0.0.1", "[::2]"):
+        assert not loopback_host(host), host
+
+
 def test_oversized_bodies_are_413(start_server: StartServer) -> None:
     running = start_server(request_bytes=2000, upload_bytes=5000)
     with running.client() as http:
