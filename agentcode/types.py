@@ -52,11 +52,17 @@ class Output(_Serializable):
 
 @dataclass(slots=True)
 class ExecutionError(_Serializable):
-    """An exception raised by the user's code: data, not a failure of agentcode."""
+    """An exception raised by the user's code: data, not a failure of agentcode.
+
+    ``frame_locals``: the variables of the program's innermost frame where it failed, name ->
+    short repr (bounded in count and length), when the sandbox reports them (the local one
+    does; {} otherwise). A repair is shown them.
+    """
 
     name: str
     value: str
     traceback: str = ""
+    frame_locals: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -44,6 +44,9 @@ class ExecutionErrorSchema(_Schema):
     name: str = Field(description="Exception class name, e.g. ValueError.")
     value: str = Field(description="str() of the exception.")
     traceback: str = Field("", description="The formatted traceback.")
+    frame_locals: dict[str, str] = Field(
+        default_factory=dict, description="Variables of the program's frame where it failed: "
+        "name -> short repr (local sandbox only).")
 
 
 class ExecutionSchema(_Schema):

@@ -22,7 +22,7 @@ from agentcode.generation.checks.output import (
 from agentcode.generation.checks.user_tests import TestSource, check_code, tests_code
 from agentcode.sandbox.local.jail import PYTHON_ROOT, VENV_ROOT
 from agentcode.sandbox.local.packages import JAIL_PATH
-from agentcode.types import Execution
+from agentcode.types import Execution, ExecutionError
 
 if TYPE_CHECKING:
     from agentcode.config import Settings
@@ -34,6 +34,8 @@ TRACE_LINES = 15
 STDERR_LINES = 12
 STDOUT_LINES = 8
 MAX_FEEDBACK_CHARS = 3000
+LOCALS_SHOWN = 8
+LOCALS_CHARS = 700
 NO_OUTPUT = (
     "running the code: it exited without error but printed nothing and wrote no file; "
     "it must print the result (read the whole input; do not skip rows you cannot parse)"
@@ -79,8 +81,22 @@ def user_traceback(traceback: str) -> str:
     return "\n".join(kept) if hidden else traceback
 
 
-def describe_failure(stage: str, execution: Execution, *, timeout: float | None = None) -> str:
-    """A bounded report of a failed run: what happened, the traceback tail, some output."""
+def frame_variables(error: ExecutionError) -> str | None:
+    """The failing frame's variables as the model sees them (``row = {'r': 'e'}``), bounded;
+    None when the sandbox did not report them (AgentCore) or there were none. LDB's debugger
+    feedback showed variables to the model; here the one frame the program failed in."""
+    if not error.frame_locals:
+        return None
+    lines = [f"  {name} = {value}"
+             for name, value in list(error.frame_locals.items())[:LOCALS_SHOWN]]
+    text = "\n".join(lines)
+    return text if len(text) <= LOCALS_CHARS else text[:LOCALS_CHARS] + "..."
+
+
+def describe_failure(stage: str, execution: Execution, *, timeout: float | None = None,
+                     variables: bool = True) -> str:
+    """A bounded report of a failed run: what happened, the traceback tail, with
+    ``variables`` the failing frame's variables (`frame_variables`), some output."""
     parts: list[str] = []
     error = execution.error
     if timeout is not None:
@@ -96,6 +112,9 @@ def describe_failure(stage: str, execution: Execution, *, timeout: float | None 
         if error.traceback.strip():
             parts.append("traceback (last lines):\n"
                          + _tail(user_traceback(error.traceback), TRACE_LINES, 1500))
+        seen = frame_variables(error) if variables else None
+        if seen is not None:
+            parts.append(f"variables where it failed:\n{seen}")
     else:
         parts.append(f"{stage}: exited with status {execution.exit_code}")
     if execution.stderr.strip() and (
@@ -130,8 +149,10 @@ class Verifier:
         check: str | None = None,
         setup: str | None = None,
         task: str | None = None,
+        variables: bool = True,
     ) -> None:
         self.settings = settings
+        self.variables = variables  # a failed run's report shows the failing frame's variables
         self.shared = None if sandbox is None or isinstance(sandbox, str) else sandbox
         self.backend = sandbox if isinstance(sandbox, str) else settings.sandbox
         self.stdin = stdin
@@ -185,7 +206,8 @@ class Verifier:
                     counts = _COUNTS.match(execution.error.value)
                     if counts:
                         failed, total = int(counts[1]), int(counts[2])
-                failure = describe_failure(stage, execution)
+                failure = describe_failure(stage, execution,
+                                           variables=self.variables and key == "run")
                 hint = self._missing_file_hint(execution) if key == "run" else None
                 return Assessment(failure if hint is None else f"{failure}\n{hint}", key,
                                   failed, total)

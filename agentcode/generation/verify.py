@@ -173,6 +173,8 @@ class VerifyOptions:
     on_round: RoundCallback | None = None
     # Candidates drawn together after a failure (None: as many as the model decodes at once).
     parallel: int | None = None
+    # A failed run's repair is shown the failing frame's variables (`judge.frame_variables`).
+    show_variables: bool = True
 
 
 @dataclass(slots=True)
@@ -408,6 +410,7 @@ def generate_verified(
         check=validate_check(options.check),
         setup=options.setup,
         task=prompt,
+        variables=options.show_variables,
     )
     if options.parallel is not None and options.parallel < 1:
         raise UsageError(f"parallel must be 1 or more, not {options.parallel}")

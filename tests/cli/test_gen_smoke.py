@@ -226,3 +226,19 @@ def test_an_output_flagged_twice_by_different_programs_is_taken_as_meant(
     models(a=model)
     result = gen("sort the lines", "-m", "t:a", "--verify", stdin=already_sorted)
     assert result.exit_code == 0 and len(model.calls) == 3
+
+
+def test_the_model_is_told_what_the_data_is_and_a_repair_what_the_program_saw(
+    models: Callable[..., None],
+) -> None:
+    # The held-out failure of issue 26: DictReader over a string iterates its characters.
+    chars = ("import csv, sys\nfrom collections import defaultdict\ntotals = defaultdict(float)\n"
+             "for row in csv.DictReader(sys.stdin.read()):\n"
+             "    totals[row['region']] += float(row['amount'])\nprint(dict(totals))\n")
+    fixed = chars.replace("sys.stdin.read()", "sys.stdin")
+    first, repair = repair_shown(models, chars, fixed, "total amount per region", stdin=SALES)
+    assert "Profile of stdin: CSV (comma-separated), with a header row, 3 data rows" in first
+    assert "Columns: region (text, e.g. 'North'); amount (decimal number)" in first
+    assert "KeyError: 'region'" in repair
+    shown = repair.split("variables where it failed:\n")[1]
+    assert "  row = {'r': 'e'}\n" in shown and "  totals = defaultdict(" in shown

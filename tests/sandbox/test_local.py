@@ -142,6 +142,35 @@ def test_traceback_shows_only_the_users_frames(jail: LocalSandboxSession) -> Non
     assert result.stderr == result.error.traceback
 
 
+def test_the_failing_frames_variables_come_back_as_short_reprs(
+    jail: LocalSandboxSession,
+) -> None:
+    code = (
+        "import csv, io\n"
+        "text = 'region,amount\\nWest,3\\n' * 500\n"
+        "def total(rows):\n"
+        "    n = 0\n"
+        "    for row in rows:\n"
+        "        n += float(row['region'])\n"
+        "    return n\n"
+        "total([{'r': 'e'}])\n"
+    )
+    result = jail.execute(code)
+    assert result.error is not None and result.error.name == "KeyError"
+    seen = result.error.frame_locals
+    assert list(seen)[:2] == ["n", "row"] or list(seen)[:2] == ["row", "n"]  # on the line first
+    assert seen["row"] == "{'r': 'e'}" and seen["rows"] == "[{'r': 'e'}]"
+    at_top = jail.execute("import os\nbig = 'x' * 100_000\nitems = list(range(1000))\n"
+                          "class C:\n    def __repr__(self):\n        raise ValueError\n"
+                          "c = C()\nitems[5000]\n")
+    assert at_top.error is not None
+    top = at_top.error.frame_locals
+    assert "os" not in top and "C" not in top and "__name__" not in top  # modules, classes
+    assert next(iter(top)) == "items" and len(top["big"]) <= 120
+    assert top["items"].startswith("[0, 1, 2, 3, 4, 5, ...") and top["c"].startswith("<C instance")
+    assert jail.execute("1 +").error.frame_locals == {}  # no frame ran
+
+
 @pytest.mark.parametrize(("code", "status", "stderr"), [
     ("import sys; sys.exit(3)", 3, ""),
     ("import sys; sys.exit()", 0, ""),

@@ -91,6 +91,8 @@ def test_a_stdout_flood_after_the_result_does_not_hold_the_drain() -> None:
     b'{"type": "result", "id": ID, "status": "ok", "exit_code": 0, "error": [1]}',
     b'{"type": "result", "id": ID, "status": "ok", "exit_code": 0, "outputs": [{"text": 5}]}',
     b'{"type": "result", "id": 999, "status": "ok", "exit_code": 0}',
+    b'{"type": "result", "id": ID, "status": "error", "exit_code": 1, '
+    b'"error": {"name": "E", "value": "", "frame_locals": [1]}}',
     b"\xff\xfe not json",
 ])
 def test_a_forged_result_line_is_one_sandbox_error(forged: bytes) -> None:

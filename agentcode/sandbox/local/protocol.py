@@ -41,6 +41,22 @@ def _optional_str(value: object, what: str) -> str | None:
     return value
 
 
+# Bounds of the failing frame's variables on the host side too: the worker shares its process
+# with the user's code, which could send anything.
+MAX_LOCALS = 20
+MAX_LOCAL_CHARS = 200
+
+
+def _frame_locals(value: object) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise _bad("frame_locals is not an object of text")
+    return {k[:MAX_LOCAL_CHARS]: v[:MAX_LOCAL_CHARS]
+            for k, v in list(value.items())[:MAX_LOCALS]}
+
+
 def parse_result(line: bytes, request_id: int) -> dict[str, Any]:
     """The result of request ``request_id``, with every field of the expected type."""
     message = _load(line)
@@ -58,7 +74,9 @@ def parse_result(line: bytes, request_id: int) -> dict[str, Any]:
     if error is not None:
         if not isinstance(error, dict):
             raise _bad("error is not an object")
-        error = {key: _optional_str(error.get(key), f"error {key}") or "" for key in _ERROR_KEYS}
+        error = {**{key: _optional_str(error.get(key), f"error {key}") or ""
+                    for key in _ERROR_KEYS},
+                 "frame_locals": _frame_locals(error.get("frame_locals"))}
     outputs = message.get("outputs")
     if outputs is None:
         outputs = []

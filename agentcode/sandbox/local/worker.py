@@ -120,8 +120,61 @@ def _format_exception(exc):
     return "".join(report.format())
 
 
-def _error(exc, text):
-    return {"name": type(exc).__name__, "value": str(exc), "traceback": text}
+def _error(exc, text, filename=None):
+    error = {"name": type(exc).__name__, "value": str(exc), "traceback": text}
+    if filename is not None:
+        error["frame_locals"] = _frame_locals(exc, filename)
+    return error
+
+
+# The failing frame's variables, shown to a repair (what the program saw: `row = {'r': 'e'}`
+# makes a csv.DictReader over a string obvious). Bounded: they go back into a model's prompt.
+LOCALS_COUNT = 10
+LOCALS_CHARS = 120
+
+
+def _frame_locals(exc, filename):
+    """name -> short repr of the variables of the innermost frame of the user's program
+    (``filename``), those on the failing line first; modules, functions, classes and dunder
+    names left out. {} when no frame is the program's or anything goes wrong."""
+    import re
+    import reprlib
+
+    try:
+        frame, line = None, ""
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == filename:
+                frame = tb.tb_frame
+                import linecache
+
+                line = linecache.getline(filename, tb.tb_lineno)
+            tb = tb.tb_next
+        if frame is None:
+            return {}
+        shown = reprlib.Repr()
+        shown.maxstring = shown.maxother = LOCALS_CHARS - 20
+        shown.maxlist = shown.maxtuple = shown.maxdict = shown.maxset = 6
+        shown.maxlevel = 3
+        on_line = set(re.findall(r"[A-Za-z_]\w*", line))
+        names = [n for n in frame.f_locals if not n.startswith("__")]
+        names.sort(key=lambda n: n not in on_line)  # stable: first-bound order otherwise
+        out = {}
+        for name in names:
+            value = frame.f_locals[name]
+            if isinstance(value, (types.ModuleType, types.FunctionType, type,
+                                  types.BuiltinFunctionType, types.MethodType)):
+                continue
+            try:
+                text = shown.repr(value)
+            except Exception:  # noqa: BLE001 - a broken __repr__ is the user's
+                text = f"<{type(value).__name__} object>"
+            out[name] = text if len(text) <= LOCALS_CHARS else text[: LOCALS_CHARS - 3] + "..."
+            if len(out) >= LOCALS_COUNT:
+                break
+        return out
+    except BaseException:  # noqa: BLE001 - a late interrupt: the error itself still goes back
+        return {}
 
 
 def _compile(code, filename):
@@ -387,7 +440,7 @@ def run(request, namespace):
     except BaseException as exc:  # noqa: BLE001 - user code: every failure is data
         text = _format_exception(exc)
         sys.stderr.write(text)
-        result.update(status="error", exit_code=1, error=_error(exc, text))
+        result.update(status="error", exit_code=1, error=_error(exc, text, filename))
     finally:
         _State.running = False
         # What display() showed and the images the code saved, in the order they came,
