@@ -70,6 +70,8 @@ def check_relative(path: str) -> str:
     """Normalise a work-dir path and refuse anything that would leave the work dir."""
     from agentcode.errors import UsageError
 
+    if "\0" in path:  # no file system takes it; os calls would raise ValueError, not say why
+        raise UsageError(f"invalid sandbox file name {path!r}: it holds a NUL character")
     p = Path(path)
     if p.is_absolute() or not p.parts or any(part in ("..", "") for part in p.parts):
         raise UsageError(

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Body, FastAPI, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -26,7 +28,7 @@ from agentcode.api.schemas import ExecutionSchema, GenerationSchema, HistoryEntr
 from agentcode.errors import AgentcodeError, SandboxError
 from agentcode.server import stream
 from agentcode.server.auth import Gate
-from agentcode.server.errors import error_body, http_status
+from agentcode.server.errors import error_body, http_status, json_safe
 from agentcode.server.limits import BodyLimit
 from agentcode.server.notebook import Turns, to_notebook
 from agentcode.server.schemas import (
@@ -296,4 +298,10 @@ def _install_errors(app: FastAPI) -> None:
         assert isinstance(exc, AgentcodeError)
         return JSONResponse(error_body(exc), status_code=http_status(exc))
 
+    async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse({"detail": json_safe(jsonable_encoder(exc.errors()))},
+                            status_code=422)
+
     app.add_exception_handler(AgentcodeError, agentcode_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from agentcode.api.pool import TooManySessions, UnknownSession
@@ -35,3 +36,15 @@ def error_body(exc: AgentcodeError) -> dict[str, Any]:
     if isinstance(exc, ExecutionTimeoutError) and exc.execution is not None:
         body["execution"] = exc.execution.to_dict()
     return body
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with non-finite floats as text: a 422 that quotes ``{"timeout": Infinity}``
+    back would otherwise fail to encode (strict JSON has no Infinity) and become a 500."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value

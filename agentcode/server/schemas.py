@@ -34,11 +34,17 @@ class SessionInfo(BaseModel):
     turns: list[dict[str, Any]] = Field(description="Generation and run results, oldest first.")
 
 
+# A client's timeout is bounded: a session runs one request at a time and the idle reaper skips
+# a busy one, so `{"timeout": 2e6}` would hold a jail and its session for weeks.
+MAX_TIMEOUT = 3600.0
+
+
 class ExecuteRequest(BaseModel):
     code: str = Field(min_length=1)
     stdin: Annotated[str | None, Field(description="What the code reads from sys.stdin.")] = None
-    timeout: Annotated[float | None, Field(gt=0, description="Seconds (default: the server's).")
-                       ] = None
+    timeout: Annotated[float | None, Field(
+        gt=0, le=MAX_TIMEOUT,
+        description=f"Seconds (default: the server's; at most {MAX_TIMEOUT:g}).")] = None
 
 
 class GenerateRequest(BaseModel):

@@ -87,6 +87,22 @@ def test_the_session_limit_is_an_error_result_that_says_what_to_do() -> None:
     _run(scenario)
 
 
+def test_a_nul_in_a_file_name_is_an_error_result_not_an_internal_error() -> None:
+    server = build_server(small_settings())
+
+    async def scenario() -> None:
+        async with Client(server) as client:
+            created = await client.call_tool("create_session", {})
+            session_id = (created.structured_content or {})["session_id"]
+            for tool, extra in (("write_file", {"content": "x"}), ("read_file", {})):
+                result = await client.call_tool(tool, {"session_id": session_id,
+                                                       "name": "a\x00b.txt", **extra})
+                assert result.is_error, tool
+                assert "NUL" in result.content[0].text  # type: ignore[union-attr]
+
+    _run(scenario)
+
+
 def test_disconnecting_closes_every_session() -> None:
     pool = new_pool(small_settings(), max_sessions=8)
     server = build_server(pool=pool)

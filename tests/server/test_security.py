@@ -163,6 +163,46 @@ def test_file_names_cannot_leave_the_work_dir(start_server: StartServer, name: s
     assert listed == []
 
 
+def test_a_nul_in_a_file_name_is_a_400(start_server: StartServer) -> None:
+    running = start_server()
+    with running.client() as http:
+        session = http.post("/v1/sessions").json()["id"]
+        put = http.put(f"/v1/sessions/{session}/files/a%00b.txt", content=b"x")
+        get = http.get(f"/v1/sessions/{session}/files/a%00b.txt")
+        listed = http.get(f"/v1/sessions/{session}/files")
+    assert (put.status_code, get.status_code, listed.status_code) == (400, 400, 200)
+    assert "NUL" in put.json()["detail"] and put.json()["exit_code"] == 2
+
+
+def test_a_timeout_past_the_maximum_is_refused_not_a_500(start_server: StartServer) -> None:
+    """`{"timeout": 2e6}` held a session for weeks; 1e12 was a 500; Infinity on the WebSocket
+    dropped the connection without a close frame."""
+    import json
+
+    from agentcode.server.schemas import MAX_TIMEOUT
+
+    running = start_server()
+    with running.client() as http:
+        session = http.post("/v1/sessions").json()["id"]
+        url = f"/v1/sessions/{session}/execute"
+        for timeout in ("2e6", "1e12", "Infinity", "NaN", str(MAX_TIMEOUT + 1), "-1"):
+            reply = http.post(url, content=f'{{"code": "1", "timeout": {timeout}}}',
+                              headers={"Content-Type": "application/json"})
+            assert reply.status_code == 422, timeout
+        assert http.post(url, json={"code": "1", "timeout": MAX_TIMEOUT}).status_code == 200
+    ws_url = running.base_url.replace("http", "ws") + f"/v1/sessions/{session}/stream"
+    with connect(ws_url, additional_headers={"Authorization": f"Bearer {TOKEN}"}) as ws:  # type: ignore[arg-type]
+        for timeout in ("Infinity", "1e12"):
+            ws.send(f'{{"type": "execute", "code": "1", "timeout": {timeout}}}')
+            error = json.loads(ws.recv(timeout=10))
+            assert error["type"] == "error" and "timeout" in error["message"], error
+        ws.send('{"type": "execute", "code": "print(2)", "timeout": 5}')  # still connected
+        events = [json.loads(ws.recv(timeout=30))]
+        while events[-1]["type"] not in ("result", "error"):
+            events.append(json.loads(ws.recv(timeout=30)))
+    assert events[-1]["type"] == "result" and events[-1]["stdout"] == "2\n"
+
+
 def test_a_link_planted_by_the_code_is_not_followed(start_server: StartServer) -> None:
     running = start_server()
     with running.client() as http:

@@ -40,6 +40,9 @@ DRAIN_SECONDS = 0.5
 DRAIN_BYTES = 16 * 1024 * 1024
 # A worker that closed its result pipe gets this long to exit before it is killed.
 EXIT_SECONDS = 0.5
+# One wait at most this long (the loops check their deadline again): poll() and select() refuse
+# a timeout past a C int of milliseconds, and a huge --timeout must not crash the wait.
+_MAX_WAIT = 3600.0
 _READ = select.POLLIN | select.POLLHUP | select.POLLERR
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -307,7 +310,7 @@ class WorkerProcess:
             # Drain output while writing, so a worker blocked on a full stdout pipe cannot
             # deadlock against a large request.
             ready = select.select([self.out_fd, self.err_fd], [self.request_w], [],
-                                  max(0.0, deadline - time.monotonic()))
+                                  min(_MAX_WAIT, max(0.0, deadline - time.monotonic())))
             if not any(ready):
                 return  # the read loop will time the execution out
             for fd in ready[0]:
@@ -344,7 +347,7 @@ class WorkerProcess:
                     self.kill()
                     outcome.killed = True
                 return None
-            for fd, _ in poller.poll(wait * 1000):
+            for fd, _ in poller.poll(min(wait, _MAX_WAIT) * 1000):  # the loop re-checks
                 if fd == self.response_r:
                     data = os.read(fd, 1 << 20)
                     if not data:
