@@ -1,11 +1,22 @@
-"""Reading the user's input (a path or '-' for stdin) with the checks every caller shares."""
+"""Reading the user's input, the one place for it: a path or '-' for stdin, host files for the
+work dir, data piped in, and the ``stdin`` a caller of the library passes. Every reader has a
+byte limit and turns a missing, unreadable or too large input into one `UsageError` line.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
 from agentcode.errors import UsageError
+
+# Files for the work dir: name -> content, or host paths copied under their base name.
+Files: TypeAlias = Mapping[str, bytes | str] | Iterable[str | os.PathLike[str]]
+CHUNK = 64 * 1024
 
 
 def read_bytes(source: str, *, limit: int, what: str = "input") -> bytes:
@@ -49,6 +60,68 @@ def read_text(source: str, *, limit: int, what: str = "input") -> str:
         raise UsageError(
             f"{what} from {label} is not UTF-8 text (byte {exc.start}): convert it to UTF-8"
         ) from None
+
+
+def read_files(files: Files, limit: int, *, what: str = "file") -> dict[str, bytes]:
+    """Normalise ``files`` to name -> bytes, reading host paths (at most ``limit`` bytes each)
+    under their base names."""
+    if isinstance(files, Mapping):
+        return {str(name): data.encode("utf-8") if isinstance(data, str) else bytes(data)
+                for name, data in files.items()}
+    contents: dict[str, bytes] = {}
+    for item in files:
+        path = Path(item)
+        if not path.name or str(item) == "-":
+            raise UsageError(f"invalid file path {str(item)!r}")
+        contents[path.name] = read_bytes(str(path), limit=limit, what=what)
+    return contents
+
+
+@dataclass(frozen=True, slots=True)
+class Piped:
+    """Data piped to this process: all of it up to the limit, else its first part, counted."""
+
+    head: bytes  # everything, unless ``truncated``
+    total_bytes: int  # read so far: past the limit reading stops, so "more than" this
+    total_lines: int
+    truncated: bool  # over the limit: ``head`` is a sample, not the input to run on
+
+    @property
+    def data(self) -> bytes | None:
+        """The whole input, or None when it was too large to keep."""
+        return None if self.truncated else self.head
+
+
+def read_piped(*, limit: int) -> Piped | None:
+    """Stdin when something is piped in (None when it is empty or closed); past ``limit``
+    only the first ``limit`` bytes are kept and reading stops."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None or sys.stdin.closed:
+        return None
+    data = bytearray()
+    total = newlines = 0
+    last = b""
+    while chunk := stream.read(CHUNK):
+        if total <= limit:
+            data += chunk
+        total += len(chunk)
+        newlines += chunk.count(b"\n")
+        last = chunk[-1:]
+        if total > limit:
+            break
+    if total == 0:
+        return None
+    lines = newlines + (0 if last == b"\n" else 1)
+    return Piped(bytes(data[:limit]) if total > limit else bytes(data), total, lines,
+                 total > limit)
+
+
+def stdin_is_terminal() -> bool:
+    """Whether stdin is a terminal (nothing piped in: a person may be typing)."""
+    try:
+        return sys.stdin is not None and os.isatty(sys.stdin.fileno())
+    except (OSError, ValueError):
+        return False
 
 
 def _human(n: int) -> str:

@@ -18,12 +18,13 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeAlias
 
 from agentcode.errors import Cancelled, ExecutionTimeoutError, UsageError
+from agentcode.inputs import Files
 
 if TYPE_CHECKING:
     from strands.models.model import Model
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
 
     ModelChoice: TypeAlias = str | Model | list[str | Model]
 
-# Files for the work dir: name -> content, or host paths copied under their base name.
-Files: TypeAlias = Mapping[str, bytes | str] | Iterable[str | Path]
 Callback: TypeAlias = Callable[[str], None]
 
 
@@ -280,6 +279,8 @@ class Session:
             self.history_writer.execution(code, execution, timed_out=timed_out)
 
     def write_files(self, files: Files) -> None:
+        from agentcode.inputs import read_files
+
         contents = read_files(files, self.settings.max_input_bytes)
         self.sandbox.write_files(contents)
         for name, data in contents.items():
@@ -351,22 +352,6 @@ class Session:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
-
-
-def read_files(files: Files, limit: int) -> dict[str, bytes]:
-    """Normalise ``files`` to name -> bytes, reading host paths (at most ``limit`` bytes each)."""
-    if isinstance(files, Mapping):
-        return {str(name): data.encode("utf-8") if isinstance(data, str) else bytes(data)
-                for name, data in files.items()}
-    from agentcode.inputs import read_bytes
-
-    contents: dict[str, bytes] = {}
-    for item in files:
-        path = Path(item)
-        if not path.name or str(item) == "-":
-            raise UsageError(f"invalid file path {str(item)!r}")
-        contents[path.name] = read_bytes(str(path), limit=limit, what="file")
-    return contents
 
 
 def known_input_options(options: Mapping[str, Any], *, files: Mapping[str, bytes],

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agentcode.cli.io import stdout_is_terminal
+from agentcode.cli.terminal import is_terminal
 
 if TYPE_CHECKING:
     from agentcode.doctor import Check
@@ -51,7 +51,7 @@ def doctor(
     document = report(lines)
     if json_output:
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
-    elif stdout_is_terminal():
+    elif is_terminal(sys.stdout):
         _print_table(lines)
     else:
         sys.stdout.write(_plain(lines))

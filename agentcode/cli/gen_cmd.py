@@ -9,7 +9,6 @@ input, and a bounded sample of it (plus its size) is sent as data context.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,17 +22,21 @@ from agentcode.cli.choices import (
     sandbox_names,
 )
 from agentcode.cli.history_options import DbOption, NoHistoryOption, history_overrides
-from agentcode.cli.io import stdin_is_terminal, stdout_is_terminal
+from agentcode.cli.terminal import is_terminal
 from agentcode.errors import SandboxUnavailableError, UsageError
-from agentcode.inputs import read_bytes, read_text
+from agentcode.inputs import (
+    read_bytes,
+    read_files,
+    read_piped,
+    read_text,
+    stdin_is_terminal,
+)
 from agentcode.types import DEFAULT_MAX_REPAIRS, SMOKE_MAX_REPAIRS
 
 if TYPE_CHECKING:
     from agentcode.api.session import Session
-    from agentcode.config import Settings
     from agentcode.types import Generation
 
-_CHUNK = 64 * 1024
 
 
 def register(app: typer.Typer) -> None:
@@ -152,14 +155,13 @@ def gen(
     elif stdin_data is not None:
         contexts.append(describe_input(stdin_data))
     elif not stdin_is_terminal():
-        piped = _read_piped(settings)
-        if piped is not None:
+        piped = read_piped(limit=settings.max_input_bytes)
+        if piped is not None:  # too large to run on: the sample and its size go to the model
             stdin_data = piped.data
-            contexts.append(piped.context)
-    file_data = {
-        path.name: read_bytes(str(path), limit=settings.max_input_bytes, what="--file")
-        for path in files or []
-    }
+            contexts.append(describe_input(piped.head, total_bytes=piped.total_bytes,
+                                           total_lines=piped.total_lines,
+                                           truncated=piped.truncated))
+    file_data = read_files(files or [], settings.max_input_bytes, what="--file")
     if file_data:
         contexts.append(describe_files(file_data))
     context = "\n\n".join(contexts) or None
@@ -195,7 +197,7 @@ def gen(
     else:
         conversation = Session(settings=settings)  # a new conversation `gen -c` can continue
     conversation.stateful = False
-    live = stdout_is_terminal() and not json_output
+    live = is_terminal(sys.stdout) and not json_output
     with conversation:
         try:
             generation = _generate(prompt, system=system, context=context, session=conversation,
@@ -218,7 +220,7 @@ def _print_generation(generation: Generation, *, json_output: bool) -> None:
     _warn_failed_attempts(generation)
     if json_output:
         sys.stdout.write(generation.to_json(indent=2) + "\n")
-    elif stdout_is_terminal():
+    elif is_terminal(sys.stdout):
         from rich.console import Console
 
         from agentcode.cli.gen_display import print_code
@@ -233,9 +235,9 @@ def _generate_on_server(url: str, prompt: str, **options: Any) -> Generation:
     """The generation from a running `agentcode serve` (it records the history)."""
     from agentcode.server.client import ServerClient
 
-    live = stdout_is_terminal() and _websockets_installed()
+    live = is_terminal(sys.stdout) and _websockets_installed()
     with ServerClient(url) as client:
-        if not (live or _stderr_is_terminal()):
+        if not (live or is_terminal(sys.stderr)):
             return client.generate(prompt, **options)
         from rich.console import Console
 
@@ -287,7 +289,7 @@ def _generate(
     **options: Any,
 ) -> Generation:
     generate = session.generate
-    if not (live or _stderr_is_terminal()):
+    if not (live or is_terminal(sys.stderr)):
         if options.get("verify"):  # repair progress, one line each, on stderr
             options["on_restart"] = lambda message: sys.stderr.write(f"agentcode: {message}\n")
         return generate(prompt, system=system, context=context, **options)
@@ -301,56 +303,9 @@ def _generate(
                         on_token=display.token, on_restart=display.restart, **options)
 
 
-@dataclass(frozen=True, slots=True)
-class Piped:
-    """Piped stdin: the data for a smoke run (None past ``max_input_bytes``) and its sample."""
-
-    data: bytes | None
-    context: str
-
-
-def _read_piped(settings: Settings) -> Piped | None:
-    """Piped stdin, read up to ``max_input_bytes``; a longer input is only sampled and counted."""
-    from agentcode.generation.codegen import describe_input
-
-    stream = getattr(sys.stdin, "buffer", None)
-    if stream is None or sys.stdin.closed:
-        return None
-    limit = settings.max_input_bytes
-    data = bytearray()
-    total = 0
-    newlines = 0
-    last = b""
-    while True:
-        chunk = stream.read(_CHUNK)
-        if not chunk:
-            break
-        if total <= limit:
-            data += chunk
-        total += len(chunk)
-        newlines += chunk.count(b"\n")
-        last = chunk[-1:]
-        if total > limit:
-            break  # too big to run on: the sample and "more than" are what the model gets
-    if total == 0:
-        return None
-    truncated = total > limit
-    lines = newlines + (0 if last == b"\n" else 1)
-    context = describe_input(bytes(data), total_bytes=total, total_lines=lines,
-                             truncated=truncated)
-    return Piped(None if truncated else bytes(data), context)
-
-
 def _warn_failed_attempts(generation: Generation) -> None:
     for attempt in generation.attempts:
         if attempt.error:
             sys.stderr.write(f"agentcode: warning: {attempt.model}: {attempt.error}\n")
     if any(a.error for a in generation.attempts):
         sys.stderr.write(f"agentcode: answered by {generation.model_id}\n")
-
-
-def _stderr_is_terminal() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (OSError, ValueError, AttributeError):
-        return False

@@ -16,8 +16,9 @@ from typing import IO, TYPE_CHECKING, Annotated
 import typer
 
 from agentcode.cli.history_options import DbOption
-from agentcode.cli.io import stdin_is_terminal, stdout_is_terminal
+from agentcode.cli.terminal import is_terminal
 from agentcode.errors import StoreError, UsageError
+from agentcode.inputs import stdin_is_terminal
 
 if TYPE_CHECKING:
     from agentcode.store import HistoryStore
@@ -77,7 +78,7 @@ def _list(
                                  failed=failed)  # fmt: skip
     from agentcode.cli import history_view
 
-    history_view.print_entries(entries, as_json=as_json, terminal=stdout_is_terminal())
+    history_view.print_entries(entries, as_json=as_json, terminal=is_terminal(sys.stdout))
 
 
 @history_app.callback()
@@ -136,7 +137,7 @@ def show(
     else:
         from agentcode.cli import history_view
 
-        history_view.print_entry(entry, terminal=stdout_is_terminal())
+        history_view.print_entry(entry, terminal=is_terminal(sys.stdout))
 
 
 @history_app.command("search")
@@ -157,7 +158,7 @@ def search(
         raise UsageError("nothing to search for: give a word or phrase")
     from agentcode.cli import history_view
 
-    history_view.print_entries(entries, as_json=as_json, terminal=stdout_is_terminal())
+    history_view.print_entries(entries, as_json=as_json, terminal=is_terminal(sys.stdout))
 
 
 @history_app.command("export")

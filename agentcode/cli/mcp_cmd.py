@@ -40,8 +40,8 @@ def mcp(
         "--no-history", help="Do not record runs and generations in the history."
     )] = False,
 ) -> None:
-    from agentcode.cli.io import stdin_is_terminal
     from agentcode.config import load_settings
+    from agentcode.inputs import stdin_is_terminal
     from agentcode.mcp.server import serve_stdio
     from agentcode.models.registry import split_names, validate_names
     from agentcode.sandbox.registry import check_name

@@ -43,9 +43,9 @@ def repl(
     from rich.console import Console
 
     from agentcode.api.session import Session
-    from agentcode.cli.io import stdin_is_terminal
     from agentcode.cli.repl import Repl, ReplOptions
     from agentcode.config import data_dir, load_settings
+    from agentcode.inputs import stdin_is_terminal
     from agentcode.models.registry import split_names, validate_names
     from agentcode.sandbox.registry import check_name
 

@@ -14,10 +14,9 @@ import typer
 
 from agentcode.cli.choices import PLUGINS_NOTE, complete_sandbox, sandbox_names
 from agentcode.cli.history_options import DbOption, NoHistoryOption, history_overrides
-from agentcode.cli.io import stdin_is_terminal
 from agentcode.cli.terminal import shown_text, write_program_output
 from agentcode.errors import UsageError
-from agentcode.inputs import read_bytes, read_text
+from agentcode.inputs import read_bytes, read_files, read_text, stdin_is_terminal
 
 if TYPE_CHECKING:
     from agentcode.config import Settings
@@ -134,10 +133,7 @@ def run(
         if stdin_path == "-" and source == "-":
             raise UsageError("--stdin - needs the code from a file: stdin already holds the code")
         program_stdin = read_bytes(stdin_path, limit=limit, what="--stdin input")
-    inputs = {}
-    for name in files or []:
-        data = read_bytes(name, limit=limit, what="--file input")
-        inputs[name.rstrip("/").rsplit("/", 1)[-1]] = data
+    inputs = read_files(files or [], limit, what="--file input")
     argv = [source if source == "-" else Path(source).name, *(args or [])]
     variables = _environment(env or [])
     execution = _execute(code, settings, inputs, program_stdin, out, json_output, overwrite,
