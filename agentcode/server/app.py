@@ -40,6 +40,7 @@ from agentcode.server.schemas import (
     SessionCreated,
     SessionInfo,
     SessionRequest,
+    client_model,
 )
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ def _api(pool: stream.Pool, config: ServerConfig) -> APIRouter:
     async def create_session(request: SessionRequest | None = None) -> SessionCreated:
         """Open a session: one conversation and one stateful sandbox (started on first use)."""
         body = request or SessionRequest()
-        session = await pool.create(model=body.model, sandbox=body.sandbox)
+        session = await pool.create(model=client_model(body.model), sandbox=body.sandbox)
         return SessionCreated(id=session.id)
 
     @api.delete("/sessions/{session_id}", status_code=204, tags=["sessions"])
@@ -167,7 +168,8 @@ def _api(pool: stream.Pool, config: ServerConfig) -> APIRouter:
     async def change_model(session_id: str, request: SessionRequest) -> SessionInfo:
         """Ask another model from the next request on (``model`` null: the server's); the
         conversation, variables and files stay."""
-        await pool.run(session_id, lambda s: s.use_model(request.model) if request.model
+        model = client_model(request.model)
+        await pool.run(session_id, lambda s: s.use_model(model) if model
                        else setattr(s, "model", None))
         return await session_info(session_id)
 

@@ -23,6 +23,35 @@ class SessionRequest(BaseModel):
                        ] = None
 
 
+def client_model(spec: str | None) -> str | None:
+    """A model a client names, refused (UsageError) when it points at the server's files.
+
+    ``local:PATH`` would load any GGUF file on the host, and its errors ("does not exist", "is
+    not a GGUF model file", "Permission denied") answered which host paths exist and are
+    readable. A client names the server's models; a path is refused before anything looks at
+    it, with the same words whatever is there.
+    """
+    if spec is None:
+        return None
+    from agentcode.errors import UsageError
+    from agentcode.models.registry import split_names
+
+    for name in split_names([spec]):
+        provider, _, rest = name.partition(":")
+        if provider.strip().lower() == "local" and rest and not _named_local(rest.strip()):
+            raise UsageError(f"model {name!r}: the server takes the names of its local models "
+                             "(GET /v1/models lists them), not paths")
+    return spec
+
+
+def _named_local(name: str) -> bool:
+    try:
+        from agentcode.models.local import LOCAL_ALIASES, LOCAL_MODELS
+    except ImportError:  # pragma: no cover - the local extra is missing: nothing is named
+        return False
+    return name in LOCAL_MODELS or name in LOCAL_ALIASES
+
+
 class SessionCreated(BaseModel):
     id: str
 

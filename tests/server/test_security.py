@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
@@ -201,6 +203,29 @@ def test_a_timeout_past_the_maximum_is_refused_not_a_500(start_server: StartServ
         while events[-1]["type"] not in ("result", "error"):
             events.append(json.loads(ws.recv(timeout=30)))
     assert events[-1]["type"] == "result" and events[-1]["stdout"] == "2\n"
+
+
+def test_a_client_cannot_probe_host_paths_through_a_local_model(
+        start_server: StartServer, tmp_path: Path) -> None:
+    """`model: "local:PATH"` answered whether a host path exists and is readable."""
+    readable = tmp_path / "notes.txt"
+    readable.write_text("private")
+    probes = ["local:/etc/shadow", f"local:{readable}", "local:/no/such/file.gguf",
+              "local:~/.ssh/id_rsa", "bedrock,local:/etc/passwd", "LOCAL:./x.gguf"]
+    running = start_server()
+    with running.client() as http:
+        session = http.post("/v1/sessions").json()["id"]
+        answers = set()
+        for probe in probes:
+            created = http.post("/v1/sessions", json={"model": probe})
+            changed = http.put(f"/v1/sessions/{session}/model", json={"model": probe})
+            for reply in (created, changed):
+                assert reply.status_code == 400, (probe, reply.text)
+                detail = reply.json()["detail"]
+                answers.add(detail.replace(repr(probe.split(",")[-1]), "MODEL"))
+        assert len(running.pool) == 1
+    assert answers == {"model MODEL: the server takes the names of its local models "
+                       "(GET /v1/models lists them), not paths"}
 
 
 def test_a_link_planted_by_the_code_is_not_followed(start_server: StartServer) -> None:
