@@ -78,3 +78,20 @@ def test_kill_from_another_thread_ends_the_running_code(settings: Settings) -> N
         assert results[0].error.name == "SandboxExited"
         after = session.execute("'x' in globals()")  # a fresh sandbox: the state is gone
     assert after.text == "False"
+
+
+def test_known_input_is_described_and_run_on_unless_told_otherwise() -> None:
+    from agentcode.api.session import known_input_options
+    from agentcode.types import SMOKE_MAX_REPAIRS
+
+    files = {"sales.csv": b"region,amount\nnorth,3\n"}
+    context, smoke = known_input_options({"verify": None}, files=files, stdin=None)
+    assert context is not None and "the file sales.csv" in context and "north,3" in context
+    assert smoke == {"verify": True, "max_repairs": SMOKE_MAX_REPAIRS, "stdin": None,
+                     "files": files}
+    _, unrun = known_input_options({"verify": False}, files=files, stdin="x")
+    assert unrun == {"verify": False}
+    empty, on_stdin = known_input_options({"max_repairs": 0}, files={}, stdin="")
+    assert empty is not None and "empty" in empty  # empty stdin is known input too
+    assert on_stdin["verify"] is True and on_stdin["max_repairs"] == 0
+    assert known_input_options({}, files={}, stdin=None) == (None, {})

@@ -358,17 +358,18 @@ def known_input_options(options: Mapping[str, Any], *, files: Mapping[str, bytes
                         stdin: bytes | str | None) -> tuple[str | None, dict[str, Any]]:
     """The data context for a program whose input is known, and `generate`'s options for it.
 
-    ``files`` are what it finds in its work dir (a session's `Session.input_files`).
-    The context is what ``gen --stdin``/``--file`` show the model (`describe_input`,
-    `describe_files`). Unless ``options`` say whether to verify, the candidate runs once on
-    that input and is repaired at most `SMOKE_MAX_REPAIRS` times, like ``gen``'s run on known
-    input; ``verify=False`` leaves it unrun.
+    One rule for ``gen --stdin``/``--file`` and the server's sessions (whose ``files`` are
+    `Session.input_files`): the model sees each input's name, size and first lines
+    (`describe_input`, `describe_files`). Unless ``options`` say whether to verify, the
+    candidate runs once on that input and is repaired at most `SMOKE_MAX_REPAIRS` times (the
+    run on known input); ``verify=False`` leaves it unrun.
     """
     from agentcode.generation.codegen import describe_files, describe_input
     from agentcode.types import SMOKE_MAX_REPAIRS
 
     data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
-    parts = ([describe_input(data)] if data else []) + ([describe_files(files)] if files else [])
+    parts = ([describe_input(data)] if data is not None else []) + (
+        [describe_files(files)] if files else [])
     options = dict(options)
     known = bool(parts)
     if known and options.get("verify") is None:

@@ -143,7 +143,8 @@ def gen(
     _require_text(prompt)
     if prompt == "-" and stdin_file == "-":
         raise UsageError("stdin cannot be both the prompt and --stdin: pass --stdin a file")
-    from agentcode.generation.codegen import describe_files, describe_input
+    from agentcode.api.session import known_input_options
+    from agentcode.generation.codegen import describe_input
 
     contexts: list[str] = []
     stdin_data = None
@@ -152,23 +153,25 @@ def gen(
     if prompt == "-":
         prompt = read_text("-", limit=settings.max_input_bytes, what="prompt")
         _require_text(prompt)
-    elif stdin_data is not None:
-        contexts.append(describe_input(stdin_data))
-    elif not stdin_is_terminal():
+    elif stdin_data is None and not stdin_is_terminal():
         piped = read_piped(limit=settings.max_input_bytes)
-        if piped is not None:  # too large to run on: the sample and its size go to the model
+        if piped is not None:
             stdin_data = piped.data
-            contexts.append(describe_input(piped.head, total_bytes=piped.total_bytes,
-                                           total_lines=piped.total_lines,
-                                           truncated=piped.truncated))
+            if stdin_data is None:  # too large to run on: the sample and its size go to the model
+                contexts.append(describe_input(piped.head, total_bytes=piped.total_bytes,
+                                               total_lines=piped.total_lines,
+                                               truncated=piped.truncated))
     file_data = read_files(files or [], settings.max_input_bytes, what="--file")
-    if file_data:
-        contexts.append(describe_files(file_data))
-    context = "\n\n".join(contexts) or None
+    # The library's rule for known input, as the server's sessions use it: the model sees
+    # each input's sample, and unless told otherwise the code runs once on it.
+    asked: dict[str, Any] = {"verify": True if explicit else verify}
+    if max_repairs is not None:
+        asked["max_repairs"] = max_repairs
+    known, policy = known_input_options(asked, files=file_data, stdin=stdin_data)
+    context = "\n\n".join([*contexts, *([known] if known else [])]) or None
     # A smoke run: the input is known, so run the code on it (tens of milliseconds locally).
-    smoke = verify is None and not explicit and (stdin_data is not None or bool(file_data))
-    default = SMOKE_MAX_REPAIRS if smoke and not server else DEFAULT_MAX_REPAIRS
-    repairs = default if max_repairs is None else max_repairs
+    smoke = verify is None and not explicit and bool(policy.get("verify"))
+    repairs = policy.get("max_repairs", DEFAULT_MAX_REPAIRS)
     if server:
         if test is not None or check is not None or files or stdin_file or sandbox or cont \
                 or session_id is not None:
@@ -177,7 +180,8 @@ def gen(
                              "AGENTCODE_SERVER)")
         generation = _generate_on_server(
             server, prompt, model=",".join(names) or None, system=system, context=context,
-            verify=bool(verify), max_repairs=repairs)
+            verify=bool(verify),
+            max_repairs=DEFAULT_MAX_REPAIRS if max_repairs is None else max_repairs)
         _print_generation(generation, json_output=json_output)
         if verify and not generation.verified:
             _report_failed_verification(generation)
@@ -189,7 +193,7 @@ def gen(
     options: dict[str, Any] = {}
     if verifying:
         options = {"verify": True, "tests": test, "check": check, "stdin": stdin_data,
-                   "files": file_data, "max_repairs": repairs}
+                   "files": file_data, "max_repairs": repairs, **policy}
     from agentcode.api.session import Session
 
     if cont or session_id is not None:
