@@ -62,6 +62,8 @@ class ServerConfig:
     grace_seconds: float = 10.0
     sandboxes: tuple[str, ...] = field(default=("local", "agentcore"))
     warm: bool = False  # load the first local model at start-up, not at the first request
+    header_seconds: float = 10.0  # a connection's whole request head must arrive within this
+    max_connections: int = 1000  # open at once (kept below the open-file limit)
 
 
 def create_app(config: ServerConfig) -> FastAPI:

@@ -56,11 +56,8 @@ def serve(config: ServerConfig, *, host: str, port: int, open_browser: bool = Fa
     bound_port = listener.getsockname()[1]
     url = page_url(host, bound_port, config.token)
     app = create_app(config)
-    server = GracefulServer(uvicorn.Config(
-        # uvicorn's own deadline comes after ours: by then every request has its answer.
-        app, log_level="warning", timeout_graceful_shutdown=math.ceil(config.grace_seconds) + 5,
-        ws_max_size=config.request_bytes, server_header=False, lifespan="on",
-    ), pool=app.state.pool, grace=config.grace_seconds)
+    server = GracefulServer(uvicorn_config(app, config), pool=app.state.pool,
+                            grace=config.grace_seconds)
     sys.stderr.write(f"agentcode: serving on {url}\n"
                      "agentcode: open that URL (it holds the token); Ctrl-C stops the server\n")
     sys.stderr.flush()
@@ -69,6 +66,20 @@ def serve(config: ServerConfig, *, host: str, port: int, open_browser: bool = Fa
 
         webbrowser.open(url)
     server.run(sockets=[listener])
+
+
+def uvicorn_config(app: Any, config: ServerConfig) -> uvicorn.Config:
+    """How uvicorn runs the app: request heads have a deadline, connections a cap (see
+    `agentcode.server.connections`)."""
+    from agentcode.server.connections import guarded_protocol, open_file_budget
+
+    cap = open_file_budget(config.max_connections, config.max_sessions)
+    return uvicorn.Config(
+        # uvicorn's own deadline comes after ours: by then every request has its answer.
+        app, log_level="warning", timeout_graceful_shutdown=math.ceil(config.grace_seconds) + 5,
+        ws_max_size=config.request_bytes, server_header=False, lifespan="on",
+        http=guarded_protocol(config.header_seconds, cap),
+    )
 
 
 class GracefulServer(uvicorn.Server):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
@@ -308,3 +309,79 @@ def test_token_comparison_is_constant_time() -> None:
         assert not token_matches("abd", "abc")
     assert compare.call_count == 2
     assert not token_matches(None, "abc") and not token_matches("", "abc")
+
+
+def test_half_sent_requests_are_cut_off_and_capped(agentcode_home: Path) -> None:
+    """Slowloris: half-sent requests, unauthenticated, held every connection the server had."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from agentcode.config import load_settings
+    from agentcode.server.app import ServerConfig, create_app
+    from agentcode.server.run import uvicorn_config
+
+    config = ServerConfig(settings=load_settings(), token=TOKEN, header_seconds=1.0,
+                          max_connections=20, grace_seconds=1)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn_config(create_app(config), config))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    assert wait_until(lambda: server.started, 20)
+
+    def closed_by_server(raw: socket.socket) -> bool:
+        try:
+            return raw.recv(1) == b""
+        except ConnectionResetError:
+            return True
+        except TimeoutError:
+            return False
+
+    try:
+        slow = []
+        for _ in range(40):
+            raw = socket.create_connection(("127.0.0.1", port), timeout=0.2)
+            raw.sendall(b"GET /v1/history HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            slow.append(raw)
+        time.sleep(0.3)
+        refused = sum(closed_by_server(raw) for raw in slow)
+        assert refused >= 15  # over the cap of 20: closed at once
+        started = time.monotonic()
+        dribbling = slow[-1] if not closed_by_server(slow[-1]) else slow[0]
+        while time.monotonic() - started < 3:  # one byte now and then does not extend it
+            try:
+                dribbling.sendall(b"a")
+            except OSError:
+                break
+            time.sleep(0.2)
+        assert time.monotonic() - started < 2.5
+        assert all(closed_by_server(raw) for raw in slow)  # the deadline freed every slot
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10,
+                          headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+            assert http.get("/v1/history").status_code == 200
+            time.sleep(1.3)  # a kept-alive connection that answered in time keeps working
+            assert http.get("/health").status_code == 200
+        for raw in slow:
+            raw.close()
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def test_the_open_file_limit_is_raised_for_the_connection_cap() -> None:
+    import resource
+
+    from agentcode.server.connections import open_file_budget
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        cap = open_file_budget(1000, 32)
+        now = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        assert cap <= now - 128 - 16 * 32 or now == resource.RLIM_INFINITY
+        assert cap == 1000 or now == hard  # lowered only where the hard limit forbids more
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
