@@ -402,10 +402,11 @@ def save(path: Path | None, data: dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
-def audit(paths: list[Path], settings: Any) -> dict[str, int]:
+def audit(paths: list[Path], settings: Any, checks: Any = None) -> dict[str, int]:
     """Verification's verdict against the checker's, for every distinct program (by AST) in
     the results files: ``{"<stage or pass> / checker <pass|fail>": count}``; a flagged program
-    (stage "output") is printed with its problem."""
+    (stage "output") is printed with its problem. ``checks``: the heuristic checks
+    (`agentcode.generation.pipeline.Checks`; default the defaults)."""
     from agentcode.generation.judge import Verifier
     from agentcode.generation.verify import same_code
 
@@ -421,13 +422,13 @@ def audit(paths: list[Path], settings: Any) -> dict[str, int]:
         task = tasks[name]
         verifier = Verifier(settings, stdin=task.stdin.encode("utf-8") if task.stdin else None,
                             files={k: v.encode("utf-8") for k, v in task.files.items()},
-                            task=task.prompt)
+                            task=task.prompt, checks=checks)
         verdict = verifier.assess(code)
         checker = "pass" if run_answer(task, code, settings)["passed"] else "fail"
-        key = f"{verdict.stage or 'pass'} / checker {checker}"
+        key = f"{verdict.stage if verdict else 'pass'} / checker {checker}"
         counts[key] = counts.get(key, 0) + 1
-        if verdict.stage == "output":
-            print(f"{name} (checker: {checker}): {first_line(verdict.failure)}", file=sys.stderr)
+        if verdict is not None and verdict.stage == "output":
+            print(f"{name} (checker: {checker}): {first_line(verdict.message)}", file=sys.stderr)
     return counts
 
 

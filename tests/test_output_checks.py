@@ -6,6 +6,9 @@ import pytest
 
 from agentcode.generation.checks.output import files_to_write, missing_file_hint, output_problem
 from agentcode.generation.judge import user_traceback
+from agentcode.generation.pipeline import Checks, Heuristic, Kind, Stage
+
+ALL = Checks.parse("all")
 
 
 @pytest.mark.parametrize(("task", "given", "expected"), [
@@ -26,6 +29,12 @@ from agentcode.generation.judge import user_traceback
     ("write the report to out/report.csv", [], []),
     # A name given as input is never expected to be written, whatever the wording.
     ("sort data.csv in place and write it to data.csv", ["data.csv"], []),
+    # "to" and "as" are no write cues on their own: the nearest verb decides.
+    ("print the path to config.json", [], []),
+    ("how big is data.csv compared to other.csv", [], []),
+    ("show the size of report.pdf as a number of kilobytes", [], []),
+    ("write a script that prints the path to config.json", [], []),
+    ("save the cleaned rows into clean.csv", [], ["clean.csv"]),
 ])
 def test_files_to_write(task: str, given: list[str], expected: list[str]) -> None:
     assert files_to_write(task, given) == expected
@@ -34,7 +43,11 @@ def test_files_to_write(task: str, given: list[str], expected: list[str]) -> Non
 def test_a_file_the_task_asks_for_and_the_run_did_not_write_is_a_problem() -> None:
     problem = output_problem(stdout="17\n", stdin=None, written=[],
                              expected_files=["problems.log"])
-    assert problem is not None and "did not write problems.log" in problem
+    assert problem is not None and "did not write problems.log" in problem.message
+    assert (problem.stage, problem.kind) == (Stage.OUTPUT, Kind.FILE_NOT_WRITTEN)
+    assert problem.heuristic is Heuristic.OUTPUT_FILE
+    assert output_problem(stdout="17\n", stdin=None, written=[], expected_files=["problems.log"],
+                          checks=Checks.parse("no-output-file")) is None
     assert output_problem(stdout="17\n", stdin=None, written=["problems.log"],
                           expected_files=["problems.log"]) is None
 
@@ -43,12 +56,17 @@ def test_printing_the_input_back_unchanged_is_a_problem() -> None:
     text = b"Invoice 1 due 12/04/2019\nInvoice 2 due 05/10/2023\nInvoice 3 due 01/02/2020\n"
     # print(line) without strip(): blank lines between, still the input unchanged
     echoed = "\n\n".join(text.decode().splitlines()) + "\n"
-    problem = output_problem(stdout=echoed, stdin=text, written=[], expected_files=[])
-    assert problem is not None and "input back unchanged" in problem
+    problem = output_problem(stdout=echoed, stdin=text, written=[], expected_files=[],
+                             checks=ALL)
+    assert problem is not None and "input back unchanged" in problem.message
     changed = echoed.replace("12/04/2019", "2019-12-04")
-    assert output_problem(stdout=changed, stdin=text, written=[], expected_files=[]) is None
+    assert output_problem(stdout=changed, stdin=text, written=[], expected_files=[],
+                          checks=ALL) is None
     # Too short an input to tell an echo from a result.
-    assert output_problem(stdout="a\nb\n", stdin=b"a\nb\n", written=[], expected_files=[]) is None
+    assert output_problem(stdout="a\nb\n", stdin=b"a\nb\n", written=[], expected_files=[],
+                          checks=ALL) is None
+    # Off by default: a filter that keeps every line rightly prints its input.
+    assert output_problem(stdout=echoed, stdin=text, written=[], expected_files=[]) is None
 
 
 @pytest.mark.parametrize(("stdout", "flagged"), [
@@ -62,10 +80,13 @@ def test_printing_the_input_back_unchanged_is_a_problem() -> None:
     ("Error: x\n" + "".join(f"line {i}\n" for i in range(5)), False),
 ])
 def test_an_error_message_printed_on_a_clean_exit_is_a_problem(stdout: str, flagged: bool) -> None:
-    problem = output_problem(stdout=stdout, stdin=b"x\n", written=[], expected_files=[])
+    problem = output_problem(stdout=stdout, stdin=b"x\n", written=[], expected_files=[],
+                             checks=ALL)
     assert (problem is not None) is flagged
-    if flagged:
-        assert stdout.splitlines()[0] in problem  # the model sees what it printed
+    if problem is not None:
+        assert stdout.splitlines()[0] in problem.message  # the model sees what it printed
+    # Off by default: "Error: 3 rows skipped" can be the right output.
+    assert output_problem(stdout=stdout, stdin=b"x\n", written=[], expected_files=[]) is None
 
 
 def test_a_missing_file_hint_says_where_the_input_is() -> None:

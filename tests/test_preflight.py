@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 
 from agentcode.generation.checks.preflight import describe_problems, preflight
+from agentcode.generation.pipeline import Checks
 
 
 def test_a_missing_stdlib_import_is_added_after_docstring_and_future_imports() -> None:
@@ -99,24 +100,28 @@ def redirect_stdin(data: bytes) -> Iterator[None]:
 SEVERAL_LINES = b"apples,3\npears,4\n"
 
 
-def test_the_one_input_of_a_program_given_several_lines_reads_them_all() -> None:
+def test_the_one_input_of_a_program_given_several_lines_gets_a_rewrite_beside_it() -> None:
     code = ("import csv\n"
             "reader = csv.reader(input().splitlines())\n"
             "print(sum(int(row[1]) for row in reader))\n")
     checked = preflight(code, stdin=SEVERAL_LINES)
-    assert checked.ok and checked.added == ["import sys"]
-    assert checked.code == "import sys\n" + code.replace("input()", "sys.stdin.read()")
+    # The program itself is never changed: `header = input()` may be exactly what was asked.
+    assert checked.ok and checked.added == [] and checked.code == code
+    assert checked.rewrite == "import sys\n" + code.replace("input()", "sys.stdin.read()")
     namespace: dict[str, object] = {}
     with redirect_stdin(SEVERAL_LINES), redirect_stdout(io.StringIO()) as out:
-        exec(checked.code, namespace)  # noqa: S102 - our own test program
+        exec(checked.rewrite, namespace)  # noqa: S102 - our own test program
     assert out.getvalue() == "7\n"
     # A reader's source becomes the stream itself.
     frame = "import pandas as pd\ndf = pd.read_csv(input())\nprint(df)\n"
-    assert preflight(frame, packages={"pandas"}, stdin=SEVERAL_LINES).code == (
+    assert preflight(frame, packages={"pandas"}, stdin=SEVERAL_LINES).rewrite == (
         "import sys\nimport pandas as pd\ndf = pd.read_csv(sys.stdin)\nprint(df)\n")
     # Unknown input, or one line of it: input() is a fine way to read it.
-    assert preflight(code).code == code
-    assert preflight(code, stdin=b"apples,3\n").code == code
+    assert preflight(code).rewrite is None
+    assert preflight(code, stdin=b"apples,3\n").rewrite is None
+    # Turned off, there is no rewrite.
+    off = Checks.parse("no-stdin-rewrite")
+    assert preflight(code, stdin=SEVERAL_LINES, checks=off).rewrite is None
 
 
 def test_input_with_a_prompt_or_called_twice_for_many_lines_is_a_problem() -> None:
@@ -130,6 +135,8 @@ def test_input_with_a_prompt_or_called_twice_for_many_lines_is_a_problem() -> No
     assert "has problems" in describe_problems(checked.problems)
     twice = "a = input()\nb = input()\nprint(a + b)\n"
     assert not preflight(twice, stdin=b"1\n2\n3\n").ok
+    # A heuristic: off, it is no problem.
+    assert preflight(twice, stdin=b"1\n2\n3\n", checks=Checks.parse("no-input-lines")).ok
     # Unknown names (a shared session): reported, never rewritten.
     unknown = "print(input().upper())\n"
     assert preflight(unknown, defined=None, stdin=SEVERAL_LINES).code == unknown
@@ -150,21 +157,24 @@ def test_a_path_that_means_stdin_reads_stdin() -> None:
     # What the embedded model wrote for CSV on stdin once pandas was installed in the sandbox.
     code = "import pandas as pd\ndata = pd.read_csv('stdin', sep=',')\nprint(len(data))\n"
     result = preflight(code, packages={"pandas"})
-    assert result.code == ("import sys\nimport pandas as pd\ndata = pd.read_csv(sys.stdin, "
-                           "sep=',')\nprint(len(data))\n")
-    assert result.added == ["import sys"] and result.ok
+    assert result.code == code and result.ok
+    assert result.rewrite == ("import sys\nimport pandas as pd\ndata = pd.read_csv(sys.stdin, "
+                              "sep=',')\nprint(len(data))\n")
     already = "import sys\nfor line in open('-'):\n    print(line)\n"
-    assert preflight(already).code == "import sys\nfor line in sys.stdin:\n    print(line)\n"
-    assert preflight("with open('stdin', 'r') as f:\n    print(f.read())\n").code == (
+    assert preflight(already).rewrite == (
+        "import sys\nfor line in sys.stdin:\n    print(line)\n")
+    assert preflight("with open('stdin', 'r') as f:\n    print(f.read())\n").rewrite == (
         "import sys\nwith sys.stdin as f:\n    print(f.read())\n")
 
 
 def test_a_path_is_left_alone_when_it_is_written_or_not_a_stdin_name() -> None:
     for code in ("open('-', 'w').write('x')\n", "open('stdin.csv').read()\n",
                  "print('stdin')\n", "open(name='stdin')\n", "x = ['-']\n"):
-        assert preflight(code).code == code, code
+        result = preflight(code)
+        assert result.code == code and result.rewrite is None, code
 
 
 def test_the_stdin_rewrite_keeps_columns_right_after_non_ascii_text() -> None:
     code = "import pandas as pd\nd = {'é': pd.read_csv('-')}\n"
-    assert preflight(code, packages={"pandas"}).code.endswith("d = {'é': pd.read_csv(sys.stdin)}\n")
+    rewrite = preflight(code, packages={"pandas"}).rewrite
+    assert rewrite is not None and rewrite.endswith("d = {'é': pd.read_csv(sys.stdin)}\n")

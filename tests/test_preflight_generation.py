@@ -42,7 +42,7 @@ def test_an_undefined_name_gets_one_repair_round_that_quotes_it(settings: Settin
     assert "name 'seen'" in model.calls[1].prompt
     assert [m["role"] for m in model.calls[1].messages] == ["user", "assistant", "user"]
     first, repair = generation.rounds
-    assert (first.stage, first.passed, first.kind) == ("preflight", False, "first")
+    assert (first.stage, first.passed, first.kind) == ("names", False, "first")
     assert (repair.stage, repair.passed, repair.kind) == (None, True, "repair")
     assert not generation.verified  # nothing ran
 
@@ -53,7 +53,7 @@ def test_a_repair_that_is_worse_does_not_replace_the_first_answer(settings: Sett
     model = FakeModel([fenced(one_problem), fenced(two_problems)])
     generation = generate("print the total", model=model, settings=settings)
     assert generation.code == one_problem
-    assert generation.rounds[1].stage == "preflight" and not generation.rounds[1].passed
+    assert generation.rounds[1].stage == "names" and not generation.rounds[1].passed
 
 
 def test_in_verify_an_undefined_name_fails_the_round_before_it_runs(settings: Settings) -> None:
@@ -62,7 +62,7 @@ def test_in_verify_an_undefined_name_fails_the_round_before_it_runs(settings: Se
                                    ask=AskOptions(model=model), settings=settings)
     assert generation.verified and generation.code == "print(42)\n"
     first = generation.rounds[0]
-    assert first.stage == "preflight" and "undefined_total" in (first.error or "")
+    assert first.stage == "names" and "undefined_total" in (first.error or "")
     assert model.calls[1].prompt.startswith("That code failed:\nchecked before running")
 
 

@@ -105,7 +105,9 @@ def test_the_output_checks_pass_every_reference_and_flag_what_did_not_do_the_tas
     ]
     results = tmp_path / "results.json"
     results.write_text(json.dumps({"meta": {}, "results": rows}))
-    assert bench.audit([results], settings) == {
+    from agentcode.generation.pipeline import Checks
+
+    assert bench.audit([results], settings, Checks.parse("all")) == {
         "pass / checker pass": len(TASKS),
         "output / checker fail": 2,
     }

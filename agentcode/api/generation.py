@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from agentcode.generation.pipeline import Checks
 from agentcode.types import DEFAULT_MAX_REPAIRS
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ def generate(
     stdin: bytes | str | os.PathLike[str] | None = None,
     files: Mapping[str, bytes] | Sequence[str | os.PathLike[str]] | None = None,
     sandbox: SandboxSession | str | None = None,
+    checks: Checks | str | Sequence[str] | None = None,
 ) -> Generation:
     """Write a Python program for ``prompt``.
 
@@ -87,18 +89,24 @@ def generate(
     ``stdin`` and ``files``, then the ``tests`` (a ``Path`` to a test file, or test source) and
     the ``check`` expression, and repairs failures up to ``max_repairs`` times; see
     `generation.verify.generate_verified`. The result's ``verified`` and ``rounds`` say how it went.
+    ``checks`` chooses the heuristic checks (`agentcode.generation.pipeline.Checks`, or words
+    such as ``"no-output-file,output-echo"`` applied to the config file's ``checks``).
 
     Raises `UsageError` for an empty prompt, `ConfigError` for an unknown model name, and
     `ModelError` (`ModelUnavailableError` when nothing is usable here) when no model answers.
     """
     from agentcode.config import load_settings
+    from agentcode.generation.verify import configured_checks
 
     settings = settings or load_settings()
+    if checks is not None and not isinstance(checks, Checks):
+        checks = configured_checks(settings, checks.split(",") if isinstance(checks, str)
+                                   else list(checks))
     generation = generate_unrecorded(
         prompt, settings=settings, model=model, system=system, context=context,
         history=history, on_token=on_token, on_restart=on_restart, policy=policy,
         sampling=sampling, verify=verify, tests=tests, check=check, max_repairs=max_repairs,
-        stdin=stdin, files=files, sandbox=sandbox,
+        stdin=stdin, files=files, sandbox=sandbox, checks=checks,
     )
     record_generation(generation, settings)
     return generation

@@ -24,6 +24,7 @@ from agentcode.cli.choices import (
 from agentcode.cli.history_options import DbOption, NoHistoryOption, history_overrides
 from agentcode.cli.terminal import is_terminal
 from agentcode.errors import SandboxUnavailableError, UsageError
+from agentcode.generation.pipeline import Heuristic
 from agentcode.inputs import (
     read_bytes,
     read_files,
@@ -92,6 +93,12 @@ def gen(
         "--file", metavar="PATH", help="A file the program reads (repeatable): the model sees "
         "its name and first lines, and the code runs with it in its work dir (unless "
         "--no-verify).", show_default=False,
+    )] = None,
+    checks: Annotated[str | None, typer.Option(
+        "--checks", metavar="NAMES", help="Heuristic checks of verification, comma-separated, "
+        "applied to the defaults and the config file's `checks`: NAME turns one on, no-NAME "
+        f"off; all, none. The checks: {', '.join(h.value for h in Heuristic)}.",
+        show_default=False,
     )] = None,
     sandbox: Annotated[str | None, typer.Option(
         "--sandbox", metavar="NAME", help=f"Sandbox that verifies: {sandbox_names()}.",
@@ -187,13 +194,16 @@ def gen(
             _report_failed_verification(generation)
         return
     verifying = explicit or smoke
-    if not verifying and (sandbox is not None or max_repairs is not None):
-        raise UsageError("--sandbox and --max-repairs apply to verification: add --verify, "
-                         "--stdin or --file")
+    if not verifying and (sandbox is not None or max_repairs is not None or checks):
+        raise UsageError("--sandbox, --max-repairs and --checks apply to verification: add "
+                         "--verify, --stdin or --file")
     options: dict[str, Any] = {}
     if verifying:
+        from agentcode.generation.verify import configured_checks
+
         options = {"verify": True, "tests": test, "check": check, "stdin": stdin_data,
-                   "files": file_data, "max_repairs": repairs, **policy}
+                   "files": file_data, "max_repairs": repairs, **policy,
+                   "checks": configured_checks(settings, (checks or "").split(","))}
     from agentcode.api.session import Session
 
     if cont or session_id is not None:

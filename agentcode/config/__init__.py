@@ -75,6 +75,9 @@ class Settings:
     session_timeout: int = 900  # AgentCore session timeout, seconds
     interpreter_id: str = "aws.codeinterpreter.v1"
     debug: bool = False
+    # Heuristic checks of verification, as words applied to the defaults: "output-echo" turns
+    # one on, "no-output-file" off, "all"/"none" (agentcode.generation.pipeline.Checks).
+    checks: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
 
 

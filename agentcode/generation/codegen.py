@@ -160,10 +160,14 @@ class AskOptions:
     policy: RetryPolicy | None = None
     sampling: Sampling | None = None
     # Names that exist before the code runs (a stateful session's variables; None: unknown, so
-    # the pre-flight checks no names), and whether a pre-flight problem gets a repair round here
-    # (verification repairs it in its own rounds instead).
+    # the pre-flight checks no names), and whether the pre-flight runs here, a problem getting
+    # a repair round (False: verification runs it, once per candidate, and repairs in its own
+    # rounds).
     known_names: Collection[str] | None = ()
-    repair_preflight: bool = True
+    preflight: bool = True
+    # The sandbox backend the code will run in: the model is told its packages (None: the
+    # configured one, settings.sandbox).
+    sandbox: str | None = None
 
     def but(self, **changes: Any) -> AskOptions:
         """A copy with ``changes`` (e.g. a repair round's history and sampling)."""
@@ -192,13 +196,15 @@ async def agenerate_code(
     """Ask the model chain for a program (records nothing: see `agentcode.generate`).
 
     The model is told what the code may import besides the standard library: what the
-    configured sandbox has (`agentcode.sandbox.local.packages.importable_packages`).
+    sandbox it will run in has (``ask.sandbox``, default the configured one;
+    `agentcode.sandbox.local.packages.importable_packages`).
 
     The reply's code goes through the static pre-flight (`generation.checks.preflight`): imports
     that
     are certain are added; other undefined names are quoted back to the model in one repair
-    round unless ``ask.repair_preflight`` is false. That round is on ``Generation.rounds``
-    (stage "preflight"); the code with fewer problems is kept.
+    round. That round is on ``Generation.rounds`` (stage "syntax" or "names"); the code with
+    fewer problems is kept. With ``ask.preflight`` false the reply's code is returned as it
+    came: the caller (verification) runs the pre-flight itself.
     """
     from agentcode.config import load_settings
     from agentcode.models.registry import candidates_for
@@ -218,10 +224,14 @@ async def agenerate_code(
                         policy=retry, on_token=ask.on_token, on_restart=ask.on_restart,
                         sampling=ask.sampling)
     attempts, usage = list(reply.attempts), dict(reply.usage)
+    if not ask.preflight:
+        return Generation(code=reply.code, model_id=reply.model, prompt=prompt,
+                          attempts=attempts, usage=usage,
+                          duration_ms=round((time.monotonic() - started) * 1000, 1))
     checked = preflight(reply.code, packages=modules, defined=ask.known_names)
     model_id = reply.model
     rounds: list[RepairRound] = []
-    if checked.problems and ask.repair_preflight:
+    if checked.problems:
         found = describe_problems(checked.problems)
         if ask.on_restart is not None:
             ask.on_restart(f"pre-flight: {checked.problems[0]}: asking for a fix")
@@ -231,7 +241,7 @@ async def agenerate_code(
             {"role": "user", "content": [{"text": PREFLIGHT_REPAIR.format(problems=found)}]},
         ]
         rounds.append(RepairRound(code=checked.code, model=reply.model, passed=False,
-                                  error=found, stage="preflight", kind="first"))
+                                  error=found, stage=_stage(checked), kind="first"))
         try:
             fixed = await route(candidates, repair, system_prompt=system_prompt,
                                 accept=extract_code, policy=retry, on_token=ask.on_token,
@@ -246,7 +256,7 @@ async def agenerate_code(
             rounds.append(RepairRound(
                 code=rechecked.code, model=fixed.model, passed=rechecked.ok,
                 error=describe_problems(rechecked.problems) if rechecked.problems else None,
-                stage="preflight" if rechecked.problems else None, kind="repair",
+                stage=_stage(rechecked) if rechecked.problems else None, kind="repair",
             ))
             if len(rechecked.problems) <= len(checked.problems):
                 checked, model_id = rechecked, fixed.model
@@ -259,6 +269,13 @@ async def agenerate_code(
         rounds=rounds,
         duration_ms=round((time.monotonic() - started) * 1000, 1),
     )
+
+
+def _stage(checked: Any) -> str:
+    """The stage of a pre-flight's problems, as `RepairRound.stage` records it."""
+    from agentcode.generation.pipeline import Stage
+
+    return str((checked.stage or Stage.NAMES).value)
 
 
 def generate_code(
@@ -316,8 +333,8 @@ async def adraw_codes(
     llama.cpp slots) they come from one call that evaluates the prompt once; measured 2026-12-01
     (docs/benchmarks.md, "Drawing candidates"). Otherwise, or when that call fails, they are drawn
     one after another through the router (retries and fallback as always). A draw whose reply
-    holds no usable code is a `NoUsableCodeError` in the list; imports that are certain are
-    added (`generation.checks.preflight`), other problems are left for the caller to judge.
+    holds no usable code is a `NoUsableCodeError` in the list. The code is as the model wrote
+    it: the caller runs the pre-flight, once per candidate (`generation.verify`).
     """
     from agentcode.errors import NoUsableCodeError
     from agentcode.models.sampling import Sampling
@@ -330,8 +347,8 @@ async def adraw_codes(
             return together
     results: list[Generation | ModelError] = []
     for index in range(n):
-        draw = ask.but(sampling=Sampling(temperature, seed=seed + index), repair_preflight=False,
-                       on_token=None)
+        draw = ask.but(sampling=Sampling(temperature, seed=seed + index), on_token=None,
+                       preflight=False)
         try:
             results.append(await agenerate_code(prompt, draw, settings=settings))
         except ModelError as exc:
@@ -347,12 +364,11 @@ async def _draw_together(
 ) -> list[Generation | ModelError]:
     """`adraw_codes`' one call to ``draw_many``; empty when that call failed."""
     from agentcode.errors import NoUsableCodeError
-    from agentcode.generation.checks.preflight import preflight
     from agentcode.models.extract import UnusableReply
     from agentcode.types import Attempt
 
     name, model = found
-    system_prompt, messages, modules = _request(prompt, ask, settings)
+    system_prompt, messages, _ = _request(prompt, ask, settings)
     started = time.monotonic()
     try:
         draws = await model.draw_many(messages, system_prompt, n=n, sampling=sampling)
@@ -370,8 +386,7 @@ async def _draw_together(
             out.append(NoUsableCodeError(f"the model's reply held no usable code: {exc}",
                                          [Attempt(name, f"no usable Python: {exc}", spent)]))
             continue
-        checked = preflight(code, packages=modules, defined=ask.known_names)
-        out.append(Generation(code=checked.code, model_id=name, prompt=prompt,
+        out.append(Generation(code=code, model_id=name, prompt=prompt,
                               attempts=[Attempt(name, None, spent)],
                               usage=usage if index == 0 else {}, duration_ms=elapsed))
     return out
@@ -382,7 +397,7 @@ def _request(prompt: str, ask: AskOptions, settings: Settings) -> tuple[str, Mes
     is sent, and what the pre-flight may import."""
     from agentcode.sandbox.local.packages import importable_packages
 
-    packages = importable_packages(settings.sandbox, settings)
+    packages = importable_packages(ask.sandbox or settings.sandbox, settings)
     system_prompt = build_system_prompt(ask.system, packages=packages)
     messages = build_messages(prompt, context=ask.context, history=ask.history)
     return system_prompt, messages, {name.lower() for name in packages}

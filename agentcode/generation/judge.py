@@ -1,15 +1,15 @@
 """Judging one candidate: run it in the sandbox with the user's input, tests and check.
 
 `generation.verify` asks the model and decides what to do next; this module says how a single
-program did (`Assessment`) and describes a failure in the words the model is shown: bounded to
-the lines that matter, the program's own traceback frames, and where its input really is.
+program did (a `Failure`, or None when it passed) and describes a failure in the words the model
+is shown: bounded to the lines that matter, the program's own traceback frames, and where its
+input really is.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agentcode.errors import ExecutionTimeoutError
@@ -19,7 +19,14 @@ from agentcode.generation.checks.output import (
     missing_file_hint,
     output_problem,
 )
-from agentcode.generation.checks.user_tests import TestSource, check_code, tests_code
+from agentcode.generation.checks.user_tests import (
+    REPORT_CODE,
+    TestSource,
+    check_code,
+    read_counts,
+    tests_code,
+)
+from agentcode.generation.pipeline import Checks, Failure, Heuristic, Kind, Stage
 from agentcode.sandbox.local.jail import PYTHON_ROOT, VENV_ROOT
 from agentcode.sandbox.local.packages import JAIL_PATH
 from agentcode.types import Execution, ExecutionError
@@ -40,7 +47,9 @@ NO_OUTPUT = (
     "running the code: it exited without error but printed nothing and wrote no file; "
     "it must print the result (read the whole input; do not skip rows you cannot parse)"
 )
-_COUNTS = re.compile(r"^(\d+) of (\d+) tests failed")
+# How each stage that runs code is named in the report the model is shown.
+_LABELS = {Stage.SETUP: "the setup code", Stage.RUN: "running the code", Stage.TESTS: "tests",
+           Stage.CHECK: "the check"}
 
 
 def _tail(text: str, lines: int, chars: int) -> str:
@@ -93,22 +102,23 @@ def frame_variables(error: ExecutionError) -> str | None:
     return text if len(text) <= LOCALS_CHARS else text[:LOCALS_CHARS] + "..."
 
 
-def describe_failure(stage: str, execution: Execution, *, timeout: float | None = None,
+def describe_failure(stage: Stage, execution: Execution, *, timeout: float | None = None,
                      variables: bool = True) -> str:
     """A bounded report of a failed run: what happened, the traceback tail, with
     ``variables`` the failing frame's variables (`frame_variables`), some output."""
     parts: list[str] = []
     error = execution.error
+    label = _LABELS.get(stage, stage.value)
     if timeout is not None:
         parts.append(
-            f"{stage}: timed out after {timeout:g} s (an endless loop, or waiting for input?)"
+            f"{label}: timed out after {timeout:g} s (an endless loop, or waiting for input?)"
         )
-    elif error is not None and stage == "tests" and error.name == "AssertionError":
+    elif error is not None and stage is Stage.TESTS and error.name == "AssertionError":
         parts.append(f"the tests failed: {error.value}")
-    elif error is not None and stage == "the check" and error.name == "AssertionError":
+    elif error is not None and stage is Stage.CHECK and error.name == "AssertionError":
         parts.append(f"the code ran, but the {error.value}")
     elif error is not None:
-        parts.append(f"{stage}: raised {error.name}: {error.value}")
+        parts.append(f"{label}: raised {error.name}: {error.value}")
         if error.traceback.strip():
             parts.append("traceback (last lines):\n"
                          + _tail(user_traceback(error.traceback), TRACE_LINES, 1500))
@@ -116,7 +126,7 @@ def describe_failure(stage: str, execution: Execution, *, timeout: float | None 
         if seen is not None:
             parts.append(f"variables where it failed:\n{seen}")
     else:
-        parts.append(f"{stage}: exited with status {execution.exit_code}")
+        parts.append(f"{label}: exited with status {execution.exit_code}")
     if execution.stderr.strip() and (
         error is None or execution.stderr.strip() not in error.traceback
     ):
@@ -136,7 +146,10 @@ def first_line(failure: str, limit: int = 160) -> str:
 
 
 class Verifier:
-    """Runs candidates in a sandbox: a fresh session per candidate unless one is given."""
+    """Runs candidates in a sandbox: a fresh session per candidate unless one is given.
+
+    ``checks``: the heuristic checks of a clean run's output (`generation.pipeline.Checks`).
+    """
 
     def __init__(
         self,
@@ -150,6 +163,7 @@ class Verifier:
         setup: str | None = None,
         task: str | None = None,
         variables: bool = True,
+        checks: Checks | None = None,
     ) -> None:
         self.settings = settings
         self.variables = variables  # a failed run's report shows the failing frame's variables
@@ -157,6 +171,7 @@ class Verifier:
         self.backend = sandbox if isinstance(sandbox, str) else settings.sandbox
         self.stdin = stdin
         self.files = dict(files or {})
+        self.checks = checks or Checks()
         # The files the request asks the program to write (``task``: the user's request).
         self.expected_files = files_to_write(task, self.files) if task else []
         self.tests = tests
@@ -170,52 +185,60 @@ class Verifier:
 
     def run(self, code: str) -> str | None:
         """None when the candidate passes, else a bounded description of the failure."""
-        return self.assess(code).failure
+        failure = self.assess(code)
+        return None if failure is None else failure.message
 
-    def assess(self, code: str) -> Assessment:
-        """How the candidate did: whether it passed, where it failed and how many tests failed."""
+    def assess(self, code: str) -> Failure | None:
+        """How the candidate did: None when it passed, else where and why it failed."""
         session = self.shared if self.shared is not None else self._open()
         try:
-            return self._run_in(session, code)
+            return self.assess_in(session, code)
         finally:
             if self.shared is None:
                 session.close()
 
-    def _run_in(self, session: SandboxSession, code: str) -> Assessment:
+    def assess_in(self, session: SandboxSession, code: str) -> Failure | None:
+        """`assess` in a session the caller provides (and cleans)."""
         timeout = self.settings.timeout
         if self.files:
             session.write_files(self.files)
-        steps: list[tuple[str, str, str, bytes | None]] = []
+        steps: list[tuple[Stage, str, bytes | None]] = []
         if self.setup:
-            steps.append(("setup", "the setup code", self.setup, None))
-        steps.append(("run", "running the code", code, self.stdin))
+            steps.append((Stage.SETUP, self.setup, None))
+        steps.append((Stage.RUN, code, self.stdin))
         if self.tests is not None:
-            steps.append(("tests", "tests", tests_code(self.tests), None))
+            steps.append((Stage.TESTS, tests_code(self.tests), None))
         if self.check is not None:
-            steps.append(("check", "the check", check_code(self.check), None))
+            steps.append((Stage.CHECK, check_code(self.check), None))
         before = set(session.list_files()) if self.expects_output else set()
-        for key, stage, source, stdin in steps:
+        for stage, source, stdin in steps:
             try:
                 execution = session.execute(source, timeout=timeout, stdin=stdin)
             except ExecutionTimeoutError as exc:
                 partial = exc.execution or Execution()
-                return Assessment(describe_failure(stage, partial, timeout=timeout), key)
+                return Failure(stage, Kind.TIMEOUT,
+                               describe_failure(stage, partial, timeout=timeout))
             if not execution.ok:
-                failed = total = None
-                if key == "tests" and execution.error is not None:
-                    counts = _COUNTS.match(execution.error.value)
-                    if counts:
-                        failed, total = int(counts[1]), int(counts[2])
-                failure = describe_failure(stage, execution,
-                                           variables=self.variables and key == "run")
-                hint = self._missing_file_hint(execution) if key == "run" else None
-                return Assessment(failure if hint is None else f"{failure}\n{hint}", key,
-                                  failed, total)
-            if key == "run" and self.expects_output:
+                return self._failed(session, stage, execution)
+            if stage is Stage.RUN and self.expects_output:
                 verdict = self._judge_output(session, execution, before)
                 if verdict is not None:
                     return verdict
-        return Assessment(None)
+        return None
+
+    def _failed(self, session: SandboxSession, stage: Stage, execution: Execution) -> Failure:
+        error = execution.error
+        message = describe_failure(stage, execution,
+                                   variables=self.variables and stage is Stage.RUN)
+        if stage is Stage.TESTS and error is not None and error.name == "AssertionError":
+            counts = read_counts(session.execute(REPORT_CODE, timeout=self.settings.timeout)
+                                 .stdout)
+            return Failure(stage, Kind.TESTS_FAILED, message, counts.failed, counts.total)
+        if stage is Stage.CHECK and error is not None and error.name == "AssertionError":
+            return Failure(stage, Kind.CHECK_FALSE, message)
+        hint = self._missing_file_hint(execution) if stage is Stage.RUN else None
+        return Failure(stage, Kind.RAISED if error is not None else Kind.EXIT_STATUS,
+                       message if hint is None else f"{message}\n{hint}")
 
     @property
     def expects_output(self) -> bool:
@@ -234,42 +257,22 @@ class Verifier:
 
     def _judge_output(
         self, session: SandboxSession, execution: Execution, before: set[str]
-    ) -> Assessment | None:
-        """The failure of a clean run on known input that did not do the task: it left no
-        result at all (a fact), or `generation.checks.output` infers so from what it left."""
+    ) -> Failure | None:
+        """The failure of a clean run on known input that did not do the task, as the output
+        heuristics on (`self.checks`) infer from what it printed and wrote."""
         after = set(session.list_files())
         written = (after - before) | {
             name for name, data in self.files.items()
             if name in after and session.read_file(name) != data
         }
         if not (execution.stdout.strip() or execution.outputs or written):
+            if Heuristic.OUTPUT_EMPTY not in self.checks:
+                return None
             where = input_whereabouts(stdin_given=bool(self.stdin), files=self.files)
             stderr = execution.stderr.strip()
-            return Assessment(NO_OUTPUT + "".join([
+            return Failure(Stage.OUTPUT, Kind.NO_OUTPUT, NO_OUTPUT + "".join([
                 f"\n{where}" if where and self.files else "",
                 f"\nstderr (last lines):\n{_tail(stderr, STDERR_LINES, 1000)}" if stderr else "",
-            ]), "output")
-        problem = output_problem(stdout=execution.stdout, stdin=self.stdin, written=written,
-                                 expected_files=self.expected_files)
-        if problem is None:
-            return None
-        return Assessment(problem, "output", doubt=f"{problem}\0{execution.stdout}")
-
-
-@dataclass(frozen=True, slots=True)
-class Assessment:
-    """A candidate's verdict: ``failure`` is None when it passed (see `Verifier.assess`)."""
-
-    failure: str | None
-    stage: str | None = None
-    tests_failed: int | None = None
-    tests_total: int | None = None
-    # Set when the failure is an inference from the output (`generation.checks.output`), not a
-    # fact: the problem and the output, equal for programs that did the same thing.
-    doubt: str | None = None
-
-    @property
-    def passed(self) -> bool:
-        return self.failure is None
-
-
+            ]), heuristic=Heuristic.OUTPUT_EMPTY)
+        return output_problem(stdout=execution.stdout, stdin=self.stdin, written=written,
+                              expected_files=self.expected_files, checks=self.checks)

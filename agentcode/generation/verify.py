@@ -33,6 +33,7 @@ four took 0.92x the time of four draws in a row, which can stop at the first tha
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -47,7 +48,8 @@ from agentcode.errors import (
     UsageError,
 )
 from agentcode.generation.checks.user_tests import load_tests, validate_check
-from agentcode.generation.judge import Assessment, Verifier, first_line
+from agentcode.generation.judge import Verifier, first_line
+from agentcode.generation.pipeline import Checks, Failure, Heuristic, Kind, Stage
 from agentcode.types import DEFAULT_MAX_REPAIRS, Attempt, Generation, RepairRound
 
 if TYPE_CHECKING:
@@ -61,18 +63,21 @@ if TYPE_CHECKING:
 REPAIR_TEMPERATURE = 0.7
 # How far a candidate got, worst first: it could not even run, ..., it passed.
 _STAGE_RANK = {
-    "model": 6.0, "setup": 5.0, "preflight": 4.5, "run": 4.0, "output": 3.0, "tests": 2.0,
-    "check": 1.0,
+    Stage.MODEL: 6.0, Stage.SETUP: 5.0, Stage.SYNTAX: 4.6, Stage.NAMES: 4.5, Stage.RUN: 4.0,
+    Stage.OUTPUT: 3.0, Stage.TESTS: 2.0, Stage.CHECK: 1.0,
 }
+# An inferred output failure that a different program repeats is waived (Heuristic.WAIVER);
+# a run that left no result at all is not: two programs that both do nothing are both wrong.
+_WAIVABLE = frozenset(set(Heuristic) - {Heuristic.OUTPUT_EMPTY})
 
 RoundCallback = Callable[[RepairRound, int], None]
 
 
-def repair_request(failure: str) -> str:
+def repair_request(failure: Failure) -> str:
     """The user turn that follows a failed candidate: what went wrong, and what to send back."""
-    lead = "That code" if failure.startswith("checked before running") else "Running that code"
+    lead = "That code" if failure.before_running else "Running that code"
     return (
-        f"{lead} failed:\n{failure}\n\n"
+        f"{lead} failed:\n{failure.message}\n\n"
         "Fix the code so that it does the task and passes. Reply with the complete corrected "
         "program in one ```python block."
     )
@@ -130,8 +135,11 @@ def round_rank(round_: RepairRound) -> tuple[float, float]:
     tests. The order in which `generate_verified` picks the candidate to repair and to return."""
     if round_.passed:
         return (0.0, 0.0)
-    stage = _STAGE_RANK.get(round_.stage or "run", 4.0)
-    if round_.stage == "tests" and round_.tests_failed is not None and round_.tests_total:
+    try:
+        stage = _STAGE_RANK[Stage(round_.stage or "run")]
+    except ValueError:  # a stage this version does not know (an older record)
+        stage = 4.0
+    if round_.stage == Stage.TESTS and round_.tests_failed is not None and round_.tests_total:
         return (stage, round_.tests_failed / round_.tests_total)
     return (stage, 1.0)
 
@@ -175,6 +183,8 @@ class VerifyOptions:
     parallel: int | None = None
     # A failed run's repair is shown the failing frame's variables (`judge.frame_variables`).
     show_variables: bool = True
+    # The heuristic checks that run (None: the defaults; see generation.pipeline.Checks).
+    checks: Checks | None = None
 
 
 @dataclass(slots=True)
@@ -204,11 +214,15 @@ class _Loop:
         self.prompt, self.ask, self.settings = prompt, ask, settings
         self.verifier, self.known, self.options = verifier, known, options
         self.rounds: list[RepairRound] = []
+        self.failures: list[Failure | None] = []  # beside rounds: each round's typed failure
+        self.packages: set[str] = set()  # third-party modules the pre-flight may import
         self.attempts: list[Attempt] = []
         self.usage: dict[str, int] = {}
         self.last_error: ModelError | None = None
-        self.verdicts: dict[str, Assessment] = {}  # same_code key -> verdict: judged once
-        self.doubts: dict[str, str] = {}  # Assessment.doubt -> the first program flagged so
+        self.checks = options.checks or Checks()
+        # same_code key -> (failure or None, the pre-flight's rewrite): each program judged once
+        self.verdicts: dict[str, tuple[Failure | None, str | None]] = {}
+        self.doubts: dict[tuple[Kind, str], str] = {}  # inferred failure -> first program so
         self.stuck = False  # a repair came back as code already tried: only fresh draws now
         self.out_of_models = False
         self._width = options.parallel  # None: asked of the model when first needed
@@ -222,8 +236,14 @@ class _Loop:
             self._width = parallel_draws(self.ask, self.settings, model_id or None)
         return self._width
 
+    @property
+    def asked(self) -> int:
+        """Rounds the model answered (or failed to); a rewrite of the pre-flight is no round
+        of the budget."""
+        return sum(1 for r in self.rounds if r.kind != "rewrite")
+
     def done(self, max_repairs: int) -> bool:
-        return (self.out_of_models or len(self.rounds) > max_repairs
+        return (self.out_of_models or self.asked > max_repairs
                 or any(r.passed for r in self.rounds))
 
     def ask_first(self) -> _Draw:
@@ -233,7 +253,7 @@ class _Loop:
         temperature = None if sampling is None else sampling.temperature
         try:
             return _Draw("first", temperature, generate_code(
-                self.prompt, self.ask.but(known_names=self.known, repair_preflight=False),
+                self.prompt, self.ask.but(known_names=self.known, preflight=False),
                 settings=self.settings))
         except NoUsableCodeError as exc:  # any other failure: no model could answer at all,
             return _Draw("first", temperature, exc)  # which is the caller's error to see
@@ -251,9 +271,10 @@ class _Loop:
         from agentcode.generation.codegen import adraw_codes, run_sync
         from agentcode.models.sampling import Sampling
 
-        base = self.rounds[best_round(self.rounds)]
-        assert base.error is not None  # no round passed
-        index = len(self.rounds)
+        best = best_round(self.rounds)
+        base, failure = self.rounds[best], self.failures[best]
+        assert failure is not None  # no round passed
+        index = self.asked
         repair = not self.stuck and bool(base.code)
         size = 1 if repair else max(1, min(self.width(base.model), max_repairs + 1 - index))
         temperature = self.options.repair_temperature
@@ -267,8 +288,8 @@ class _Loop:
             else:
                 last = index + size - 1
                 plan = f"{size} fresh draws at once{changed}, {index}-{last}/{max_repairs}"
-            notify(f"verification failed ({first_line(base.error)}): {plan}")
-        ask = self.ask.but(known_names=self.known, repair_preflight=False)
+            notify(f"verification failed ({first_line(failure.message)}): {plan}")
+        ask = self.ask.but(known_names=self.known, preflight=False)
         sampling = Sampling(temperature, seed=index)
         if repair:
             turns = repair_history(self.prompt, base.code, context=self.ask.context,
@@ -276,7 +297,7 @@ class _Loop:
             # The data context is already in the first user turn of ``turns``.
             asked = ask.but(history=turns, context=None, sampling=sampling)
             self.record(_Draw("repair", temperature,
-                              _answer(repair_request(base.error), asked, self.settings)))
+                              _answer(repair_request(failure), asked, self.settings)))
             return
         if size == 1:
             drawn = [_answer(self.prompt, ask.but(sampling=sampling), self.settings)]
@@ -289,7 +310,7 @@ class _Loop:
             if self.rounds[-1].passed or self.out_of_models:
                 break
 
-    def _settle(self, verdict: Assessment, key: str) -> Assessment:
+    def _settle(self, failure: Failure | None, key: str) -> Failure | None:
         """Waive an inferred failure that a different program repeated exactly.
 
         The output checks infer; an input on which the right answer looks wrong (sorted lines
@@ -298,16 +319,33 @@ class _Loop:
         asked: the second passes. Where the check was right, the answer is no worse than
         without the checks, which took the first of those programs.
         """
-        if verdict.doubt is None:
-            return verdict
-        first = self.doubts.setdefault(verdict.doubt, key)
-        return verdict if first == key else Assessment(None)
+        if (failure is None or failure.heuristic not in _WAIVABLE
+                or Heuristic.WAIVER not in self.checks):
+            return failure
+        first = self.doubts.setdefault((failure.kind, failure.output), key)
+        return failure if first == key else None
+
+    def judge(self, code: str) -> tuple[Failure | None, str | None]:
+        """The pre-flight (once), then the sandbox: the failure or None, and the rewrite the
+        pre-flight offers as a second candidate."""
+        from agentcode.generation.checks.preflight import preflight
+
+        key = same_code(code)
+        cached = self.verdicts.get(key)
+        if cached is not None:
+            return cached  # the same program again: its verdict stands
+        checked = preflight(code, defined=self.known, stdin=self.verifier.stdin,
+                            packages=self.packages, checks=self.checks)
+        failure = checked.failure or self.verifier.assess(checked.code)
+        verdict = (self._settle(failure, key), checked.rewrite)
+        self.verdicts[key] = verdict
+        return verdict
 
     def record(self, draw: _Draw) -> None:
-        """Judge ``draw`` (pre-flight, then the sandbox) and add it as a round."""
-        from agentcode.generation.checks.preflight import describe_problems, preflight
-
+        """Judge ``draw`` and add it as a round; when it failed and the pre-flight offers a
+        rewrite that reads all of stdin, judge that too, as a round of its own."""
         outcome = draw.outcome
+        rewrite = None
         if isinstance(outcome, ModelError):
             error = outcome
             self.last_error = error
@@ -319,32 +357,43 @@ class _Loop:
             self.stuck = self.stuck or draw.kind == "repair"
             reasons = " ".join(line.strip() for line in str(error).splitlines())
             code, model_id = "", ""
-            verdict = Assessment(f"no usable code: {first_line(reasons, 300)}", "model")
+            failure: Failure | None = Failure(
+                Stage.MODEL, Kind.NO_CODE, f"no usable code: {first_line(reasons, 300)}")
         else:
             code, model_id = outcome.code, outcome.model_id
-            key = same_code(code)
-            if draw.kind == "repair" and key in self.verdicts:
+            if draw.kind == "repair" and same_code(code) in self.verdicts:
                 self.stuck = True
             self.attempts.extend(outcome.attempts)
             _merge_usage(self.usage, outcome.usage)
-            cached = self.verdicts.get(key)
-            if cached is not None:
-                verdict = cached  # the same program again: its verdict stands
-            else:
-                checked = preflight(code, defined=self.known, stdin=self.verifier.stdin)
-                code = checked.code  # with what the known input settles (one input())
-                verdict = (Assessment(describe_problems(checked.problems), "preflight")
-                           if checked.problems else self.verifier.assess(code))
-                verdict = self._settle(verdict, key)
-                self.verdicts[key] = verdict
+            failure, rewrite = self.judge(code)
+        self._add(code, model_id, failure, draw.kind, draw.temperature)
+        if failure is not None and rewrite is not None:
+            # The original stays unless it fails: a rewrite changes what a program does.
+            failure, _ = self.judge(rewrite)
+            self._add(rewrite, model_id, failure, "rewrite", draw.temperature)
+
+    def _add(self, code: str, model_id: str, failure: Failure | None, kind: str,
+             temperature: float | None) -> None:
         this_round = RepairRound(
-            code=code, model=model_id, passed=verdict.passed, error=verdict.failure,
-            stage=verdict.stage, tests_failed=verdict.tests_failed,
-            tests_total=verdict.tests_total, temperature=draw.temperature, kind=draw.kind,
+            code=code, model=model_id, passed=failure is None,
+            error=None if failure is None else failure.message,
+            stage=None if failure is None else failure.stage.value,
+            tests_failed=None if failure is None else failure.tests_failed,
+            tests_total=None if failure is None else failure.tests_total,
+            temperature=temperature, kind=kind,
         )
         self.rounds.append(this_round)
+        self.failures.append(failure)
         if self.options.on_round is not None:
             self.options.on_round(this_round, len(self.rounds) - 1)
+
+
+def configured_checks(settings: Settings, extra: Sequence[str] = ()) -> Checks:
+    """The heuristic checks the config file (``checks``) and then ``extra`` words choose."""
+    try:
+        return Checks.parse([*settings.checks, *extra])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def generate_verified(
@@ -360,13 +409,16 @@ def generate_verified(
     (``str``); ``check`` an expression that must be true after the code ran; ``stdin`` and
     ``files`` are what the code gets when run; ``sandbox`` a backend name or an open session (a
     `Session`'s: candidates then share it); ``setup`` code run before each candidate (not shown
-    to the model). A candidate that uses a name it never defines fails the static pre-flight
-    (`generation.checks.preflight`) without running (stage "preflight"); imports that are certain
-    were
-    added already; ``ask.known_names`` exist before the code runs (default: none, or unknown
-    when ``sandbox`` is an open session). A repair round is one more turn of the conversation:
-    the task, the best candidate so far as the model's answer, then its failure; once a repair
-    returns code already tried, later rounds resample the original request instead. Both are
+    to the model); ``checks`` the heuristic checks that run (`generation.pipeline.Checks`).
+    Each candidate meets the static pre-flight once (`generation.checks.preflight`): imports
+    that are certain are added; a syntax error or a name it never defines fails it without
+    running (stage "syntax" or "names"); ``ask.known_names`` exist before the code runs
+    (default: none, or unknown when ``sandbox`` is an open session). When a candidate fails and
+    the pre-flight offers a rewrite that reads all of stdin, the rewrite is judged next, as a
+    round of kind "rewrite" that costs no model request. A repair round is one more turn of
+    the conversation: the task, the best candidate so far as the model's answer, then its
+    failure; once a repair returns code already tried, later rounds resample the original
+    request instead. Both are
     drawn at ``repair_temperature`` (0 makes them greedy) with the round's index as seed.
     ``on_round`` is called after each round with the round and its index (0 for the first).
 
@@ -392,6 +444,8 @@ def generate_verified(
     except ValueError as exc:
         raise UsageError(f"repair_temperature: {exc}") from None
     settings = settings or load_settings()
+    if options.checks is None:
+        options = dataclasses.replace(options, checks=configured_checks(settings))
     # An open sandbox session may hold variables we never saw: then names are not checked,
     # unless the caller (a Session) says which exist.
     shared = options.sandbox is not None and not isinstance(options.sandbox, str)
@@ -411,11 +465,18 @@ def generate_verified(
         setup=options.setup,
         task=prompt,
         variables=options.show_variables,
+        checks=options.checks,
     )
     if options.parallel is not None and options.parallel < 1:
         raise UsageError(f"parallel must be 1 or more, not {options.parallel}")
     started = time.perf_counter()
+    from agentcode.sandbox.local.packages import importable_packages
+
+    # The model is told the packages of the sandbox the candidates run in, not the configured.
+    backend = verifier.backend if verifier.shared is None else verifier.shared.backend
+    ask = ask.but(sandbox=backend)
     loop = _Loop(prompt, ask, settings, verifier, known, options)
+    loop.packages = {name.lower() for name in importable_packages(backend, settings)}
     first = loop.ask_first()
     loop.record(first)
     while not loop.done(max_repairs):

@@ -183,7 +183,7 @@ def test_verified_generation_repairs_in_the_session(start_server: StartServer) -
     assert body["verified"] is True and body["code"] == "print('repaired')\n"
     assert [r["passed"] for r in body["rounds"]] == [False, True]
     # Caught by the static pre-flight before it ran (it would have been a NameError).
-    assert body["rounds"][0]["stage"] == "preflight"
+    assert body["rounds"][0]["stage"] == "names"
     assert "undefined_name" in body["rounds"][0]["error"]
 
 

@@ -7,6 +7,12 @@ again: a standard-library module used as ``name.attribute`` (``sys.argv``: ``imp
 well-known class or function used bare (``defaultdict``: ``from collections import
 defaultdict``), and the usual aliases of packages the sandbox has (``pd``, ``np``, ``plt``).
 Everything else is a `problem` the caller shows the model in one repair round.
+
+What the program reads is never changed here: where it reads one ``input()`` line of a
+many-line input, or opens the path ``'-'``, the pre-flight offers a ``rewrite`` that reads all
+of stdin, a second candidate the caller judges only when the original fails
+(`Heuristic.STDIN_REWRITE`). A silent rewrite turned the correct ``header = input()`` of "print
+the CSV's header" into ``sys.stdin.read()``, which printed the whole file.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ import ast
 import sys
 from collections.abc import Collection
 from dataclasses import dataclass, field
+
+from agentcode.generation.pipeline import Checks, Failure, Heuristic, Kind, Stage
 
 # Bare names with one obvious home in the standard library.
 STDLIB_NAMES: dict[str, str] = {
@@ -58,15 +66,31 @@ _READERS = frozenset({"read_csv", "read_table", "read_json", "read_fwf", "loadtx
 
 @dataclass(frozen=True, slots=True)
 class Preflight:
-    """The code (with any imports added), the imports added, and what is still wrong."""
+    """The code (with any imports added), the imports added, and what is still wrong.
+
+    ``stage`` and ``kind`` say what the first problem is (`Stage.SYNTAX` or `Stage.NAMES`);
+    ``rewrite`` is the second candidate that reads all of stdin, when there is one.
+    """
 
     code: str
     added: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    stage: Stage | None = None
+    kind: Kind | None = None
+    rewrite: str | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def failure(self) -> Failure | None:
+        """The problems as the pipeline's failure, or None."""
+        if not self.problems:
+            return None
+        heuristic = Heuristic.INPUT_LINES if self.kind is Kind.INPUT_LINES else None
+        return Failure(self.stage or Stage.NAMES, self.kind or Kind.UNDEFINED_NAME,
+                       describe_problems(self.problems), heuristic=heuristic)
 
 
 def _undefined(tree: ast.Module, defined: Collection[str]) -> list[tuple[str, int]]:
@@ -237,7 +261,7 @@ def _whole_input_instead(call: ast.Call, tree: ast.Module) -> str | None:
 
 def preflight(
     code: str, *, packages: Collection[str] = (), defined: Collection[str] | None = (),
-    stdin: bytes | None = None,
+    stdin: bytes | None = None, checks: Checks | None = None,
 ) -> Preflight:
     """Check ``code`` for syntax errors and undefined names; add imports that are certain.
 
@@ -247,35 +271,53 @@ def preflight(
     fixed nor reported, only the syntax is checked. Returns the
     code (unchanged when nothing was added) and one line per problem left, e.g.
     ``line 4: name 'total' is used but never defined``. ``stdin``: the input the code will
-    read, when known: the one ``input()`` of a program given several lines becomes
-    ``sys.stdin.read()`` (``sys.stdin`` as a reader's source); several such calls, or one
-    with a prompt, are a problem.
+    read, when known. With `Heuristic.STDIN_REWRITE` on, the one ``input()`` of a program given
+    several lines becomes ``sys.stdin.read()`` (``sys.stdin`` as a reader's source) and a path
+    ``'-'`` becomes ``sys.stdin`` in ``rewrite``, never in ``code``; with
+    `Heuristic.INPUT_LINES` on, several such calls, or one with a prompt, are a problem.
     """
+    checks = checks or Checks()
     try:
         tree = ast.parse(code)
     except SyntaxError as exc:
-        return Preflight(code, problems=[f"line {exc.lineno}: syntax error: {exc.msg}"])
+        return Preflight(code, problems=[f"line {exc.lineno}: syntax error: {exc.msg}"],
+                         stage=Stage.SYNTAX, kind=Kind.SYNTAX_ERROR)
     except ValueError as exc:
-        return Preflight(code, problems=[f"the code does not parse: {exc}"])
+        return Preflight(code, problems=[f"the code does not parse: {exc}"],
+                         stage=Stage.SYNTAX, kind=Kind.SYNTAX_ERROR)
     calls = _reads_one_line_of_many(tree, stdin)
-    reads = [_one_line_problem(calls[0], stdin)] if calls and stdin else []
-    if defined is None:
-        return Preflight(code, problems=reads)
-    added: list[str] = []
-    replacements = [(node, "sys.stdin") for node in _stdin_path_arguments(tree)]
     instead = _whole_input_instead(calls[0], tree) if len(calls) == 1 else None
+    reads = ([_one_line_problem(calls[0], stdin)]
+             if calls and stdin and instead is None and Heuristic.INPUT_LINES in checks else [])
+    if defined is None:
+        return Preflight(code, problems=reads, stage=Stage.NAMES if reads else None,
+                         kind=Kind.INPUT_LINES if reads else None)
+    replacements = [(node, "sys.stdin") for node in _stdin_path_arguments(tree)]
     if instead is not None:
         # Measured 2026-12-01: the first repair of all 6 such programs on the task benchmark
-        # did exactly this, a model round each; done here it costs nothing.
+        # did exactly this, a model round each; as a second candidate it costs no round.
         replacements.append((calls[0], instead))
-        reads = []
-    if replacements:
-        code = _read_stdin_instead(code, replacements)
-        tree = ast.parse(code)
-        if not _imports_sys(tree) and "sys" not in defined:
-            added.append("import sys")
-            defined = {*defined, "sys"}  # not reported undefined below: it is being added
-    problems: list[str] = list(reads)
+    rewrite = None
+    if replacements and Heuristic.STDIN_REWRITE in checks:
+        rewritten = _read_stdin_instead(code, replacements)
+        rewrite = _with_imports(rewritten, ast.parse(rewritten), packages, defined,
+                                extra=["sys"]).code
+    fixed = _with_imports(code, tree, packages, defined)
+    problems = [*reads, *fixed.problems]
+    if not problems:
+        return Preflight(fixed.code, added=fixed.added, rewrite=rewrite)
+    return Preflight(fixed.code, added=fixed.added, problems=problems, stage=Stage.NAMES,
+                     kind=Kind.INPUT_LINES if reads else Kind.UNDEFINED_NAME, rewrite=rewrite)
+
+
+def _with_imports(code: str, tree: ast.Module, packages: Collection[str],
+                  defined: Collection[str], *, extra: Collection[str] = ()) -> Preflight:
+    """``code`` with the imports that are certain added, and the names left undefined.
+    ``extra``: modules the code now uses (``sys`` for a rewrite), imported unless present."""
+    added = [f"import {name}" for name in extra
+             if not (name == "sys" and _imports_sys(tree)) and name not in defined]
+    defined = {*defined, *extra}  # not reported undefined below: it is being added
+    problems: list[str] = []
     seen: set[str] = set()
     for name, line in _undefined(tree, defined):
         if name in seen:

@@ -1,13 +1,13 @@
 """Runs a user's test file against a candidate, *inside the sandbox* (stdlib only).
 
-`generation.checks.user_tests` sends this module's source into the sandbox session that already ran
-the
-candidate, then calls ``run_tests(source, filename, namespace)`` with the candidate's namespace.
-The test file's code runs there (plain top-level asserts work), then every ``test_*`` function is
-called. Failures come back as one ``AssertionError`` whose message is a short report for the
-model: which test failed, its assertion, and for ``assert a == b`` the two values, as pytest would
-show them. pytest itself need not be installed in the sandbox: a small stand-in covers
-``pytest.raises``, ``approx``, ``fail``, ``skip`` and ``mark.parametrize``.
+`generation.checks.user_tests` sends this module's source into the sandbox session that already
+ran the candidate, then calls ``run_tests(source, filename, namespace)`` with the candidate's
+namespace. The test file's code runs there (plain top-level asserts work), then every ``test_*``
+function is called. It returns a report: the counts (``failed`` of ``ran``) and a short message
+for the model: which test failed, its assertion, and for ``assert a == b`` the two values, as
+pytest would show them (`user_tests.tests_code` raises it as one ``AssertionError``). pytest
+itself need not be installed in the sandbox: a small stand-in covers ``pytest.raises``,
+``approx``, ``fail``, ``skip`` and ``mark.parametrize``.
 """
 
 from __future__ import annotations
@@ -249,8 +249,9 @@ def _cases(func: Any) -> list[dict[str, Any]]:
     return cases
 
 
-def run_tests(source: str, filename: str, namespace: dict[str, Any]) -> None:
-    """Run the test file against ``namespace``; raise one AssertionError describing failures."""
+def run_tests(source: str, filename: str, namespace: dict[str, Any]) -> dict[str, Any]:
+    """Run the test file against ``namespace``: ``{"failed": n, "ran": m, "message": text}``,
+    the message empty when all passed; the counts None when the file itself failed."""
     # So tracebacks show the test file's lines, as they would for a file on disk.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     if sys.modules.get("pytest") is None:
@@ -264,8 +265,9 @@ def run_tests(source: str, filename: str, namespace: dict[str, Any]) -> None:
         raise
     except BaseException as exc:  # noqa: BLE001 - pytest's Failed is a BaseException
         if _is_skip(exc):
-            return
-        raise AssertionError(f"the test file failed: {_describe(exc, source, filename)}") from None
+            return {"failed": 0, "ran": 0, "message": ""}
+        return {"failed": None, "ran": None,
+                "message": f"the test file failed: {_describe(exc, source, filename)}"}
 
     tests = [
         (name, value)
@@ -308,5 +310,7 @@ def run_tests(source: str, filename: str, namespace: dict[str, Any]) -> None:
                 first = first or f"{label} failed: {_describe(exc, source, filename)}"
     if failures:
         others = f"; also failed: {', '.join(failures[1:6])}" if len(failures) > 1 else ""
-        raise AssertionError(f"{len(failures)} of {ran} tests failed{others}\n{first}")
+        return {"failed": len(failures), "ran": ran,
+                "message": f"{len(failures)} of {ran} tests failed{others}\n{first}"}
     print(f"agentcode: {ran} tests passed", file=sys.stderr)
+    return {"failed": 0, "ran": ran, "message": ""}

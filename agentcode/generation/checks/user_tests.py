@@ -58,18 +58,55 @@ def runner_source() -> str:
     return Path(__file__).with_name("test_harness.py").read_text(encoding="utf-8")
 
 
+# Where `tests_code` leaves the harness's report in the candidate's namespace; `REPORT_CODE`
+# prints it as JSON (and removes it), so the counts come back as data, not from a message.
+_REPORT = "_agentcode_tests_report"
+REPORT_CODE = (
+    "import json as _agentcode_json\n"
+    f"print(_agentcode_json.dumps(globals().pop({_REPORT!r}, None)))\n"
+    "del _agentcode_json\n"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TestCounts:
+    """How many of the user's tests ran and failed (None: the test file itself failed)."""
+
+    failed: int | None
+    total: int | None
+
+
 def tests_code(tests: TestSource) -> str:
-    """Code that runs the tests in the candidate's namespace, raising AssertionError on failure."""
+    """Code that runs the tests in the candidate's namespace, raising AssertionError on failure
+    and leaving the counts for `REPORT_CODE`."""
     return (
         "def _agentcode_run_tests():\n"
         "    runner = {'__name__': 'agentcode_test_runner'}\n"
         f"    exec(compile({runner_source()!r}, {RUNNER_FILENAME!r}, 'exec'), runner)\n"
-        f"    runner['run_tests']({tests.code!r}, {tests.filename!r}, globals())\n"
+        f"    return runner['run_tests']({tests.code!r}, {tests.filename!r}, globals())\n"
         "try:\n"
-        "    _agentcode_run_tests()\n"
+        f"    {_REPORT} = _agentcode_run_tests()\n"
         "finally:\n"
         "    del _agentcode_run_tests\n"
+        f"if {_REPORT}['message']:\n"
+        f"    raise AssertionError({_REPORT}['message'])\n"
+        f"del {_REPORT}\n"
     )
+
+
+def read_counts(report_stdout: str) -> TestCounts:
+    """The counts `REPORT_CODE` printed (unknown when it printed none)."""
+    import json
+
+    try:
+        report = json.loads(report_stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return TestCounts(None, None)
+    if not isinstance(report, dict):
+        return TestCounts(None, None)
+    failed, total = report.get("failed"), report.get("ran")
+    return TestCounts(failed if isinstance(failed, int) else None,
+                      total if isinstance(total, int) else None)
 
 
 def validate_check(check: str | None) -> str | None:
