@@ -20,13 +20,15 @@ def test_brackets_in_help_texts_survive_rich_markup() -> None:
     """Typer renders help as rich markup: a `[sandbox]` in a help text must still be shown."""
     import typer.main
 
-    from agentcode.cli.app import _TAG, app
+    from agentcode.cli.app import app
+    from agentcode.cli.lazy import _TAG
 
     def texts(command: object) -> list[str]:
         found = [getattr(command, "help", None) or ""]
         found += [getattr(p, "help", None) or "" for p in getattr(command, "params", ())]
-        for sub in (getattr(command, "commands", None) or {}).values():
-            found += texts(sub)
+        load = getattr(command, "load", None)  # the root loads a command on use
+        for name, sub in (getattr(command, "commands", None) or {}).items():
+            found += texts(load(name) if callable(load) else sub)
         return found
 
     tags = {m.group(2) for text in texts(typer.main.get_command(app)) for m in _TAG.finditer(text)}

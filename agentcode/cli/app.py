@@ -8,7 +8,6 @@ starts fast.
 from __future__ import annotations
 
 import os
-import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -16,7 +15,7 @@ from typing import Any
 
 import typer
 
-from agentcode.cli.lazy import LazyGroup
+from agentcode.cli.lazy import LazyGroup, plain_help
 from agentcode.errors import EXIT_INTERRUPTED, AgentcodeError
 
 app = typer.Typer(
@@ -101,30 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-# What rich reads as a markup tag (rich.markup.escape's pattern, without importing rich here).
-_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
-
-
-def _escape_markup(text: str) -> str:
-    return _TAG.sub(lambda m: f"{m.group(1)}{m.group(1)}\\{m.group(2)}", text)
-
-
-def _plain_help(command: Any) -> Any:
-    """Our help texts are plain text, but Typer renders them as rich markup, where the
-    `[sandbox]` of "the config file's [sandbox] packages" would vanish: escape them all."""
-    if getattr(command, "help", None):
-        command.help = _escape_markup(command.help)
-    for param in getattr(command, "params", ()):
-        if getattr(param, "help", None):
-            param.help = _escape_markup(param.help)
-    for sub in (getattr(command, "commands", None) or {}).values():
-        _plain_help(sub)
-    return command
-
-
 def _main(args: list[str]) -> int:
     try:
-        command = _plain_help(typer.main.get_command(app))
+        command = plain_help(typer.main.get_command(app))
         result = command.main(args=args, prog_name="agentcode", standalone_mode=False)
     except AgentcodeError as exc:
         if _debug_enabled(args):

@@ -9,6 +9,7 @@ imported and built. tests/cli/test_lazy.py checks that every summary is the real
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
@@ -58,11 +59,33 @@ class _Listed(TyperCommand):
 
 
 def load(name: str) -> Any:
-    """The real click command for ``name``: its module imported and its parameters built."""
+    """The real click command for ``name``: its module imported, its parameters built and its
+    help texts escaped (`plain_help`)."""
     spec = COMMANDS[name]
     holder = typer.Typer()
     import_module(spec.module).register(holder)
-    return typer.main.get_group(holder).commands[name]
+    return plain_help(typer.main.get_group(holder).commands[name])
+
+
+# What rich reads as a markup tag (rich.markup.escape's pattern, without importing rich here).
+_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+
+
+def _escape_markup(text: str) -> str:
+    return _TAG.sub(lambda m: f"{m.group(1)}{m.group(1)}\\{m.group(2)}", text)
+
+
+def plain_help(command: Any) -> Any:
+    """Our help texts are plain text, but Typer renders them as rich markup, where the
+    `[sandbox]` of "the config file's [sandbox] packages" would vanish: escape them all."""
+    if getattr(command, "help", None):
+        command.help = _escape_markup(command.help)
+    for param in getattr(command, "params", ()):
+        if getattr(param, "help", None):
+            param.help = _escape_markup(param.help)
+    for sub in (getattr(command, "commands", None) or {}).values():
+        plain_help(sub)
+    return command
 
 
 class LazyGroup(TyperGroup):
