@@ -217,6 +217,30 @@ def check_embedded_model(ctx: DoctorContext) -> Iterator[Check]:
                     str(chosen.get("install", "")))
 
 
+def check_warm_model(ctx: DoctorContext) -> Iterator[Check]:
+    """Whether the embedded model stays loaded between `gen`s, and what is loaded now."""
+    from agentcode.models.warm import keep_alive_seconds, running
+
+    keep_alive = keep_alive_seconds(ctx.settings)
+    warm = running()
+    for state in warm:
+        yield Check("warm model", Status.OK,
+                    f"{Path(str(state.get('model_path'))).name} loaded in process "
+                    f"{state.get('pid')}, idle {state.get('idle_seconds', 0):.0f} s of "
+                    f"{float(state.get('keep_alive', 0)):g} s (`agentcode model stop` ends it)")
+    if warm:
+        return
+    if keep_alive > 0:
+        yield Check("warm model", Status.OK,
+                    f"none loaded; the next gen on the embedded model keeps it loaded for "
+                    f"{keep_alive:g} s")
+    else:
+        why = "CI is set" if os.environ.get("CI") and ctx.settings.local_keep_alive < 0 else (
+            "local_keep_alive = 0")
+        yield Check("warm model", Status.OK,
+                    f"off ({why}): every gen on the embedded model loads it again")
+
+
 def _custom_gguf(spec: str, level: Status) -> Iterator[Check]:
     path = Path(spec).expanduser()
     if spec and path.is_file():
@@ -328,6 +352,7 @@ CHECKS: list[CheckFn] = [
     check_sandbox_python,
     check_sandbox_limits,
     check_embedded_model,
+    check_warm_model,
     check_aws,
     check_history,
 ]

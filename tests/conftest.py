@@ -48,6 +48,9 @@ def agentcode_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
                  "AGENTCODE_LOCAL_MODEL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    # No warm model process outliving a test (tests/models/test_warm_model.py turns it on).
+    monkeypatch.setenv("AGENTCODE_LOCAL_KEEP_ALIVE", "0")
+    monkeypatch.setattr("agentcode.models.warm.KEEP_ALIVE_SECONDS", 0.0)
     outer = os.environ.get("PYTHONPATH")
     monkeypatch.setenv("PYTHONPATH", f"{outer}{os.pathsep}{PLUGINS_DIR}" if outer else PLUGINS_DIR)
     yield home

@@ -44,6 +44,8 @@ COMMANDS: dict[str, Lazy] = {
                 "Claude Desktop, IDEs, agents)."),
     "serve": Lazy("agentcode.cli.serve_cmd",
                   "Serve the web app and the HTTP/WebSocket API (docs/api.md)."),
+    "model": Lazy("agentcode.cli.model_cmd",
+                  "Show or stop the embedded model kept loaded between gens."),
     "history": Lazy("agentcode.cli.history_cmd", "Show, search, export and delete the history "
                     "of gen and run (newest first)."),
     "sandbox": Lazy("agentcode.cli.sandbox_cmd", "Manage the packages sandboxed code may import "

@@ -66,6 +66,10 @@ class Settings:
     # (docs/benchmarks.md, "Drawing candidates"). More cores make decoding memory-bound, where
     # a batch costs little more than one sequence.
     local_parallel: int = 1
+    # Seconds the embedded model stays loaded in a background process after a request, for the
+    # next `gen` (agentcode/models/warm.py); 0: load it in each process. -1 (the default): 300,
+    # or 0 when CI is set.
+    local_keep_alive: float = -1.0
     region: str | None = None
     profile: str | None = None
     openai_base_url: str | None = None  # `openai:` models; else OPENAI_BASE_URL, else OpenAI's

@@ -137,6 +137,7 @@ def load_local_model(
         return ensure_weights(weights, models_dir=models_dir, progress=progress)
 
     from agentcode.models.local_model import LocalLlamaModel
+    from agentcode.models.warm import keep_alive_seconds
 
     params: dict[str, Any] = {
         "max_tokens": max_tokens or DEFAULT_MAX_TOKENS,
@@ -150,6 +151,7 @@ def load_local_model(
         params=params,
         read_timeout=read_timeout or DEFAULT_READ_TIMEOUT,
         n_parallel=max(1, n_parallel or settings.local_parallel),
+        keep_alive=keep_alive_seconds(settings),
     )
 
 

@@ -33,6 +33,7 @@ from strands.types.tools import ToolChoice, ToolSpec
 from agentcode.errors import ModelError
 from agentcode.models.local_server import LlamaServer, shared_server
 from agentcode.models.sampling import Draws, Sampling
+from agentcode.models.warm import WarmServer, warm_server
 
 _CONTEXT_TERMS = ("context", "kv cache", "slot")
 
@@ -50,6 +51,7 @@ class LocalLlamaModel(LlamaCppModel):
         params: dict[str, Any],
         read_timeout: float,
         n_parallel: int = 1,
+        keep_alive: float = 0.0,
     ) -> None:
         super().__init__(base_url="http://127.0.0.1:0", model_id=model_id, params=params)
         self._resolve_path = resolve_path
@@ -57,8 +59,19 @@ class LocalLlamaModel(LlamaCppModel):
         self._n_threads = n_threads
         self._n_parallel = max(1, n_parallel)
         self._timeout = httpx.Timeout(read_timeout, connect=5.0)
-        self._server: LlamaServer | None = None
+        self._keep_alive = keep_alive  # > 0: the model runs in a warm background process
+        self._server: LlamaServer | WarmServer | None = None
         self._start_lock = threading.Lock()
+
+    def _lost(self, server: LlamaServer | WarmServer, exc: Exception) -> bool:
+        """Whether ``exc`` means the warm process went away (idle exit, stop, crash): the
+        request is then sent once more, to a fresh one."""
+        if not isinstance(server, WarmServer) or not isinstance(exc, httpx.ConnectError):
+            return False
+        with self._start_lock:
+            if self._server is server:
+                self._server = None
+        return True
 
     @property
     def model_id(self) -> str:
@@ -73,16 +86,26 @@ class LocalLlamaModel(LlamaCppModel):
     def model_path(self) -> Path | None:
         return self._server.model_path if self._server else None
 
-    def start(self) -> LlamaServer:
+    def start(self) -> LlamaServer | WarmServer:
         """Assemble/verify the weights and start the server if needed. Thread-safe, idempotent.
 
-        Raises `agentcode.errors.ModelUnavailableError` when the weights or runtime are unusable.
+        With a keep-alive the server is the warm background process (started if none runs);
+        otherwise it runs in this process. Raises `agentcode.errors.ModelUnavailableError` when
+        the weights or runtime are unusable.
         """
         with self._start_lock:
+            if isinstance(self._server, WarmServer):
+                self._server.touch()
             if self._server is None or not self._server.running:
                 path = self._resolve_path()
-                self._server = shared_server(path, n_ctx=self._n_ctx, n_threads=self._n_threads,
-                                             n_parallel=self._n_parallel)
+                if self._keep_alive > 0:
+                    self._server = warm_server(path, n_ctx=self._n_ctx, n_threads=self._n_threads,
+                                               n_parallel=self._n_parallel,
+                                               keep_alive=self._keep_alive)
+                else:
+                    self._server = shared_server(path, n_ctx=self._n_ctx,
+                                                 n_threads=self._n_threads,
+                                                 n_parallel=self._n_parallel)
                 self.base_url = self._server.base_url
                 self.client.base_url = httpx.URL(self.base_url)
                 self.client.headers["Authorization"] = f"Bearer {self._server.api_key}"
@@ -119,20 +142,25 @@ class LocalLlamaModel(LlamaCppModel):
         request = self._format_request(messages, None, system_prompt)
         request.pop("tools", None)
         started = time.perf_counter()
-        try:
-            async with (
-                self._client(server) as client,
-                client.stream("POST", "/v1/chat/completions", json=request) as response,
-            ):
-                if response.status_code >= 400:
-                    await response.aread()
-                    raise self._status_error(response)
-                async for event in self._events(response, started):
-                    yield event
-        except httpx.HTTPError as exc:
-            raise self._http_error(exc) from exc
+        for attempt in (1, 2):
+            try:
+                async with (
+                    self._client(server) as client,
+                    client.stream("POST", "/v1/chat/completions", json=request) as response,
+                ):
+                    if response.status_code >= 400:
+                        await response.aread()
+                        raise self._status_error(response)
+                    async for event in self._events(response, started):
+                        yield event
+                return
+            except httpx.HTTPError as exc:
+                # Nothing was sent back yet when the connection itself failed.
+                if attempt == 2 or not self._lost(server, exc):
+                    raise self._http_error(exc) from exc
+            server = await asyncio.to_thread(self.start)
 
-    def _client(self, server: LlamaServer) -> httpx.AsyncClient:
+    def _client(self, server: LlamaServer | WarmServer) -> httpx.AsyncClient:
         """A client for one request (see the module docstring: no pooling across loops)."""
         return httpx.AsyncClient(base_url=server.base_url, timeout=self._timeout,
                                  headers={"Authorization": f"Bearer {server.api_key}"})
@@ -245,13 +273,20 @@ class LocalLlamaModel(LlamaCppModel):
             output_tokens += int(usage.get("completion_tokens") or 0)
         return Draws(texts=texts[:n], input_tokens=input_tokens, output_tokens=output_tokens)
 
-    async def _post(self, server: LlamaServer, request: dict[str, Any]) -> Any:
+    async def _post(self, server: LlamaServer | WarmServer, request: dict[str, Any]) -> Any:
         """One non-streamed chat completion: the parsed JSON body, or the errors of `stream`."""
         try:
             async with self._client(server) as client:
                 response = await client.post("/v1/chat/completions", json=request)
         except httpx.HTTPError as exc:
-            raise self._http_error(exc) from exc
+            if not self._lost(server, exc):
+                raise self._http_error(exc) from exc
+            server = await asyncio.to_thread(self.start)
+            try:
+                async with self._client(server) as client:
+                    response = await client.post("/v1/chat/completions", json=request)
+            except httpx.HTTPError as again:
+                raise self._http_error(again) from again
         if response.status_code >= 400:
             raise self._status_error(response)
         try:

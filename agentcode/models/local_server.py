@@ -9,6 +9,7 @@ public). Servers are stopped at interpreter exit. xllamacpp is imported only whe
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import logging
 import os
@@ -78,6 +79,7 @@ class LlamaServer:
         params.api_keys = [self.api_key]
         params.ui = False
         params.verbosity = 0  # llama.cpp's load and per-request logs would flood stderr
+        params.endpoint_metrics = True  # `metrics` (the HTTP endpoint needs the key too)
         started = time.perf_counter()
         try:
             self._server = xlc.Server(params)  # blocks until the weights are loaded
@@ -91,6 +93,19 @@ class LlamaServer:
         self.load_seconds = time.perf_counter() - started
         logger.info("llama.cpp loaded %s in %.2f s at %s", self.model_path, self.load_seconds,
                     self.base_url)
+
+    def metrics(self) -> dict[str, float]:
+        """llama.cpp's counters (``requests_processing``, ``n_decode_total``, ...), read in
+        process: the warm model's process watches them to know when it is idle."""
+        values: dict[str, float] = {}
+        if self._server is None:
+            return values
+        for line in str(self._server.handle_metrics()).splitlines():
+            name, _, value = line.partition(" ")
+            if name.startswith("llamacpp:"):
+                with contextlib.suppress(ValueError):
+                    values[name[len("llamacpp:"):]] = float(value)
+        return values
 
     def stop(self) -> None:
         # Dropping the last reference runs the C++ destructor, which stops the HTTP loop.
