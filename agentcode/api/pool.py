@@ -10,6 +10,9 @@ Limits:
   created and the one-off calls (`once`: a session-less run in a sandbox of its own), so a
   client cannot get past the limit by not making a session;
 - sessions idle past ``idle_seconds`` are closed by `reap` (``None``: kept until closed);
+- a session that only lives while its front end holds it (`OpenSession.lingers`: a page's, held
+  by its WebSocket) is closed once idle past ``linger_seconds`` with nothing attached, long
+  enough for a reloaded page to reattach, short enough that pages do not fill the pool;
 - closing a session that is running code kills its sandbox, and that call raises
   `SandboxError` rather than return what the killed sandbox left; `close_all` refuses new work,
   gives running calls ``grace`` seconds, then kills them, so no sandbox outlives the front end.
@@ -70,6 +73,8 @@ class OpenSession(Generic[X]):
     last_used: float = field(default_factory=time.monotonic)
     running: int = 0  # operations started and not finished (waiting for the lock included)
     closed: bool = False  # closed (or being closed): no new operation may start
+    attached: int = 0  # the front end's live connections to it (the page's WebSockets)
+    lingers: bool = False  # unattached, it is reaped after ``linger_seconds``, not idle_seconds
 
 
 class SessionPool(Generic[X]):
@@ -82,11 +87,12 @@ class SessionPool(Generic[X]):
                  idle_seconds: float | None = None,
                  sandboxes: tuple[str, ...] = ("local", "agentcore"),
                  model: ModelChoice | None = None,
-                 wording: Wording = Wording("POST /v1/sessions", "DELETE /v1/sessions/ID")
-                 ) -> None:
+                 wording: Wording = Wording("POST /v1/sessions", "DELETE /v1/sessions/ID"),
+                 linger_seconds: float | None = None) -> None:
         self.settings = settings
         self.max_sessions = max_sessions
         self.idle_seconds = idle_seconds
+        self.linger_seconds = linger_seconds
         # Backends a client may ask for; the configured one is always among them.
         self.sandboxes = tuple(dict.fromkeys((*sandboxes, settings.sandbox)))
         self.model = model  # for sessions that name none; None: the configured chain
@@ -200,19 +206,24 @@ class SessionPool(Generic[X]):
 
     async def reap(self) -> list[str]:
         """Close the sessions idle for longer than ``idle_seconds``; return their ids."""
-        if self.idle_seconds is None:
-            return []
         now = time.monotonic()
         idle = [sid for sid, entry in self._open.items()
-                if entry.running == 0 and now - entry.last_used > self.idle_seconds]
+                if entry.running == 0 and (limit := self._idle_limit(entry)) is not None
+                and now - entry.last_used > limit]
         for session_id in idle:
             self._retire(self._open.pop(session_id))
         return idle
 
+    def _idle_limit(self, entry: OpenSession[X]) -> float | None:
+        if entry.lingers and not entry.attached and self.linger_seconds is not None:
+            return self.linger_seconds
+        return self.idle_seconds
+
     async def reap_forever(self) -> None:
-        if self.idle_seconds is None:
+        limits = [t for t in (self.idle_seconds, self.linger_seconds) if t is not None]
+        if not limits:
             return
-        interval = max(0.05, min(30.0, self.idle_seconds / 4))
+        interval = max(0.05, min(30.0, min(limits) / 4))
         while True:
             await asyncio.sleep(interval)
             await self.reap()

@@ -64,13 +64,15 @@ class ServerConfig:
     warm: bool = False  # load the first local model at start-up, not at the first request
     header_seconds: float = 10.0  # a connection's whole request head must arrive within this
     max_connections: int = 1000  # open at once (kept below the open-file limit)
+    page_linger_seconds: float = 60.0  # a page's session, once its WebSocket closed
 
 
 def create_app(config: ServerConfig) -> FastAPI:
     from agentcode import __version__
 
     pool = SessionPool(config.settings, extra=Turns, max_sessions=config.max_sessions,
-                       idle_seconds=config.idle_seconds, sandboxes=config.sandboxes)
+                       idle_seconds=config.idle_seconds, sandboxes=config.sandboxes,
+                       linger_seconds=config.page_linger_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -130,10 +132,14 @@ def _api(pool: stream.Pool, config: ServerConfig) -> APIRouter:
     api = APIRouter(prefix="/v1", **_ERRORS)
 
     @api.post("/sessions", status_code=201, response_model=SessionCreated, tags=["sessions"])
-    async def create_session(request: SessionRequest | None = None) -> SessionCreated:
+    async def create_session(http: Request, request: SessionRequest | None = None
+                             ) -> SessionCreated:
         """Open a session: one conversation and one stateful sandbox (started on first use)."""
         body = request or SessionRequest()
         session = await pool.create(model=client_model(body.model), sandbox=body.sandbox)
+        # A browser's (it sends Origin): the page's, which lives while its WebSocket does, and
+        # a little longer for a reload to reattach; one per page load must not fill the pool.
+        pool.get(session.id).lingers = "origin" in http.headers
         return SessionCreated(id=session.id)
 
     @api.delete("/sessions/{session_id}", status_code=204, tags=["sessions"])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -58,12 +59,17 @@ async def endpoint(websocket: WebSocket, session_id: str) -> None:
         return  # accept() then meets "websocket.disconnect" where it expects "connect"
     with contextlib.suppress(*ENDED):
         try:
-            pool.get(session_id)
+            entry = pool.get(session_id)
         except UnknownSession as exc:
             await _send(websocket, _unknown(exc))
             await websocket.close(code=UNKNOWN_SESSION)
             return
-        await _serve(websocket, pool, session_id)
+        entry.attached += 1  # a page's session is kept while a WebSocket holds it
+        try:
+            await _serve(websocket, pool, session_id)
+        finally:
+            entry.attached -= 1
+            entry.last_used = time.monotonic()  # its linger starts now
 
 
 async def _serve(websocket: WebSocket, pool: Pool, session_id: str) -> None:

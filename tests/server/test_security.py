@@ -385,3 +385,45 @@ def test_the_open_file_limit_is_raised_for_the_connection_cap() -> None:
         assert cap == 1000 or now == hard  # lowered only where the hard limit forbids more
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_page_loads_do_not_leak_sessions(start_server: StartServer) -> None:
+    """Each page load made a session that stayed for the idle timeout (15 min): the fourth
+    reload of a `--max-sessions 4` server was refused. A page's session (made by a browser,
+    which sends Origin) now goes soon after its WebSocket closes; an API client's stays."""
+    import time
+
+    running = start_server(max_sessions=3, page_linger_seconds=0.4)
+    origin = {"Origin": running.base_url}
+    ws_base = running.base_url.replace("http", "ws")
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with running.client() as http:
+        script = http.post("/v1/sessions").json()["id"]  # an API client's: no Origin
+        for load in range(4):  # four page loads, each with its socket, then closed
+            created = http.post("/v1/sessions", headers=origin)
+            assert created.status_code == 201, created.text
+            page = created.json()["id"]
+            with connect(f"{ws_base}/v1/sessions/{page}/stream", origin=running.base_url,  # type: ignore[arg-type]
+                         additional_headers=auth) as ws:
+                time.sleep(0.6)  # held by its socket: kept past the linger
+                assert page in running.pool._open
+                if load == 0:  # with a jail running: it goes with the session
+                    ws.send('{"type": "execute", "code": "print(1)"}')
+                    while json_type(ws.recv(timeout=30)) not in ("result", "error"):
+                        pass
+            assert wait_until(lambda page=page: page not in running.pool._open, 5)
+        assert script in running.pool._open and len(running.pool) == 1
+        reloaded = http.post("/v1/sessions", headers=origin).json()["id"]
+        with connect(f"{ws_base}/v1/sessions/{reloaded}/stream", origin=running.base_url,  # type: ignore[arg-type]
+                     additional_headers=auth):
+            pass
+        with connect(f"{ws_base}/v1/sessions/{reloaded}/stream", origin=running.base_url,  # type: ignore[arg-type]
+                     additional_headers=auth):  # a reload reattaches within the linger
+            time.sleep(0.6)
+            assert reloaded in running.pool._open
+
+
+def json_type(text: str | bytes) -> str:
+    import json
+
+    return str(json.loads(text).get("type"))
