@@ -21,7 +21,7 @@ SESSION = "0" * 32
 
 class Pool:
     def get(self, session_id: str) -> object:
-        return object()
+        return SimpleNamespace(attached=0, last_used=0.0)  # what the endpoint keeps up to date
 
 
 def drive(incoming: list[dict[str, Any]], *, send_fails_on: str | None = None) -> list[str]:
