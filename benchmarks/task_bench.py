@@ -406,7 +406,8 @@ def audit(paths: list[Path], settings: Any, checks: Any = None) -> dict[str, int
     """Verification's verdict against the checker's, for every distinct program (by AST) in
     the results files: ``{"<stage or pass> / checker <pass|fail>": count}``; a flagged program
     (stage "output") is printed with its problem. ``checks``: the heuristic checks
-    (`agentcode.generation.pipeline.Checks`; default the defaults)."""
+    (`agentcode.generation.pipeline.Checks`; default the defaults). Tasks with ``argv`` are
+    left out: the verification run knows the input but not the program's arguments."""
     from agentcode.generation.judge import Verifier
     from agentcode.generation.verify import same_code
 
@@ -420,6 +421,8 @@ def audit(paths: list[Path], settings: Any, checks: Any = None) -> dict[str, int
     counts: dict[str, int] = {}
     for (name, _), code in sorted(programs.items()):
         task = tasks[name]
+        if task.argv:  # verification runs the code without arguments: no verdict to compare
+            continue
         verifier = Verifier(settings, stdin=task.stdin.encode("utf-8") if task.stdin else None,
                             files={k: v.encode("utf-8") for k, v in task.files.items()},
                             task=task.prompt, checks=checks)
