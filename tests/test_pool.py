@@ -134,3 +134,31 @@ def test_idle_sessions_are_reaped_only_when_the_pool_says_so() -> None:
         await keeping.close_all(0)
 
     _run(scenario)
+
+
+def test_the_machines_memory_bounds_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """32 sessions x 2 GiB were allowed on a 24 GiB machine: sandboxes that each kept to their
+    limit could together run the host out of memory."""
+    from agentcode.api import pool as pool_module
+
+    settings = small_settings(memory_mb=2048)
+    gib = 1024 ** 3
+    assert pool_module.memory_sessions(settings, total_bytes=24 * gib) == 9
+    assert pool_module.memory_sessions(settings, total_bytes=1 * gib) == 1
+    monkeypatch.setattr(pool_module, "memory_sessions", lambda s: 2)
+
+    async def scenario() -> str:
+        pool = _pool(max_sessions=32)
+        assert pool.max_sessions == 2
+        await pool.create()
+        await pool.create()
+        try:
+            await pool.create()
+        except TooManySessions as exc:
+            return str(exc)
+        finally:
+            await pool.close_all(1)
+        return ""
+
+    message = _run(scenario)
+    assert "limit of 2 sessions, all this machine's memory holds at" in message

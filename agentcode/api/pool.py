@@ -9,6 +9,9 @@ Limits:
 - at most ``max_sessions`` sandboxes at once, counting the open sessions, the ones being
   created and the one-off calls (`once`: a session-less run in a sandbox of its own), so a
   client cannot get past the limit by not making a session;
+  and never more than the machine's memory holds: sessions x ``limits.memory_mb`` (each
+  session's cgroup limit) stays within `MEMORY_SHARE` of the physical memory, so sandboxes that
+  each keep to their limit cannot together run the host out of memory;
 - sessions idle past ``idle_seconds`` are closed by `reap` (``None``: kept until closed);
 - a session that only lives while its front end holds it (`OpenSession.lingers`: a page's, held
   by its WebSocket) is closed once idle past ``linger_seconds`` with nothing attached, long
@@ -40,6 +43,8 @@ if TYPE_CHECKING:
     from agentcode.config import Settings
 
 T = TypeVar("T")
+# The part of the machine's memory the sessions' sandboxes may hold together.
+MEMORY_SHARE = 0.75
 X = TypeVar("X")  # what the front end keeps with each session
 
 
@@ -90,7 +95,8 @@ class SessionPool(Generic[X]):
                  wording: Wording = Wording("POST /v1/sessions", "DELETE /v1/sessions/ID"),
                  linger_seconds: float | None = None) -> None:
         self.settings = settings
-        self.max_sessions = max_sessions
+        self.memory_sessions = memory_sessions(settings)
+        self.max_sessions = min(max_sessions, self.memory_sessions)
         self.idle_seconds = idle_seconds
         self.linger_seconds = linger_seconds
         # Backends a client may ask for; the configured one is always among them.
@@ -274,11 +280,26 @@ class SessionPool(Generic[X]):
         if self._closing:
             raise TooManySessions("the server is shutting down")
         if self.in_use >= self.max_sessions:
+            why = (f", all this machine's memory holds at {self.settings.limits.memory_mb} MiB "
+                   "each" if self.max_sessions == self.memory_sessions else "")
             raise TooManySessions(
-                f"the limit of {self.max_sessions} sessions is reached (a run without a "
+                f"the limit of {self.max_sessions} sessions{why} is reached (a run without a "
                 f"session counts as one while it lasts): close a session with "
                 f"{self.wording.close}, or wait for a run to end or an idle session to close"
             )
+
+
+def memory_sessions(settings: Settings, total_bytes: int | None = None) -> int:
+    """How many sandboxes at ``limits.memory_mb`` each fit in `MEMORY_SHARE` of the memory."""
+    import os
+
+    if total_bytes is None:
+        try:
+            total_bytes = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError):
+            return 1 << 30  # unknown here: no bound from memory
+    per_session = max(1, settings.limits.memory_mb) * 1024 * 1024
+    return max(1, int(total_bytes * MEMORY_SHARE) // per_session)
 
 
 async def _on_thread(entry: OpenSession[X], call: Callable[[Session], T]) -> T:

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import uvicorn
 
-from agentcode.api.pool import SessionPool
+from agentcode.api.pool import MEMORY_SHARE, SessionPool
 from agentcode.errors import UsageError
 from agentcode.server.app import ServerConfig, create_app
 
@@ -56,6 +56,11 @@ def serve(config: ServerConfig, *, host: str, port: int, open_browser: bool = Fa
     bound_port = listener.getsockname()[1]
     url = page_url(host, bound_port, config.token)
     app = create_app(config)
+    held = app.state.pool.max_sessions
+    if held < config.max_sessions:
+        sys.stderr.write(f"agentcode: warning: at most {held} sessions, not {config.max_sessions}: "
+                         f"that is what {int(MEMORY_SHARE * 100)}% of this machine's memory "
+                         f"holds at {config.settings.limits.memory_mb} MiB each\n")
     server = GracefulServer(uvicorn_config(app, config), pool=app.state.pool,
                             grace=config.grace_seconds)
     sys.stderr.write(f"agentcode: serving on {url}\n"
