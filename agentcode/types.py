@@ -166,9 +166,24 @@ class RepairRound(_Serializable):
     kind: str = "first"
 
 
+# What a generation's code went through, in words (never a bare "verified"): Generation.checked.
+TESTS_PASSED = "tests passed"  # the user's tests and/or check held
+RAN_ON_INPUT = "ran cleanly on the given input"  # stdin or files given, no tests
+RAN_NO_INPUT = "ran cleanly (no input)"  # run once with empty stdin
+NOT_RUN = "not run"
+TESTS_FAILED = "failed the tests"
+FAILED_ON_INPUT = "failed on the given input"
+FAILED_NO_INPUT = "failed (no input)"
+
+
 @dataclass(slots=True)
 class Generation(_Serializable):
-    """The code a model wrote for a prompt, and how it got there."""
+    """The code a model wrote for a prompt, and how it got there.
+
+    ``checked`` says what the code went through: one of `TESTS_PASSED`, `RAN_ON_INPUT`,
+    `RAN_NO_INPUT`, `NOT_RUN` or a failed form (`TESTS_FAILED`, `FAILED_ON_INPUT`,
+    `FAILED_NO_INPUT`); `label` adds the rounds it took.
+    """
 
     code: str
     model_id: str
@@ -179,6 +194,16 @@ class Generation(_Serializable):
     verified: bool = False
     rounds: list[RepairRound] = field(default_factory=list)
     duration_ms: float = 0.0
+    checked: str = NOT_RUN
+
+    @property
+    def label(self) -> str:
+        """``checked`` and, when the code ran, after how many rounds ("tests passed after 2
+        rounds", "ran cleanly on the given input (1 round)")."""
+        if self.checked == NOT_RUN or not self.rounds:
+            return self.checked
+        count = len(self.rounds)
+        return f"{self.checked} ({count} round{'s' if count != 1 else ''})"
 
     @property
     def repairs(self) -> int:
@@ -218,6 +243,7 @@ class HistoryEntry(_Serializable):
     backend: str | None = None  # sandbox that ran the code ("local", "agentcore", ...)
     language: str | None = None
     verified: bool | None = None  # gen only: whether the code passed verification
+    checked: str | None = None  # gen only: Generation.label (None: recorded before it existed)
     stdout_dropped: int = 0  # bytes of stdout not kept (by the sandbox or the store's cap)
     stderr_dropped: int = 0
     code_dropped: int = 0  # bytes of code not kept (the store's cap)

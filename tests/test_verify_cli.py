@@ -38,7 +38,7 @@ def test_never_fixed_prints_the_code_and_exits_1(models: Callable[..., None]) ->
     assert result.exit_code == 1
     assert result.stdout == BROKEN
     rounds = DEFAULT_MAX_REPAIRS + 1  # the default budget, all spent
-    assert (f"agentcode: error: generated code failed verification after {rounds} rounds"
+    assert (f"agentcode: error: generated code failed (no input) after {rounds} rounds"
             in result.stderr)
     assert "ZeroDivisionError" in result.stderr
     assert len(model.calls) == rounds

@@ -115,6 +115,10 @@ class GenerationSchema(_Schema):
     verified: bool = Field(False, description="The code passed verification (--verify).")
     rounds: list[RepairRoundSchema] = Field(default_factory=list, description="--verify rounds.")
     duration_ms: float = Field(0.0, ge=0)
+    checked: str = Field("not run", description="What the code went through: tests passed, ran "
+                         "cleanly on the given input, ran cleanly (no input), not run, or a "
+                         "failed form (failed the tests, failed on the given input, failed (no "
+                         "input)).")
 
 
 class HistoryEntrySchema(_Schema):
@@ -136,6 +140,8 @@ class HistoryEntrySchema(_Schema):
     backend: str | None = None
     language: str | None = None
     verified: bool | None = Field(None, description="gen only: the code passed verification.")
+    checked: str | None = Field(None, description="gen only: what the code went through and "
+                                "in how many rounds (e.g. 'tests passed (2 rounds)').")
     stdout_dropped: int = Field(0, ge=0)
     stderr_dropped: int = Field(0, ge=0)
     code_dropped: int = Field(0, ge=0, description="Bytes of code over the store's cap.")

@@ -62,6 +62,9 @@ class GenerationResult(BaseModel):
     verified: bool = Field(default=False, description="With verify: the code ran (and passed) "
                            "in the sandbox before it was returned.")
     repairs: int = Field(default=0, description="Repair rounds spent when verifying.")
+    checked: str = Field(default="not run", description="What the code went through: 'tests "
+                         "passed', 'ran cleanly on the given input', 'ran cleanly (no input)', "
+                         "'not run', or a failed form; with the rounds it took.")
     attempts: list[str] = Field(default_factory=list, description="Models tried before one "
                                 "answered, with why each failed.")
 
@@ -123,6 +126,7 @@ def timeout_outcome(exc: ExecutionTimeoutError, *, session_id: str | None = None
 def generation_outcome(generation: Generation) -> ToolOutcome:
     data = GenerationResult(
         code=generation.code, model=generation.model_id, verified=generation.verified,
+        checked=generation.label,
         repairs=generation.repairs,
         attempts=[f"{a.model}: {a.error}" for a in generation.attempts if a.error],
     )

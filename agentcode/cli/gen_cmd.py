@@ -192,6 +192,7 @@ def gen(
         _print_generation(generation, json_output=json_output)
         if verify and not generation.verified:
             _report_failed_verification(generation)
+        sys.stderr.write(f"agentcode: {generation.label}\n")
         return
     verifying = explicit or smoke
     if not verifying and (sandbox is not None or max_repairs is not None or checks):
@@ -228,6 +229,7 @@ def gen(
     _print_generation(generation, json_output=json_output)
     if verifying and not generation.verified:
         _report_failed_verification(generation)
+    sys.stderr.write(f"agentcode: {generation.label}\n")  # what was checked, said last
 
 
 def _print_generation(generation: Generation, *, json_output: bool) -> None:
@@ -287,7 +289,7 @@ def _report_failed_verification(generation: Generation) -> None:
     sys.stderr.write(f"agentcode: {which} failed:\n")
     sys.stderr.write("".join(f"  {line}\n" for line in failure.splitlines()))
     raise VerificationError(
-        f"generated code failed verification after {count} round{'s' if count != 1 else ''}: "
+        f"generated code {generation.checked} after {count} round{'s' if count != 1 else ''}: "
         f"{first_line(failure)}"
     )
 

@@ -13,14 +13,25 @@ SUMMARY_WIDTH = 80
 
 
 def status(entry: HistoryEntry) -> str:
-    """'ok', the exception name, or 'exit N' for a run; 'ok' or 'verified' for a generation."""
+    """'ok', the exception name, or 'exit N' for a run; for a generation what its code went
+    through ('tests passed (2 rounds)', 'not run'; older entries: 'verified' or 'ok')."""
     if entry.kind == "gen":
+        if entry.checked:
+            return entry.checked
         return "verified" if entry.verified else "ok"
     if entry.error:
         return entry.error
     if entry.exit_code:
         return f"exit {entry.exit_code}"
     return "ok"
+
+
+def _colour(state: str) -> str:
+    from agentcode.types import NOT_RUN, RAN_NO_INPUT, RAN_ON_INPUT, TESTS_PASSED
+
+    if state in ("ok", "verified") or state.startswith((TESTS_PASSED, RAN_ON_INPUT, RAN_NO_INPUT)):
+        return "green"
+    return "yellow" if state == NOT_RUN else "red"
 
 
 def summary(entry: HistoryEntry, width: int = SUMMARY_WIDTH) -> str:
@@ -65,7 +76,7 @@ def _print_table(entries: Sequence[HistoryEntry]) -> None:
         table.add_column(name, style=style or None, no_wrap=name != "Prompt / code")
     for e in entries:
         state = status(e)
-        colour = "green" if state in ("ok", "verified") else "red"
+        colour = _colour(state)
         table.add_row(
             str(e.id), when(e), e.kind, f"[{colour}]{state}[/]", (e.session_id or "-")[:8],
             e.model or "-", summary(e),

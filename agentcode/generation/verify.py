@@ -494,4 +494,16 @@ def generate_verified(
         verified=final.passed,
         rounds=rounds,
         duration_ms=(time.perf_counter() - started) * 1000,
+        checked=checked_label(verifier, passed=final.passed),
     )
+
+
+def checked_label(verifier: Verifier, *, passed: bool) -> str:
+    """What a verified generation's code went through, in words (`agentcode.types`)."""
+    from agentcode import types
+
+    if verifier.tests is not None or verifier.check is not None:
+        return types.TESTS_PASSED if passed else types.TESTS_FAILED
+    if verifier.stdin or verifier.files:
+        return types.RAN_ON_INPUT if passed else types.FAILED_ON_INPUT
+    return types.RAN_NO_INPUT if passed else types.FAILED_NO_INPUT

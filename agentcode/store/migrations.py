@@ -127,6 +127,12 @@ def m004_sessions(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX entries_created ON entries (created_at)")
 
 
+@migration
+def m005_checked(db: sqlite3.Connection) -> None:
+    # What a generation's code went through ("ran cleanly on the given input (1 round)").
+    db.execute("ALTER TABLE entries ADD COLUMN checked TEXT")
+
+
 def _ensure_table(db: sqlite3.Connection) -> None:
     db.execute(
         "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"

@@ -27,7 +27,8 @@ Entries = list[HistoryEntry]
 
 _COLUMNS = (
     "session_id, kind, prompt, code, model, attempts, stdout, stderr, exit_code, duration_ms,"
-    " created_at, error, backend, language, verified, stdout_dropped, stderr_dropped, code_dropped"
+    " created_at, error, backend, language, verified, stdout_dropped, stderr_dropped, code_dropped,"
+    " checked"
 )
 
 
@@ -168,6 +169,7 @@ class HistoryStore:
             duration_ms=gen.duration_ms,
             language=gen.language,
             verified=gen.verified,
+            checked=gen.label,
         )
 
     def record_execution(
@@ -228,6 +230,7 @@ class HistoryStore:
         verified: bool | None = None,
         stdout_dropped: int = 0,
         stderr_dropped: int = 0,
+        checked: str | None = None,
     ) -> int:
         known = secrets.secret_values()  # once per entry, for every field
         prompt, _ = scrub.clean(prompt, scrub.PROMPT_CAP_BYTES, known)
@@ -239,7 +242,7 @@ class HistoryStore:
         values = (
             session_id, kind, prompt, code, model, attempts_json, stdout, stderr, exit_code,
             duration_ms, now, error, backend, language, None if verified is None else int(verified),
-            stdout_dropped + out_cut, stderr_dropped + err_cut, code_dropped,
+            stdout_dropped + out_cut, stderr_dropped + err_cut, code_dropped, checked,
         )  # fmt: skip
         with self.transaction():
             cursor = self._conn.execute(

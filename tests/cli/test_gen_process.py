@@ -40,7 +40,7 @@ def test_pipe_gets_bare_code_and_the_code_runs(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == CODE
-    assert done.stderr == ""
+    assert done.stderr == "agentcode: ran cleanly on the given input (1 round)\n"
     ran = subprocess.run([sys.executable, "-c", done.stdout], input="1\n2\n3\n",
                          capture_output=True, text=True, timeout=60)
     assert ran.stdout == "6\n"

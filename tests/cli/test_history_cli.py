@@ -62,7 +62,7 @@ def test_history_without_subcommand_is_list(db: Path, capsys: pytest.CaptureFixt
     lines = [line.split("\t") for line in out.splitlines()]
     assert [row[0] for row in lines] == ["3", "2", "1"]  # newest first
     assert lines[0][2:5] == ["run", "ZeroDivisionError", "-"]
-    assert lines[2][2:7] == ["gen", "ok", "sess-a", "qwen", "square root of two"]
+    assert lines[2][2:7] == ["gen", "not run", "sess-a", "qwen", "square root of two"]
     assert lines[1][6] == "import math"  # no prompt: the first line of code
 
 

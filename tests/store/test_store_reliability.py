@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from agentcode.store import open_store
+from agentcode.store.migrations import MIGRATIONS
 from agentcode.types import Execution
 
 WRITER = textwrap.dedent(
@@ -61,7 +62,7 @@ def test_eight_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
         == 50
     )
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert conn.execute("SELECT count(*) FROM _migrations").fetchone()[0] == 4
+    assert conn.execute("SELECT count(*) FROM _migrations").fetchone()[0] == len(MIGRATIONS)
 
 
 KILLED_IN_TRANSACTION = textwrap.dedent(
