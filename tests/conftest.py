@@ -113,7 +113,7 @@ def models(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
     from agentcode.models import registry
 
     table: dict[str, object] = {}
-    monkeypatch.setattr(registry, "_registered", {})
+    monkeypatch.setattr(registry.PROVIDERS, "_registered", {})
     registry.register("t", lambda spec, _settings: table[spec or ""])  # type: ignore[arg-type, return-value]
     # No real backoff in CLI tests: a retry that would wait past 0 s is not made.
     monkeypatch.setenv("AGENTCODE_MODEL_RETRY_SECONDS", "0")

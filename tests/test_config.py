@@ -187,3 +187,16 @@ def test_a_config_file_named_but_missing_is_exit_2(tmp_path: Path) -> None:
     assert (done.exit_code, done.stdout) == (2, "")
     assert done.stderr == (
         f"agentcode: error: AGENTCODE_CONFIG names {missing}, which does not exist\n")
+
+
+def test_a_plugins_table_is_the_plugins_own(agentcode_home: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    (agentcode_home / "config.toml").write_text(
+        '[plugins.echo]\ngreeting = "hi"\nretries = 3\n', encoding="utf-8")
+    monkeypatch.setenv("AGENTCODE_PLUGINS", "ignored: not read from the environment")
+    settings = load_settings()
+    assert settings.plugin("echo") == {"greeting": "hi", "retries": 3}
+    assert settings.plugin("other") == {}
+    (agentcode_home / "config.toml").write_text("[plugins]\necho = 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"'plugins' in .* must be tables, one per plugin"):
+        load_settings()

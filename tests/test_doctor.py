@@ -15,6 +15,8 @@ from agentcode import doctor
 from agentcode.api.schemas import DoctorReportSchema
 from agentcode.config import Settings
 from agentcode.doctor import Check, DoctorContext, Status, run_checks
+from agentcode.models import local_doctor
+from agentcode.sandbox.local import doctor as jail_doctor
 from agentcode.testing import run_cli
 
 AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
@@ -145,11 +147,11 @@ def test_verified_weights_are_trusted_from_their_stamp_not_hashed_again(
 
     monkeypatch.setattr(weights, "_hash_file", no_hashing)
     monkeypatch.setattr(local, "xllamacpp_installed", lambda: True, raising=False)
-    [line] = doctor.check_embedded_model(DoctorContext(Settings()))
+    [line] = local_doctor.check_embedded_model(DoctorContext(Settings()))
     assert line.status is Status.OK
     assert "weights assembled and verified" in line.detail and str(target) in line.detail
     os.utime(target, ns=(0, 0))  # changed since it was verified: no longer vouched for
-    [line] = doctor.check_embedded_model(DoctorContext(Settings()))
+    [line] = local_doctor.check_embedded_model(DoctorContext(Settings()))
     assert "verified" in line.detail and "assembled and verified" not in line.detail
 
 
@@ -184,7 +186,7 @@ def test_a_failing_bwrap_names_the_user_namespace_fix(
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    bwrap_line, userns_line = doctor.check_bubblewrap(DoctorContext(Settings()))
+    bwrap_line, userns_line = jail_doctor.check_bubblewrap(DoctorContext(Settings()))
     assert bwrap_line.detail == f"bubblewrap 0.0 at {fake}"
     assert userns_line.status is Status.FAIL
     assert "No permissions to create new namespace" in userns_line.detail
@@ -196,7 +198,7 @@ def test_session_limits_say_how_they_hold_here_and_warn_without_cgroups(
 ) -> None:
     from agentcode.sandbox.local import cgroup, tmpfs
 
-    here = {line.name: line for line in doctor.check_sandbox_limits(DoctorContext(Settings()))}
+    here = {line.name: line for line in jail_doctor.check_sandbox_limits(DoctorContext(Settings()))}
     expected = Status.OK if cgroup.hierarchies() else Status.WARN
     assert here["session limits"].status is expected
     inodes = Status.OK if tmpfs.inode_limits_available() else Status.WARN
@@ -204,7 +206,7 @@ def test_session_limits_say_how_they_hold_here_and_warn_without_cgroups(
     # A host that gives us neither: two warnings (never a failure), each with its fix.
     monkeypatch.setattr(cgroup, "hierarchies", lambda: ())
     monkeypatch.setattr(tmpfs, "inode_limits_available", lambda: False)
-    lines = list(doctor.check_sandbox_limits(DoctorContext(Settings())))
+    lines = list(jail_doctor.check_sandbox_limits(DoctorContext(Settings())))
     assert [(line.name, line.status) for line in lines] == [
         ("session limits", Status.WARN), ("tmpfs inodes", Status.WARN)]
     assert all(line.fix for line in lines)

@@ -134,3 +134,17 @@ def test_in_process_registration_reaches_help_and_validation() -> None:
     with pytest.raises(UsageError, match="unknown sandbox 'nope': choose one of local, "
                                          "agentcore, unsafe"):
         sandboxes.check_name("nope")
+
+
+def test_the_plugin_reads_its_own_table_of_the_config(echo_plugin: dict[str, str],
+                                                       agentcode_home: Path) -> None:
+    table = doc_block("toml", "No field has to be added")
+    (agentcode_home / "config.toml").write_text(table + "\n[plugins.nope]\nx = 1\n",
+                                                encoding="utf-8")
+    gen = agentcode(echo_plugin, "gen", "--no-history", "-m", "echo", "say hi")
+    assert (gen.returncode, gen.stdout) == (0, "print('hey', 'say hi')\n"), gen.stderr
+    doctor = json.loads(agentcode(echo_plugin, "doctor", "--json").stdout)
+    lines = {line["name"]: line for line in doctor["checks"]}
+    assert lines["model echo"]["status"] == "ok"  # from the plugin's own status
+    assert lines["sandbox tiny"]["status"] == "ok"
+    assert lines["plugin nope"]["status"] == "warn" and "plugin echo" not in lines

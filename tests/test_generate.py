@@ -180,7 +180,7 @@ def test_generate_uses_the_configured_chain(monkeypatch: pytest.MonkeyPatch) -> 
         made.append(spec)
         return FunctionModel(lambda call: f"```python\nprint({call.prompt!r})\n```")
 
-    monkeypatch.setattr(registry, "_registered", {})
+    monkeypatch.setattr(registry.PROVIDERS, "_registered", {})
     registry.register("scripted", factory)
     result = generate("echo", settings=Settings(model=["scripted:one"]))
     assert made == ["one"] and result.code == "print('echo')\n"

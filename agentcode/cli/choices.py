@@ -22,9 +22,10 @@ PLUGINS_NOTE = "installed plugins add more (agentcode models)"
 
 def complete_sandbox(incomplete: str) -> list[str]:
     """Shell completion for ``--sandbox``: every backend, installed plugins included."""
-    from agentcode.sandbox.registry import all_backends
+    from agentcode.sandbox.registry import SandboxBackend, all_backends
 
-    return [b.name for b in all_backends() if b.name.startswith(incomplete)]
+    return [b.name for b in all_backends()
+            if isinstance(b, SandboxBackend) and b.name.startswith(incomplete)]
 
 
 def complete_model(incomplete: str) -> list[str]:

@@ -38,12 +38,8 @@ def models(
 def model_report(settings: Any) -> dict[str, Any]:
     """Everything `agentcode models` shows, as JSON-ready data, from the two registries."""
     from agentcode.aws.region import resolve_region
-    from agentcode.models.registry import (
-        PluginFailure,
-        all_providers,
-        names_help,
-        provider_status,
-    )
+    from agentcode.models.registry import all_providers, names_help, provider_status
+    from agentcode.registry import PluginFailure
 
     region = resolve_region(settings)
     report: dict[str, Any] = {
@@ -77,10 +73,16 @@ def model_report(settings: Any) -> dict[str, Any]:
 
 
 def _sandbox_rows(settings: Any) -> list[dict[str, Any]]:
+    from agentcode.registry import PluginFailure
     from agentcode.sandbox.registry import all_backends, backend_status
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for backend in all_backends():
+        if isinstance(backend, PluginFailure):
+            rows.append({"name": backend.name, "available": False, "default": False,
+                         "description": "an installed plugin", "settings": [],
+                         "detail": f"plugin {backend.target} failed to load: {backend.reason}"})
+            continue
         available, detail = backend_status(backend, settings)
         rows.append({"name": backend.name, "available": available,
                      "default": backend.name == settings.sandbox,

@@ -11,6 +11,8 @@ another file; `agentcode.config.file` checks its keys and types). Keys are the f
     packages = ["pandas", "matplotlib"]  # what `agentcode sandbox sync` installs
     [limits]
     memory_mb = 4096
+    [plugins.echo]                     # a plugin's own settings: Settings.plugin("echo")
+    greeting = "hello"
 
 Environment variables are ``AGENTCODE_<FIELD>`` (``AGENTCODE_TIMEOUT=60``) and, for limits,
 ``AGENTCODE_LIMIT_<FIELD>`` (``AGENTCODE_LIMIT_MEMORY_MB=4096``).
@@ -83,6 +85,13 @@ class Settings:
     # one on, "no-output-file" off, "all"/"none" (agentcode.generation.pipeline.Checks).
     checks: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
+    # The config file's [plugins.NAME] tables: each plugin reads its own (`plugin`), so a
+    # plugin needs no field here. Not set from the environment.
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def plugin(self, name: str) -> dict[str, Any]:
+        """The settings of the plugin ``name`` (its ``[plugins.NAME]`` table; {} if none)."""
+        return dict(self.plugins.get(name, {}))
 
 
 def _home_override() -> Path | None:
@@ -161,6 +170,12 @@ def _apply(target: Any, values: dict[str, Any], source: str, prefix: str = "") -
         if name not in fields:
             raise ConfigError(f"unknown setting '{prefix}{key}' in {source}")
         current = getattr(target, name)
+        if name == "plugins" and isinstance(target, Settings):
+            if not isinstance(value, dict) or not all(isinstance(v, dict)
+                                                      for v in value.values()):
+                raise ConfigError(f"'plugins' in {source} must be tables ([plugins.NAME])")
+            setattr(target, name, {str(k): dict(v) for k, v in value.items()})
+            continue
         if isinstance(current, Limits):
             if not isinstance(value, dict):
                 raise ConfigError(f"'{key}' in {source} must be a table")
@@ -223,7 +238,7 @@ def _from_env(settings: Settings) -> None:
     top: dict[str, Any] = {}
     for f in dataclasses.fields(Settings):
         key = f"AGENTCODE_{f.name.upper()}"
-        if f.name != "limits" and key in env:
+        if f.name not in ("limits", "plugins") and key in env:
             top[f.name] = env[key]
     if "AGENTCODE_NO_HISTORY" in env and env["AGENTCODE_NO_HISTORY"].strip().lower() in _TRUE:
         top["history"] = False

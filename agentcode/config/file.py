@@ -114,6 +114,8 @@ def _expected(shape: _Shape, location: list[str]) -> str:
     annotation = hints.get(location[-1]) if location else None
     if annotation is shape.limits:
         return "a table ([limits])"
+    if location == ["plugins"] or (location and location[0] == "plugins"):
+        return "tables, one per plugin ([plugins.NAME])"
     if annotation == list[str]:
         return "a string or a list of strings"
     args = [a for a in typing.get_args(annotation) if a is not type(None)]

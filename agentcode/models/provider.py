@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from strands.models.model import Model
 
     from agentcode.config import Settings
+    from agentcode.registry.checks import DoctorCheck
 
 ModelFactory = Callable[[str | None, "Settings"], "Model"]
 """Builds a model from the part of the name after ``<name>:`` (None for the bare name)."""
@@ -56,6 +57,8 @@ class ModelProvider:
     - ``forms``: the name forms it takes, for help text (default ``<name>:<model>``).
     - ``settings``: the environment variables and config keys it reads.
     - ``status``: an offline availability check (no network); None reports "not checked".
+    - ``doctor``: what `agentcode doctor` checks for it (`agentcode.registry.checks`); None:
+      its ``status`` rows become the doctor's lines.
     - ``spec``: what goes after ``<name>:``, for error messages (e.g. "a model id").
     - ``bare``: whether the bare ``<name>`` is a model (``local``: the default weights).
     - ``expand``: turns the bare name into a chain of names (``bedrock``: the default chain).
@@ -72,6 +75,7 @@ class ModelProvider:
     bare: bool = False
     expand: Callable[[Settings], Sequence[str]] | None = None
     hint: str | None = None
+    doctor: DoctorCheck | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():

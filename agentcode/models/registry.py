@@ -11,6 +11,8 @@ Names, as given to ``-m``, ``AGENTCODE_MODEL`` or ``model = [...]`` in the confi
   entry point in the ``agentcode.models`` group (a `ModelProvider`; docs/extending.md). The test
   suite's ``fake:<file>`` models come in that way, from a plugin on the tests' own path.
 
+`PROVIDERS` is an `agentcode.registry.Registry`, the same shape as the sandboxes'.
+
 Nothing heavy is imported here: the built-in entries reach their modules only when called, each
 candidate builds its model on first use (a chain that starts with ``local`` and gets its answer
 there never creates a boto3 client), and installed plugins are looked up only for a name that is
@@ -19,13 +21,13 @@ not built in, or to list them all (scanning the installed packages costs millise
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from importlib import import_module
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agentcode.errors import ConfigError, did_you_mean
+from agentcode.errors import ConfigError
 from agentcode.models.failures import AWS_CREDENTIALS_HINT
 from agentcode.models.provider import ModelFactory, ModelProvider, ProviderStatus
+from agentcode.registry import Lazy, PluginFailure, Registry
 
 if TYPE_CHECKING:
     from strands.models.model import Model
@@ -34,16 +36,6 @@ if TYPE_CHECKING:
     from agentcode.models.router import Candidate
 
 ENTRY_POINT_GROUP = "agentcode.models"
-
-
-def _lazy(target: str) -> Callable[..., Any]:
-    """``module:function``, imported when first called (keeps start-up light)."""
-    module, _, attribute = target.partition(":")
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        return getattr(import_module(module), attribute)(*args, **kwargs)
-
-    return call
 
 
 def _bedrock_chain(settings: Settings) -> Sequence[str]:
@@ -56,21 +48,23 @@ BUILTIN: tuple[ModelProvider, ...] = (
     ModelProvider(
         name="local",
         description="the embedded model (llama.cpp, offline; agentcode[local])",
-        factory=_lazy("agentcode.models.local:create_local_model"),
+        factory=Lazy("agentcode.models.local:create_local_model"),
         forms=("local", "local:<name or .gguf path>"),
         settings=("local_model", "AGENTCODE_LOCAL_MODEL"),
-        status=_lazy("agentcode.models.local:local_provider_status"),
+        status=Lazy("agentcode.models.local:local_provider_status"),
+        doctor=Lazy("agentcode.models.local_doctor:check_local_model"),
         spec="a model name or a .gguf path",
         bare=True,
     ),
     ModelProvider(
         name="bedrock",
         description="Amazon Bedrock (AWS credentials and region)",
-        factory=_lazy("agentcode.models.bedrock:create_bedrock_model_for"),
+        factory=Lazy("agentcode.models.bedrock:create_bedrock_model_for"),
         forms=("bedrock", "bedrock:<model id>"),
         settings=("region", "profile", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE",
                   "AWS_BEARER_TOKEN_BEDROCK"),
-        status=_lazy("agentcode.models.bedrock:bedrock_provider_status"),
+        status=Lazy("agentcode.models.bedrock:bedrock_provider_status"),
+        doctor=Lazy("agentcode.aws.doctor:check_aws"),
         spec="a model id, e.g. bedrock:us.amazon.nova-premier-v1:0",
         bare=True,
         expand=_bedrock_chain,
@@ -80,16 +74,26 @@ BUILTIN: tuple[ModelProvider, ...] = (
         name="openai",
         description="an OpenAI-compatible chat endpoint: OpenAI, Ollama, vLLM, LM Studio, "
         "llama.cpp (agentcode[openai])",
-        factory=_lazy("agentcode.models.openai_chat:create_openai_model"),
+        factory=Lazy("agentcode.models.openai_chat:create_openai_model"),
         forms=("openai:<model>",),
         settings=("openai_base_url", "openai_api_key", "OPENAI_BASE_URL", "OPENAI_API_KEY"),
-        status=_lazy("agentcode.models.openai_chat:openai_provider_status"),
+        status=Lazy("agentcode.models.openai_chat:openai_provider_status"),
         spec="a model name, e.g. openai:gpt-4o-mini or openai:qwen2.5-coder:7b",
     ),
 )
-_BUILTIN_NAMES = frozenset(provider.name for provider in BUILTIN)
-_registered: dict[str, ModelProvider] = {}
-_plugins: dict[str, ModelProvider] = {}  # installed plugins, loaded on first use
+
+
+def _load(name: str, target: str, loaded: Any) -> ModelProvider:
+    if isinstance(loaded, ModelProvider):
+        return loaded
+    if callable(loaded):  # a bare factory
+        return ModelProvider(name=name, description=f"plugin {target}", factory=loaded,
+                             bare=True)
+    raise TypeError(f"{target} is not a ModelProvider")
+
+
+PROVIDERS: Registry[ModelProvider] = Registry(
+    "model", ENTRY_POINT_GROUP, BUILTIN, load=_load, forms=lambda p: p.name_forms)
 
 
 def register(name: str, provider: ModelProvider | ModelFactory) -> None:
@@ -97,54 +101,26 @@ def register(name: str, provider: ModelProvider | ModelFactory) -> None:
 
     A bare factory ``(spec, settings) -> Model`` is enough for tests and scripts.
     """
-    if name in _BUILTIN_NAMES or not name.isidentifier():
-        raise ValueError(f"cannot register model provider {name!r}")
     if not isinstance(provider, ModelProvider):
+        if not name.isidentifier():
+            raise ValueError(f"cannot register model provider {name!r}")
         provider = ModelProvider(name=name, description="registered in this process",
                                  factory=provider, bare=True)
-    _registered[name] = provider
+    PROVIDERS.register(provider)
 
 
 def unregister(name: str) -> None:
-    _registered.pop(name, None)
+    PROVIDERS.unregister(name)
 
 
 def names_help() -> str:
     """The name forms of the built-in and registered providers, for help text."""
-    providers = [*BUILTIN, *_registered.values()]
-    return ", ".join(form for provider in providers for form in provider.name_forms)
-
-
-def find_provider(name: str) -> ModelProvider | None:
-    """The provider for ``name``: built in, registered, else an installed plugin."""
-    for provider in BUILTIN:
-        if provider.name == name:
-            return provider
-    return _registered.get(name) or _plugins.get(name) or _plugin(name)
+    return PROVIDERS.choices()
 
 
 def all_providers() -> list[ModelProvider | PluginFailure]:
     """Every provider: built in, registered here, then installed plugins (loaded to list them)."""
-    from importlib.metadata import entry_points
-
-    found: list[ModelProvider | PluginFailure] = [*BUILTIN, *_registered.values()]
-    seen = {provider.name for provider in BUILTIN} | set(_registered)
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        if entry.name in seen:
-            continue
-        seen.add(entry.name)
-        try:
-            found.append(_load(entry))
-        except Exception as exc:  # noqa: BLE001 - one broken plugin must not hide the others
-            found.append(PluginFailure(entry.name, entry.value, f"{type(exc).__name__}: {exc}"))
-    return found
-
-
-class PluginFailure:
-    """An installed plugin that could not be loaded, for `agentcode models` to report."""
-
-    def __init__(self, name: str, target: str, reason: str) -> None:
-        self.name, self.target, self.reason = name, target, reason
+    return PROVIDERS.all()
 
 
 def provider_status(provider: ModelProvider, settings: Settings) -> ProviderStatus:
@@ -159,32 +135,6 @@ def provider_status(provider: ModelProvider, settings: Settings) -> ProviderStat
     except Exception as exc:  # noqa: BLE001 - a status report must not crash `agentcode models`
         return ProviderStatus([ModelStatus(provider.name_forms[0], False,
                                            f"check failed: {type(exc).__name__}: {exc}")])
-
-
-def _plugin(name: str) -> ModelProvider | None:
-    from importlib.metadata import entry_points
-
-    for entry in entry_points(group=ENTRY_POINT_GROUP, name=name):
-        try:
-            provider = _load(entry)
-        except Exception as exc:  # noqa: BLE001 - any failure of a third party's import
-            raise ConfigError(
-                f"the model plugin {name!r} ({entry.value}) failed to load: "
-                f"{type(exc).__name__}: {exc}"
-            ) from None
-        _plugins[name] = provider
-        return provider
-    return None
-
-
-def _load(entry: Any) -> ModelProvider:
-    loaded = entry.load()
-    if isinstance(loaded, ModelProvider):
-        return loaded
-    if callable(loaded):  # a bare factory
-        return ModelProvider(name=entry.name, description=f"plugin {entry.value}",
-                             factory=loaded, bare=True)
-    raise TypeError(f"{entry.value} is not a ModelProvider")
 
 
 def split_names(values: Iterable[str]) -> list[str]:
@@ -239,11 +189,7 @@ def candidates_for(
 def _resolve(name: str) -> tuple[ModelProvider, str | None]:
     """(provider, spec) for a name; spec is None for a bare name. ConfigError when unusable."""
     prefix, colon, spec = name.partition(":")
-    provider = find_provider(prefix)
-    if provider is None:
-        known = [p.name for p in all_providers() if isinstance(p, ModelProvider)]
-        near = did_you_mean(prefix, known, suffix=colon + spec)  # bedrok:x -> bedrock:x
-        raise ConfigError(f"unknown model {name!r}{near}: use one of {names_help()}")
+    provider = PROVIDERS.find(prefix, rest=colon + spec)  # bedrok:x -> bedrock:x?
     if colon and not spec:
         raise ConfigError(f"'{prefix}:' needs {provider.spec}")
     if not colon and not provider.bare:

@@ -88,7 +88,7 @@ def test_a_near_miss_model_or_sandbox_name_gets_a_suggestion() -> None:
     result = gen("x", "-m", "bedrok")
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith(
-        "agentcode: error: unknown model 'bedrok' (did you mean 'bedrock'?): use one of local")
+        "agentcode: error: unknown model 'bedrok' (did you mean 'bedrock'?): choose one of local")
     assert "(did you mean 'bedrock:my-id'?)" in gen("x", "-m", "bedrok:my-id").stderr
     assert "did you mean" not in gen("x", "-m", "gpt-17").stderr  # nothing close: the list
     sandbox = run_cli(["run", "--sandbox", "agentcor", "-"], stdin="print(1)\n")

@@ -19,7 +19,7 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[FakeCall]]:
         calls.append(call)
         return f"```python\nprint({len(calls)})\n```"
 
-    monkeypatch.setattr(registry, "_registered", {})
+    monkeypatch.setattr(registry.PROVIDERS, "_registered", {})
     registry.register("t", lambda spec, _settings: FunctionModel(reply))  # type: ignore[arg-type, return-value]
     yield calls
 

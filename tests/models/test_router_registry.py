@@ -70,7 +70,7 @@ def test_registered_prefix_resolves_with_its_spec() -> None:
 
 def test_a_prefix_comes_from_an_installed_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
     # tests/plugins (on sys.path through conftest) declares `fake` in the agentcode.models group.
-    monkeypatch.setattr(registry, "_plugins", {})
+    monkeypatch.setattr(registry.PROVIDERS, "_installed", {})
     (candidate,) = registry.candidates_for("fake", Settings())
     assert isinstance(candidate.load(), FakeModel) and candidate.group == "fake"
     assert "fake" not in registry.names_help()  # help lists built-in names only: no scan
