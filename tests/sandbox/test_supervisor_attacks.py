@@ -136,3 +136,74 @@ def test_timeout_with_killed_session_is_reported_not_hung() -> None:
             jail.execute("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                          "time.sleep(60)", timeout=1)
         assert time.monotonic() - started < _bound(1, 0.5)
+
+
+def test_exceptions_that_break_str_or_format_do_not_kill_the_worker() -> None:
+    """An exception whose __str__ raises, or sys.exit(obj) whose __format__ raises, killed the
+    worker and lost the session's state."""
+    with LocalSandboxSession(small_settings()) as jail:
+        assert jail.execute("kept = 41").ok
+        broken_str = jail.execute(
+            "class Odd(Exception):\n"
+            "    def __str__(self): raise RuntimeError('no str for you')\n"
+            "raise Odd()")
+        assert broken_str.error is not None and broken_str.error.name == "Odd"
+        assert "str() failed" in broken_str.error.value
+        broken_format = jail.execute(
+            "import sys\n"
+            "class Code:\n"
+            "    def __format__(self, spec): raise SystemExit(3)\n"
+            "    def __str__(self): raise KeyboardInterrupt\n"
+            "sys.exit(Code())")
+        assert broken_format.exit_code == 1
+        meta = jail.execute(
+            "class Meta(type):\n"
+            "    @property\n"
+            "    def __name__(cls): raise RuntimeError('no name')\n"
+            "class E(Exception, metaclass=Meta):\n"
+            "    def __str__(self): return 5\n"
+            "raise E()")
+        assert meta.error is not None and meta.exit_code == 1
+        assert jail.execute("kept + 1").text == "42"
+
+
+def test_a_huge_exception_message_is_cut_not_the_session() -> None:
+    """A 100 MB exception message made the result line too long: the session stopped (exit 4)."""
+    settings = small_settings(memory_mb=1024)
+    with LocalSandboxSession(settings) as jail:
+        assert jail.execute("kept = 'still here'").ok
+        started = time.monotonic()
+        huge = jail.execute("raise ValueError('x' * 100_000_000)", timeout=20)
+        assert huge.error is not None and huge.error.name == "ValueError"
+        cap = settings.limits.output_bytes
+        assert len(huge.error.value) < cap + 100 and "more characters" in huge.error.value
+        assert len(huge.stderr) <= cap
+        assert jail.execute("kept").text == "'still here'"
+        assert time.monotonic() - started < 15
+
+
+def test_a_result_line_past_the_cap_stops_the_session() -> None:
+    """A forged 60 MiB result grew the server by 230 MiB: the whole line is capped now (8 MiB
+    plus two output caps), not only stdout and stderr."""
+    from agentcode.sandbox.local.jail import line_limit
+
+    settings = small_settings()
+    over = line_limit(settings.limits) + 1024
+    assert over < 12 * 2**20
+    with LocalSandboxSession(settings) as jail, pytest.raises(SandboxError, match="oversized"):
+        jail.execute(
+            WORKER_LOCALS +
+            "fd = found['responses']\n"
+            f"os.write(fd, b'{{\"type\": \"result\", \"text\": \"' + b'x' * {over})\n"
+            "import time; time.sleep(20)\n",
+            timeout=20,
+        )
+
+
+def test_many_large_outputs_still_fit_the_result_line() -> None:
+    with LocalSandboxSession(small_settings(output_bytes=4 * 2**20)) as jail:
+        result = jail.execute(
+            "for i in range(8): display('\\u2603' * 4_000_000)\n"  # escapes to 6 bytes each
+            "raise RuntimeError('\\u2603' * 4_000_000)")
+        assert result.error is not None and result.error.name == "RuntimeError"
+        assert jail.execute("1 + 1").text == "2"

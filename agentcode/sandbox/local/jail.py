@@ -40,8 +40,15 @@ INSTALL_HINT = (
 UID_BASE = 1_600_000_000
 UID_SPAN = 1 << 24
 MIB = 1024 * 1024
-# One protocol line (a result with its outputs) may not exceed this.
-LINE_LIMIT = 64 * MIB
+# One result line (outputs, figures, the error) may not exceed this, plus two output caps (the
+# last value's text and the error's): past it the worker drops images, then cuts texts, and a
+# longer line (code that writes its own) stops the session. Every result the server holds at
+# once is bounded by it, not by the pipe.
+LINE_LIMIT = 8 * MIB
+
+
+def line_limit(limits: Limits) -> int:
+    return LINE_LIMIT + 2 * max(0, limits.output_bytes)
 # Without root, the hard CPU limit is fixed for the session: this many per-execution budgets.
 SESSION_CPU_BUDGETS = 10
 # Where the jail sees the Python installation (a Python under /usr keeps its own path).
@@ -118,7 +125,7 @@ def worker_config(limits: Limits, fds: Fds, *, workdir: str, uid: int | None,
         "gid": uid,
         "request_fd": fds.request,
         "response_fd": fds.response,
-        "line_limit": LINE_LIMIT,
+        "line_limit": line_limit(limits),
         "limits": {
             "memory_mb": limits.memory_mb,
             "file_size_mb": limits.file_size_mb,

@@ -137,6 +137,7 @@ class LocalSandboxSession:
                 command, env=env, pass_fds=tuple(child_fds), request_w=request_w,
                 response_r=response_r, info_r=info_r, cwd=cwd,
                 manage_cpu=uid is not None, cpu_seconds=limits.cpu_seconds,
+                line_limit=jail.line_limit(limits),
             )
         except BaseException:
             for fd in (request_w, response_r, info_r, args_w):

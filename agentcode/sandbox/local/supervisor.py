@@ -2,7 +2,7 @@
 
 While the code runs the supervisor drains the worker's stdout and stderr (streaming chunks to
 callbacks, keeping at most ``output_bytes`` per stream and counting the rest), waits for the
-result line (capped at LINE_LIMIT), and enforces the wall-clock timeout: SIGINT first (the
+result line (capped at jail.line_limit), and enforces the wall-clock timeout: SIGINT first (the
 worker raises KeyboardInterrupt in the code, state survives), SIGKILL after the grace period.
 
 The worker shares its process with the code, so nothing it does may hang or confuse us: every
@@ -158,7 +158,8 @@ class WorkerProcess:
 
     def __init__(self, command: list[str], *, env: dict[str, str], pass_fds: tuple[int, ...],
                  request_w: int, response_r: int, info_r: int | None, cwd: str | None,
-                 manage_cpu: bool = False, cpu_seconds: int = 0) -> None:
+                 manage_cpu: bool = False, cpu_seconds: int = 0,
+                 line_limit: int = LINE_LIMIT) -> None:
         self.proc = _spawn(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             pass_fds=pass_fds, env=env, cwd=cwd, start_new_session=True,
@@ -180,6 +181,7 @@ class WorkerProcess:
         # As root we move the worker's hard CPU limit before each request (the code cannot).
         self._manage_cpu = manage_cpu
         self._cpu_seconds = cpu_seconds
+        self._line_limit = line_limit
 
     # -- start ------------------------------------------------------------------------------
 
@@ -333,7 +335,7 @@ class WorkerProcess:
                 line = bytes(self._buffer[:newline])
                 del self._buffer[: newline + 1]
                 return line
-            if len(self._buffer) > LINE_LIMIT:
+            if len(self._buffer) > self._line_limit:
                 self.kill()
                 raise SandboxError("the sandbox worker sent an oversized message; it was stopped")
             wait = deadline - time.monotonic()

@@ -104,7 +104,15 @@ def _close_other_fds(keep):
 
 
 def _format_exception(exc):
-    """The traceback as `python script.py` prints it, without the worker's own frames."""
+    """The traceback as `python script.py` prints it, without the worker's own frames; never
+    raises (the code's exception may break str(), __format__ or its own attributes)."""
+    try:
+        return _traceback_text(exc)
+    except BaseException:  # noqa: BLE001 - user code: every failure is data
+        return f"{_type_name(exc)}: <the traceback could not be formatted>\n"
+
+
+def _traceback_text(exc):
     import traceback
 
     report = traceback.TracebackException.from_exception(exc)
@@ -120,8 +128,43 @@ def _format_exception(exc):
     return "".join(report.format())
 
 
+def _type_name(obj):
+    """The class's own name (a metaclass cannot swap in a property that raises)."""
+    try:
+        name = vars(type)["__name__"].__get__(type(obj))
+        return name if type(name) is str else "object"
+    except BaseException:  # noqa: BLE001 - whatever the class does, the worker goes on
+        return "object"
+
+
+def _text(obj, limit):
+    """``str(obj)``, cut to ``limit``: never raises (a ``__str__`` or ``__format__`` that raises
+    or returns no str is the code's failure, not the worker's), never unbounded."""
+    try:
+        text = str(obj)
+        if type(text) is not str:
+            text = str.__str__(text)
+    except BaseException:  # noqa: BLE001 - user code: every failure is data
+        text = f"<{_type_name(obj)} object: str() failed>"
+    if len(text) > limit:
+        text = text[:limit] + f"... ({len(text) - limit} more characters)"
+    return text
+
+
+def _write_err(text):
+    """To the code's stderr, whatever the code did to sys.stderr."""
+    try:
+        sys.stderr.write(text)
+    except BaseException:  # noqa: BLE001 - a replaced or closed stderr
+        try:  # noqa: SIM105 - no contextlib import (start-up cost)
+            _write_all(2, text.encode("utf-8", "replace"))
+        except OSError:
+            pass
+
+
 def _error(exc, text, filename=None):
-    error = {"name": type(exc).__name__, "value": str(exc), "traceback": text}
+    limit = _State.output_bytes
+    error = {"name": _type_name(exc), "value": _text(exc, limit), "traceback": _text(text, limit)}
     if filename is not None:
         error["frame_locals"] = _frame_locals(exc, filename)
     return error
@@ -363,7 +406,7 @@ def _exit_code(exc):
         return 0
     if isinstance(code, int):
         return code & 0xFF
-    sys.stderr.write(f"{code}\n")
+    _write_err(_text(code, _State.output_bytes) + "\n")  # as Python prints sys.exit("message")
     return 1
 
 
@@ -413,7 +456,7 @@ def run(request, namespace):
         import traceback
 
         text = "".join(traceback.format_exception_only(type(exc), exc))
-        sys.stderr.write(text)
+        _write_err(text)
         result.update(status="error", exit_code=1, error=_error(exc, text))
         return result
     used = resource.getrusage(resource.RUSAGE_SELF)
@@ -439,7 +482,7 @@ def run(request, namespace):
         result["exit_code"] = _exit_code(exc)
     except BaseException as exc:  # noqa: BLE001 - user code: every failure is data
         text = _format_exception(exc)
-        sys.stderr.write(text)
+        _write_err(_text(text, _State.output_bytes))  # past the cap it would be dropped anyway
         result.update(status="error", exit_code=1, error=_error(exc, text, filename))
     finally:
         _State.running = False
@@ -449,8 +492,8 @@ def run(request, namespace):
         result["outputs"][:0] = [out for _, out in shown]
         _State.shown = None
         if _State.dropped:
-            sys.stderr.write(f"display: {_State.dropped} more object(s) not shown "
-                             "(over the output cap)\n")
+            _write_err(f"display: {_State.dropped} more object(s) not shown "
+                       "(over the output cap)\n")
         if result["status"] != "ok" and "matplotlib.pyplot" in sys.modules:
             sys.modules["matplotlib.pyplot"].close("all")
         _set_cpu_soft(resource.RLIM_INFINITY)
@@ -459,6 +502,7 @@ def run(request, namespace):
 
 
 def _encode(result, limit):
+    """The result line, never over ``limit`` (the supervisor stops a session past it)."""
     line = json.dumps(result).encode() + b"\n"
     if len(line) > limit:
         # Too big for the protocol (huge figures): keep the text of each output only.
@@ -466,7 +510,28 @@ def _encode(result, limit):
             for key in ("html", "png", "jpeg", "svg", "markdown"):
                 out[key] = None
         line = json.dumps(result).encode() + b"\n"
+    error = result.get("error") or {}
+    if len(line) > limit:
+        error.pop("frame_locals", None)
+    while len(line) > limit:
+        # Still too big (many outputs, or texts that escape to six bytes a character): halve
+        # every text until it fits; with nothing left to cut, drop the outputs.
+        holders = [(out, "text") for out in result["outputs"] if out.get("text")]
+        holders += [(error, key) for key in ("value", "traceback") if error.get(key)]
+        if not holders:
+            result["outputs"] = []
+        for holder, key in holders:
+            holder[key] = holder[key][: len(holder[key]) // 2]
+        line = json.dumps(result).encode() + b"\n"
     return line
+
+
+def _failed_run(exc):
+    """The result when the worker itself failed to run or report the code (it goes on)."""
+    name = _type_name(exc)
+    text = f"the sandbox worker could not report this execution ({name})\n"
+    return {"type": "result", "status": "error", "exit_code": 1, "outputs": [],
+            "error": {"name": name, "value": text.strip(), "traceback": text}}
 
 
 def _write_all(fd, data):
@@ -512,14 +577,22 @@ def main():
             if not line:
                 return
             request = json.loads(line)
-            started = time.perf_counter()
-            result = run(request, user_main.__dict__)
-            result["id"] = request.get("id")
-            result["duration_ms"] = (time.perf_counter() - started) * 1000
-            _flush()
-            _write_all(responses, _encode(result, line_limit))
         except KeyboardInterrupt:
             continue  # a late interrupt that landed between executions
+        started = time.perf_counter()
+        try:
+            result = run(request, user_main.__dict__)
+        except BaseException as exc:  # noqa: BLE001 - the session must outlive any code
+            result = _failed_run(exc)
+        result["id"] = request.get("id")
+        result["duration_ms"] = (time.perf_counter() - started) * 1000
+        _flush()
+        try:
+            data = _encode(result, line_limit)
+        except BaseException as exc:  # noqa: BLE001 - e.g. an output that is not JSON
+            data = _encode({**_failed_run(exc), "id": result["id"],
+                            "duration_ms": result["duration_ms"]}, line_limit)
+        _write_all(responses, data)
 
 
 if __name__ == "__main__":
