@@ -17,14 +17,12 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 from strands.models.model import Model
 from strands.types.content import Messages
 from strands.types.streaming import StreamEvent
 
-from agentcode.models.provider import ModelProvider, ModelStatus, ProviderStatus
 from agentcode.models.sampling import Draws
 
 T = TypeVar("T")
@@ -255,67 +253,6 @@ def no_credentials() -> Exception:
     return NoCredentialsError()
 
 
-_NAMED_ERRORS: dict[str, Callable[[], Exception]] = {
-    "throttled": throttled,
-    "server_error": lambda: client_error("InternalServerException", "internal error", 500),
-    "access_denied": lambda: client_error("AccessDeniedException", "no access", 403),
-    "not_found": lambda: client_error("ResourceNotFoundException", "no such model", 404),
-    "no_credentials": no_credentials,
-    "timeout": lambda: TimeoutError("read timed out"),
-}
-
-
-def fake_model_from_spec(spec: str | None) -> FakeModel:
-    """The model behind ``-m fake:<file>`` (CLI tests in subprocesses; see `FAKE_PROVIDER`).
-
-    The file is JSON: ``{"replies": [...], "delay": seconds per chunk}`` or just the list. Each
-    item is a reply string, ``{"error": name}`` or ``{"partial": text, "error": name}``; names are
-    throttled, server_error, access_denied, not_found, no_credentials, timeout.
-    """
-    if not spec:
-        return FakeModel("```python\nprint('hello from fake')\n```\n")
-    if spec in _FROM_SPEC:  # one script per process: later requests get the later replies
-        return _FROM_SPEC[spec]
-    data = json.loads(Path(spec).read_text(encoding="utf-8"))
-    options = data if isinstance(data, dict) else {"replies": data}
-    script: list[ScriptItem] = []
-    for item in options["replies"]:
-        if isinstance(item, str):
-            script.append(item)
-        elif "partial" in item:
-            script.append(Partial(item["partial"], _NAMED_ERRORS[item["error"]]()))
-        else:
-            script.append(_NAMED_ERRORS[item["error"]]())
-    model = FakeModel(script, model_id=f"fake:{Path(spec).name}",
-                      delay=float(options.get("delay", 0.0)))
-    _FROM_SPEC[spec] = model
-    return model
-
-
-_FROM_SPEC: dict[str, FakeModel] = {}
-
-
-def _fake_model_factory(spec: str | None, settings: object) -> FakeModel:
-    return fake_model_from_spec(spec)
-
-
-def _fake_status(settings: object) -> ProviderStatus:
-    return ProviderStatus([ModelStatus("fake", True, "scripted replies for tests")])
-
-
-FAKE_PROVIDER = ModelProvider(
-    name="fake",
-    description="scripted replies for agentcode's own tests (agentcode.testing)",
-    factory=_fake_model_factory,
-    forms=("fake", "fake:<script.json>"),
-    status=_fake_status,
-    spec="a script file",
-    bare=True,
-)
-"""The ``fake`` model provider. The test suite's plugin (tests/plugins) declares it as an
-``agentcode.models`` entry point, so agentcode itself never imports this module."""
-
-
 # -- sandbox ---------------------------------------------------------------------------------
 
 
@@ -388,36 +325,3 @@ class FakeSandbox:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-# -- the command line ------------------------------------------------------------------------
-
-
-@dataclass
-class CliResult:
-    """What one in-process `agentcode` command did."""
-
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
-def run_cli(
-    args: list[str], *, stdin: str | bytes | None = None, env: dict[str, str] | None = None
-) -> CliResult:
-    """Run ``agentcode ARGS`` in this process with stdin/stdout/stderr captured (for tests).
-
-    Goes through `agentcode.cli.app.main`, so exit codes and one-line errors are the real ones;
-    models registered in-process (`agentcode.models.registry.register`) are visible.
-    """
-    import sys
-
-    from typer.testing import CliRunner
-
-    from agentcode.cli.app import main
-
-    with CliRunner().isolation(input=stdin, env=env) as (out, err, _):
-        code = main(args)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return CliResult(code, out.getvalue().decode(), err.getvalue().decode())

@@ -20,8 +20,9 @@ _real_connect = socket.socket.connect
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
-# The test suite's plugin: a dist-info that declares the ``fake:`` models (agentcode.testing) as
-# an ``agentcode.models`` entry point, here and, through PYTHONPATH, in agentcode subprocesses.
+# The test suite's plugin: tests/plugins/agentcode_test_fakes.py and a dist-info that declares
+# its ``fake:`` models as an ``agentcode.models`` entry point, here and, through PYTHONPATH, in
+# agentcode subprocesses.
 PLUGINS_DIR = str(Path(__file__).parent / "plugins")
 sys.path.append(PLUGINS_DIR)
 

@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
 
 from agentcode.config import config_path, data_dir, load_settings
 from agentcode.errors import EXIT_USAGE, ConfigError
-from agentcode.testing import run_cli
 
 
 def write_config(home: Path, text: str) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import run_cli
 
 from agentcode import doctor
 from agentcode.api.schemas import DoctorReportSchema
@@ -17,7 +18,6 @@ from agentcode.config import Settings
 from agentcode.doctor import Check, DoctorContext, Status, run_checks
 from agentcode.models import local_doctor
 from agentcode.sandbox.local import doctor as jail_doctor
-from agentcode.testing import run_cli
 
 AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
                  "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_BEARER_TOKEN_BEDROCK")

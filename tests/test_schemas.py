@@ -8,6 +8,7 @@ from typing import Any
 
 import pydantic
 import pytest
+from cli_runner import run_cli
 
 from agentcode import types
 from agentcode.api.schemas import (
@@ -21,7 +22,6 @@ from agentcode.api.schemas import (
     RepairRoundSchema,
 )
 from agentcode.cli.schema_cmd import ResultName
-from agentcode.testing import run_cli
 
 PAIRS: list[tuple[type, type[pydantic.BaseModel]]] = [
     (types.Output, OutputSchema),

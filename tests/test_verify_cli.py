@@ -7,8 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_runner import CliResult, run_cli
 
-from agentcode.testing import CliResult, FakeModel, run_cli
+from agentcode.testing import FakeModel
 from agentcode.types import DEFAULT_MAX_REPAIRS
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
 
 from agentcode.aws.region import DEFAULT_REGION, Region, resolve_region
 from agentcode.config import Settings, load_settings
 from agentcode.models.bedrock import bedrock_session, bedrock_status
 from agentcode.sandbox.agentcore.session import AgentCoreSession
-from agentcode.testing import run_cli
 
 
 def test_nothing_configured_is_the_documented_default() -> None:

@@ -6,17 +6,10 @@ import json
 from collections.abc import Callable
 
 import pytest
+from cli_runner import CliResult, run_cli
 
 from agentcode.models import registry
-from agentcode.testing import (
-    CliResult,
-    FailingModel,
-    FakeModel,
-    client_error,
-    no_credentials,
-    run_cli,
-    throttled,
-)
+from agentcode.testing import FailingModel, FakeModel, client_error, no_credentials, throttled
 
 CODE = "import sys\nprint(sys.stdin.read().count('\\n'))\n"
 REPLY = f"Here is the program:\n```python\n{CODE}```\nIt counts lines."

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from cli_runner import run_cli
 
 from agentcode.models import registry
 from agentcode.store import open_store
-from agentcode.testing import FakeCall, FunctionModel, run_cli
+from agentcode.testing import FakeCall, FunctionModel
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """`agentcode gen` as a real process: pipes, a terminal, exit codes, Ctrl-C.
 
-The model is ``fake:<script.json>`` (`agentcode.testing.fake_model_from_spec`), which the
+The model is ``fake:<script.json>`` (tests/plugins/agentcode_test_fakes.py), which the
 registry finds through the test suite's entry-point plugin (tests/plugins, on PYTHONPATH).
 """
 

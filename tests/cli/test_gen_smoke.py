@@ -9,8 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_runner import CliResult, run_cli
 
-from agentcode.testing import CliResult, FakeModel, run_cli
+from agentcode.testing import FakeModel
 from agentcode.types import DEFAULT_MAX_REPAIRS, SMOKE_MAX_REPAIRS
 
 SALES = "region,amount\nNorth,10.5\nSouth,4\nNorth,1.5\n"

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from agentcode.testing import run_cli
+from cli_runner import run_cli
 
 
 @pytest.mark.parametrize(("args", "named"), [

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from agentcode.testing import run_cli
+from cli_runner import run_cli
 
 ARGV = "import sys, os\nprint(sys.argv)\nprint(os.environ.get('GREETING'), os.environ.get('MINE'))"
 

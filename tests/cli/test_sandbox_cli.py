@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
 from wheels import build_wheel, offline_index
-
-from agentcode.testing import run_cli
 
 
 @pytest.fixture(autouse=True)

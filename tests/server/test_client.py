@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import socket
 
-from agentcode.testing import FailingModel, FakeModel, no_credentials, run_cli
+from cli_runner import run_cli
+
+from agentcode.testing import FailingModel, FakeModel, no_credentials
 from server.conftest import TOKEN, StartServer
 
 REPLY = "```python\nprint('from the server')\n```"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cli_runner import run_cli
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from agentcode.testing import run_cli
 from server.conftest import TOKEN, StartServer, alive, descendants, wait_until
 
 
