@@ -20,9 +20,10 @@ Limits:
   `SandboxError` rather than return what the killed sandbox left; `close_all` refuses new work,
   gives running calls ``grace`` seconds, then kills them, so no sandbox outlives the front end.
 
-`obtain` is the one place a session comes from (a spare started sandbox would be handed out
-there). The front end names its own ways to create and close a session (`Wording`), so the
-errors say what its user can do.
+`obtain` is the one place a session comes from; with `keep_spare` a started local jail waits
+for the next session (agentcode/sandbox/local/spare.py: handed to one session only, never
+reused), so its first execution does not wait for a jail. The front end names its own ways
+to create and close a session (`Wording`), so the errors say what its user can do.
 """
 
 from __future__ import annotations
@@ -108,6 +109,15 @@ class SessionPool(Generic[X]):
         self._one_offs: set[OpenSession[X]] = set()
         self._creating = 0
         self._closing = False
+        self._spare = False
+
+    def keep_spare(self) -> None:
+        """Keep one started jail ready for the next local session (one beyond the limit)."""
+        if self.settings.sandbox == "local" and not self._closing:
+            from agentcode.sandbox.local import spare
+
+            spare.keep(self.settings)
+            self._spare = True
 
     def __len__(self) -> int:
         """Open sessions (one-off calls are not sessions)."""
@@ -241,6 +251,10 @@ class SessionPool(Generic[X]):
         outlives the front end.
         """
         self._closing = True
+        if self._spare:
+            from agentcode.sandbox.local import spare
+
+            await asyncio.to_thread(spare.stop)
         await self._wait_idle(grace)
         entries = [*self._open.values(), *self._one_offs]
         self._open.clear()

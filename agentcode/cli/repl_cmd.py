@@ -60,6 +60,11 @@ def repl(
     history_file = data_dir() / "repl_history" if interactive else None
     if history_file is not None:
         history_file.parent.mkdir(parents=True, exist_ok=True)
+    if settings.sandbox == "local":
+        from agentcode.sandbox.local import spare
+
+        # The jail starts while the user types the first request (and again after /reset).
+        spare.keep(settings)
     if cont and resume is None:
         session = Session.resume(None, settings=settings)
     elif resume is not None:
@@ -71,7 +76,11 @@ def repl(
             console.print(f"agentcode repl — session {session.id[:8]}; /help for help, "
                           "Ctrl-D to leave", highlight=False)
         options = ReplOptions(yes=yes, interactive=interactive, history_file=history_file)
-        Repl(session, console, options).loop()
+        try:
+            Repl(session, console, options).loop()
+        finally:
+            if settings.sandbox == "local":
+                spare.stop()
 
 
 def register(app: typer.Typer) -> None:

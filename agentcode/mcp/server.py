@@ -131,6 +131,7 @@ def build_server(settings: Settings | None = None, *, max_sessions: int = 8,
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[None]:
+        sessions.keep_spare()
         try:
             yield None
         finally:  # the client disconnected (or the server is stopping): no jail outlives it

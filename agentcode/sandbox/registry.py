@@ -47,9 +47,11 @@ class SandboxBackend:
 
 
 def _local(settings: Settings) -> SandboxSession:
+    from agentcode.sandbox.local import spare
     from agentcode.sandbox.local.session import LocalSandboxSession
 
-    return LocalSandboxSession(settings)
+    # A front end that keeps a spare jail (serve, mcp, the REPL) hands it out here.
+    return spare.take(settings) or LocalSandboxSession(settings)
 
 
 def _unsafe(settings: Settings) -> SandboxSession:

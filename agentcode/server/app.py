@@ -77,6 +77,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         reaper = asyncio.create_task(pool.reap_forever())
+        pool.keep_spare()
         warming = asyncio.create_task(to_thread.run_sync(_warm_model, config.settings)) \
             if config.warm else None
         try:

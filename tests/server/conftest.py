@@ -105,6 +105,22 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def spare_jail_processes() -> set[int]:
+    """The processes of the spare jail a server keeps for its next session (belonging to no
+    session, it outlives them), once the one being started is ready."""
+    from agentcode.sandbox.local import spare
+
+    kept = spare._spare
+    if kept is None:
+        return set()
+    if kept._making is not None:
+        kept._making.join()
+    ready = kept._ready
+    if ready is None or ready._worker is None:
+        return set()
+    return {ready._worker.proc.pid, *descendants(ready._worker.proc.pid)}
+
+
 def alive(pid: int) -> bool:
     """Running (a zombie waiting for its parent counts as gone)."""
     try:

@@ -1,0 +1,141 @@
+"""A spare jail, started in the background, so a new session's first execution need not wait.
+
+A long-lived front end (`agentcode serve`, `agentcode mcp`, the REPL) calls `keep(settings)`:
+from then on one local jail is kept started, and the next `open_sandbox("local", ...)` with
+the same limits and sandbox packages gets it instead of starting one (see `take`); the next
+spare is then started on a thread. Rules that keep it safe:
+
+- a spare belongs to no one until `take` hands it out, to exactly one caller (under a lock);
+  nothing of a session reaches it before, since it has never run anything;
+- it is never handed out twice and never comes back: the session that took it closes it like
+  any sandbox it started, and the next session gets a new jail;
+- one made for other settings (limits, packages, a sandbox environment changed since) or
+  whose worker died is closed, not handed out;
+- `stop` closes the spare; a front end calls it when it stops (it also goes at exit, with
+  the process, as every jail does).
+
+The spare is one jail beyond a server's ``--max-sessions``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from agentcode.config import Settings
+from agentcode.errors import AgentcodeError
+from agentcode.sandbox.local.packages import SandboxEnvironment
+from agentcode.sandbox.local.session import LocalSandboxSession
+
+# How long a new session waits for the spare being started before starting its own.
+_WAIT_SECONDS = 10.0
+
+
+class SpareJails:
+    """Keeps one started `LocalSandboxSession` for ``settings`` ready (made on a thread)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._ready: LocalSandboxSession | None = None
+        self._making: threading.Thread | None = None
+        self._stopped = False
+        self.handed_out = 0  # spares taken (for tests and the benchmarks)
+        self._refill()
+
+    def _refill(self) -> None:
+        with self._lock:
+            if self._stopped or self._ready is not None or (
+                    self._making is not None and self._making.is_alive()):
+                return
+            self._making = threading.Thread(target=self._make, name="agentcode-spare-jail",
+                                            daemon=True)
+            self._making.start()
+
+    def _make(self) -> None:
+        try:
+            jail = LocalSandboxSession(self.settings)
+        except (AgentcodeError, OSError):
+            return  # the session that asks next starts its own and reports the error
+        with self._lock:
+            if self._stopped or self._ready is not None:
+                keep = None
+            else:
+                self._ready, keep = jail, jail
+        if keep is None:
+            jail.close()
+
+    def take(self, settings: Settings) -> LocalSandboxSession | None:
+        """The ready spare, now the caller's alone, if it suits ``settings``; None otherwise.
+        Starts the next spare either way."""
+        with self._lock:
+            making = self._making if self._ready is None else None
+        if making is not None and making.is_alive():
+            making.join(_WAIT_SECONDS)  # one half started beats a second one from scratch
+        with self._lock:
+            jail, self._ready = self._ready, None
+        try:
+            if jail is not None and not _suits(jail, settings):
+                jail.close()
+                jail = None
+        finally:
+            self._refill()
+        if jail is not None:
+            self.handed_out += 1
+        return jail
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            jail, self._ready = self._ready, None
+            making = self._making
+        if making is not None:
+            making.join()
+        with self._lock:
+            jail = jail or self._ready
+            self._ready = None
+        if jail is not None:
+            jail.close()
+
+
+def _suits(jail: LocalSandboxSession, settings: Settings) -> bool:
+    worker = jail._worker
+    if worker is None or not worker.alive or worker.proc.poll() is not None:
+        return False
+    if settings.limits != jail.settings.limits or settings.sandbox_env != jail.settings.sandbox_env:
+        return False
+    try:  # `agentcode sandbox add` since the spare started: it mounts the old packages
+        return SandboxEnvironment(settings.sandbox_env).mount_source() == jail._packages
+    except AgentcodeError:
+        return False
+
+
+_spare: SpareJails | None = None
+_spare_lock = threading.Lock()
+
+
+def keep(settings: Settings) -> SpareJails:
+    """From now on keep a spare jail for ``settings`` in this process (idempotent)."""
+    global _spare
+    with _spare_lock:
+        if _spare is None or _spare.settings != settings:
+            if _spare is not None:
+                _spare.stop()
+            _spare = SpareJails(settings)
+        return _spare
+
+
+def take(settings: Settings) -> LocalSandboxSession | None:
+    """The spare jail for a new local session, if one is kept and suits ``settings``."""
+    spare = _spare
+    return spare.take(settings) if spare is not None else None
+
+
+def stop() -> None:
+    """Keep no spare any more (a front end that stops)."""
+    global _spare
+    with _spare_lock:
+        spare, _spare = _spare, None
+    if spare is not None:
+        with contextlib.suppress(Exception):
+            spare.stop()
