@@ -82,6 +82,9 @@ class Execution(_Serializable):
     exit_code: int = 0
     duration_ms: float = 0.0
     backend: str = ""
+    # The agentcode Session that ran it (`Session.id`: what its history entries carry and what
+    # a server or MCP client passes back to use it again); None from a one-shot run
+    # (`agentcode.execute`) and at the sandbox layer, below any Session.
     session_id: str | None = None
     artifacts: list[str] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)  # not copied out: "name: reason"
@@ -229,6 +232,9 @@ class HistoryEntry(_Serializable):
     id: int
     kind: str  # "gen" or "run"
     created_at: str
+    # The agentcode Session that ran it (`Session.id`: what its history entries carry and what
+    # a server or MCP client passes back to use it again); None from a one-shot run
+    # (`agentcode.execute`) and at the sandbox layer, below any Session.
     session_id: str | None = None
     prompt: str | None = None
     code: str | None = None

@@ -95,3 +95,22 @@ def test_known_input_is_described_and_run_on_unless_told_otherwise() -> None:
     assert empty is not None and "empty" in empty  # empty stdin is known input too
     assert on_stdin["verify"] is True and on_stdin["max_repairs"] == 0
     assert known_input_options({}, files={}, stdin=None) == (None, {})
+
+
+def test_an_executions_session_id_is_the_session_to_come_back_to() -> None:
+    # One meaning on the way up: the agentcode Session that ran it (what the history, the
+    # server and MCP call it); a one-shot run has none, whatever throwaway session it used.
+    import agentcode
+    from agentcode.api.tool_result import execution_outcome, timeout_outcome
+    from agentcode.errors import ExecutionTimeoutError
+
+    with agentcode.Session() as session:
+        ran = session.execute("print(1)")
+        assert ran.session_id == session.id
+        assert execution_outcome(ran).data.session_id == session.id  # type: ignore[attr-defined]
+        with pytest.raises(ExecutionTimeoutError) as stopped:
+            session.execute("while True: pass", timeout=0.5)
+        assert stopped.value.execution is not None
+        assert stopped.value.execution.session_id == session.id
+        assert timeout_outcome(stopped.value).data.session_id == session.id  # type: ignore[attr-defined]
+    assert agentcode.execute("print(2)").session_id is None

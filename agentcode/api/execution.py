@@ -64,6 +64,8 @@ def execute(
             execution = session.execute(code, timeout=timeout, stdin=stdin, argv=argv, env=env,
                                         on_stdout=on_stdout, on_stderr=on_stderr)
         except ExecutionTimeoutError as exc:
+            if exc.execution is not None:
+                exc.execution.session_id = None  # one-shot: no session to come back to
             # Keep what the interrupted code left behind; a killed session has nothing left.
             if exc.execution is not None and not exc.state_lost:
                 exc.execution.files = session.changed_files()
@@ -77,6 +79,7 @@ def execute(
                 "(raise it with --timeout or AGENTCODE_TIMEOUT)",
                 state_lost=exc.state_lost, execution=exc.execution,
             ) from exc
+        execution.session_id = None  # one-shot: the throwaway session is gone
         execution.files = session.changed_files()
         if out_dir is not None:
             save_artifacts(session, execution, out_dir, overwrite=overwrite)

@@ -63,7 +63,9 @@ class ExecutionSchema(_Schema):
     )
     duration_ms: float = Field(0.0, ge=0, description="Wall-clock time of the execution.")
     backend: str = Field("", description="The sandbox that ran the code: local, agentcore, ...")
-    session_id: str | None = Field(None, description="The sandbox session the code ran in.")
+    session_id: str | None = Field(None, description="The agentcode session the code ran in "
+                                   "(its id in the history, the server and MCP); null for a "
+                                   "one-shot run.")
     artifacts: list[str] = Field(
         default_factory=list, description="Files the code left in its work dir (relative paths)."
     )

@@ -106,6 +106,7 @@ class Session:
                                              on_stdout=on_stdout, on_stderr=on_stderr, **extra)
         except ExecutionTimeoutError as exc:
             if exc.execution is not None:
+                exc.execution.session_id = self.id
                 self._record_execution(code, exc.execution, timed_out=True)
             self._pending.append((code, f"stopped: {exc}"))
             raise
@@ -196,7 +197,7 @@ class Session:
     @property
     def model_names(self) -> list[str]:
         """The model chain this session asks, as names."""
-        from agentcode.models.registry import model_label
+        from agentcode.models.provider import model_label
 
         if self.model is None:
             return list(self.settings.model)

@@ -88,7 +88,7 @@ def _pngs(execution: Execution) -> list[bytes]:
     return [base64.b64decode(out.png) for out in execution.outputs if out.png]
 
 
-def execution_outcome(execution: Execution, *, session_id: str | None = None) -> ToolOutcome:
+def execution_outcome(execution: Execution) -> ToolOutcome:
     """The result of a run that finished (its code may have raised: then ``is_error``)."""
     images = _pngs(execution)
     error = execution.error
@@ -99,13 +99,13 @@ def execution_outcome(execution: Execution, *, session_id: str | None = None) ->
         if error else None,
         exit_code=execution.exit_code, figures=len(images),
         stdout_dropped=execution.stdout_dropped, stderr_dropped=execution.stderr_dropped,
-        duration_ms=round(execution.duration_ms, 1), session_id=session_id,
+        duration_ms=round(execution.duration_ms, 1), session_id=execution.session_id,
         state_lost=error is not None and error.name == "SandboxExited",
     )
     return ToolOutcome(data, images, is_error=not execution.ok)
 
 
-def timeout_outcome(exc: ExecutionTimeoutError, *, session_id: str | None = None) -> ToolOutcome:
+def timeout_outcome(exc: ExecutionTimeoutError) -> ToolOutcome:
     """The result of a run stopped at its time limit: what it printed, and what was kept."""
     partial = exc.execution
     images = _pngs(partial) if partial is not None else []
@@ -118,7 +118,8 @@ def timeout_outcome(exc: ExecutionTimeoutError, *, session_id: str | None = None
         exit_code=124, timed_out=True, state_lost=exc.state_lost, figures=len(images),
         stdout_dropped=partial.stdout_dropped if partial else 0,
         stderr_dropped=partial.stderr_dropped if partial else 0,
-        duration_ms=round(partial.duration_ms, 1) if partial else 0.0, session_id=session_id,
+        duration_ms=round(partial.duration_ms, 1) if partial else 0.0,
+        session_id=partial.session_id if partial else None,
     )
     return ToolOutcome(data, images, is_error=True)
 

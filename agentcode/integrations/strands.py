@@ -109,8 +109,8 @@ class AgentcodeInterpreter(ToolProvider):
                 execution = entry.session.execute(
                     code, stdin=stdin, timeout=timeout if timeout is not None else self.timeout)
             except ExecutionTimeoutError as exc:
-                return timeout_outcome(exc, session_id=entry.session.id)
-        return execution_outcome(execution, session_id=entry.session.id)
+                return timeout_outcome(exc)
+        return execution_outcome(execution)
 
     def _build_tool(self) -> AgentTool:
         def execute_python(code: str, tool_context: ToolContext, stdin: str | None = None,

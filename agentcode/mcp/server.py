@@ -161,8 +161,8 @@ def build_server(settings: Settings | None = None, *, max_sessions: int = 8,
             try:
                 execution = session.execute(code, stdin=stdin, timeout=timeout)
             except ExecutionTimeoutError as exc:
-                return timeout_outcome(exc, session_id=session_id)
-            return execution_outcome(execution, session_id=session_id)
+                return timeout_outcome(exc)
+            return execution_outcome(execution)
 
         if session_id is None:
             return await sessions.once(once)

@@ -84,3 +84,21 @@ class ModelProvider:
     @property
     def name_forms(self) -> tuple[str, ...]:
         return self.forms or (f"{self.name}:<model>",)
+
+
+def model_label(model: Model, name: str | None = None) -> str:
+    """The name a model goes by in attempts, results and the history, computed here only.
+
+    Asked by ``name``: that name, refined by the model's own id when the id extends it
+    (``local`` -> ``local:qwen2.5-coder-1.5b``). A model instance given directly:
+    ``<class>:<model_id>``, e.g. ``FakeModel:fake``.
+    """
+    try:
+        config = model.get_config()
+        own = config.get("model_id") if isinstance(config, dict) else None
+    except Exception:  # noqa: BLE001 - a label must never fail the call
+        own = None
+    own = own if isinstance(own, str) and own else None
+    if name is not None:
+        return own if own is not None and own.startswith(f"{name}:") else name
+    return f"{type(model).__name__}:{own}" if own else type(model).__name__

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentcode.errors import ConfigError
 from agentcode.models.failures import AWS_CREDENTIALS_HINT
-from agentcode.models.provider import ModelFactory, ModelProvider, ProviderStatus
+from agentcode.models.provider import ModelFactory, ModelProvider, ProviderStatus, model_label
 from agentcode.registry import Lazy, PluginFailure, Registry
 
 if TYPE_CHECKING:
@@ -218,13 +218,3 @@ def _instance_candidate(model: Any) -> Candidate:
     if type(model).__module__.startswith("strands.models.bedrock"):
         return Candidate(model_label(model), lambda: model, "bedrock", AWS_CREDENTIALS_HINT)
     return Candidate(model_label(model), lambda: model)
-
-
-def model_label(model: Model) -> str:
-    """``<class>:<model_id>`` for a model instance, e.g. ``FakeModel:fake``."""
-    try:
-        config = model.get_config()
-        model_id = config.get("model_id") if isinstance(config, dict) else None
-    except Exception:  # noqa: BLE001 - a label must never fail the call
-        model_id = None
-    return f"{type(model).__name__}:{model_id}" if model_id else type(model).__name__

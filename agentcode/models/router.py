@@ -296,15 +296,10 @@ async def route(
 
 
 def refined_name(name: str, model: Model) -> str:
-    """``local`` -> ``local:qwen2.5-coder-1.5b``: the model's own id when it extends the name."""
-    try:
-        config = model.get_config()
-        model_id = config.get("model_id") if isinstance(config, dict) else None
-    except Exception:  # noqa: BLE001 - a name must never fail the call
-        return name
-    if isinstance(model_id, str) and model_id.startswith(f"{name}:"):
-        return model_id
-    return name
+    """``local`` -> ``local:qwen2.5-coder-1.5b``: see `agentcode.models.provider.model_label`."""
+    from agentcode.models.provider import model_label
+
+    return model_label(model, name)
 
 
 def _delta_text(event: Any) -> str:

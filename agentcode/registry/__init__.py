@@ -16,7 +16,8 @@ Every entry says what `agentcode doctor` checks for it (``doctor``, see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -66,6 +67,26 @@ class Lazy:
     @property
     def __name__(self) -> str:  # what a failing doctor check is called
         return self.target.rpartition(":")[2]
+
+
+def lazy_exports(package: str, exports: Mapping[str, str]
+                 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """``__getattr__`` and ``__dir__`` for ``package``: each name of ``exports`` (name -> the
+    module that defines it) is imported on first use, so importing the package stays light."""
+    module = sys.modules[package]
+
+    def __getattr__(name: str) -> Any:
+        target = exports.get(name)
+        if target is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(import_module(target), name)
+        setattr(module, name, value)
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(vars(module)) | set(exports))
+
+    return __getattr__, __dir__
 
 
 class UnknownName(ConfigError):

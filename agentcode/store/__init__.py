@@ -10,8 +10,9 @@ start-up path. Only the public layer (`agentcode.api`) records entries.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agentcode.registry import lazy_exports
 
 if TYPE_CHECKING:
     from agentcode.store.recording import (
@@ -45,15 +46,4 @@ __all__ = [
     "resolve_path",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agentcode.store' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -22,7 +22,7 @@ def _result(**fields: object) -> ToolResult:
 
 
 def _execution(result: ToolResult):  # type: ignore[no-untyped-def]
-    return to_execution(result, output_cap=1 << 20, session_id="s", duration_ms=5.0)
+    return to_execution(result, output_cap=1 << 20, duration_ms=5.0)
 
 
 def test_parse_error_reads_the_last_traceback_line() -> None:

@@ -20,7 +20,7 @@ def test_state_persists_and_last_expression_is_the_main_output(jail: LocalSandbo
     second = jail.execute("x + math.floor(0.5)")
     assert second.text == "42"
     assert second.outputs[0].main is True
-    assert second.backend == "local" and second.session_id == jail.id
+    assert second.backend == "local" and second.session_id is None  # set by a Session
 
 
 def test_none_and_trailing_semicolon_give_no_output(jail: LocalSandboxSession) -> None:

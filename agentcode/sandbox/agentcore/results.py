@@ -152,7 +152,7 @@ def _system_exit_status(value: str) -> int:
 
 
 def to_execution(
-    result: ToolResult, *, output_cap: int, session_id: str | None, duration_ms: float
+    result: ToolResult, *, output_cap: int, duration_ms: float
 ) -> Execution:
     """The `Execution` a result describes. A failing program is data: ``error`` + exit code."""
     if result.stdout is None and result.stderr is None:
@@ -185,7 +185,6 @@ def to_execution(
         exit_code=exit_code,
         duration_ms=duration_ms,
         backend="agentcore",
-        session_id=session_id,
         artifacts=artifacts,
     )
 

@@ -381,7 +381,7 @@ class AgentCoreSession:
             raise UsageError("timeout must be a positive number of seconds")
         with self._stop_on_interrupt():
             self._fit_read_timeout(limit)
-            session_id = self._ensure_started()
+            self._ensure_started()
             started = time.monotonic()
             deadline = started + limit
             try:
@@ -400,7 +400,6 @@ class AgentCoreSession:
             execution = to_execution(
                 result,
                 output_cap=self._settings.limits.output_bytes,
-                session_id=session_id,
                 duration_ms=(time.monotonic() - started) * 1000.0,
             )
             if looks_like_timeout(result):
@@ -450,7 +449,6 @@ class AgentCoreSession:
         execution = to_execution(
             result,
             output_cap=self._settings.limits.output_bytes,
-            session_id=self.id,
             duration_ms=(time.monotonic() - started) * 1000.0,
         )
         if not execution.ok:

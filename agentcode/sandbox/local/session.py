@@ -294,7 +294,7 @@ class LocalSandboxSession:
             stdout_dropped=outcome.stdout.dropped, stderr_dropped=outcome.stderr.dropped,
             outputs=[Output.from_dict(o) for o in result.get("outputs") or []],
             exit_code=int(result.get("exit_code", 0)), duration_ms=duration_ms,
-            backend=self.backend, session_id=self.id,
+            backend=self.backend,
         )
         if result.get("error"):
             execution.error = ExecutionError.from_dict(result["error"])
