@@ -203,11 +203,14 @@ def test_session_limits_say_how_they_hold_here_and_warn_without_cgroups(
     assert here["session limits"].status is expected
     inodes = Status.OK if tmpfs.inode_limits_available() else Status.WARN
     assert here["tmpfs inodes"].status is inodes
-    # A host that gives us neither: two warnings (never a failure), each with its fix.
+    frozen = Status.OK if cgroup.can_freeze() else Status.WARN
+    assert here["freeze between executions"].status is frozen
+    # A host that gives us neither: warnings (never a failure), each with its fix.
     monkeypatch.setattr(cgroup, "hierarchies", lambda: ())
     monkeypatch.setattr(tmpfs, "inode_limits_available", lambda: False)
     lines = list(jail_doctor.check_sandbox_limits(DoctorContext(Settings())))
     assert [(line.name, line.status) for line in lines] == [
-        ("session limits", Status.WARN), ("tmpfs inodes", Status.WARN)]
+        ("session limits", Status.WARN), ("freeze between executions", Status.WARN),
+        ("tmpfs inodes", Status.WARN)]
     assert all(line.fix for line in lines)
     assert "rlimits" in lines[0].detail

@@ -10,6 +10,11 @@ cgroup v2 is used where our own cgroup delegates the memory and pids controllers
 memory and pids hierarchies when they are mounted and writable (root on a hybrid host). bwrap
 is placed in the cgroup before it reads its arguments, so every process of the jail is inside.
 Where neither is possible the per-process rlimits remain, and `agentcode doctor` warns.
+
+The cgroup also freezes the session between executions, atomically (v2 ``cgroup.freeze``, v1
+the ``freezer`` hierarchy when it is mounted and writable): see freeze.py. On cgroup v1 TCP
+buffers are charged apart from memory.limit_in_bytes, so ``memory.kmem.tcp.limit_in_bytes``
+bounds them too (on v2 they count in memory.max already).
 """
 
 from __future__ import annotations
@@ -85,14 +90,15 @@ def _v2(mounts: list[tuple[str, str, str]], own: dict[str, str]) -> list[Hierarc
 
 def _v1(mounts: list[tuple[str, str, str]], own: dict[str, str]) -> list[Hierarchy]:
     found = []
-    for controller in ("memory", "pids"):
+    for controller in ("memory", "pids", "freezer"):  # freezer: where there is one
         for point, fstype, options in mounts:
             if fstype == "cgroup" and controller in options.split(",") and controller in own:
                 parent = os.path.join(point, own[controller].lstrip("/"))
                 if os.access(parent, os.W_OK):
                     found.append(Hierarchy(1, parent, (controller,)))
                 break
-    return found if len(found) == 2 else []
+    required = [h for h in found if h.controllers[0] in ("memory", "pids")]
+    return found if len(required) == 2 else []
 
 
 @functools.cache
@@ -100,6 +106,11 @@ def hierarchies() -> tuple[Hierarchy, ...]:
     """Where this host lets us make session cgroups (empty: nowhere)."""
     mounts, own = _mounts(), _own_paths()
     return tuple(_v2(mounts, own) or _v1(mounts, own))
+
+
+def can_freeze() -> bool:
+    """Whether sessions here are frozen by a cgroup freezer (else SIGSTOP: see freeze.py)."""
+    return any(h.version == 2 or h.controllers == ("freezer",) for h in hierarchies())
 
 
 def describe() -> str:
@@ -130,7 +141,7 @@ class SessionCgroup:
                     try:
                         target.write_text(value)
                     except OSError:
-                        if "swap" not in key:  # swap accounting may be off: not fatal
+                        if key not in _OPTIONAL:
                             raise
         except OSError:
             self.remove()
@@ -139,6 +150,47 @@ class SessionCgroup:
     def add(self, pid: int) -> None:
         for path in self.dirs:
             Path(path, "cgroup.procs").write_text(str(pid))
+
+    @property
+    def can_freeze(self) -> bool:
+        return self._freeze_file() is not None
+
+    def _freeze_file(self) -> tuple[str, str, str, str] | None:
+        """(file, frozen value, thawed value, where the state shows) of this session."""
+        for hierarchy, path in zip(hierarchies(), self.dirs, strict=False):
+            if hierarchy.version == 2:
+                return (os.path.join(path, "cgroup.freeze"), "1", "0",
+                        os.path.join(path, "cgroup.events"))
+            if hierarchy.controllers == ("freezer",):
+                state = os.path.join(path, "freezer.state")
+                return state, "FROZEN", "THAWED", state
+        return None
+
+    def freeze(self, timeout: float = 1.0) -> bool:
+        """Stop every process of the session at once; True once the kernel says they are."""
+        found = self._freeze_file()
+        if found is None:
+            return False
+        control, frozen, _, state = found
+        try:
+            Path(control).write_text(frozen)
+            deadline = time.monotonic() + timeout
+            while True:
+                text = Path(state).read_text()
+                v1 = state == control
+                if (text.strip() == "FROZEN") if v1 else ("frozen 1" in text.splitlines()):
+                    return True
+                if time.monotonic() > deadline:
+                    return True  # the kernel goes on freezing what is left (a task in D state)
+                time.sleep(0.001)
+        except OSError:
+            return False
+
+    def thaw(self) -> None:
+        found = self._freeze_file()
+        if found is not None:
+            with contextlib.suppress(OSError):
+                Path(found[0]).write_text(found[2])
 
     def remove(self) -> None:
         """Remove the (by now empty) cgroups; a moment's retry while the jail's exits settle."""
@@ -194,15 +246,27 @@ def _sweep(older_than: float = 60.0) -> None:
                         os.rmdir(entry.path)  # refused while processes are inside
 
 
+# Settings a host may not offer (swap accounting off, no kmem accounting): not fatal.
+_OPTIONAL = frozenset({"memory.swap.max", "memory.memsw.limit_in_bytes",
+                       "memory.kmem.tcp.limit_in_bytes"})
+# TCP buffers on cgroup v1: this share of the memory limit (at least 16 MiB). Only loopback
+# exists in the jail; 608 MiB sat in sockets nobody read under a 256 MiB limit without it.
+TCP_SHARE = 8
+
+
 def _settings(hierarchy: Hierarchy, memory: str, processes: int) -> list[tuple[str, str]]:
     # bwrap's own two processes (outside and the jail's init) count here, not in RLIMIT_NPROC.
     pids = [("pids.max", str(processes + BWRAP_PROCESSES))] if processes > 0 else []
     if hierarchy.version == 2:
         return [("memory.max", memory), ("memory.swap.max", "0"), *pids]
     if "memory" in hierarchy.controllers:
+        tcp = str(max(16 * MIB, int(memory) // TCP_SHARE))
         # memsw (memory + swap) can only be set at or above the memory limit: after it.
-        return [("memory.limit_in_bytes", memory), ("memory.memsw.limit_in_bytes", memory)]
-    return pids
+        return [("memory.limit_in_bytes", memory), ("memory.memsw.limit_in_bytes", memory),
+                ("memory.kmem.tcp.limit_in_bytes", tcp)]
+    if "pids" in hierarchy.controllers:
+        return pids
+    return []
 
 
 def session_cgroup(limits: Limits) -> SessionCgroup | None:

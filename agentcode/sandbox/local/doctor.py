@@ -116,6 +116,15 @@ def check_sandbox_limits(ctx: DoctorContext) -> Iterator[Check]:
                     "so several processes of one session can together use more",
                     "run agentcode with a delegated cgroup v2 (e.g. `systemd-run --user "
                     "--scope -p Delegate=yes agentcode ...`) or as root on a host with cgroups")
+    if cgroup.can_freeze():
+        yield Check("freeze between executions", Status.OK,
+                    "each session's cgroup is frozen between executions")
+    else:
+        yield Check("freeze between executions", Status.WARN,
+                    "no cgroup freezer: between executions the jail's processes are stopped "
+                    "with SIGSTOP, which a SIGCONT timer or a fork-and-exit chain can outrun",
+                    "run agentcode with a delegated cgroup v2, or as root where the v1 freezer "
+                    "hierarchy is mounted")
     if tmpfs.inode_limits_available():
         yield Check("tmpfs inodes", Status.OK,
                     f"/tmp, /dev/shm and /sandbox hold at most {ctx.settings.limits.files} "

@@ -1,11 +1,18 @@
 """Stopping every process of a jail between executions, and starting them again.
 
 Threads and children the code started keep running after its result unless something stops
-them: they would burn CPU, and their output would land in the next execution's result. After
-each result the supervisor sends SIGSTOP to every process in the jail (the descendants of
-bwrap's init, found through /proc/PID/task/TID/children; SIGSTOP cannot be caught or ignored,
-and a stopped process can neither fork nor wake another), repeating until no new process shows
-up, and SIGCONT to the same processes when the next request comes.
+them: they would burn CPU, and their output would land in the next execution's result.
+
+The session's cgroup freezer does it where there is one (cgroup v2 ``cgroup.freeze``, or the
+v1 ``freezer`` hierarchy: `Freezable`, see cgroup.py): the kernel stops the whole session at
+once, a process forked meanwhile included, and nothing in it can wake itself (a SIGCONT, from a
+handler or a POSIX timer, does not thaw a frozen task).
+
+The fallback, where the host gives us no freezer: SIGSTOP to every process in the jail (the
+descendants of bwrap's init, found through /proc/PID/task/TID/children), repeating until no new
+process shows up, and SIGCONT to the same processes when the next request comes. It is weaker:
+SIGCONT (a timer's, or another process's not yet stopped) restarts a stopped process, and a
+chain of processes that fork and exit can stay ahead of the search.
 """
 
 from __future__ import annotations
@@ -13,6 +20,16 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from typing import Protocol
+
+
+class Freezable(Protocol):
+    """The session's cgroup, frozen and thawed as one (`cgroup.SessionCgroup`)."""
+
+    def freeze(self) -> bool: ...
+
+    def thaw(self) -> None: ...
+
 
 # A fork bomb is already capped by RLIMIT_NPROC; this bounds the rounds of the search anyway.
 _MAX_ROUNDS = 64

@@ -153,7 +153,7 @@ class LocalSandboxSession:
                 os.close(fd)
         try:
             if args_w is not None:
-                self._confine(worker.proc.pid)
+                self._confine(worker)
                 _write_all(args_w, arguments)
                 os.close(args_w)
                 args_w = None
@@ -177,14 +177,18 @@ class LocalSandboxSession:
             self._detaching = mounts.detach_soon()  # joined by _stop
         self._worker = worker
 
-    def _confine(self, pid: int) -> None:
-        """Put bwrap (still waiting for its arguments) in the session's cgroup, if we have one."""
+    def _confine(self, worker: WorkerProcess) -> None:
+        """Put bwrap (still waiting for its arguments) in the session's cgroup, if we have one;
+        the worker then freezes the session through it between executions, where it can."""
         if self._cgroup is None:
             return
         try:
-            self._cgroup.add(pid)
+            self._cgroup.add(worker.proc.pid)
         except OSError:
             self._remove_cgroup()  # the per-process rlimits still hold
+            return
+        if self._cgroup.can_freeze:
+            worker.group = self._cgroup
 
     def _remove_cgroup(self) -> None:
         if self._cgroup is not None:

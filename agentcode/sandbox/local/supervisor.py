@@ -178,6 +178,9 @@ class WorkerProcess:
         self._requests = 0
         self.response_closed = False
         self._stopped: list[int] = []  # the jail's processes, stopped between executions
+        # The session's cgroup, when it can freeze (set once the jail is in it): see freeze.py.
+        self.group: freeze.Freezable | None = None
+        self._group_frozen = False
         # As root we move the worker's hard CPU limit before each request (the code cannot).
         self._manage_cpu = manage_cpu
         self._cpu_seconds = cpu_seconds
@@ -263,7 +266,9 @@ class WorkerProcess:
 
     def _freeze(self, outcome: Outcome) -> None:
         """Stop the jail's processes; what they wrote after the result is dropped, and counted."""
-        if self.jail_pid is not None:
+        if self.group is not None and self.group.freeze():
+            self._group_frozen = True
+        elif self.jail_pid is not None:
             self._stopped = freeze.stop_jail(self.jail_pid)
         outcome.discarded += self._discard()
 
@@ -272,6 +277,12 @@ class WorkerProcess:
         self._buffer.clear()
         if self._manage_cpu:
             self._move_cpu_limit()
+        self._unfreeze()
+
+    def _unfreeze(self) -> None:
+        if self._group_frozen and self.group is not None:
+            self.group.thaw()
+            self._group_frozen = False
         freeze.resume(self._stopped)
         self._stopped = []
 
@@ -410,6 +421,7 @@ class WorkerProcess:
                 os.kill(self.jail_pid, signal.SIGKILL)
             os.killpg(self.proc.pid, signal.SIGKILL)  # unsafe backend: its whole group
         self.proc.kill()
+        self._unfreeze()  # a task frozen by the v1 freezer dies only once thawed
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
 
