@@ -510,15 +510,48 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--report", type=Path, help="only summarize this results file (no generation)"
     )
+    parser.add_argument("--rescore", type=Path,
+                        help="score a results file's stored code again with today's scorer "
+                             "(rewrites the file; no generation)")
     parser.add_argument("--note", help="a sentence added under the table")
     parser.add_argument("--threads", type=int,
                         help="llama.cpp threads (1 when another benchmark shares the cores)")
     return parser.parse_args(argv)
 
 
+def rescore(data: dict[str, Any], settings: Any, timeout: float) -> None:
+    """Score every stored program (each row's answer and each verify round's) again."""
+    problems = {p["task_id"]: p for p in load_problems()}
+    cache: dict[tuple[str, str], bool] = {}
+
+    def hidden(task_id: str, code: str) -> bool:
+        if (task_id, code) not in cache:
+            cache[task_id, code] = bool(code) and score(problems[task_id], code, settings,
+                                                        timeout)
+        return cache[task_id, code]
+
+    for row in data["results"]:
+        if "code" not in row:
+            raise SystemExit(f"humaneval.py: {row['id']} has no stored code to re-score")
+        row["passed"] = hidden(row["id"], row["code"])
+        for round_ in row.get("round_results") or []:
+            round_["hidden_passed"] = hidden(row["id"], round_["code"])
+        if row["mode"] == "verify" and row.get("round_results"):
+            row["raw_passed"] = row["round_results"][0]["hidden_passed"]
+            row["change"] = ("fixed" if row["passed"] and not row["raw_passed"] else
+                             "broke" if row["raw_passed"] and not row["passed"] else "same")
+    data["meta"]["rescored"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.report:
+    if args.rescore:
+        from agentcode.config import load_settings
+
+        data = json.loads(args.rescore.read_text(encoding="utf-8"))
+        rescore(data, load_settings(history=False), args.score_timeout)
+        save(args.rescore, data)
+    elif args.report:
         data = json.loads(args.report.read_text(encoding="utf-8"))
         if args.note:
             data["meta"]["note"] = args.note

@@ -32,6 +32,7 @@ import fnmatch
 import io
 import json
 import os
+import random
 import re
 import statistics
 import sys
@@ -326,7 +327,7 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "name_errors": name_errors,
             "failed": [r["task"] for r in rows if not r["passed"]],
         }
-        if mode == "verify" and any("first_round_passed" in r for r in rows):
+        if any("first_round_passed" in r for r in rows):
             summary[mode]["first_round_passed"] = sum(
                 bool(r.get("first_round_passed")) for r in rows
             )
@@ -334,10 +335,11 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def outcomes(results: list[dict[str, Any]], mode: str) -> dict[str, bool]:
-    """``{task: passed}`` of one mode; ``verify:first`` is verify's first round."""
-    if mode == "verify:first":
+    """``{task: passed}`` of one mode; ``verify:first`` (``input:first``) is that mode's first
+    round: the model's first answer, before any run or repair."""
+    if mode.endswith(":first"):
         return {r["task"]: bool(r["first_round_passed"]) for r in results
-                if r["mode"] == "verify" and "first_round_passed" in r}
+                if r["mode"] == mode.partition(":")[0] and "first_round_passed" in r}
     return {r["task"]: bool(r["passed"]) for r in results if r["mode"] == mode}
 
 
@@ -346,8 +348,7 @@ def paired_lines(results: list[dict[str, Any]]) -> list[str]:
     verify against its own first round (the repair loop's share)."""
     modes = list(dict.fromkeys(r["mode"] for r in results))
     pairs = [(modes[0], m) for m in modes[1:]]
-    if outcomes(results, "verify:first"):
-        pairs.append(("verify:first", "verify"))
+    pairs += [(f"{m}:first", m) for m in modes if outcomes(results, f"{m}:first")]
     return [paired(outcomes(results, a), outcomes(results, b)).line(a, b) for a, b in pairs]
 
 
@@ -450,6 +451,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--split", default="all", choices=["dev", "test", "all"],
                         help="the tasks to run or report: dev (rules were designed from them), "
                              "test (only measured) or all (default)")
+    parser.add_argument("--sample", type=int,
+                        help="run a random sample of N of the selected tasks (drawn with --seed)")
+    parser.add_argument("--seed", type=int, default=0, help="--sample's seed (default 0)")
     parser.add_argument("--compare", nargs=2, metavar="FILE[:MODE]",
                         help="pair the per-task outcomes of two results files (McNemar)")
     parser.add_argument("--only", help="comma-separated task name patterns (csv_*,log_top_ips)")
@@ -549,6 +553,8 @@ def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
             "system_prompt_name": args.system_prompt.name if args.system_prompt else "built-in",
             "note": args.note or "",
             "split": args.split,
+            "sample": args.sample,
+            "seed": args.seed if args.sample is not None else None,
         },
         "results": [],
     }
@@ -556,6 +562,11 @@ def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
         data["results"] = json.loads(args.json.read_text(encoding="utf-8"))["results"]
     done = {(r["task"], r["mode"]) for r in data["results"]}
     tasks = load_tasks(only=args.only, split=args.split)
+    if args.sample is not None:  # in name order, so --resume continues the same sample
+        count = min(args.sample, len(tasks))
+        drawn = set(random.Random(args.seed).sample(range(len(tasks)), count))
+        tasks = [t for i, t in enumerate(tasks) if i in drawn]
+    data["meta"]["tasks"] = [t.name for t in tasks]
     model = _model(args.model, settings, args.threads)
     for number, task in enumerate(tasks, 1):
         for mode in modes:

@@ -452,6 +452,27 @@ def test_a_candidate_that_never_returns_times_out_as_a_failure() -> None:
     assert humaneval_module.score(PROBLEM, code, settings, timeout=2) is False
 
 
+def test_rescore_scores_every_stored_program_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentcode.config import load_settings
+
+    problem = {**PROBLEM, "task_id": "HumanEval/0"}
+    monkeypatch.setattr(humaneval_module, "load_problems", lambda: [problem])
+    right, cheat = "def add(a, b):\n    return a + b\n", FRAME_PATCH
+    data = {"meta": {}, "results": [
+        {"id": "HumanEval/0", "mode": "raw", "passed": True, "code": cheat},
+        {"id": "HumanEval/0", "mode": "verify", "passed": True, "code": right,
+         "raw_passed": True, "change": "same",
+         "round_results": [{"code": cheat, "hidden_passed": True},
+                           {"code": right, "hidden_passed": True}]},
+    ]}
+    humaneval_module.rescore(data, load_settings(history=False), timeout=10)
+    raw, verify = data["results"]
+    assert raw["passed"] is False and verify["passed"] is True
+    assert [r["hidden_passed"] for r in verify["round_results"]] == [False, True]
+    assert verify["raw_passed"] is False and verify["change"] == "fixed"
+    assert "rescored" in data["meta"]
+
+
 def test_a_sample_is_random_with_its_seed_and_kept_in_id_order() -> None:
     problems = [{"task_id": f"HumanEval/{i}"} for i in range(164)]
     first = humaneval_module.select(problems, None, 0, None, sample=31, seed=7)
