@@ -14,6 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 
 
+def doc(text: str, default: Any = dataclasses.MISSING, *,
+        factory: Any = dataclasses.MISSING, ge: float | None = None) -> Any:
+    """A field with its description (and lower bound): the one definition the JSON schemas
+    (`agentcode.api.schemas`) and the tool results are derived from."""
+    metadata = {"doc": text, **({"ge": ge} if ge is not None else {})}
+    return field(default=default, default_factory=factory, metadata=metadata)
+
+
 class _Serializable:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # type: ignore[call-overload, no-any-return]
@@ -36,14 +44,14 @@ class Output(_Serializable):
     the code's last expression; ``name`` is set on an image the code saved (its work-dir path).
     """
 
-    text: str | None = None
-    html: str | None = None
-    png: str | None = None
-    main: bool = False
-    jpeg: str | None = None
-    svg: str | None = None
-    markdown: str | None = None
-    name: str | None = None
+    text: str | None = doc("Plain-text representation (repr).", None)
+    html: str | None = doc("HTML representation, when the value has one.", None)
+    png: str | None = doc("A PNG image, base64-encoded (matplotlib figures).", None)
+    main: bool = doc("True for the value of the code's last expression.", False)
+    jpeg: str | None = doc("A JPEG image, base64-encoded.", None)
+    svg: str | None = doc("An SVG image (its text).", None)
+    markdown: str | None = doc("Markdown, when the value has it.", None)
+    name: str | None = doc("The work-dir path of an image the code saved.", None)
 
     def formats(self) -> list[str]:
         return [name for name in ("text", "html", "markdown", "png", "jpeg", "svg")
@@ -59,10 +67,12 @@ class ExecutionError(_Serializable):
     does; {} otherwise). A repair is shown them.
     """
 
-    name: str
-    value: str
-    traceback: str = ""
-    frame_locals: dict[str, str] = field(default_factory=dict)
+    name: str = doc("Exception class name, e.g. ValueError.")
+    value: str = doc("str() of the exception.")
+    traceback: str = doc("The formatted traceback.", "")
+    frame_locals: dict[str, str] = doc(
+        "Variables of the program's frame where it failed: name -> short repr (local sandbox "
+        "only).", factory=dict)
 
 
 @dataclass(slots=True)
@@ -73,22 +83,26 @@ class Execution(_Serializable):
     return (0, 1 on an exception, n for ``SystemExit(n)``).
     """
 
-    stdout: str = ""
-    stderr: str = ""
-    stdout_dropped: int = 0
-    stderr_dropped: int = 0
-    outputs: list[Output] = field(default_factory=list)
-    error: ExecutionError | None = None
-    exit_code: int = 0
-    duration_ms: float = 0.0
-    backend: str = ""
-    # The agentcode Session that ran it (`Session.id`: what its history entries carry and what
-    # a server or MCP client passes back to use it again); None from a one-shot run
-    # (`agentcode.execute`) and at the sandbox layer, below any Session.
-    session_id: str | None = None
-    artifacts: list[str] = field(default_factory=list)
-    skipped_files: list[str] = field(default_factory=list)  # not copied out: "name: reason"
-    files: list[str] = field(default_factory=list)  # work-dir files the code made or changed
+    stdout: str = doc("Captured standard output (capped).", "")
+    stderr: str = doc("Captured standard error (capped).", "")
+    stdout_dropped: int = doc("Bytes of stdout over the cap, not kept.", 0, ge=0)
+    stderr_dropped: int = doc("Bytes of stderr over the cap, not kept.", 0, ge=0)
+    outputs: list[Output] = doc("Rich results.", factory=list)
+    error: ExecutionError | None = doc("Set when the code raised.", None)
+    exit_code: int = doc("As `python script.py` would exit: 0, 1 on an exception, n for exit(n).",
+                         0)
+    duration_ms: float = doc("Wall-clock time of the execution.", 0.0, ge=0)
+    backend: str = doc("The sandbox that ran the code: local, agentcore, ...", "")
+    # One meaning on the way up: set by `Session.execute`, None at the sandbox layer.
+    session_id: str | None = doc("The agentcode session the code ran in (its id in the history, "
+                                 "the server and MCP); null for a one-shot run.", None)
+    artifacts: list[str] = doc("Files the code left in its work dir (relative paths).",
+                               factory=list)
+    skipped_files: list[str] = doc(
+        "Files not copied out to --out, each as 'name: reason' (exists, a link in the way, a "
+        ".git directory, over the copy-out budget, ...).", factory=list)
+    files: list[str] = doc("Work-dir files the code created or changed (relative paths), saved "
+                           "or not.", factory=list)
 
     @property
     def ok(self) -> bool:

@@ -119,3 +119,19 @@ def test_schema_command_refuses_an_unknown_name() -> None:
     done = run_cli(["schema", "nope"])
     assert done.exit_code == 2
     assert done.stdout == ""
+
+
+def test_the_execution_is_defined_once_and_its_schemas_are_read_off_it() -> None:
+    # agentcode.types.Execution's fields carry their descriptions; the run --json schema and
+    # the agent's tool result take them from there rather than saying them again.
+    from agentcode.api.tool_result import ErrorInfo, ExecutionResult
+
+    for result_type, schema in PAIRS[:3]:
+        for spec in dataclasses.fields(result_type):
+            assert schema.model_fields[spec.name].description == spec.metadata["doc"]
+    shared = set(ExecutionResult.model_fields) & set(ExecutionSchema.model_fields)
+    assert shared >= {"stdout", "stderr", "exit_code", "duration_ms", "session_id"}
+    for name in shared - {"error"}:
+        assert (ExecutionResult.model_fields[name].description
+                == ExecutionSchema.model_fields[name].description)
+    assert set(ErrorInfo.model_fields) == {"name", "value", "traceback"}

@@ -4,9 +4,10 @@
 `ExecutionSchema`, ``agentcode history show --json`` a `HistoryEntrySchema` (``history list`` /
 ``search --json`` a list of them), ``agentcode doctor --json`` a `DoctorReportSchema`. The result
 types themselves stay plain dataclasses (`agentcode.types`: `agentcode run` cannot pay pydantic's
-import on its start-up path); these classes describe their ``to_dict()`` field for field, and a
-test holds the two together. The HTTP and MCP servers reuse them as their response models;
-``agentcode schema`` prints them as JSON Schema.
+import on its start-up path). The schemas of `Execution` and its parts are derived from those
+dataclasses (`derived`: their fields carry the descriptions); the others describe their
+``to_dict()`` field for field, and a test holds the two together. The HTTP and MCP servers
+reuse them as their response models; ``agentcode schema`` prints them as JSON Schema.
 
 Importing this module imports pydantic (~40 ms): import it where JSON is validated or described,
 never on the way to running code.
@@ -14,9 +15,18 @@ never on the way to running code.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import operator
+import types
+import typing
+from collections.abc import Mapping
 from typing import Any, Literal
 
+import pydantic
 from pydantic import BaseModel, ConfigDict, Field
+
+from agentcode import types as results
 
 
 class _Schema(BaseModel):
@@ -24,60 +34,42 @@ class _Schema(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class OutputSchema(_Schema):
-    """One rich result, like a notebook cell's: the last expression's value, an object passed to
-    display(), or a figure."""
-
-    text: str | None = Field(None, description="Plain-text representation (repr).")
-    html: str | None = Field(None, description="HTML representation, when the value has one.")
-    png: str | None = Field(None, description="A PNG image, base64-encoded (matplotlib figures).")
-    main: bool = Field(False, description="True for the value of the code's last expression.")
-    jpeg: str | None = Field(None, description="A JPEG image, base64-encoded.")
-    svg: str | None = Field(None, description="An SVG image (its text).")
-    markdown: str | None = Field(None, description="Markdown, when the value has it.")
-    name: str | None = Field(None, description="The work-dir path of an image the code saved.")
-
-
-class ExecutionErrorSchema(_Schema):
-    """An exception raised by the user's code: data, not a failure of agentcode."""
-
-    name: str = Field(description="Exception class name, e.g. ValueError.")
-    value: str = Field(description="str() of the exception.")
-    traceback: str = Field("", description="The formatted traceback.")
-    frame_locals: dict[str, str] = Field(
-        default_factory=dict, description="Variables of the program's frame where it failed: "
-        "name -> short repr (local sandbox only).")
+def derived(cls: type, nested: Mapping[type, type[BaseModel]]) -> type[_Schema]:
+    """The schema of a result dataclass, read off its fields: types, defaults, descriptions and
+    bounds (`agentcode.types.doc`), with the dataclasses in ``nested`` swapped for their
+    schemas. The result types stay the one definition; nothing here repeats them."""
+    hints = typing.get_type_hints(cls)
+    fields: dict[str, Any] = {}
+    for spec in dataclasses.fields(cls):
+        extra: dict[str, Any] = {"description": spec.metadata.get("doc")}
+        if "ge" in spec.metadata:
+            extra["ge"] = spec.metadata["ge"]
+        if spec.default is not dataclasses.MISSING:
+            extra["default"] = spec.default
+        elif spec.default_factory is not dataclasses.MISSING:
+            extra["default_factory"] = spec.default_factory
+        fields[spec.name] = (_swap(hints[spec.name], nested), Field(**extra))
+    schema: type[_Schema] = pydantic.create_model(  # type: ignore[call-overload]
+        f"{cls.__name__}Schema", __base__=_Schema, __doc__=cls.__doc__, **fields)
+    return schema
 
 
-class ExecutionSchema(_Schema):
-    """What running a piece of code produced (``agentcode run --json``)."""
+def _swap(annotation: Any, nested: Mapping[type, type[BaseModel]]) -> Any:
+    if annotation in nested:
+        return nested[annotation]
+    args = typing.get_args(annotation)
+    if not args:
+        return annotation
+    swapped = tuple(_swap(arg, nested) for arg in args)
+    if isinstance(annotation, types.UnionType):
+        return functools.reduce(operator.or_, swapped)
+    return typing.get_origin(annotation)[swapped]
 
-    stdout: str = Field("", description="Captured standard output (capped).")
-    stderr: str = Field("", description="Captured standard error (capped).")
-    stdout_dropped: int = Field(0, ge=0, description="Bytes of stdout over the cap, not kept.")
-    stderr_dropped: int = Field(0, ge=0, description="Bytes of stderr over the cap, not kept.")
-    outputs: list[OutputSchema] = Field(default_factory=list, description="Rich results.")
-    error: ExecutionErrorSchema | None = Field(None, description="Set when the code raised.")
-    exit_code: int = Field(
-        0, description="As `python script.py` would exit: 0, 1 on an exception, n for exit(n)."
-    )
-    duration_ms: float = Field(0.0, ge=0, description="Wall-clock time of the execution.")
-    backend: str = Field("", description="The sandbox that ran the code: local, agentcore, ...")
-    session_id: str | None = Field(None, description="The agentcode session the code ran in "
-                                   "(its id in the history, the server and MCP); null for a "
-                                   "one-shot run.")
-    artifacts: list[str] = Field(
-        default_factory=list, description="Files the code left in its work dir (relative paths)."
-    )
-    skipped_files: list[str] = Field(
-        default_factory=list,
-        description="Files not copied out to --out, each as 'name: reason' (exists, a link in "
-        "the way, a .git directory, over the copy-out budget, ...).",
-    )
-    files: list[str] = Field(
-        default_factory=list,
-        description="Work-dir files the code created or changed (relative paths), saved or not.",
-    )
+
+OutputSchema = derived(results.Output, {})
+ExecutionErrorSchema = derived(results.ExecutionError, {})
+ExecutionSchema = derived(results.Execution, {results.Output: OutputSchema,
+                                              results.ExecutionError: ExecutionErrorSchema})
 
 
 class AttemptSchema(_Schema):

@@ -11,47 +11,53 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
+
+from agentcode.api.schemas import ExecutionErrorSchema, ExecutionSchema
 
 if TYPE_CHECKING:
     from agentcode.errors import ExecutionTimeoutError
     from agentcode.types import Execution, Generation
 
 
-class ErrorInfo(BaseModel):
-    """An exception raised by the code (or the timeout that stopped it)."""
-
-    name: str = Field(description="Exception class, e.g. 'ZeroDivisionError'; 'TimeoutError' "
-                      "when the code ran past its time limit (the traceback shows where).")
-    value: str = Field(description="The exception's message.")
-    traceback: str = Field(default="", description="The formatted traceback, as Python prints it.")
+def _from_execution(schema: type[BaseModel], *names: str) -> dict[str, Any]:
+    """Fields an agent's result shows as they are, each as `agentcode.types` defines it once."""
+    return {name: (schema.model_fields[name].annotation, schema.model_fields[name])
+            for name in names}
 
 
-class ExecutionResult(BaseModel):
+# An exception raised by the code (or the timeout that stopped it: then ``name`` is
+# 'TimeoutError' and the traceback shows where it was stopped).
+ErrorInfo: type[BaseModel] = create_model(
+    "ErrorInfo", __doc__="An exception raised by the code (or the timeout that stopped it).",
+    **_from_execution(ExecutionErrorSchema, "name", "value", "traceback"))
+
+
+class _RunView(BaseModel):
     """What running the code did, like a notebook cell."""
 
-    stdout: str = Field(description="What the code printed.")
-    stderr: str = Field(description="What the code wrote to stderr (warnings, the traceback).")
     value: str | None = Field(default=None, description="repr() of the last line's value when "
                               "the last line is a bare expression, as in a notebook.")
     displayed: list[str] = Field(default_factory=list, description="What the code passed to "
                                  "display(), as in a notebook: each object's Markdown or text "
                                  "(its images follow as image content).")
-    error: ErrorInfo | None = Field(default=None, description="Set when the code raised or "
-                                    "timed out; null when it ran to the end.")
-    exit_code: int = Field(description="0 on success, 1 if the code raised, n for sys.exit(n).")
+    error: ErrorInfo | None = Field(  # type: ignore[valid-type]
+        default=None, description="Set when the code raised or timed out; null when it ran to "
+        "the end.")
     timed_out: bool = Field(default=False, description="The code ran past its time limit.")
     state_lost: bool = Field(default=False, description="The session had to be restarted: its "
                              "variables and files are gone.")
     figures: int = Field(default=0, description="How many images (matplotlib figures, PNG "
                          "values) follow this result as image content.")
-    stdout_dropped: int = Field(default=0, description="Bytes of stdout over the cap, not kept.")
-    stderr_dropped: int = Field(default=0, description="Bytes of stderr over the cap, not kept.")
-    duration_ms: float = Field(default=0.0, description="Wall-clock time of the run.")
-    session_id: str | None = Field(default=None, description="The session that ran the code; "
-                                   "null for a one-shot run.")
+
+
+# The rest of the result is the Execution's own fields, defined once (`agentcode.types`).
+ExecutionResult: type[BaseModel] = create_model(
+    "ExecutionResult", __base__=_RunView, __doc__=_RunView.__doc__,
+    **_from_execution(ExecutionSchema, "stdout", "stderr", "exit_code", "stdout_dropped",
+                      "stderr_dropped", "duration_ms", "session_id"))
 
 
 class GenerationResult(BaseModel):
