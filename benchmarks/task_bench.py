@@ -419,16 +419,20 @@ def audit(paths: list[Path], settings: Any, checks: Any = None) -> dict[str, int
             for round_ in row.get("rounds") or [{"code": row["code"]}]:
                 if round_["code"] and row["task"] in tasks:
                     programs.setdefault((row["task"], same_code(round_["code"])), round_["code"])
+    from task_batch import run_programs
+
+    # verification runs the code without arguments: argv tasks have no verdict to compare
+    chosen = [(tasks[name], code) for (name, _), code in sorted(programs.items())
+              if not tasks[name].argv]
+    runs = run_programs(chosen, settings, timeout=RUN_TIMEOUT)  # the checker's side, in one batch
     counts: dict[str, int] = {}
-    for (name, _), code in sorted(programs.items()):
-        task = tasks[name]
-        if task.argv:  # verification runs the code without arguments: no verdict to compare
-            continue
+    for (task, code), run in zip(chosen, runs, strict=True):
+        name = task.name
         verifier = Verifier(settings, stdin=task.stdin.encode("utf-8") if task.stdin else None,
                             files={k: v.encode("utf-8") for k, v in task.files.items()},
                             task=task.prompt, checks=checks)
         verdict = verifier.assess(code)
-        checker = "pass" if run_answer(task, code, settings)["passed"] else "fail"
+        checker = "pass" if batch_result(task, code, run)["passed"] else "fail"
         key = f"{verdict.stage if verdict else 'pass'} / checker {checker}"
         counts[key] = counts.get(key, 0) + 1
         if verdict is not None and verdict.stage == "output":
