@@ -99,8 +99,8 @@ def test_a_forged_result_line_is_one_sandbox_error(forged: bytes) -> None:
     with LocalSandboxSession(small_settings()) as jail:
         code = (
             WORKER_LOCALS +
-            "responses, request = found['responses'], found['request']\n"
-            f"line = {forged!r}.replace(b'ID', str(request['id']).encode())\n"
+            "responses, request_id = found['responses'], found['request_id']\n"
+            f"line = {forged!r}.replace(b'ID', b'\"' + request_id.encode() + b'\"')\n"
             "os.write(responses, line + b'\\n')\n"
             "import time; time.sleep(30)\n"
         )
@@ -207,3 +207,23 @@ def test_many_large_outputs_still_fit_the_result_line() -> None:
             "raise RuntimeError('\\u2603' * 4_000_000)")
         assert result.error is not None and result.error.name == "RuntimeError"
         assert jail.execute("1 + 1").text == "2"
+
+
+def test_a_later_executions_result_cannot_be_forged_by_counting() -> None:
+    """Ids were sequential (1, 2, 3...): code left behind answered the next execution with a
+    result of its own. Ids are random now: a line with the next count is refused."""
+    with LocalSandboxSession(small_settings()) as jail:
+        planted = jail.execute(
+            WORKER_LOCALS +
+            "import threading, time, json\n"
+            "fd, mine = found['responses'], found['request_id']\n"
+            "def forge():\n"
+            "    time.sleep(0.5)\n"  # runs once the next execution thaws the session
+            "    for guess in (2, '2', mine):\n"
+            "        os.write(fd, json.dumps({'type': 'result', 'id': guess, 'status': 'ok',\n"
+            "                                 'exit_code': 0, 'outputs': []}).encode() + b'\\n')\n"
+            "threading.Thread(target=forge, daemon=True).start()\n"
+            "len(mine)")
+        assert planted.text == "32"  # 128 random bits, as hex
+        with pytest.raises(SandboxError, match="answers another request"):
+            jail.execute("import time; time.sleep(2); print('the real result')", timeout=10)

@@ -57,12 +57,12 @@ def _frame_locals(value: object) -> dict[str, str]:
             for k, v in list(value.items())[:MAX_LOCALS]}
 
 
-def parse_result(line: bytes, request_id: int) -> dict[str, Any]:
+def parse_result(line: bytes, request_id: str) -> dict[str, Any]:
     """The result of request ``request_id``, with every field of the expected type."""
     message = _load(line)
     if not isinstance(message, dict) or message.get("type") != "result":
         raise _bad("not a result")
-    if message.get("id") != request_id or isinstance(message.get("id"), bool):
+    if not isinstance(message.get("id"), str) or message["id"] != request_id:
         raise _bad("it answers another request")
     status = message.get("status")
     if status not in _STATUSES:

@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import resource
+import secrets
 import select
 import signal
 import subprocess
@@ -216,7 +217,9 @@ class WorkerProcess:
             on_stdout: Callback | None, on_stderr: Callback | None) -> Outcome:
         outcome = Outcome(Stream(cap, on_stdout), Stream(cap, on_stderr))
         self._requests += 1
-        request_id = self._requests
+        # Random, not a count: code cannot name a later request's id without reading it from
+        # the worker's memory (which it shares: see docs/security.md, trust model).
+        request_id = secrets.token_hex(16)
         payload = json.dumps({**request, "id": request_id}).encode() + b"\n"
         deadline = time.monotonic() + timeout
         self._thaw(outcome)

@@ -577,6 +577,7 @@ def main():
             if not line:
                 return
             request = json.loads(line)
+            request_id = request.pop("id", None)
         except KeyboardInterrupt:
             continue  # a late interrupt that landed between executions
         started = time.perf_counter()
@@ -584,7 +585,7 @@ def main():
             result = run(request, user_main.__dict__)
         except BaseException as exc:  # noqa: BLE001 - the session must outlive any code
             result = _failed_run(exc)
-        result["id"] = request.get("id")
+        result["id"] = request_id
         result["duration_ms"] = (time.perf_counter() - started) * 1000
         _flush()
         try:
