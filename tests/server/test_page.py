@@ -139,6 +139,8 @@ def test_the_analysts_loop(start_server: StartServer, browser: Browser, shots: P
     page.click("#run")
     expect(page.locator("#stdout")).to_have_text("working\n", timeout=30_000)
     expect(page.locator("#status")).to_contain_text(" s")  # the elapsed time
+    expect(page.locator("#stop")).to_be_visible()
+    page.screenshot(path=str(shots / "1280-running-light.png"))
     page.keyboard.press("Escape")
     expect(page.locator("#error")).to_contain_text("KeyboardInterrupt", timeout=10_000)
     expect(page.locator("#run")).to_be_enabled()
@@ -229,4 +231,31 @@ def test_the_page_needs_the_token(start_server: StartServer, browser: Browser) -
     response = page.goto(f"{running.base_url}/")
     assert response is not None and response.status == 401
     expect(page.locator("body")).to_contain_text("?token=")
+    page.close()
+
+
+@pytest.mark.slow
+def test_the_embedded_model_answers_the_per_region_question_first_time(
+    start_server: StartServer, browser: Browser, embedded_model_path: Path,
+    data_sandbox_env: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AGENTCODE_SANDBOX_ENV", str(data_sandbox_env))
+    monkeypatch.setenv("AGENTCODE_MODEL", "local")
+    monkeypatch.setenv("AGENTCODE_LOCAL_MODEL", str(embedded_model_path))
+    running = start_server()
+    page = open_page(browser, running, [])
+    page.set_input_files("#upload", files=[{"name": "sales.csv", "mimeType": "text/csv",
+                                            "buffer": SALES}])
+    expect(page.locator("#inputs")).to_contain_text("sales.csv")
+    page.fill("#prompt", "print the total amount per region of the uploaded data")
+    page.click("#generate")
+    expect(page.locator("#generate")).to_be_enabled(timeout=600_000)
+    # The first candidate ran cleanly on the upload: no repair was needed.
+    expect(page.locator("#answered-by")).to_contain_text(
+        "ran cleanly on the uploaded data, 1 round")
+    run(page)
+    printed = page.locator("#stdout").inner_text()
+    for region, total in (("north", "150"), ("south", "100"), ("east", "55")):
+        line = next(line for line in printed.splitlines() if region in line)
+        assert total in line, printed
     page.close()

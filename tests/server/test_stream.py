@@ -167,3 +167,19 @@ def test_files_put_in_the_session_are_the_known_input(start_server: StartServer)
     assert events[-1]["verified"] is True and "sales.csv" in events[-1]["code"]
     first = model.calls[0].prompt
     assert "the file sales.csv" in first and "region,amount" in first
+
+
+def test_a_client_that_leaves_stops_its_request(start_server: StartServer) -> None:
+    running = start_server()
+    session = new_session(running)
+    with open_stream(running, session) as ws:
+        exchange(ws, {"type": "execute", "code": "kept = 'yes'"})
+        ws.send(json.dumps({"type": "execute", "code":
+                            "import time\nprint('go', flush=True)\ntime.sleep(60)"}))
+        while json.loads(ws.recv(timeout=30))["type"] != "stdout":
+            pass
+    left = time.monotonic()
+    with open_stream(running, session) as ws:  # the session is free again, its state kept
+        after = exchange(ws, {"type": "execute", "code": "kept"})
+    assert time.monotonic() - left < 15
+    assert after[-1]["outputs"][0]["text"] == "'yes'"
