@@ -168,8 +168,9 @@ class RepairRound(_Serializable):
     ``code`` is empty);
     ``tests_failed`` of ``tests_total`` counts the user's tests when they ran; ``temperature`` is
     the sampling temperature the round was drawn at (None: the model's default); ``kind`` is how
-    the candidate was asked for: "first", "repair" (shown the failure) or "resample" (the
-    original request drawn again, after a repair came back unchanged).
+    the candidate was asked for: "first", "repair" (shown the failure), "resample" (the
+    original request drawn again, after a repair came back unchanged), "rewrite" (the
+    pre-flight's, no model call) or "vote" (drawn to choose by agreement, after one passed).
     """
 
     code: str
@@ -212,6 +213,11 @@ class Generation(_Serializable):
     rounds: list[RepairRound] = field(default_factory=list)
     duration_ms: float = 0.0
     checked: str = NOT_RUN
+
+    @property
+    def failed(self) -> bool:
+        """The code ran (or met the tests) and failed: ``checked`` is a failed form."""
+        return self.checked in (TESTS_FAILED, FAILED_ON_INPUT, FAILED_NO_INPUT)
 
     @property
     def label(self) -> str:

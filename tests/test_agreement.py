@@ -31,3 +31,45 @@ def test_failing_candidates_do_not_vote() -> None:
     assert choose(ballots) == 1 and agreed(ballots) == 1
     assert choose([Ballot(False, "a")]) is None and agreed([Ballot(False, "a")]) == 0
     assert choose([]) is None
+
+
+# --- in the loop, with a scripted model and the local sandbox --------------------------------
+
+WRONG = "import sys\nprint(len(sys.stdin.read()))\n"  # characters, not lines
+RIGHT = "import sys\nprint(len(sys.stdin.read().splitlines()))\n"
+ALSO_RIGHT = "import sys\nprint(sum(1 for _ in sys.stdin))\n"
+
+
+def _fenced(code: str) -> str:
+    return f"```python\n{code}```\n"
+
+
+def _count_lines(candidates: int, script: list[str]):  # type: ignore[no-untyped-def]
+    from agentcode.config import load_settings
+    from agentcode.generation.codegen import AskOptions
+    from agentcode.generation.verify import VerifyOptions, generate_verified
+    from agentcode.testing import FakeModel
+
+    model = FakeModel([_fenced(code) for code in script])
+    generation = generate_verified(
+        "count the lines", VerifyOptions(stdin=b"a\nb\nc\n", agreement=candidates),
+        ask=AskOptions(model=model), settings=load_settings(timeout=10, history=False))
+    return generation, model
+
+
+def test_the_output_most_candidates_print_is_kept() -> None:
+    generation, model = _count_lines(3, [WRONG, RIGHT, ALSO_RIGHT])
+    assert generation.code == RIGHT and generation.verified
+    assert [r.kind for r in generation.rounds] == ["first", "vote", "vote"]
+    assert len(model.calls) == 3
+    assert generation.checked == "ran cleanly on the given input"
+
+
+def test_without_agreement_the_first_clean_run_is_kept_and_nothing_more_is_drawn() -> None:
+    generation, model = _count_lines(1, [WRONG])
+    assert generation.code == WRONG and len(model.calls) == 1
+
+
+def test_a_tie_keeps_the_first_candidate() -> None:
+    generation, _ = _count_lines(3, [RIGHT, WRONG, "print('three')\n"])
+    assert generation.code == RIGHT

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
+from agentcode.config import Settings, load_settings
 from agentcode.generation.checks.no_input import asks_for_output, needs_input
+from agentcode.generation.codegen import AskOptions
+from agentcode.generation.verify import VerifyOptions, generate_verified
+from agentcode.testing import FakeModel, run_cli
 
 
 @pytest.mark.parametrize("prompt", [
@@ -70,3 +76,88 @@ def test_programs_that_need_input_or_the_outside_are_not_run_with_nothing(
     code: str, why: str,
 ) -> None:
     assert needs_input(code) == why
+
+
+@pytest.mark.parametrize("prompt", ["x", "average", "42"])
+def test_a_word_alone_is_not_a_request_for_output(prompt: str) -> None:
+    assert not asks_for_output(prompt)
+
+
+# --- the run with no input, end to end with a scripted model and the local sandbox ----------
+
+# The README's example as the model first wrote it: a function nobody calls.
+UNCALLED = ("def fibonacci(limit):\n    a, b = 0, 1\n    while a < limit:\n        yield a\n"
+            "        a, b = b, a + b\n")
+CALLED = UNCALLED + "print(list(fibonacci(100)))\n"
+
+
+def fenced(code: str) -> str:
+    return f"```python\n{code}```\n"
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return load_settings(timeout=10, history=False)
+
+
+def test_a_program_that_prints_nothing_for_a_request_for_output_is_repaired(
+    settings: Settings,
+) -> None:
+    model = FakeModel([fenced(UNCALLED), fenced(CALLED)])
+    generation = generate_verified("fibonacci numbers below 100", VerifyOptions(no_input=True),
+                                   ask=AskOptions(model=model), settings=settings)
+    assert generation.code == CALLED and generation.verified
+    assert generation.label == "ran cleanly (no input) (2 rounds)"
+    assert generation.rounds[0].stage == "output"
+    assert "the request asks for a result: print it" in model.calls[1].prompt
+
+
+def test_a_program_that_reads_input_is_returned_unrun(settings: Settings) -> None:
+    reads = "name = input()\nprint(name.upper())\n"
+    model = FakeModel([fenced(reads)])
+    generation = generate_verified("print a name in capitals", VerifyOptions(no_input=True),
+                                   ask=AskOptions(model=model), settings=settings)
+    assert generation.code == reads and len(model.calls) == 1
+    assert (generation.checked, generation.verified, generation.failed) == ("not run", False,
+                                                                           False)
+
+
+def test_the_no_input_run_can_be_turned_off(settings: Settings) -> None:
+    from agentcode.generation.pipeline import Checks
+
+    model = FakeModel([fenced(UNCALLED)])
+    generation = generate_verified(
+        "fibonacci numbers below 100",
+        VerifyOptions(no_input=True, checks=Checks.parse("no-no-input-run")),
+        ask=AskOptions(model=model), settings=settings)
+    assert generation.code == UNCALLED and generation.checked == "not run"
+
+
+def test_the_library_runs_the_readme_example(settings: Settings) -> None:
+    import agentcode
+
+    model = FakeModel([fenced(UNCALLED), fenced(CALLED)])
+    generation = agentcode.generate("fibonacci numbers below 100", model=model,
+                                    settings=settings)
+    assert generation.code == CALLED and generation.checked == "ran cleanly (no input)"
+    plain = FakeModel([fenced(UNCALLED)])
+    unrun = agentcode.generate("fibonacci numbers below 100", model=plain, settings=settings,
+                               verify=False)
+    assert unrun.code == UNCALLED and unrun.checked == "not run" and len(plain.calls) == 1
+    function = FakeModel([fenced(UNCALLED)])
+    asked = agentcode.generate("a function fibonacci(limit) yielding the numbers below limit",
+                               model=function, settings=settings)
+    assert asked.checked == "not run" and len(function.calls) == 1
+
+
+def test_gen_says_last_what_was_checked(models: Callable[..., None]) -> None:
+    model = FakeModel([fenced(UNCALLED), fenced(CALLED)])
+    models(a=model)
+    result = run_cli(["gen", "fibonacci numbers below 100", "-m", "t:a"])
+    assert result.exit_code == 0 and result.stdout == CALLED
+    assert result.stderr.splitlines()[-1] == "agentcode: ran cleanly (no input) (2 rounds)"
+    never = FakeModel(fenced("print(1 / 0)\n"))
+    models(a=never)
+    failed = run_cli(["gen", "print one divided by zero", "-m", "t:a"])
+    assert failed.exit_code == 1
+    assert "generated code failed (no input) after 3 rounds" in failed.stderr.splitlines()[-1]

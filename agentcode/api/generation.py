@@ -9,12 +9,15 @@ are on ``Generation.rounds``, not in the history).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from agentcode.errors import SandboxUnavailableError
 from agentcode.generation.pipeline import Checks
-from agentcode.types import DEFAULT_MAX_REPAIRS
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from strands.models.model import Model
@@ -64,10 +67,10 @@ def generate(
     on_restart: RestartCallback | None = None,
     policy: RetryPolicy | None = None,
     sampling: Sampling | None = None,
-    verify: bool = False,
+    verify: bool | None = None,
     tests: str | os.PathLike[str] | None = None,
     check: str | None = None,
-    max_repairs: int = DEFAULT_MAX_REPAIRS,
+    max_repairs: int | None = None,
     stdin: bytes | str | os.PathLike[str] | None = None,
     files: Mapping[str, bytes] | Sequence[str | os.PathLike[str]] | None = None,
     sandbox: SandboxSession | str | None = None,
@@ -87,8 +90,13 @@ def generate(
 
     ``verify=True`` (implied by ``tests`` or ``check``) runs each candidate in the sandbox with
     ``stdin`` and ``files``, then the ``tests`` (a ``Path`` to a test file, or test source) and
-    the ``check`` expression, and repairs failures up to ``max_repairs`` times; see
-    `generation.verify.generate_verified`. The result's ``verified`` and ``rounds`` say how it went.
+    the ``check`` expression, and repairs failures up to ``max_repairs`` times (default
+    `DEFAULT_MAX_REPAIRS`); see `generation.verify.generate_verified`. Left unset (None), the
+    CLI's rule applies (`agentcode.api.session.known_input_options`): with no input, a request
+    that asks for output ("print ...", a question, "fibonacci numbers below 100") is run once
+    with empty stdin and repaired at most `SMOKE_MAX_REPAIRS` times when it crashes or prints
+    nothing; where no sandbox can run it, the code comes back unrun. ``verify=False`` never
+    runs it. The result's ``verified``, ``checked`` and ``rounds`` say how it went.
     ``checks`` chooses the heuristic checks (`agentcode.generation.pipeline.Checks`, or words
     such as ``"no-output-file,output-echo"`` applied to the config file's ``checks``).
 
@@ -102,18 +110,33 @@ def generate(
     if checks is not None and not isinstance(checks, Checks):
         checks = configured_checks(settings, checks.split(",") if isinstance(checks, str)
                                    else list(checks))
-    generation = generate_unrecorded(
-        prompt, settings=settings, model=model, system=system, context=context,
-        history=history, on_token=on_token, on_restart=on_restart, policy=policy,
-        sampling=sampling, verify=verify, tests=tests, check=check, max_repairs=max_repairs,
-        stdin=stdin, files=files, sandbox=sandbox, checks=checks,
-    )
+    common: dict[str, Any] = dict(
+        model=model, system=system, context=context, history=history, on_token=on_token,
+        on_restart=on_restart, policy=policy, sampling=sampling, tests=tests, check=check,
+        stdin=stdin, files=files, sandbox=sandbox, checks=checks)
+    run: dict[str, Any] = {"verify": verify}
+    if verify is None and tests is None and check is None and stdin is None and not files \
+            and context is None and history is None:
+        from agentcode.api.session import known_input_options
+
+        run = known_input_options({"verify": None}, files={}, stdin=None, prompt=prompt)[1]
+    if max_repairs is not None:
+        run["max_repairs"] = max_repairs
+    try:
+        generation = generate_unrecorded(prompt, settings=settings, **common, **run)
+    except SandboxUnavailableError as exc:
+        if not run.get("no_input"):
+            raise
+        # The run with no input is the library's bonus, not the caller's request: without a
+        # sandbox the code comes back unrun (checked: "not run").
+        logger.warning("not running the code: %s", exc)
+        generation = generate_unrecorded(prompt, settings=settings, **common, verify=False)
     record_generation(generation, settings)
     return generation
 
 
 def generate_unrecorded(
-    prompt: str, *, settings: Settings, verify: bool = False, **options: Any
+    prompt: str, *, settings: Settings, verify: bool | None = False, **options: Any
 ) -> Generation:
     """`generate` without the history entry (a `Session` records its own, tagged entry).
 

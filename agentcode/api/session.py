@@ -356,14 +356,17 @@ class Session:
 
 
 def known_input_options(options: Mapping[str, Any], *, files: Mapping[str, bytes],
-                        stdin: bytes | str | None) -> tuple[str | None, dict[str, Any]]:
+                        stdin: bytes | str | None, prompt: str | None = None,
+                        ) -> tuple[str | None, dict[str, Any]]:
     """The data context for a program whose input is known, and `generate`'s options for it.
 
     One rule for ``gen --stdin``/``--file`` and the server's sessions (whose ``files`` are
     `Session.input_files`): the model sees each input's name, size and first lines
     (`describe_input`, `describe_files`). Unless ``options`` say whether to verify, the
     candidate runs once on that input and is repaired at most `SMOKE_MAX_REPAIRS` times (the
-    run on known input); ``verify=False`` leaves it unrun.
+    run on known input); ``verify=False`` leaves it unrun. With no input at all, a ``prompt``
+    that asks for output (`generation.checks.no_input.asks_for_output`) gets the same run with
+    empty stdin (``no_input``: a candidate that reads input stays unrun).
     """
     from agentcode.generation.codegen import describe_files, describe_input
     from agentcode.types import SMOKE_MAX_REPAIRS
@@ -376,6 +379,12 @@ def known_input_options(options: Mapping[str, Any], *, files: Mapping[str, bytes
     if known and options.get("verify") is None:
         options["verify"] = True
         options.setdefault("max_repairs", SMOKE_MAX_REPAIRS)
+    elif not known and options.get("verify") is None and prompt is not None:
+        from agentcode.generation.checks.no_input import asks_for_output
+
+        if asks_for_output(prompt) and not options.get("tests") and not options.get("check"):
+            options.update(verify=True, no_input=True)
+            options.setdefault("max_repairs", SMOKE_MAX_REPAIRS)
     if options.get("verify") and known:
         options.update(stdin=data, files=dict(files))
     elif options.get("verify") is None:

@@ -174,7 +174,8 @@ def gen(
     asked: dict[str, Any] = {"verify": True if explicit else verify}
     if max_repairs is not None:
         asked["max_repairs"] = max_repairs
-    known, policy = known_input_options(asked, files=file_data, stdin=stdin_data)
+    known, policy = known_input_options(asked, files=file_data, stdin=stdin_data,
+                                        prompt=None if contexts else prompt)
     context = "\n\n".join([*contexts, *([known] if known else [])]) or None
     # A smoke run: the input is known, so run the code on it (tens of milliseconds locally).
     smoke = verify is None and not explicit and bool(policy.get("verify"))
@@ -227,7 +228,7 @@ def gen(
                                    live=live)
             verifying = False
     _print_generation(generation, json_output=json_output)
-    if verifying and not generation.verified:
+    if verifying and generation.failed:
         _report_failed_verification(generation)
     sys.stderr.write(f"agentcode: {generation.label}\n")  # what was checked, said last
 

@@ -47,6 +47,11 @@ NO_OUTPUT = (
     "running the code: it exited without error but printed nothing and wrote no file; "
     "it must print the result (read the whole input; do not skip rows you cannot parse)"
 )
+NO_OUTPUT_ASKED = (
+    "running the code (no input): it exited without error but printed nothing and wrote no "
+    "file; the request asks for a result: print it (a function that is defined must also be "
+    "called)"
+)
 # How each stage that runs code is named in the report the model is shown.
 _LABELS = {Stage.SETUP: "the setup code", Stage.RUN: "running the code", Stage.TESTS: "tests",
            Stage.CHECK: "the check"}
@@ -164,9 +169,16 @@ class Verifier:
         task: str | None = None,
         variables: bool = True,
         checks: Checks | None = None,
+        no_input: bool = False,
     ) -> None:
         self.settings = settings
         self.variables = variables  # a failed run's report shows the failing frame's variables
+        # The run with empty stdin of a request that asks for output (Heuristic.NO_INPUT_RUN).
+        self.no_input = no_input
+        # With ``keep_output``: what the last clean run printed and wrote
+        # (`agreement.output_key`), for choosing by agreement.
+        self.keep_output = False
+        self.last_output: str | None = None
         self.shared = None if sandbox is None or isinstance(sandbox, str) else sandbox
         self.backend = sandbox if isinstance(sandbox, str) else settings.sandbox
         self.stdin = stdin
@@ -200,6 +212,7 @@ class Verifier:
     def assess_in(self, session: SandboxSession, code: str) -> Failure | None:
         """`assess` in a session the caller provides (and cleans)."""
         timeout = self.settings.timeout
+        self.last_output = None
         if self.files:
             session.write_files(self.files)
         steps: list[tuple[Stage, str, bytes | None]] = []
@@ -245,7 +258,7 @@ class Verifier:
         """A run on known input with nothing else to judge it must show a result: a program
         that prints nothing and writes nothing has not done the task (a repair that guards
         every line with ``if`` "passes" that way)."""
-        given = bool(self.stdin) or bool(self.files)
+        given = bool(self.stdin) or bool(self.files) or self.no_input
         return given and self.tests is None and self.check is None and self.shared is None
 
     def _missing_file_hint(self, execution: Execution) -> str | None:
@@ -265,9 +278,18 @@ class Verifier:
             name for name, data in self.files.items()
             if name in after and session.read_file(name) != data
         }
+        if self.keep_output:
+            from agentcode.generation.agreement import output_key
+
+            shown = "".join(out.text or "" for out in execution.outputs if out.main)
+            self.last_output = output_key(execution.stdout + shown,
+                                          {name: session.read_file(name) for name in written})
         if not (execution.stdout.strip() or execution.outputs or written):
             if Heuristic.OUTPUT_EMPTY not in self.checks:
                 return None
+            if self.no_input:
+                return Failure(Stage.OUTPUT, Kind.NO_OUTPUT, NO_OUTPUT_ASKED,
+                               heuristic=Heuristic.OUTPUT_EMPTY)
             where = input_whereabouts(stdin_given=bool(self.stdin), files=self.files)
             stderr = execution.stderr.strip()
             return Failure(Stage.OUTPUT, Kind.NO_OUTPUT, NO_OUTPUT + "".join([

@@ -71,13 +71,17 @@ class Heuristic(StrEnum):
     OUTPUT_ERROR = "output-error"
     # An inferred output failure that a different program repeats exactly is waived.
     WAIVER = "waiver"
+    # A request with no known input that asks for output ("print ...", a question, "fibonacci
+    # numbers below 100"), answered by a program that reads nothing: run it once with empty
+    # stdin, so a crash or a clean run that printed nothing is repaired (checks/no_input.py).
+    NO_INPUT_RUN = "no-input-run"
 
 
 # Measured on benchmarks/false_alarms (results in benchmarks/results/false-alarms.json): each of
 # these fires on at most 2% of the corpus's correct programs; the others fire on more.
 DEFAULT_ON: frozenset[Heuristic] = frozenset({
     Heuristic.STDIN_REWRITE, Heuristic.OUTPUT_FILE, Heuristic.WAIVER, Heuristic.INPUT_LINES,
-    Heuristic.OUTPUT_EMPTY,
+    Heuristic.OUTPUT_EMPTY, Heuristic.NO_INPUT_RUN,
 })
 
 

@@ -185,6 +185,13 @@ class VerifyOptions:
     show_variables: bool = True
     # The heuristic checks that run (None: the defaults; see generation.pipeline.Checks).
     checks: Checks | None = None
+    # No input is known and the request asks for output: each candidate that needs no input is
+    # run once with empty stdin; one that reads input is returned unrun (checks/no_input.py,
+    # Heuristic.NO_INPUT_RUN; off, nothing runs).
+    no_input: bool = False
+    # Candidates in all when the first passes on known input (no tests): the others are drawn
+    # and run too, and the largest group of equal outputs wins (generation.agreement); 1: off.
+    agreement: int = 1
 
 
 @dataclass(slots=True)
@@ -223,6 +230,8 @@ class _Loop:
         # same_code key -> (failure or None, the pre-flight's rewrite): each program judged once
         self.verdicts: dict[str, tuple[Failure | None, str | None]] = {}
         self.doubts: dict[tuple[Kind, str], str] = {}  # inferred failure -> first program so
+        self.unrun: set[str] = set()  # same_code keys of candidates returned without a run
+        self.outputs: dict[str, str] = {}  # same_code key -> what its clean run did (agreement)
         self.stuck = False  # a repair came back as code already tried: only fresh draws now
         self.out_of_models = False
         self._width = options.parallel  # None: asked of the model when first needed
@@ -336,10 +345,48 @@ class _Loop:
             return cached  # the same program again: its verdict stands
         checked = preflight(code, defined=self.known, stdin=self.verifier.stdin,
                             packages=self.packages, checks=self.checks)
-        failure = checked.failure or self.verifier.assess(checked.code)
+        if self.unrun_by_request(checked.code) and checked.failure is None:
+            self.unrun.add(key)  # it reads input the request does not give: not judged by a run
+            failure = None
+        else:
+            failure = checked.failure or self.verifier.assess(checked.code)
+        if failure is None and self.verifier.last_output is not None:
+            self.outputs[key] = self.verifier.last_output
         verdict = (self._settle(failure, key), checked.rewrite)
         self.verdicts[key] = verdict
         return verdict
+
+    def unrun_by_request(self, code: str) -> bool:
+        """With no input known (``no_input``), whether ``code`` stays unrun: it reads input
+        (`checks.no_input.needs_input`), or the no-input run is turned off."""
+        if not self.options.no_input:
+            return False
+        from agentcode.generation.checks.no_input import needs_input
+
+        return Heuristic.NO_INPUT_RUN not in self.checks or needs_input(code) is not None
+
+    def agree(self, candidates: int) -> int:
+        """Choose by agreement (`generation.agreement`): draw ``candidates - 1`` more fresh
+        candidates after the first that passed, judge each on the same input, and return the
+        index of the round to keep: the earliest member of the largest group of passing
+        candidates that printed and wrote the same thing."""
+        from agentcode.generation.agreement import Ballot, choose
+        from agentcode.generation.codegen import adraw_codes, run_sync
+
+        first = next(i for i, r in enumerate(self.rounds) if r.passed)
+        temperature = self.options.repair_temperature
+        ask = self.ask.but(known_names=self.known, preflight=False, on_token=None)
+        drawn = run_sync(adraw_codes(self.prompt, ask, n=candidates - 1, seed=self.asked,
+                                     temperature=temperature, settings=self.settings,
+                                     model_id=self.rounds[first].model or None))
+        voters = [first]
+        for outcome in drawn:
+            self.record(_Draw("vote", temperature, outcome))
+            voters.append(len(self.rounds) - 1)
+        ballots = [Ballot(self.rounds[i].passed, self.outputs.get(same_code(self.rounds[i].code)))
+                   for i in voters]
+        chosen = choose(ballots)
+        return first if chosen is None else voters[chosen]
 
     def record(self, draw: _Draw) -> None:
         """Judge ``draw`` and add it as a round; when it failed and the pre-flight offers a
@@ -466,9 +513,15 @@ def generate_verified(
         task=prompt,
         variables=options.show_variables,
         checks=options.checks,
+        no_input=options.no_input,
     )
     if options.parallel is not None and options.parallel < 1:
         raise UsageError(f"parallel must be 1 or more, not {options.parallel}")
+    if options.agreement < 1:
+        raise UsageError(f"agreement must be 1 or more candidates, not {options.agreement}")
+    # Choosing by agreement compares clean runs on known input, where no test decides.
+    voting = options.agreement > 1 and verifier.expects_output and not options.no_input
+    verifier.keep_output = voting
     started = time.perf_counter()
     from agentcode.sandbox.local.packages import importable_packages
 
@@ -483,25 +536,31 @@ def generate_verified(
         loop.next_batch(max_repairs)
     rounds = loop.rounds
     final = rounds[best_round(rounds)]  # a round without code ranks last
+    if voting and final.passed and not loop.out_of_models:
+        final = rounds[loop.agree(options.agreement)]
     if not final.code and loop.last_error is not None:
         raise loop.last_error  # no round gave code to return
+    ran = same_code(final.code) not in loop.unrun  # unrun: it reads input none was given for
     return Generation(
         code=final.code,
         model_id=final.model,
         prompt=prompt,
         attempts=loop.attempts,
         usage=loop.usage,
-        verified=final.passed,
+        verified=final.passed and ran,
         rounds=rounds,
         duration_ms=(time.perf_counter() - started) * 1000,
-        checked=checked_label(verifier, passed=final.passed),
+        checked=checked_label(verifier, passed=final.passed, ran=ran),
     )
 
 
-def checked_label(verifier: Verifier, *, passed: bool) -> str:
-    """What a verified generation's code went through, in words (`agentcode.types`)."""
+def checked_label(verifier: Verifier, *, passed: bool, ran: bool = True) -> str:
+    """What a verified generation's code went through, in words (`agentcode.types`); ``ran``
+    False: the candidate was returned without a run (it reads input none was given for)."""
     from agentcode import types
 
+    if not ran:
+        return types.NOT_RUN
     if verifier.tests is not None or verifier.check is not None:
         return types.TESTS_PASSED if passed else types.TESTS_FAILED
     if verifier.stdin or verifier.files:

@@ -58,7 +58,8 @@ def asks_for_output(prompt: str) -> bool:
         return False
     if _OUTPUT.search(text):
         return True
-    return len(text.split()) <= _NOUN_PHRASE_WORDS
+    words = re.findall(r"[A-Za-z]{3,}", text)
+    return len(words) >= 2 and len(text.split()) <= _NOUN_PHRASE_WORDS
 
 
 # What a program may not touch to be run with nothing: its input, its environment, the outside.
