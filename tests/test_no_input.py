@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from cli_runner import run_cli
 
 from agentcode.config import Settings, load_settings
 from agentcode.generation.checks.no_input import asks_for_output, needs_input
 from agentcode.generation.codegen import AskOptions
 from agentcode.generation.verify import VerifyOptions, generate_verified
-from agentcode.testing import FakeModel, run_cli
+from agentcode.testing import FakeModel
 
 
 @pytest.mark.parametrize("prompt", [

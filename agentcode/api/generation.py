@@ -115,11 +115,8 @@ def generate(
         on_restart=on_restart, policy=policy, sampling=sampling, tests=tests, check=check,
         stdin=stdin, files=files, sandbox=sandbox, checks=checks)
     run: dict[str, Any] = {"verify": verify}
-    if verify is None and tests is None and check is None and stdin is None and not files \
-            and context is None and history is None:
-        from agentcode.api.session import known_input_options
-
-        run = known_input_options({"verify": None}, files={}, stdin=None, prompt=prompt)[1]
+    if verify is None and stdin is None and not files and context is None and history is None:
+        run.update(no_input_options(prompt, {"tests": tests, "check": check}))
     if max_repairs is not None:
         run["max_repairs"] = max_repairs
     try:
@@ -133,6 +130,22 @@ def generate(
         generation = generate_unrecorded(prompt, settings=settings, **common, verify=False)
     record_generation(generation, settings)
     return generation
+
+
+def no_input_options(prompt: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The run with no input, as options for `generate`: when nothing says whether to verify
+    (no tests, no check, no input) and ``prompt`` asks for output
+    (`generation.checks.no_input.asks_for_output`), the candidate is run once with empty stdin
+    and repaired at most `SMOKE_MAX_REPAIRS` times; else nothing. One rule for `generate`, `gen`
+    and the server (`agentcode.api.session.known_input_options`)."""
+    from agentcode.generation.checks.no_input import asks_for_output
+    from agentcode.types import SMOKE_MAX_REPAIRS
+
+    if options.get("tests") is not None or options.get("check") is not None \
+            or not asks_for_output(prompt):
+        return {}
+    return {"verify": True, "no_input": True,
+            "max_repairs": options.get("max_repairs", SMOKE_MAX_REPAIRS)}
 
 
 def generate_unrecorded(

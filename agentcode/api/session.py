@@ -380,11 +380,9 @@ def known_input_options(options: Mapping[str, Any], *, files: Mapping[str, bytes
         options["verify"] = True
         options.setdefault("max_repairs", SMOKE_MAX_REPAIRS)
     elif not known and options.get("verify") is None and prompt is not None:
-        from agentcode.generation.checks.no_input import asks_for_output
+        from agentcode.api.generation import no_input_options
 
-        if asks_for_output(prompt) and not options.get("tests") and not options.get("check"):
-            options.update(verify=True, no_input=True)
-            options.setdefault("max_repairs", SMOKE_MAX_REPAIRS)
+        options.update(no_input_options(prompt, options))
     if options.get("verify") and known:
         options.update(stdin=data, files=dict(files))
     elif options.get("verify") is None:
