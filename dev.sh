@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for setting up and using agentcode from a checkout.
 #   ./dev.sh demo   set up (venv, agentcode[local], bubblewrap) and run `gen | run` on the embedded model
-#   ./dev.sh test   set up (plus dev tools, the mcp and serve extras, chromium) and run the test suite
+#   ./dev.sh test   set up (plus the dev group, the mcp and serve extras, chromium) and run the test suite
 #   ./dev.sh setup  set up only
 # Idempotent: a second run reuses the venv and skips installs that are already done.
 set -euo pipefail
@@ -48,20 +48,38 @@ ensure_chromium() {
   fi
 }
 
+# The requirements of a PEP 735 dependency group, one per line (for a pip without --group).
+group_requirements() {
+  "$VENV/bin/python" - "$1" <<'PY'
+import sys, tomllib
+with open("pyproject.toml", "rb") as f:
+    print("\n".join(tomllib.load(f)["dependency-groups"][sys.argv[1]]))
+PY
+}
+
+# ensure_venv EXTRAS [GROUP]: agentcode (editable) with EXTRAS, and the dependency group GROUP.
 ensure_venv() {
-  local extras=$1 stamp python
+  local extras=$1 group=${2:-} stamp python
+  local pip=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
   if [ ! -x "$VENV/bin/python" ]; then
     python=$(find_python) || die "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)"
     say "creating $VENV with $python"
     "$python" -m venv "$VENV"
   fi
-  stamp="$VENV/.agentcode-installed-$extras-$(sha256sum pyproject.toml | cut -c1-16)"
+  stamp="$VENV/.agentcode-installed-$extras${group:+-$group}-$(sha256sum pyproject.toml | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
-    say "installing agentcode[$extras] into $VENV (the embedded model is about 1.1 GB, once)"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-    # compat mode: a plain path entry; the default import-hook finder costs ~25 ms per start-up
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-      --config-settings editable_mode=compat -e ".[$extras]"
+    say "installing agentcode[$extras]${group:+ and the $group group} into $VENV (the embedded model is about 1.1 GB, once)"
+    "${pip[@]}" --upgrade pip
+    # The editable install is one plain path entry (pyproject's package-dir): no import hook.
+    "${pip[@]}" -e ".[$extras]"
+    if [ -n "$group" ]; then
+      if "$VENV/bin/python" -m pip install --help | grep -q -- '--group'; then
+        "${pip[@]}" --group "$group"
+      else  # pip < 25.1 (the upgrade above was refused): the group's list, read from pyproject
+        mapfile -t requirements < <(group_requirements "$group")
+        "${pip[@]}" "${requirements[@]}"
+      fi
+    fi
     touch "$stamp"
   fi
 }
@@ -71,7 +89,7 @@ case "$cmd" in
   setup)
     ensure_bubblewrap
     ensure_chromium
-    ensure_venv local,dev,mcp,serve
+    ensure_venv local,mcp,serve dev
     ;;
   demo)
     ensure_bubblewrap
@@ -83,7 +101,7 @@ case "$cmd" in
   test)
     ensure_bubblewrap
     ensure_chromium
-    ensure_venv local,dev,mcp,serve
+    ensure_venv local,mcp,serve dev
     shift || true
     "$VENV/bin/python" -m pytest -q "$@"
     ;;

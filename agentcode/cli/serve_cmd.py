@@ -68,8 +68,10 @@ def serve(
         from agentcode.server.run import choose_token
         from agentcode.server.run import serve as run_server
     except ImportError as exc:
+        from agentcode.config.install import install_hint
+
         raise UsageError(f"the server is not installed ({exc.name} is missing): "
-                         "pip install 'agentcode[serve]'") from None
+                         f"{install_hint('serve')}") from None
     names = split_names(models or [])
     settings = load_settings(model=names or None, sandbox=sandbox,
                              **history_overrides(no_history, db))

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentcode.config.install import install_hint
 from agentcode.errors import ConfigError, ModelUnavailableError
-from agentcode.models.local_server import INSTALL_LOCAL, default_threads, xllamacpp_installed
+from agentcode.models.local_server import default_threads, xllamacpp_installed
 from agentcode.models.weights import LocalWeights, find_parts, is_verified, target_path
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def load_local_model(
     resolved = resolve_spec(spec, settings)
     if not xllamacpp_installed():
         raise ModelUnavailableError(
-            f"the local model runtime (xllamacpp) is not installed: run {INSTALL_LOCAL}"
+            f"the local model runtime (xllamacpp) is not installed: run {install_hint('local')}"
         )
     weights = resolved.weights
     if weights is not None:

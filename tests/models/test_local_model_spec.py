@@ -10,6 +10,7 @@ import pytest
 from strands.models.llamacpp import LlamaCppModel
 
 from agentcode.config import Settings, load_settings
+from agentcode.config.install import install_hint
 from agentcode.errors import EXIT_NO_MODEL, EXIT_USAGE, ConfigError, ModelUnavailableError
 from agentcode.models.local import (
     DEFAULT_LOCAL_MODEL,
@@ -101,7 +102,7 @@ def test_missing_runtime_names_the_install_command(tmp_path: Path, monkeypatch: 
     monkeypatch.setitem(sys.modules, "xllamacpp", None)  # makes find_spec and import fail
     with pytest.raises(ModelUnavailableError) as err:
         load_local_model(str(stub_gguf(tmp_path)), Settings())
-    assert "pip install 'agentcode[local]'" in str(err.value)
+    assert install_hint("local") in str(err.value)
     assert err.value.exit_code == EXIT_NO_MODEL
 
 
@@ -118,7 +119,7 @@ def test_missing_weight_package_is_reported_at_load_time(monkeypatch: pytest.Mon
     monkeypatch.setitem(LOCAL_MODELS, "absent", absent)
     with pytest.raises(ModelUnavailableError) as err:
         load_local_model("absent", Settings())
-    assert "pip install 'agentcode[absent-extra]'" in str(err.value)
+    assert install_hint("absent-extra") in str(err.value)
 
 
 def test_status_lists_every_named_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -152,6 +153,6 @@ def test_status_lists_every_named_model(tmp_path: Path, monkeypatch: pytest.Monk
         "assembled": True,
         "path": str(models / "tiny.gguf"),
         "size": len(blob),
-        "install": "pip install 'agentcode[tiny]'",
+        "install": install_hint("tiny"),
         "runtime": True,
     }

