@@ -155,6 +155,8 @@ def test_the_analysts_loop(start_server: StartServer, browser: Browser, shots: P
     expect(page.locator("#answered-by")).to_contain_text("ran cleanly on the uploaded data")
     expect(page.locator("#history li")).to_have_count(3)  # 1 generation, 2 runs
     expect(page.locator("#history .badge.mine")).to_have_count(3)
+    page.fill("#history-search", "per region")  # the history of every session, searched
+    expect(page.locator("#history li")).to_have_count(1)
     page.locator("#history li", has_text="per region").get_by_role(
         "button", name="Run again").click()
     expect(page.locator("#outputs figure img")).to_be_visible(timeout=30_000)
@@ -176,6 +178,8 @@ def test_the_analysts_loop(start_server: StartServer, browser: Browser, shots: P
     screenshots(page, shots, "390-results")
     page.click("#tab-ask")
     screenshots(page, shots, "390-ask")
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
     page.close()
     others = [url for url in requests if not url.startswith((running.base_url, "data:", "blob:"))]
@@ -201,6 +205,10 @@ def test_code_streams_into_the_editor_and_errors_show(
     expect(page.locator("#status")).to_contain_text("generating · scripted")
     expect(page.locator("#generate")).to_be_enabled(timeout=30_000)
     expect(page.locator("#answered-by")).to_contain_text("not run")
+    # Another model for the next request, in the same session.
+    page.select_option("#model-choice", "local")
+    expect(page.locator("#status")).to_contain_text("next requests ask local")
+    assert running.pool.get(page.url.split("#session=")[1]).session.model == "local"
     run(page)
     expect(page.locator("#error")).to_contain_text("ValueError: no such thing")
     expect(page.locator("#duration")).to_contain_text("exit 1")
