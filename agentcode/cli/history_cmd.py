@@ -33,6 +33,10 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 LimitOption = Annotated[
     int, typer.Option("-n", "--limit", min=1, help="Show at most this many entries.")
 ]
+# The filters of `history` and `history list` (the same listing).
+SessionOption = Annotated[str | None, typer.Option("--session", help="Only this session.")]
+KindOption = Annotated[Kind | None, typer.Option("--kind", help="Only gen or run entries.")]
+FailedOption = Annotated[bool, typer.Option("--failed", help="Only runs that failed.")]
 
 history_app = typer.Typer(
     help="Show, search, export and delete the history of gen and run (newest first).\n\n"
@@ -85,9 +89,9 @@ def _list(
 def _history(
     ctx: typer.Context,
     limit: LimitOption = 20,
-    session: Annotated[str | None, typer.Option("--session", help="Only this session.")] = None,
-    kind: Annotated[Kind | None, typer.Option("--kind", help="Only gen or run entries.")] = None,
-    failed: Annotated[bool, typer.Option("--failed", help="Only runs that failed.")] = False,
+    session: SessionOption = None,
+    kind: KindOption = None,
+    failed: FailedOption = False,
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -100,9 +104,9 @@ def _history(
 def list_entries(
     ctx: typer.Context,
     limit: LimitOption = 20,
-    session: Annotated[str | None, typer.Option("--session", help="Only this session.")] = None,
-    kind: Annotated[Kind | None, typer.Option("--kind", help="Only gen or run entries.")] = None,
-    failed: Annotated[bool, typer.Option("--failed", help="Only runs that failed.")] = False,
+    session: SessionOption = None,
+    kind: KindOption = None,
+    failed: FailedOption = False,
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
