@@ -233,6 +233,25 @@ def test_stop_ends_a_generation_and_keeps_the_code(
     page.close()
 
 
+def test_a_model_error_keeps_the_code_and_speaks_of_the_page(
+    start_server: StartServer, browser: Browser,
+) -> None:
+    from agentcode.errors import ModelUnavailableError
+    from agentcode.testing import FailingModel
+
+    running = start_server(FailingModel(ModelUnavailableError(
+        "no credentials here: use the embedded model with -m local")))
+    page = open_page(browser, running, [])
+    page.locator(".cm-content").click()
+    page.keyboard.type("x = 'mine'")
+    page.fill("#prompt", "anything")
+    page.click("#generate")
+    expect(page.locator("#error")).to_contain_text("-m local", timeout=20_000)
+    expect(page.locator("#error")).to_contain_text("chosen in the Model list")
+    expect(page.locator(".cm-content")).to_have_text("x = 'mine'")
+    page.close()
+
+
 def test_the_page_needs_the_token(start_server: StartServer, browser: Browser) -> None:
     running = start_server()
     page = browser.new_page()

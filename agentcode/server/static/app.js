@@ -250,9 +250,16 @@ function clearResults() {
   showError(null);
 }
 
+// The library's messages speak to the command line ("use ... with -m local"); here the model
+// is chosen in the Model list.
+function pageWords(text) {
+  return /(^|\s)(-m|--model) /.test(text)
+    ? `${text}\n(On this page a model is chosen in the Model list at the top.)` : text;
+}
+
 function showError(text) {
   $("error").hidden = !text;
-  $("error").textContent = text || "";
+  $("error").textContent = text ? pageWords(text) : "";
 }
 
 function showAnswer(generation) {
