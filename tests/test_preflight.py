@@ -124,9 +124,12 @@ def test_the_one_input_of_a_program_given_several_lines_gets_a_rewrite_beside_it
     assert preflight(code, stdin=SEVERAL_LINES, checks=off).rewrite is None
 
 
+INPUT_LINES = Checks.parse("input-lines")  # off by default: it fails correct programs too
+
+
 def test_input_with_a_prompt_or_called_twice_for_many_lines_is_a_problem() -> None:
     asks = "name = input('Your name: ')\nprint(name)\n"
-    checked = preflight(asks, stdin=SEVERAL_LINES)
+    checked = preflight(asks, stdin=SEVERAL_LINES, checks=INPUT_LINES)
     assert checked.code == asks
     assert checked.problems == [
         "line 1: input() reads one line, but the input has 2 lines: read all of it from"
@@ -134,12 +137,15 @@ def test_input_with_a_prompt_or_called_twice_for_many_lines_is_a_problem() -> No
     ]
     assert "has problems" in describe_problems(checked.problems)
     twice = "a = input()\nb = input()\nprint(a + b)\n"
-    assert not preflight(twice, stdin=b"1\n2\n3\n").ok
-    # A heuristic: off, it is no problem.
-    assert preflight(twice, stdin=b"1\n2\n3\n", checks=Checks.parse("no-input-lines")).ok
+    assert not preflight(twice, stdin=b"1\n2\n3\n", checks=INPUT_LINES).ok
+    # Off (the default), it is no problem: "the first line is a name, the second an age".
+    assert preflight(twice, stdin=b"1\n2\n3\n").ok
     # Unknown names (a shared session): reported, never rewritten.
     unknown = "print(input().upper())\n"
     assert preflight(unknown, defined=None, stdin=SEVERAL_LINES).code == unknown
+    # input() in a comprehension is called once per item: no problem.
+    counted = "n = int(input())\nprint(sum(int(input()) for _ in range(n)))\n"
+    assert preflight(counted, stdin=b"2\n3\n4\n", checks=INPUT_LINES).ok
 
 
 def test_input_in_a_loop_or_beside_sys_stdin_is_left_alone() -> None:

@@ -223,7 +223,9 @@ def _reads_one_line_of_many(tree: ast.Module, stdin: bytes | None) -> list[ast.C
                 and node.func.id == "input":
             calls.append(node)
             looped = looped or in_loop
-        loop = isinstance(node, ast.For | ast.AsyncFor | ast.While | ast.comprehension)
+        # A comprehension repeats its element too: sum(int(input()) for _ in range(n)).
+        loop = isinstance(node, ast.For | ast.AsyncFor | ast.While | ast.ListComp
+                          | ast.SetComp | ast.DictComp | ast.GeneratorExp)
         for child in ast.iter_child_nodes(node):
             visit(child, in_loop or loop)
 
