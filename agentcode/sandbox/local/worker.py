@@ -291,27 +291,29 @@ def display(*objs):
 
 
 _IMAGES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".svg": "svg"}
+_SUFFIXES = tuple(_IMAGES)
 _SCAN_ENTRIES = 2000  # a walk of the work dir looks at no more than this many names
 
 
 def _images():
     """{path: (mtime_ns, size)} of the image files in the work dir (regular files only)."""
     found, seen = {}, 0
-    for root, dirs, files in os.walk(_State.workdir):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        seen += len(dirs) + len(files)
-        for name in files:
-            if os.path.splitext(name)[1].lower() in _IMAGES:
-                path = os.path.join(root, name)
-                try:
-                    info = os.lstat(path)
-                except OSError:
-                    continue
-                if info.st_mode & 0o170000 == 0o100000:  # S_ISREG: never a link
-                    found[os.path.relpath(path, _State.workdir)] = (info.st_mtime_ns,
-                                                                    info.st_size)
-        if seen > _SCAN_ENTRIES:
-            break
+    root = _State.workdir.rstrip("/") + "/"
+    pending = [root]
+    while pending and seen <= _SCAN_ENTRIES:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    seen += 1
+                    if entry.is_dir(follow_symlinks=False):
+                        if not entry.name.startswith("."):
+                            pending.append(entry.path)
+                    elif entry.name.lower().endswith(_SUFFIXES) and entry.is_file(
+                            follow_symlinks=False):  # never a link
+                        info = entry.stat(follow_symlinks=False)
+                        found[entry.path[len(root):]] = (info.st_mtime_ns, info.st_size)
+        except OSError:
+            continue
     return found
 
 
