@@ -154,3 +154,27 @@ def test_the_jail_runs_this_very_interpreter(jail: LocalSandboxSession) -> None:
     # one the dynamic linker would find in /usr.
     result = jail.execute("import sys\nprint(sys.version)")
     assert result.stdout == sys.version + "\n"
+
+
+def test_the_mount_table_and_sysconfig_name_no_checkout_and_no_venv(
+        jail: LocalSandboxSession) -> None:
+    """Issue 24: the mount table's root column named the project checkout (the fontconfig
+    file's bind) and the venv (its site-packages bind, 88 distributions readable), and 47
+    sysconfig variables named the base interpreter's directory."""
+    out = verdict(jail, (
+        "import os, sys, sysconfig\n"
+        "roots = [line.split()[3] for line in open('/proc/self/mountinfo')]\n"
+        "named = sorted(k for k, v in sysconfig.get_config_vars().items()\n"
+        "               if isinstance(v, str) and HOST in v)\n"
+        "site = [p for p in ('/opt/agentcode/venv/lib', '/opt/agentcode/python/lib/python3.'\n"
+        "        f'{sys.version_info[1]}/site-packages') if os.path.isdir(p) and os.listdir(p)]\n"
+        "print(repr((roots, named, site)))"
+    ).replace("HOST", repr(os.path.realpath(sys.base_prefix))))
+    roots, named, site = eval(out)  # noqa: S307 - our own repr
+    venv = os.path.realpath(sys.prefix)
+    assert not [r for r in roots if PROJECT in r], roots
+    if venv != os.path.realpath(sys.base_prefix):
+        assert not [r for r in roots if r.startswith(venv)], roots
+    if not os.path.realpath(sys.base_prefix).startswith("/usr"):
+        assert named == [], named
+    assert site == []

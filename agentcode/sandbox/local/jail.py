@@ -1,12 +1,14 @@
 """How the worker is launched: the bubblewrap command line, its environment, the worker config.
 
 The jail sees read-only /usr (and the /bin, /lib* links or dirs), /etc/ld.so.cache, the Python
-installation agentcode runs on at neutral paths (the interpreter at /opt/agentcode/python, a
-venv's packages at /opt/agentcode/venv, read-only, so numpy & co. work when installed), fresh
-/proc and /dev, sized tmpfs at /tmp, /dev/shm and /sandbox (the work dir), and nothing else: no
-home, no project dir, no /etc/passwd or /etc/shadow, no network. Files in the packages that name
-host paths (editable-install finders, ``direct_url.json``) are masked with empty files, and
-bwrap reads its own arguments from a pipe (``--args``), so /proc/1/cmdline names no host path.
+installation agentcode runs on at a neutral path (the interpreter at /opt/agentcode/python, its
+own site-packages shown empty; a venv as /opt/agentcode/venv with a generated pyvenv.cfg and no
+packages: the code imports only the sandbox environment's), fresh /proc and /dev, sized tmpfs at
+/tmp, /dev/shm and /sandbox (the work dir), and nothing else: no home, no project dir, no
+/etc/passwd or /etc/shadow, no network. Files the jail gets as content (the fontconfig file,
+the build configuration rewritten for the moved prefix) come from pipes, since a bind would
+name its host source in the mount table; bwrap reads its own arguments from a pipe (``--args``),
+so /proc/1/cmdline names no host path.
 
 As root, bwrap runs without a user namespace and grants the worker CAP_SETUID/SETGID/CHOWN only
 long enough to chown /sandbox and switch to a per-session uid (so RLIMIT_NPROC applies: uid 0
@@ -72,6 +74,7 @@ class Fds:
     seccomp: int | None = None
     venv_config: int | None = None  # pyvenv.cfg for the jail's venv (--ro-bind-data)
     empty: tuple[int, ...] = ()  # empty pipes, one per masked file: their content
+    data: tuple[int, ...] = ()  # one pipe per PythonLayout.data file, with its content
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,10 @@ class PythonLayout:
     venv_config: bytes | None = None
     # A shared libpython found through an absolute RUNPATH that names the host path.
     library_path: str | None = None
+    # Files made in the jail from bytes (--ro-bind-data: a bind of one names its host source,
+    # which these must not): the fontconfig file, the rewritten build configuration.
+    data: list[tuple[str, bytes]] = field(default_factory=list)  # (jail path, content)
+    hidden: list[str] = field(default_factory=list)  # jail dirs shown empty (host packages)
 
 
 def find_bwrap() -> str:
@@ -232,17 +239,10 @@ def python_layout() -> PythonLayout:
     else:
         binds.append((os.path.dirname(real_exe), PYTHON_ROOT + "-bin"))
         executable = f"{PYTHON_ROOT}-bin/{os.path.basename(real_exe)}"
-    site_dirs = sorted({os.path.realpath(d) for d in (sysconfig.get_path("purelib"),
-                                                       sysconfig.get_path("platlib"))
-                        if os.path.isdir(d)})
     links: list[tuple[str, str]] = []
     venv_config = None
     prefix = os.path.realpath(sys.prefix)
     if prefix != base:
-        for host in site_dirs:
-            jail_dir = _moved(host, prefix, VENV_ROOT) if _under(host, prefix) else (
-                f"{VENV_ROOT}/lib/site-packages")
-            binds.append((host, jail_dir))
         version = platform.python_version()
         minor = ".".join(version.split(".")[:2])
         for name in ("python", "python3", f"python{minor}"):
@@ -253,12 +253,45 @@ def python_layout() -> PythonLayout:
             f"version = {version}\n"
         ).encode()
         executable = f"{VENV_ROOT}/bin/python3"
+    # The venv's packages are not bound at all (the code imports only the sandbox environment's,
+    # and the host's 88 distributions told what the host runs); the base installation's own
+    # site-packages is shown empty.
     base_site = os.path.join(base, "lib", f"python{sys.version_info[0]}.{sys.version_info[1]}",
                              "site-packages")
-    masked = [jail_path for site_dir in dict.fromkeys([*site_dirs, base_site])
-              for path in _masked_files(site_dir)
-              if (jail_path := _in_jail(path, binds)) is not None]
-    return PythonLayout(executable, binds, links, masked, venv_config, _library_path(binds))
+    hidden = [jail_site] if os.path.isdir(base_site) and (
+        jail_site := _in_jail(base_site, binds)) is not None else []
+    masked = [jail_path for path in _masked_files(base_site)
+              if (jail_path := _in_jail(path, binds)) is not None
+              and not any(_under(jail_path, h) for h in hidden)]
+    data = [(FONTCONFIG_FILE, Path(__file__).with_name("fonts.conf").read_bytes())]
+    if jail_base != base:
+        data += _neutral_sysconfig(base, jail_base, binds)
+    return PythonLayout(executable, binds, links, masked, venv_config, _library_path(binds),
+                        data, hidden)
+
+
+def _neutral_sysconfig(base: str, jail_base: str,
+                       binds: list[tuple[str, str]]) -> list[tuple[str, bytes]]:
+    """The build configuration (``sysconfig``'s variables) with the moved prefix, not the host's.
+
+    Its ~50 variables (prefix, LIBDIR, CONFINCLUDEPY, ...) named where the host keeps Python.
+    """
+    import importlib
+
+    try:
+        name = sysconfig._get_sysconfigdata_name()  # type: ignore[attr-defined]
+        source = importlib.import_module(name).__file__
+        if source is None or not source.endswith(".py"):
+            return []
+        text = Path(source).read_bytes()
+    except (AttributeError, ImportError, OSError):
+        return []
+    jail_path = _in_jail(os.path.realpath(source), binds)
+    if jail_path is None:
+        return []
+    for host in sorted({base, sys.base_prefix, sys.base_exec_prefix}, key=len, reverse=True):
+        text = text.replace(host.encode(), jail_base.encode())
+    return [(jail_path, text)]
 
 
 def _library_path(binds: list[tuple[str, str]]) -> str | None:
@@ -305,8 +338,9 @@ def _system_binds() -> list[str]:
         # Only the linker cache from /etc (no passwd, shadow, hosts, credentials).
         args += ["--perms", "0755", "--dir", "/etc",
                  "--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-    fontconfig = str(Path(__file__).with_name("fonts.conf"))
-    args += ["--perms", "0755", "--dir", "/etc/fonts", "--ro-bind", fontconfig, FONTCONFIG_FILE]
+    # The fontconfig file itself comes from a pipe (PythonLayout.data): a bind of the package's
+    # copy would show the project checkout in the mount table.
+    args += ["--perms", "0755", "--dir", "/etc/fonts"]
     return args
 
 
@@ -328,6 +362,10 @@ def _python_binds(layout: PythonLayout, fds: Fds) -> list[str]:
                  f"{VENV_ROOT}/pyvenv.cfg"]
     # bwrap closes a data fd once read: one empty pipe per masked file.
     for fd, path in zip(fds.empty, layout.masked, strict=True):
+        args += ["--perms", "0644", "--ro-bind-data", str(fd), path]
+    for path in layout.hidden:
+        args += ["--perms", "0755", "--tmpfs", path, "--remount-ro", path]
+    for fd, (path, _) in zip(fds.data, layout.data, strict=True):
         args += ["--perms", "0644", "--ro-bind-data", str(fd), path]
     return args
 

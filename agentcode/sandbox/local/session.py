@@ -105,8 +105,9 @@ class LocalSandboxSession:
                 if layout.venv_config is not None:
                     venv_r = _pipe_with(layout.venv_config, child_fds)
                 empty = tuple(_pipe_with(b"", child_fds) for _ in layout.masked)
+                data = tuple(_pipe_with(content, child_fds) for _, content in layout.data)
                 mounts = host_tmpfs(limits)
-                fds = jail.Fds(request_r, response_w, info_w, seccomp_r, venv_r, empty)
+                fds = jail.Fds(request_r, response_w, info_w, seccomp_r, venv_r, empty, data)
                 bwrap_args = jail.bwrap_arguments(
                     limits, fds, uid=uid, tmpfs=mounts.mounts if mounts else None,
                     packages=self._packages)
