@@ -14,7 +14,7 @@ from collections import deque
 from typing import Any
 
 MAX_TURNS = 200
-MAX_BYTES = 16 * 1024 * 1024  # of all turns of one session, images included
+MAX_BYTES = 4 * 1024 * 1024  # of all turns of one session, images included (x max sessions)
 
 
 class Turns:
