@@ -50,12 +50,15 @@ NEVER_FAIL: dict[Any, str] = {}
 
 
 def never_fail() -> None:
-    """The heuristics that cannot fail a program, and why (not measured as false alarms)."""
+    """The heuristics not measured here, and why: they cannot fail a program, or this corpus
+    does not reach them."""
     from agentcode.generation.pipeline import Heuristic
 
     NEVER_FAIL.update({
         Heuristic.WAIVER: "waives an inferred failure; it never fails a program",
         Heuristic.STDIN_REWRITE: "adds a candidate judged only when the original fails",
+        # Every case here has input; that check runs only programs given none.
+        Heuristic.NO_INPUT_RUN: "not measured: it runs only requests with no input",
     })
 
 
