@@ -170,3 +170,23 @@ def test_closing_a_busy_session_stops_its_run() -> None:
             assert again.is_error
 
     _run(scenario)
+
+
+def test_a_verified_generation_without_a_session_takes_a_place_in_the_pool() -> None:
+    # Its candidates run in a sandbox of their own: that sandbox counts like a session.
+    model = FakeModel("```python\nprint(6 * 7)\n```")
+    server = build_server(small_settings(), max_sessions=1, model=model)
+
+    async def scenario() -> None:
+        async with Client(server) as client:
+            done = await client.call_tool("generate_python", {"prompt": "six times seven",
+                                                              "verify": True})
+            assert not done.is_error and (done.structured_content or {})["verified"] is True
+            await client.call_tool("create_session", {})
+            refused = await client.call_tool("generate_python", {"prompt": "again",
+                                                                 "verify": True})
+            assert refused.is_error and "close_session" in refused.content[0].text  # type: ignore[union-attr]
+            plain = await client.call_tool("generate_python", {"prompt": "no sandbox needed"})
+            assert not plain.is_error  # nothing runs: no place taken
+
+    _run(scenario)
