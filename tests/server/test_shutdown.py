@@ -23,9 +23,12 @@ def start_serve(*args: str) -> tuple[subprocess.Popen[str], str]:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     assert process.stderr is not None
-    line = process.stderr.readline()
-    found = re.search(r"serving on (http://127\.0\.0\.1:\d+)/\?token=(\S+)", line)
-    assert found, line
+    # Warnings may come first (a machine whose memory holds fewer sessions says so).
+    lines = [process.stderr.readline()]
+    while lines[-1].startswith("agentcode: warning:"):
+        lines.append(process.stderr.readline())
+    found = re.search(r"serving on (http://127\.0\.0\.1:\d+)/\?token=(\S+)", lines[-1])
+    assert found, "".join(lines)
     assert found.group(2) == TOKEN
     return process, found.group(1)
 
