@@ -190,7 +190,8 @@ def test_code_streams_into_the_editor_and_errors_show(
     start_server: StartServer, browser: Browser,
 ) -> None:
     def slow(call: FakeCall) -> Any:
-        return "```python\nraise ValueError('no such thing')\n```"
+        # Long enough (3 s) that the page is seen mid-answer even on a loaded machine.
+        return "```python\nraise ValueError('no such thing')\n" + "# waiting\n" * 24 + "```"
 
     model = FunctionModel(slow)
     model.chunk_size, model.delay = 4, 0.05
@@ -212,6 +213,17 @@ def test_code_streams_into_the_editor_and_errors_show(
     run(page)
     expect(page.locator("#error")).to_contain_text("ValueError: no such thing")
     expect(page.locator("#duration")).to_contain_text("exit 1")
+    # display() shows rich reprs in order; Markdown becomes elements, never markup.
+    page.evaluate("code => editor.setCode(code)",  # typing would meet the auto-indent
+                  "class Note:\n    def _repr_markdown_(self):\n        return "
+                  "'# Done\\n- **bold** <img src=x>'\n\ndisplay(Note())\ndisplay(7)\n")
+    run(page)
+    note = page.locator("#outputs .markdown-output")
+    expect(note.locator("h3")).to_have_text("Done")
+    expect(note.locator("li strong")).to_have_text("bold")
+    expect(note.locator("li")).to_contain_text("<img src=x>")
+    assert note.locator("img").count() == 0
+    expect(page.locator("#outputs pre.text-output")).to_have_text("7")
     page.close()
 
 

@@ -67,13 +67,54 @@ const Render = (() => {
     return figure;
   }
 
+  // Markdown, a safe subset built as elements (headings, lists, code blocks, **bold**, *em*,
+  // `code`); everything else stays text, so nothing in it can become markup.
+  function inline(text) {
+    const parts = [];
+    let last = 0;
+    for (const m of text.matchAll(/\*\*[^*]+\*\*|`[^`]+`|\*[^*\s][^*]*\*/g)) {
+      parts.push(text.slice(last, m.index));
+      const t = m[0];
+      if (t.startsWith("**")) parts.push(el("strong", { text: t.slice(2, -2) }));
+      else if (t.startsWith("`")) parts.push(el("code", { text: t.slice(1, -1) }));
+      else parts.push(el("em", { text: t.slice(1, -1) }));
+      last = m.index + t.length;
+    }
+    parts.push(text.slice(last));
+    return parts;
+  }
+
+  function markdown(text) {
+    const root = el("div", { class: "markdown-output" });
+    let list = null, code = null;
+    for (const line of text.split("\n")) {
+      if (code) {
+        if (/^```/.test(line)) { root.append(code); code = null; } else code.textContent += `${line}\n`;
+        continue;
+      }
+      const heading = line.match(/^(#{1,6})\s+(.*)/);
+      const item = line.match(/^\s*[-*+]\s+(.*)/);
+      if (/^```/.test(line)) { code = el("pre"); list = null; }
+      else if (heading) {
+        root.append(el(`h${Math.min(6, heading[1].length + 2)}`, {}, ...inline(heading[2])));
+        list = null;
+      } else if (item) {
+        if (!list) { list = el("ul"); root.append(list); }
+        list.append(el("li", {}, ...inline(item[1])));
+      } else if (line.trim()) { root.append(el("p", {}, ...inline(line))); list = null; }
+      else list = null;
+    }
+    if (code) root.append(code);
+    return root;
+  }
+
   // One output, its richest form first (as a notebook picks it).
   function output(out) {
     if (out.png) return image(`data:image/png;base64,${out.png}`, out.name);
     if (out.jpeg) return image(`data:image/jpeg;base64,${out.jpeg}`, out.name);
     if (out.svg) return image(`data:image/svg+xml;base64,${base64Utf8(out.svg)}`, out.name);
     if (out.html) return htmlFrame(out.html, out.main ? "the value" : "displayed table");
-    if (out.markdown) return el("div", { class: "markdown-output", text: out.markdown });
+    if (out.markdown) return markdown(out.markdown);
     if (out.text !== null && out.text !== undefined) {
       return el("pre", { class: "text-output", text: out.text });
     }
