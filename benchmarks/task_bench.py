@@ -251,21 +251,28 @@ def check_programs(tasks: list[Task], settings: Any) -> dict[str, str]:
 
 # --- asking ---------------------------------------------------------------------------------
 
-def input_context(task: Task) -> str | None:
+# Methods of issue 26 a run can turn off (--without), to measure them against the same tasks.
+METHODS = ("profile", "variables", "no-input-run")
+
+
+def input_context(task: Task, *, profile: bool = True) -> str | None:
     """The data context the CLI sends: `cat input | agentcode gen ...` for stdin tasks (a
-    sample of stdin), `agentcode gen --file NAME ...` for file tasks (a sample of each file)."""
+    sample of stdin), `agentcode gen --file NAME ...` for file tasks (a sample of each file);
+    ``profile``: with the input's profile (`agentcode.generation.profile`)."""
     from agentcode.generation.codegen import describe_files, describe_input
 
     parts = []
     if task.stdin is not None:
-        parts.append(describe_input(task.stdin.encode("utf-8")))
+        parts.append(describe_input(task.stdin.encode("utf-8"), profile=profile))
     if task.files:
-        parts.append(describe_files({k: v.encode("utf-8") for k, v in task.files.items()}))
+        parts.append(describe_files({k: v.encode("utf-8") for k, v in task.files.items()},
+                                    profile=profile))
     return "\n\n".join(parts) or None
 
 
 def ask(
-    task: Task, mode: str, model: Any, settings: Any, max_repairs: int | None
+    task: Task, mode: str, model: Any, settings: Any, max_repairs: int | None,
+    without: frozenset[str] = frozenset(), agreement: int = 1,
 ) -> dict[str, Any]:
     """One answer for ``task`` through a `Session` as the CLI makes it; every round's code."""
     from agentcode.api.session import Session
@@ -285,7 +292,15 @@ def ask(
     conversation.stateful = False
     try:
         with conversation:
-            generation = conversation.generate(task.prompt, context=input_context(task), **options)
+            if "verify" in options:
+                from agentcode.generation.pipeline import Checks
+
+                options["show_variables"] = "variables" not in without
+                options["agreement"] = agreement
+                if "no-input-run" in without:
+                    options["checks"] = Checks.parse("no-no-input-run")
+            context = input_context(task, profile="profile" not in without)
+            generation = conversation.generate(task.prompt, context=context, **options)
     except AgentcodeError as exc:
         return {"code": "", "error": str(exc)[:500], "seconds": time.perf_counter() - started,
                 "rounds": []}
@@ -475,6 +490,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int,
                         help="llama.cpp threads (1 keeps decoding steady on a busy machine)")
     parser.add_argument("--note", help="a sentence kept in the results file")
+    parser.add_argument("--without", default="",
+                        help=f"methods to turn off, comma-separated: {', '.join(METHODS)}")
+    parser.add_argument("--agreement", type=int, default=1,
+                        help="candidates in all when one passes on known input (1: off)")
     return parser.parse_args(argv)
 
 
@@ -539,6 +558,18 @@ def batch_result(task: Task, code: str, run: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _commit() -> str:
+    """The commit measured (with "+changes" when the tree differs from it)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              check=False).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD")
+    return head + ("+changes" if git("status", "--porcelain", "--", "agentcode") else "")
+
+
 def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
     import agentcode.generation.codegen as generation
 
@@ -547,12 +578,17 @@ def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
         sys.exit("task_bench.py: --modes takes plain, input and/or verify (plain,verify)")
     if args.system_prompt:
         generation.SYSTEM_PROMPT = args.system_prompt.read_text(encoding="utf-8").strip()
+    without = frozenset(w.strip() for w in args.without.split(",") if w.strip())
+    if without - set(METHODS) or args.agreement < 1:
+        sys.exit(f"task_bench.py: --without takes {', '.join(METHODS)}; --agreement 1 or more")
     data: dict[str, Any] = {
         "meta": {
             "model": args.model, "modes": modes, "max_repairs": args.max_repairs,
             "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start",
             "threads": args.threads,
+            "without": sorted(without), "agreement": args.agreement,
+            "commit": _commit(),
             "system_prompt": generation.SYSTEM_PROMPT,
             "system_prompt_name": args.system_prompt.name if args.system_prompt else "built-in",
             "note": args.note or "",
@@ -576,7 +612,8 @@ def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
         for mode in modes:
             if (task.name, mode) in done:
                 continue
-            answer = ask(task, mode, model, settings, args.max_repairs)
+            answer = ask(task, mode, model, settings, args.max_repairs, without,
+                         args.agreement)
             row = {"task": task.name, "mode": mode, "split": task.split, **answer,
                    **run_answer(task, answer["code"], settings)}
             if mode in ("verify", "input") and row["rounds"]:
@@ -588,6 +625,7 @@ def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
                     else run_answer(task, first, settings)["passed"]
                 )
             row["seconds"] = round(row["seconds"], 2)
+            row["load"] = round(os.getloadavg()[0], 2)  # a busy machine slows every timing
             data["results"].append(row)
             save(args.json, data)
             verdict = "pass" if row["passed"] else f"FAIL ({row['failure']})"

@@ -246,3 +246,22 @@ def test_a_failing_profiler_leaves_the_sample_alone(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(profile_module, "profile_data", broken)
     context = describe_input(b"a\nb\n")
     assert "```text\na\nb\n```" in context and "Profile" not in context
+
+
+def test_the_profile_says_how_to_read_the_format_from_stdin_or_the_file() -> None:
+    from agentcode.generation.codegen import describe_files, describe_input
+
+    assert "Read it with csv.DictReader(sys.stdin, delimiter=';')" in describe_input(
+        b"id;name\n1;a\n2;b\n")
+    assert "Read it with csv.reader(sys.stdin)" in describe_input(b"1,a\n2,b\n3,c\n")
+    bom = describe_input(b"\xef\xbb\xbfid,name\n1,a\n2,b\n")
+    assert ("csv.DictReader(io.TextIOWrapper(sys.stdin.buffer, newline='', "
+            "encoding='utf-8-sig'))") in bom
+    files = describe_files({"x.json": b'[{"a": 1}]', "c.ini": b"[s]\nk = v\n",
+                            "t.csv": b"a,b\n1,2\n"})
+    assert "Read it with json.load(open('x.json'))" in files
+    assert "read('c.ini')" in files
+    assert "csv.DictReader(open('t.csv', newline=''))" in files
+    assert "Read it with json.loads(line) for each non-blank line of sys.stdin" in \
+        describe_input(b'{"a": 1}\n{"a": 2}\n')
+    assert "Read it with" not in describe_input(b"just some words\nmore words\n")

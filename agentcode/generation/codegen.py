@@ -101,6 +101,7 @@ def describe_input(
     source: str = "stdin",
     max_lines: int = SAMPLE_LINES,
     profile: bool = True,
+    file: str | None = None,
 ) -> str:
     """A bounded sample of the program's real input plus its size, as a data context.
 
@@ -108,7 +109,8 @@ def describe_input(
     must read the whole input from ``source`` rather than embed the sample. ``data`` may be
     only the head of the input when ``total_bytes`` / ``total_lines`` give the real size.
     ``profile`` adds what the data is (format, header, columns and their types, keys, row
-    count: `generation.profile`), computed on the host from ``data``.
+    count, how to read it: `generation.profile`), computed on the host from ``data``; ``file``
+    names the work-dir file the data is (default: it comes on stdin).
     """
     total = len(data) if total_bytes is None else total_bytes
     head = data[:SAMPLE_BYTES]
@@ -126,7 +128,7 @@ def describe_input(
     fence = "```"
     while fence in text:
         fence += "`"
-    facts = f"\n{_profile(data, source, complete=not truncated)}" if profile else ""
+    facts = f"\n{_profile(data, source, file, complete=not truncated)}" if profile else ""
     return (
         f"the program reads it from {source} ({size}{line_count}; {which}). "
         f"Read the real input from {source}; do not copy this sample into the code.\n"
@@ -134,13 +136,13 @@ def describe_input(
     ).rstrip()
 
 
-def _profile(data: bytes, source: str, *, complete: bool) -> str:
+def _profile(data: bytes, source: str, file: str | None, *, complete: bool) -> str:
     """`generation.profile`'s description of ``data``; empty if profiling fails (a bonus for
     the model: a bug in it must not stop the request)."""
     from agentcode.generation.profile import profile_data
 
     try:
-        return profile_data(data, complete=complete).describe(source)
+        return profile_data(data, complete=complete).describe(source, file=file)
     except Exception:  # noqa: BLE001 - see above; logged for whoever debugs it
         logger.warning("profiling the input failed", exc_info=True)
         return ""
@@ -185,7 +187,8 @@ def describe_files(files: Mapping[str, bytes], *, profile: bool = True) -> str:
     what it is: `describe_input`), as a data context."""
     lines = max(10, SAMPLE_LINES // max(1, len(files)))
     return "\n\n".join(
-        describe_input(data, source=f"the file {name}", max_lines=lines, profile=profile)
+        describe_input(data, source=f"the file {name}", max_lines=lines, profile=profile,
+                       file=name)
         for name, data in files.items()
     )
 

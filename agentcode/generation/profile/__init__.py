@@ -55,14 +55,55 @@ class Profile:
     facts: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
-    def describe(self, source: str = "the input") -> str:
-        """The profile in words for the model, at most `MAX_DESCRIPTION` characters."""
+    def describe(self, source: str = "the input", *, file: str | None = None) -> str:
+        """The profile in words for the model, at most `MAX_DESCRIPTION` characters; ``file``:
+        the input is that file in the work dir (else stdin), for the line saying how to read it.
+        """
         lines = [f"Profile of {source}: {', '.join(self.facts) or self.format}."]
         if self.columns:
             lines.append("Columns: " + "; ".join(c.describe() for c in self.columns) + ".")
+        how = self.reading(file)
+        if how:
+            lines.append(f"Read it with {how}.")
         lines += [f"Note: {note}." for note in self.notes]
         text = "\n".join(lines)
         return text if len(text) <= MAX_DESCRIPTION else text[: MAX_DESCRIPTION - 3] + "..."
+
+
+    def reading(self, file: str | None = None) -> str | None:
+        """The standard library's way to read this format from stdin or ``file``, or None.
+
+        The embedded model, shown only a sample, passed a string to ``csv.DictReader`` (which
+        then iterates its characters) or the one line ``input()`` returns (dev-split tasks).
+        """
+        encoding = {"latin-1": "latin-1", "utf-8 with BOM": "utf-8-sig"}.get(self.encoding)
+        table = self.format == "csv"  # the csv module wants newline='' on what it reads
+        options = "".join([", newline=''" if table else "",
+                           f", encoding={encoding!r}" if encoding else ""])
+        if file is not None:
+            stream = f"open({file!r}{options})"
+        elif encoding:
+            stream = f"io.TextIOWrapper(sys.stdin.buffer{options})"
+        else:
+            stream = "sys.stdin"
+        if table:
+            dialect = "" if self.delimiter in (None, ",") else f", delimiter={self.delimiter!r}"
+            if self.header:
+                return (f"csv.DictReader({stream}{dialect}) (each row a dict keyed by the "
+                        "header names)")
+            return f"csv.reader({stream}{dialect}) (each row a list)"
+        if self.format == "json":
+            return f"json.load({stream})"
+        if self.format == "jsonl":
+            return f"json.loads(line) for each non-blank line of {stream}"
+        if self.format == "toml":
+            return (f"tomllib.load(open({file!r}, 'rb'))" if file is not None
+                    else "tomllib.loads(sys.stdin.read())")
+        if self.format == "ini":
+            return ("configparser.ConfigParser() and its read("
+                    f"{file!r})" if file is not None else
+                    "configparser.ConfigParser() and its read_string(sys.stdin.read())")
+        return None
 
 
 def profile_data(data: bytes, *, complete: bool = True) -> Profile:
