@@ -48,13 +48,15 @@ def execute_turn(code: str, execution: dict[str, Any]) -> dict[str, Any]:
     return {**execution, "kind": "execute", "code": code}
 
 
-def label(generation: dict[str, Any], *, ran: bool, known_input: bool) -> str:
-    """What was checked, in words: never a bare "verified"."""
+def label(generation: dict[str, Any], *, ran: bool, files: bool, stdin: bool) -> str:
+    """What was checked, in words: never a bare "verified". ``files``, ``stdin``: whether the
+    candidate ran with uploaded files in its work dir, with a given stdin."""
     runs = [r for r in generation.get("rounds") or [] if r.get("stage") != "preflight"]
     if not ran or not runs:
         return "not run"
     count = f"{len(runs)} round{'s' if len(runs) != 1 else ''}"
-    on = "on the uploaded data" if known_input else "(no input)"
+    on = ("on the uploaded data and stdin" if files and stdin else "on the uploaded data" if files
+          else "on the given stdin" if stdin else "(no input)")
     if generation.get("verified"):
         return f"ran cleanly {on}, {count}"
     return f"did not run cleanly {on} after {count}"

@@ -179,7 +179,7 @@ def perform(session: Session, request: GenerateRequest | ExecuteRequest, turns: 
     generation = session.generate(request.prompt, on_token=emit("token"),
                                   on_restart=emit("restart"), on_round=on_round, **options)
     body = generation.to_dict()
-    body["label"] = label(body, ran=ran, known_input=bool(files or request.stdin))
+    body["label"] = label(body, ran=ran, files=bool(files), stdin=request.stdin is not None)
     turns.add(generate_turn(request.prompt, body))
     return body
 

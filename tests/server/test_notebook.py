@@ -20,12 +20,12 @@ def test_turns_keep_the_latest_within_both_bounds(monkeypatch) -> None:
 def test_labels_say_what_was_checked() -> None:
     run = {"stage": "run", "passed": True}
     preflight = {"stage": "preflight", "passed": False}
-    assert label({"rounds": [], "verified": False}, ran=False, known_input=True) == "not run"
-    assert label({"rounds": [preflight], "verified": False}, ran=True,
-                 known_input=True) == "not run"
-    assert label({"rounds": [run], "verified": True}, ran=True, known_input=True) == \
+    files = {"files": True, "stdin": False}
+    assert label({"rounds": [], "verified": False}, ran=False, **files) == "not run"
+    assert label({"rounds": [preflight], "verified": False}, ran=True, **files) == "not run"
+    assert label({"rounds": [run], "verified": True}, ran=True, **files) == \
         "ran cleanly on the uploaded data, 1 round"
-    assert label({"rounds": [run, run], "verified": True}, ran=True, known_input=False) == \
-        "ran cleanly (no input), 2 rounds"
-    assert label({"rounds": [run] * 3, "verified": False}, ran=True, known_input=True) == \
-        "did not run cleanly on the uploaded data after 3 rounds"
+    assert label({"rounds": [run, run], "verified": True}, ran=True, files=False,
+                 stdin=False) == "ran cleanly (no input), 2 rounds"
+    assert label({"rounds": [run] * 3, "verified": False}, ran=True, files=False,
+                 stdin=True) == "did not run cleanly on the given stdin after 3 rounds"
