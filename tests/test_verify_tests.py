@@ -215,3 +215,32 @@ def test_skipped():
     failure = verifier.run("def sq(n):\n    return n * 2\n") or ""
     assert "3 of 4 tests failed" in failure
     assert "test_square[n=3, square=9] failed" in failure
+
+
+def test_code_cannot_forge_the_tests_or_the_checks_verdict(settings: Settings) -> None:
+    """Issue 24: a test file with `assert False` and a check `1 == 2` were reported as passed
+    when the candidate forged the runner's report: exited with 0 from inside a check or from a
+    planted pytest module, or replaced builtins the worker compiles and encodes with."""
+    failing_tests = "def test_it():\n    assert False\n"
+    exits = "import sys\ndef f(x):\n    sys.exit(0)\n"
+    assert Verifier(settings, check="f(1) == 2").run(exits) is not None
+    planted = ("open('pytest.py', 'w').write('raise SystemExit(0)\\n')\n"
+               "def f(x):\n    return x\n")
+    assert _run(failing_tests, planted, settings) is not None
+    patched = (
+        "import builtins, json\n"
+        "_real = builtins.compile\n"
+        "def _compile(source, *args, **kwargs):\n"
+        "    text = source if isinstance(source, str) else ''\n"
+        "    return _real('pass' if 'agentcode' in text else source, *args, **kwargs)\n"
+        "builtins.compile = _compile\n"
+        "builtins.eval = lambda *args, **kwargs: True\n"
+        "_dumps = json.dumps\n"
+        "json.dumps = lambda obj, *a, **k: _dumps({**obj, 'status': 'ok', 'exit_code': 0,\n"
+        "                                          'error': None} if isinstance(obj, dict)\n"
+        "                                         and obj.get('type') == 'result' else obj)\n"
+    )
+    assert _run(failing_tests, patched, settings) is not None
+    assert Verifier(settings, check="1 == 2").run(patched) is not None
+    # Names in a check resolve as before (a global called value included).
+    assert Verifier(settings, check="value == 3\n# why").run("value = 3") is None

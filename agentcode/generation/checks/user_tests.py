@@ -14,6 +14,13 @@ from agentcode.errors import UsageError
 
 # Frames of the runner itself are dropped from reports (see test_harness._describe).
 RUNNER_FILENAME = "<agentcode-test-runner>"
+# A step that exits (sys.exit(0) in a function the tests call, a planted pytest.py that exits
+# when the runner imports it) ends with exit code 0, which a run counts as clean: here it fails.
+_EXIT_FAILS = (
+    "except SystemExit as _agentcode_exit:\n"
+    "    raise AssertionError('the code exited (' + repr(_agentcode_exit.code)[:100] + ') '\n"
+    "                         'before the tests finished') from None\n"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +93,7 @@ def tests_code(tests: TestSource) -> str:
         f"    return runner['run_tests']({tests.code!r}, {tests.filename!r}, globals())\n"
         "try:\n"
         f"    {_REPORT} = _agentcode_run_tests()\n"
+        f"{_EXIT_FAILS}"
         "finally:\n"
         "    del _agentcode_run_tests\n"
         f"if {_REPORT}['message']:\n"
@@ -123,12 +131,16 @@ def validate_check(check: str | None) -> str | None:
 def check_code(check: str) -> str:
     """Code that evaluates ``check`` in the candidate's namespace and raises unless it is true."""
     return (
+        # The expression is part of the code, not given to eval(): code that replaced
+        # builtins.eval cannot answer for it.
         "def _agentcode_check():\n"
-        f"    value = eval({check!r}, globals())\n"
-        "    if not value:\n"
-        f"        raise AssertionError('check ' + {check!r} + ' was ' + repr(value)[:300])\n"
+        f"    _agentcode_value = (\n{check}\n    )\n"
+        "    if not _agentcode_value:\n"
+        f"        raise AssertionError('check ' + {check!r} + ' was ' + "
+        "repr(_agentcode_value)[:300])\n"
         "try:\n"
         "    _agentcode_check()\n"
+        f"{_EXIT_FAILS}"
         "finally:\n"
         "    del _agentcode_check\n"
     )

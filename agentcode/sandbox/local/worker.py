@@ -20,6 +20,13 @@ import sys
 import time
 import types
 
+# What the worker itself compiles, runs and encodes with, bound before any code runs: code that
+# replaces builtins.compile or json.dumps must not change how a later request is run or what
+# its result line says (the Verifier's tests run as a later request of the candidate's session).
+_COMPILE, _EXEC, _EVAL = compile, exec, eval
+_DUMPS = json.JSONEncoder().encode
+_LOADS = json.JSONDecoder().decode
+
 WORKER_FILENAME = sys.argv[0] if sys.argv and sys.argv[0] != "-c" else "<string>"
 
 
@@ -226,13 +233,13 @@ def _compile(code, filename):
     import linecache
 
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-    tree = ast.parse(code, filename, "exec")
+    tree = _COMPILE(code, filename, "exec", ast.PyCF_ONLY_AST)
     last = None
     # A trailing ';' silences the value, as in IPython.
     if tree.body and isinstance(tree.body[-1], ast.Expr) and not code.rstrip().endswith(";"):
         last = ast.Expression(tree.body.pop().value)
-    body = compile(tree, filename, "exec")
-    return body, (compile(last, filename, "eval") if last is not None else None)
+    body = _COMPILE(tree, filename, "exec")
+    return body, (_COMPILE(last, filename, "eval") if last is not None else None)
 
 
 def _b64(data):
@@ -469,9 +476,9 @@ def run(request, namespace):
     _State.shown, _State.shown_bytes, _State.dropped = [], 0, 0
     try:
         _State.running = True
-        exec(body, namespace)
+        _EXEC(body, namespace)
         if last is not None:
-            value = eval(last, namespace)
+            value = _EVAL(last, namespace)
             if value is not None:
                 result["outputs"].append(_rich(value, _State.output_bytes))
         result["outputs"].extend(_figures())
@@ -505,13 +512,13 @@ def run(request, namespace):
 
 def _encode(result, limit):
     """The result line, never over ``limit`` (the supervisor stops a session past it)."""
-    line = json.dumps(result).encode() + b"\n"
+    line = _DUMPS(result).encode() + b"\n"
     if len(line) > limit:
         # Too big for the protocol (huge figures): keep the text of each output only.
         for out in result["outputs"]:
             for key in ("html", "png", "jpeg", "svg", "markdown"):
                 out[key] = None
-        line = json.dumps(result).encode() + b"\n"
+        line = _DUMPS(result).encode() + b"\n"
     error = result.get("error") or {}
     if len(line) > limit:
         error.pop("frame_locals", None)
@@ -524,7 +531,7 @@ def _encode(result, limit):
             result["outputs"] = []
         for holder, key in holders:
             holder[key] = holder[key][: len(holder[key]) // 2]
-        line = json.dumps(result).encode() + b"\n"
+        line = _DUMPS(result).encode() + b"\n"
     return line
 
 
@@ -578,7 +585,7 @@ def main():
             line = requests.readline()
             if not line:
                 return
-            request = json.loads(line)
+            request = _LOADS(line.decode("utf-8"))
             request_id = request.pop("id", None)
         except KeyboardInterrupt:
             continue  # a late interrupt that landed between executions
