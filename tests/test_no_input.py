@@ -113,6 +113,15 @@ def test_a_program_that_prints_nothing_for_a_request_for_output_is_repaired(
     assert "the request asks for a result: print it" in model.calls[1].prompt
 
 
+def test_two_programs_that_both_print_nothing_are_both_wrong(settings: Settings) -> None:
+    other = UNCALLED.replace("limit", "upper")
+    model = FakeModel([fenced(UNCALLED), fenced(other), fenced(CALLED)])
+    generation = generate_verified("fibonacci numbers below 100", VerifyOptions(no_input=True),
+                                   ask=AskOptions(model=model), settings=settings)
+    assert generation.code == CALLED and [r.passed for r in generation.rounds] == [False, False,
+                                                                                  True]
+
+
 def test_a_program_that_reads_input_is_returned_unrun(settings: Settings) -> None:
     reads = "name = input()\nprint(name.upper())\n"
     model = FakeModel([fenced(reads)])

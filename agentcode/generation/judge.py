@@ -285,11 +285,11 @@ class Verifier:
             self.last_output = output_key(execution.stdout + shown,
                                           {name: session.read_file(name) for name in written})
         if not (execution.stdout.strip() or execution.outputs or written):
+            if self.no_input:  # the run was made to see this: the request asks for output
+                return Failure(Stage.OUTPUT, Kind.NO_OUTPUT, NO_OUTPUT_ASKED,
+                               heuristic=Heuristic.NO_INPUT_RUN)
             if Heuristic.OUTPUT_EMPTY not in self.checks:
                 return None
-            if self.no_input:
-                return Failure(Stage.OUTPUT, Kind.NO_OUTPUT, NO_OUTPUT_ASKED,
-                               heuristic=Heuristic.OUTPUT_EMPTY)
             where = input_whereabouts(stdin_given=bool(self.stdin), files=self.files)
             stderr = execution.stderr.strip()
             return Failure(Stage.OUTPUT, Kind.NO_OUTPUT, NO_OUTPUT + "".join([

@@ -68,7 +68,7 @@ _STAGE_RANK = {
 }
 # An inferred output failure that a different program repeats is waived (Heuristic.WAIVER);
 # a run that left no result at all is not: two programs that both do nothing are both wrong.
-_WAIVABLE = frozenset(set(Heuristic) - {Heuristic.OUTPUT_EMPTY})
+_WAIVABLE = frozenset(set(Heuristic) - {Heuristic.OUTPUT_EMPTY, Heuristic.NO_INPUT_RUN})
 
 RoundCallback = Callable[[RepairRound, int], None]
 
