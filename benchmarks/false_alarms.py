@@ -57,8 +57,6 @@ def never_fail() -> None:
     NEVER_FAIL.update({
         Heuristic.WAIVER: "waives an inferred failure; it never fails a program",
         Heuristic.STDIN_REWRITE: "adds a candidate judged only when the original fails",
-        # Every case here has input; that check runs only programs given none.
-        Heuristic.NO_INPUT_RUN: "not measured: it runs only requests with no input",
     })
 
 
@@ -78,15 +76,21 @@ def load_cases(corpus: Path = CORPUS) -> list[Case]:
 def judge_case(case: Case, session: Any, settings: Any, checks: Any) -> Any:
     """The failure the pipeline's checks (``checks``) find in ``case``'s program, or None:
     the pre-flight, then the run in ``session`` (cleaned first)."""
+    from agentcode.generation.checks.no_input import asks_for_output, needs_input
     from agentcode.generation.checks.preflight import preflight
     from agentcode.generation.judge import Verifier
+    from agentcode.generation.pipeline import Heuristic
 
     checked = preflight(case.program, stdin=case.stdin, checks=checks)
     if checked.failure is not None:
         return checked.failure
+    no_input = case.stdin is None and not case.files
+    if no_input and not (Heuristic.NO_INPUT_RUN in checks and asks_for_output(case.request)
+                         and needs_input(checked.code) is None):
+        return None  # as the pipeline does: with no input, only that run judges a program
     session.execute(CLEAN)
     verifier = Verifier(settings, stdin=case.stdin, files=case.files, task=case.request,
-                        checks=checks)
+                        checks=checks, no_input=no_input)
     return verifier.assess_in(session, checked.code)
 
 
@@ -99,6 +103,9 @@ def measure(cases: list[Case], settings: Any) -> dict[str, Any]:
     never_fail()
 
     fired: dict[str, list[str]] = {h.value: [] for h in Heuristic}
+    # The cases each heuristic can see: no-input-run only those with no input, the others only
+    # those with input (a program given none is judged by that run alone).
+    seen: dict[str, int] = {h.value: 0 for h in Heuristic}
     broken: list[str] = []
     offered: list[str] = []  # a rewrite offered beside a correct program (judged only on failure)
     none = Checks(frozenset())
@@ -108,9 +115,11 @@ def measure(cases: list[Case], settings: Any) -> dict[str, Any]:
             if fact is not None:
                 broken.append(f"{case.name}: {fact.message.splitlines()[0]}")
                 continue
+            no_input = case.stdin is None and not case.files
             for heuristic in Heuristic:
-                if heuristic in NEVER_FAIL:
+                if heuristic in NEVER_FAIL or no_input != (heuristic is Heuristic.NO_INPUT_RUN):
                     continue
+                seen[heuristic.value] += 1
                 failure = judge_case(case, session, settings, Checks(frozenset({heuristic})))
                 if failure is not None and failure.heuristic is heuristic:
                     fired[heuristic.value].append(case.name)
@@ -123,7 +132,8 @@ def measure(cases: list[Case], settings: Any) -> dict[str, Any]:
         "broken": broken,
         "rewrite_offered": offered,
         "checks": {
-            name: {"fired": len(names), "rate": round(len(names) / judged, 4) if judged else None,
+            name: {"fired": len(names), "of": seen[name],
+                   "rate": round(len(names) / seen[name], 4) if seen[name] else None,
                    "on_by_default": Heuristic(name) in Checks(), "cases": names}
             if Heuristic(name) not in NEVER_FAIL else
             {"fired": None, "rate": None, "on_by_default": Heuristic(name) in Checks(),
@@ -163,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         if row["rate"] is None:
             continue
         state = "on" if row["on_by_default"] else "off"
-        print(f"{name:14} fired on {row['fired']:3} of {results['judged']} "
+        print(f"{name:14} fired on {row['fired']:3} of {row['of']} "
               f"({row['rate']:.1%}), {state} by default", file=sys.stderr)
     print(f"broken cases: {len(results['broken'])}; rewrite offered beside "
           f"{len(results['rewrite_offered'])}", file=sys.stderr)

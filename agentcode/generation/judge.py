@@ -284,7 +284,9 @@ class Verifier:
             shown = "".join(out.text or "" for out in execution.outputs if out.main)
             self.last_output = output_key(execution.stdout + shown,
                                           {name: session.read_file(name) for name in written})
-        if not (execution.stdout.strip() or execution.outputs or written):
+        # With no input, what the program logged to stderr is its output too (a warning).
+        logged = self.no_input and bool(execution.stderr.strip())
+        if not (execution.stdout.strip() or execution.outputs or written or logged):
             if self.no_input:  # the run was made to see this: the request asks for output
                 return Failure(Stage.OUTPUT, Kind.NO_OUTPUT, NO_OUTPUT_ASKED,
                                heuristic=Heuristic.NO_INPUT_RUN)
