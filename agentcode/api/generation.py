@@ -10,79 +10,50 @@ are on ``Generation.rounds``, not in the history).
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING, Any, Unpack
 
 from agentcode.errors import SandboxUnavailableError
-from agentcode.generation.pipeline import Checks
+from agentcode.generation.request import GenerateOptions, Request
+from agentcode.generation.verify import file_map as _file_map
+from agentcode.generation.verify import stdin_bytes as _stdin_bytes
 
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from strands.models.model import Model
-    from strands.types.content import Messages
-
     from agentcode.config import Settings
-    from agentcode.models.router import RestartCallback, RetryPolicy, TokenCallback
-    from agentcode.models.sampling import Sampling
-    from agentcode.sandbox.base import SandboxSession
     from agentcode.types import Generation
 
 
-async def agenerate(
-    prompt: str,
-    *,
-    model: str | Model | Sequence[str | Model] | None = None,
-    system: str | None = None,
-    context: str | None = None,
-    history: Messages | None = None,
-    settings: Settings | None = None,
-    on_token: TokenCallback | None = None,
-    on_restart: RestartCallback | None = None,
-    policy: RetryPolicy | None = None,
-    sampling: Sampling | None = None,
-) -> Generation:
-    """The async form of `generate` (without verification)."""
+async def agenerate(prompt: str, *, settings: Settings | None = None,
+                    **options: Unpack[GenerateOptions]) -> Generation:
+    """The async form of `generate`: the same options, the same checks (the sandbox runs in
+    a thread, off the event loop)."""
     from agentcode.config import load_settings
-    from agentcode.generation.codegen import AskOptions, agenerate_code
 
     settings = settings or load_settings()
-    ask = AskOptions(model=model, system=system, context=context, history=history,
-                     on_token=on_token, on_restart=on_restart, policy=policy, sampling=sampling)
-    generation = await agenerate_code(prompt, ask, settings=settings)
+    request, fallback = _prepare(prompt, settings, options)
+    try:
+        generation = await request.arun(settings)
+    except SandboxUnavailableError as exc:
+        if fallback is None:
+            raise
+        logger.warning("not running the code: %s", exc)
+        generation = await fallback.arun(settings)
     record_generation(generation, settings)
     return generation
 
 
-def generate(
-    prompt: str,
-    *,
-    model: str | Model | Sequence[str | Model] | None = None,
-    system: str | None = None,
-    context: str | None = None,
-    history: Messages | None = None,
-    settings: Settings | None = None,
-    on_token: TokenCallback | None = None,
-    on_restart: RestartCallback | None = None,
-    policy: RetryPolicy | None = None,
-    sampling: Sampling | None = None,
-    verify: bool | None = None,
-    tests: str | os.PathLike[str] | None = None,
-    check: str | None = None,
-    max_repairs: int | None = None,
-    stdin: bytes | str | os.PathLike[str] | None = None,
-    files: Mapping[str, bytes] | Sequence[str | os.PathLike[str]] | None = None,
-    sandbox: SandboxSession | str | None = None,
-    checks: Checks | str | Sequence[str] | None = None,
-) -> Generation:
+def generate(prompt: str, *, settings: Settings | None = None,
+             **options: Unpack[GenerateOptions]) -> Generation:
     """Write a Python program for ``prompt``.
 
     ``model``: a name (``"local"``, ``"bedrock"``, ``"bedrock:<id>"``, ``"local:<name or path>"``,
     comma-separated for a chain), a list of names, or a strands ``Model``; default: the
     configured chain (``settings.model``). ``system``: extra instructions appended to the
     built-in system prompt. ``context``: a description or sample of the input data (see
-    `generation.codegen.describe_input`). ``history``: earlier turns (see `generation.codegen`).
+    `generation.codegen.describe_input`; default, when ``stdin`` or ``files`` are given, their
+    samples as ``gen`` shows them). ``history``: earlier turns (see `generation.codegen`).
     ``on_token`` gets the reply's text as it streams; ``on_restart`` is called when streamed
     text is void because that call failed and another starts. ``sampling``
     (`agentcode.models.sampling.Sampling`) sets the temperature and seed of this call only;
@@ -92,44 +63,93 @@ def generate(
     ``stdin`` and ``files``, then the ``tests`` (a ``Path`` to a test file, or test source) and
     the ``check`` expression, and repairs failures up to ``max_repairs`` times (default
     `DEFAULT_MAX_REPAIRS`); see `generation.verify.generate_verified`. Left unset (None), the
-    CLI's rule applies (`agentcode.api.session.known_input_options`): with no input, a request
-    that asks for output ("print ...", a question, "fibonacci numbers below 100") is run once
-    with empty stdin and repaired at most `SMOKE_MAX_REPAIRS` times when it crashes or prints
-    nothing; where no sandbox can run it, the code comes back unrun. ``verify=False`` never
-    runs it. The result's ``verified``, ``checked`` and ``rounds`` say how it went.
-    ``checks`` chooses the heuristic checks (`agentcode.generation.pipeline.Checks`, or words
-    such as ``"no-output-file,output-echo"`` applied to the config file's ``checks``).
+    rule of ``gen``, the server and MCP applies (`known_input_options`): with ``stdin`` or
+    ``files`` the candidate runs once on them and is repaired at most `SMOKE_MAX_REPAIRS` times;
+    with no input, a request that asks for output ("print ...", a question, "fibonacci numbers
+    below 100") is run once with empty stdin the same way; where no sandbox can run it, the code
+    comes back unrun. ``verify=False`` never runs it. The result's ``verified``, ``checked`` and
+    ``rounds`` say how it went. ``checks`` chooses the heuristic checks
+    (`agentcode.generation.pipeline.Checks`, or words such as ``"no-output-file,output-echo"``
+    applied to the config file's ``checks``). The options are `GenerateOptions`.
 
     Raises `UsageError` for an empty prompt, `ConfigError` for an unknown model name, and
     `ModelError` (`ModelUnavailableError` when nothing is usable here) when no model answers.
     """
     from agentcode.config import load_settings
-    from agentcode.generation.verify import configured_checks
 
     settings = settings or load_settings()
-    if checks is not None and not isinstance(checks, Checks):
-        checks = configured_checks(settings, checks.split(",") if isinstance(checks, str)
-                                   else list(checks))
-    common: dict[str, Any] = dict(
-        model=model, system=system, context=context, history=history, on_token=on_token,
-        on_restart=on_restart, policy=policy, sampling=sampling, tests=tests, check=check,
-        stdin=stdin, files=files, sandbox=sandbox, checks=checks)
-    run: dict[str, Any] = {"verify": verify}
-    if verify is None and stdin is None and not files and context is None and history is None:
-        run.update(no_input_options(prompt, {"tests": tests, "check": check}))
-    if max_repairs is not None:
-        run["max_repairs"] = max_repairs
+    request, fallback = _prepare(prompt, settings, options)
     try:
-        generation = generate_unrecorded(prompt, settings=settings, **common, **run)
+        generation = request.run(settings)
     except SandboxUnavailableError as exc:
-        if not run.get("no_input"):
+        if fallback is None:
             raise
-        # The run with no input is the library's bonus, not the caller's request: without a
-        # sandbox the code comes back unrun (checked: "not run").
+        # The run the caller did not ask for is a bonus: without a sandbox the code comes back
+        # unrun (checked: "not run").
         logger.warning("not running the code: %s", exc)
-        generation = generate_unrecorded(prompt, settings=settings, **common, verify=False)
+        generation = fallback.run(settings)
     record_generation(generation, settings)
     return generation
+
+
+def _prepare(prompt: str, settings: Settings,
+             options: GenerateOptions) -> tuple[Request, Request | None]:
+    """The request `generate` and `agenerate` run, and the one without the run to fall back on
+    when the run was the library's policy (not asked for) and no sandbox can do it."""
+    from agentcode.generation.request import build_request
+
+    options = GenerateOptions(**options)
+    policy_run = options.get("verify") is None
+    if policy_run and options.get("history") is None:
+        stdin, files = _stdin_bytes(options.get("stdin")), _file_map(options.get("files"))
+        context, decided = known_input_options(
+            {k: v for k, v in options.items() if k in ("verify", "tests", "check",
+                                                      "max_repairs")},
+            files=files, stdin=stdin,
+            prompt=prompt if options.get("context") is None else None)
+        options.update(decided)  # type: ignore[typeddict-item]
+        if options.get("context") is None and context is not None:
+            options["context"] = context
+    no_input = bool(options.pop("no_input", False))
+    request = build_request(prompt, options, settings=settings, no_input=no_input)
+    if not policy_run or request.verify is None:
+        return request, None
+    return request, build_request(prompt, {**options, "verify": False}, settings=settings)
+
+
+def known_input_options(options: Mapping[str, Any], *, files: Mapping[str, bytes],
+                        stdin: bytes | str | None, prompt: str | None = None,
+                        ) -> tuple[str | None, dict[str, Any]]:
+    """The data context for a program whose input is known, and `generate`'s options for it.
+
+    One rule for `generate`, ``gen --stdin``/``--file`` and the server's sessions (whose
+    ``files`` are `Session.input_files`): the model sees each input's name, size and first
+    lines (`describe_input`, `describe_files`). Unless ``options`` say whether to verify, the
+    candidate runs once on that input and is repaired at most `SMOKE_MAX_REPAIRS` times (the
+    run on known input); ``verify=False`` leaves it unrun. With no input at all, a ``prompt``
+    that asks for output (`generation.checks.no_input.asks_for_output`) gets the same run with
+    empty stdin (``no_input``: a candidate that reads input stays unrun).
+    """
+    from agentcode.generation.codegen import describe_files, describe_input
+    from agentcode.types import SMOKE_MAX_REPAIRS
+
+    data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+    parts = ([describe_input(data)] if data is not None else []) + (
+        [describe_files(files)] if files else [])
+    options = dict(options)
+    known = bool(parts)
+    if known and options.get("verify") is None:
+        options["verify"] = True
+        options.setdefault("max_repairs", SMOKE_MAX_REPAIRS)
+    elif not known and options.get("verify") is None and prompt is not None:
+        options.update(no_input_options(prompt, options))
+    if options.get("verify") and known:
+        options.update(stdin=data, files=dict(files))
+    elif options.get("verify") is None:
+        options.pop("verify", None)
+    if not options.get("verify"):
+        options.pop("stdin", None)
+    return "\n\n".join(parts) or None, options
 
 
 def no_input_options(prompt: str, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -137,7 +157,7 @@ def no_input_options(prompt: str, options: Mapping[str, Any]) -> dict[str, Any]:
     (no tests, no check, no input) and ``prompt`` asks for output
     (`generation.checks.no_input.asks_for_output`), the candidate is run once with empty stdin
     and repaired at most `SMOKE_MAX_REPAIRS` times; else nothing. One rule for `generate`, `gen`
-    and the server (`agentcode.api.session.known_input_options`)."""
+    and the server (`known_input_options`)."""
     from agentcode.generation.checks.no_input import asks_for_output
     from agentcode.types import SMOKE_MAX_REPAIRS
 
@@ -148,33 +168,18 @@ def no_input_options(prompt: str, options: Mapping[str, Any]) -> dict[str, Any]:
             "max_repairs": options.get("max_repairs", SMOKE_MAX_REPAIRS)}
 
 
-def generate_unrecorded(
-    prompt: str, *, settings: Settings, verify: bool | None = False, **options: Any
-) -> Generation:
-    """`generate` without the history entry (a `Session` records its own, tagged entry).
+def generate_unrecorded(prompt: str, *, settings: Settings,
+                        known_names: Collection[str] | None = (),
+                        **options: Unpack[GenerateOptions]) -> Generation:
+    """`generate` without the history entry and without its policy for ``verify=None`` (a
+    `Session` records its own, tagged entry and decides for itself). ``known_names``: names
+    that exist before the code runs (`generation.codegen.AskOptions.known_names`)."""
+    from agentcode.generation.request import build_request
 
-    ``options`` are `generate`'s keyword arguments, sorted here into the typed options of the
-    core: `generation.codegen.AskOptions` and, when verifying, `generation.verify.VerifyOptions`.
-    An unknown name is a `TypeError`, as it would be for `generate` itself.
-    """
-    import dataclasses
-
-    from agentcode.generation.codegen import AskOptions, generate_code
-    from agentcode.generation.verify import VerifyOptions, generate_verified
-
-    ask_names = {f.name for f in dataclasses.fields(AskOptions)}
-    verify_names = {f.name for f in dataclasses.fields(VerifyOptions)}
-    unknown = set(options) - ask_names - verify_names
-    if unknown:
-        names = ", ".join(sorted(unknown))
-        raise TypeError(f"generate() got unexpected keyword arguments: {names}")
-    ask = AskOptions(**{k: v for k, v in options.items() if k in ask_names})
-    checks = {k: v for k, v in options.items() if k in verify_names}
-    if verify or checks.get("tests") is not None or checks.get("check") is not None:
-        verification = VerifyOptions(**{k: v for k, v in checks.items() if v is not None or
-                                        k not in ("max_repairs", "repair_temperature")})
-        return generate_verified(prompt, verification, ask=ask, settings=settings)
-    return generate_code(prompt, ask, settings=settings)
+    options = GenerateOptions(**options)
+    no_input = bool(options.pop("no_input", False))
+    return build_request(prompt, options, settings=settings, known_names=known_names,
+                         no_input=no_input).run(settings)
 
 
 def record_generation(generation: Generation, settings: Settings) -> None:

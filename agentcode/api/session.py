@@ -18,12 +18,15 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeAlias
+from typing import TYPE_CHECKING, Any, Self, TypeAlias, Unpack
 
+# `known_input_options` lives with `generate` (the one rule for known input); kept importable here.
+from agentcode.api.generation import known_input_options  # noqa: F401
 from agentcode.errors import Cancelled, ExecutionTimeoutError, UsageError
+from agentcode.generation.request import RunOptions
 from agentcode.inputs import Files
 
 if TYPE_CHECKING:
@@ -132,7 +135,7 @@ class Session:
         return self._conversation
 
     def generate(self, prompt: str, *, system: str | None = None, context: str | None = None,
-                 **options: Any) -> Generation:
+                 **options: Unpack[RunOptions]) -> Generation:
         """Write code for ``prompt`` as the next turn of this conversation.
 
         The model sees the earlier requests, their code, and what running it printed or raised
@@ -157,12 +160,12 @@ class Session:
         verifying = options.get("verify") or options.get("tests") or options.get("check")
         if verifying and self.stateful:  # candidates run against this session's variables
             options.setdefault("sandbox", self.sandbox)
+        known: Collection[str] | None = ()
         if self.stateful:  # names earlier code bound; unknown in a sandbox we did not start
-            options.setdefault("known_names",
-                               frozenset(self._defined) if self._owns_sandbox else None)
+            known = frozenset(self._defined) if self._owns_sandbox else None
         generation = generate_unrecorded(request, model=self.model, system=extra,
                                          context=context, history=history,
-                                         settings=self.settings, **options)
+                                         settings=self.settings, known_names=known, **options)
         generation.prompt = prompt  # recorded with the user's words, not the folded request
         self.conversation.add_turn(prompt, generation.code)
         if self.records_history:
@@ -353,43 +356,6 @@ class Session:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
-
-
-def known_input_options(options: Mapping[str, Any], *, files: Mapping[str, bytes],
-                        stdin: bytes | str | None, prompt: str | None = None,
-                        ) -> tuple[str | None, dict[str, Any]]:
-    """The data context for a program whose input is known, and `generate`'s options for it.
-
-    One rule for ``gen --stdin``/``--file`` and the server's sessions (whose ``files`` are
-    `Session.input_files`): the model sees each input's name, size and first lines
-    (`describe_input`, `describe_files`). Unless ``options`` say whether to verify, the
-    candidate runs once on that input and is repaired at most `SMOKE_MAX_REPAIRS` times (the
-    run on known input); ``verify=False`` leaves it unrun. With no input at all, a ``prompt``
-    that asks for output (`generation.checks.no_input.asks_for_output`) gets the same run with
-    empty stdin (``no_input``: a candidate that reads input stays unrun).
-    """
-    from agentcode.generation.codegen import describe_files, describe_input
-    from agentcode.types import SMOKE_MAX_REPAIRS
-
-    data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
-    parts = ([describe_input(data)] if data is not None else []) + (
-        [describe_files(files)] if files else [])
-    options = dict(options)
-    known = bool(parts)
-    if known and options.get("verify") is None:
-        options["verify"] = True
-        options.setdefault("max_repairs", SMOKE_MAX_REPAIRS)
-    elif not known and options.get("verify") is None and prompt is not None:
-        from agentcode.api.generation import no_input_options
-
-        options.update(no_input_options(prompt, options))
-    if options.get("verify") and known:
-        options.update(stdin=data, files=dict(files))
-    elif options.get("verify") is None:
-        options.pop("verify", None)
-    if not options.get("verify"):
-        options.pop("stdin", None)
-    return "\n\n".join(parts) or None, options
 
 
 def check_env(env: Mapping[str, str]) -> dict[str, str]:

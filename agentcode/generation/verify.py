@@ -100,7 +100,7 @@ def repair_history(
     return messages
 
 
-def _stdin_bytes(stdin: bytes | str | os.PathLike[str] | None) -> bytes | None:
+def stdin_bytes(stdin: bytes | str | os.PathLike[str] | None) -> bytes | None:
     if stdin is None or isinstance(stdin, bytes):
         return stdin
     if isinstance(stdin, str):
@@ -112,7 +112,7 @@ def _stdin_bytes(stdin: bytes | str | os.PathLike[str] | None) -> bytes | None:
         raise UsageError(f"cannot read stdin file {path}: {exc.strerror or exc}") from None
 
 
-def _file_map(
+def file_map(
     files: Mapping[str, bytes] | Sequence[str | os.PathLike[str]] | None,
 ) -> dict[str, bytes]:
     """Files for the work dir: a mapping of names to bytes, or host paths (kept by base name)."""
@@ -505,8 +505,8 @@ def generate_verified(
     verifier = Verifier(
         settings,
         sandbox=options.sandbox,
-        stdin=_stdin_bytes(options.stdin),
-        files=_file_map(options.files),
+        stdin=stdin_bytes(options.stdin),
+        files=file_map(options.files),
         tests=load_tests(options.tests),
         check=validate_check(options.check),
         setup=options.setup,

@@ -1,0 +1,74 @@
+"""`generate` and `agenerate` share one definition (`GenerateOptions`, one `Request`) and both
+verify; with known input and ``verify`` unset, `generate` runs the candidate on it as `gen`
+does; the model is told the packages of the sandbox the candidates run in."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import agentcode
+from agentcode.config import Settings
+from agentcode.generation.request import build_request
+from agentcode.testing import FakeModel
+
+
+def fenced(code: str) -> str:
+    return f"```python\n{code}```\n"
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(history=False, sandbox="local")
+
+
+def test_agenerate_verifies_like_generate(settings: Settings) -> None:
+    replies = [fenced("x = 1\n"), fenced("x = 2\n")]
+    synced = agentcode.generate("x is 2", model=FakeModel(list(replies)), check="x == 2",
+                                settings=settings)
+    awaited = asyncio.run(agentcode.agenerate("x is 2", model=FakeModel(list(replies)),
+                                              check="x == 2", settings=settings))
+    for generation in (synced, awaited):
+        assert generation.verified and generation.code == "x = 2\n"
+        assert [(r.kind, r.stage) for r in generation.rounds] == [("first", "check"),
+                                                                 ("repair", None)]
+
+
+def test_known_input_runs_the_candidate_as_gen_does(settings: Settings) -> None:
+    crash = "import sys\nrows = sys.stdin.read().split()\nprint(rows[10])\n"
+    fixed = "import sys\nprint(len(sys.stdin.read().split()))\n"
+    model = FakeModel([fenced(crash), fenced(fixed)])
+    generation = agentcode.generate("count the words", model=model, stdin=b"a b\nc\n",
+                                    settings=settings)
+    assert generation.verified and generation.code == fixed
+    assert [r.stage for r in generation.rounds] == ["run", None]
+    # The model saw the input's sample, as `gen` shows it.
+    assert "Input data: the program reads it from stdin" in model.calls[0].prompt
+    # verify=False: written, not run.
+    model = FakeModel([fenced(crash)])
+    unrun = agentcode.generate("count the words", model=model, stdin=b"a b\nc\n",
+                               verify=False, settings=settings)
+    assert unrun.rounds == [] and unrun.code == crash
+
+
+def test_an_unknown_option_is_a_type_error_naming_it(settings: Settings) -> None:
+    with pytest.raises(TypeError, match="unexpected keyword arguments: colour"):
+        agentcode.generate("x", model=FakeModel([fenced("x = 1\n")]), settings=settings,
+                           colour="red")  # type: ignore[call-arg]
+
+
+def test_the_model_is_told_the_packages_of_the_sandbox_that_runs_the_code(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentcode.sandbox.local import packages
+
+    def importable(backend: str, _settings: Settings) -> list[str]:
+        return {"local": [], "unsafe": ["polars"]}.get(backend, [])
+
+    monkeypatch.setattr(packages, "importable_packages", importable)
+    request = build_request("x", {"check": "True", "sandbox": "unsafe"}, settings=settings)
+    assert request.verify is not None and request.verify.sandbox == "unsafe"
+    model = FakeModel([fenced("x = 1\n")])
+    agentcode.generate("x", model=model, check="True", sandbox="unsafe", settings=settings)
+    assert "polars" in model.calls[0].system_prompt
