@@ -30,6 +30,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from results_file import Recorder  # noqa: E402
+
 PROMPTS = [
     "Write a Python function that checks whether a string is a palindrome, and test it.",
     "Write Python that prints the first 15 Fibonacci numbers.",
@@ -208,11 +211,14 @@ def main() -> None:
     parser.add_argument("--model", default="", help="local model name or .gguf path")
     parser.add_argument("--models-dir", type=Path, default=None)
     parser.add_argument("--child-load", choices=["agentcode", "raw"], help=argparse.SUPPRESS)
+    parser.add_argument("--out", default=None,
+                        help="results file (default benchmarks/results/speed-gen.json)")
     args = parser.parse_args()
     spec = args.model or None
     if args.child_load:
         child_load(spec, args.models_dir, raw=args.child_load == "raw")
         return
+    recorder = Recorder("gen")
     report: dict[str, Any] = {
         "cpus": os.cpu_count(),
         "loadavg_before": [round(x, 2) for x in os.getloadavg()],
@@ -221,6 +227,7 @@ def main() -> None:
     report["cold_load"] = cold_loads(spec, args.models_dir, args.runs)
     report["end_to_end"] = end_to_end(spec, args.models_dir, args.runs)
     report["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+    path = recorder.write(report, args.out)
     if args.json:
         print(json.dumps(report, indent=2))
         return
@@ -239,6 +246,7 @@ def main() -> None:
           f"{c['raw']['peak_rss_mb']:.0f} MB")
     print(f"{e['pipeline']}: median {e['median_s']:.2f} s, runs {e['runs_s']}, "
           f"peak child RSS {e['peak_child_rss_mb']:.0f} MB")
+    print(f"results: {path}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ from mcp.client.stdio import stdio_client
 import agentcode
 from agentcode.mcp.server import build_server
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from results_file import Recorder  # noqa: E402
+
 WARM = "x += 1"
 
 
@@ -96,12 +99,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200, help="warm executions per path")
     parser.add_argument("--starts", type=int, default=5, help="fresh servers started")
+    parser.add_argument("--out", default=None,
+                        help="results file (default benchmarks/results/speed-mcp.json)")
     args = parser.parse_args()
+    recorder = Recorder("mcp")
 
     load = os.getloadavg()[0]
     base = library(args.runs)
     memory = anyio.run(in_memory, args.runs)
     over_stdio = anyio.run(stdio, args.runs, args.starts)
+    path = recorder.write({"runs": args.runs, "starts": args.starts,
+                           "library_warm_ms": base, "in_memory_warm_ms": memory,
+                           "stdio_start_ms": over_stdio["start"],
+                           "stdio_create_session_ms": over_stdio["create"],
+                           "stdio_warm_ms": over_stdio["warm"]}, args.out)
     print(f"runs={args.runs} starts={args.starts} load average at start={load:.1f}")
     print("| measurement | median | vs library |")
     print("|---|---|---|")
@@ -112,6 +123,7 @@ def main() -> None:
           f"{memory / base:.1f}x |")
     print(f"| warm `{WARM}`: MCP tool over stdio | {over_stdio['warm']:.2f} ms | "
           f"{over_stdio['warm'] / base:.1f}x |")
+    print(f"results: {path}")
 
 
 if __name__ == "__main__":

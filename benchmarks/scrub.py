@@ -18,10 +18,14 @@ import json
 import os
 import re
 import statistics
+import sys
 import timeit
 
 from agentcode import secrets
 from agentcode.store import scrub
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from results_file import Recorder  # noqa: E402
 
 # The redaction before agentcode.secrets: AWS access key ids and named AWS secrets only.
 _OLD_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
@@ -57,7 +61,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--out", default=None,
+                        help="results file (default benchmarks/results/speed-scrub.json)")
     args = parser.parse_args()
+    recorder = Recorder("scrub")
     known = secrets.secret_values()
     rows = []
     for label, text in TEXTS.items():
@@ -75,6 +82,7 @@ def main() -> None:
     env_us = median_us(secrets.secret_values, 200, args.runs)
     result = {"rows": rows, "secret_values_us": round(env_us, 1), "env_vars": len(os.environ),
               "load_average": os.getloadavg()[0]}
+    path = recorder.write(result, args.out)
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -84,6 +92,7 @@ def main() -> None:
               f"{row['redact_and_cap_us']:>10.1f}us{row['vs_aws_only']:>13.2f}x")
     print(f"environment's secret values, once per entry ({len(os.environ)} variables): "
           f"{env_us:.1f} us; load average {result['load_average']:.2f}")
+    print(f"results: {path}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     python benchmarks/server.py load [--runs N] [--sessions 20] [--executions 10] [--json]
     python benchmarks/server.py gen [--runs N] [--json]
+    python benchmarks/server.py keepalive [--runs N] [--json]
 
 load: one `agentcode serve` on loopback (a separate process, real jails); --sessions clients in
 threads, each with its own session, run --executions small programs each. Reported per run and
@@ -9,6 +10,9 @@ as medians over --runs: p50/p99 of one POST /execute, against the library's own 
 (`Session.execute`, in this process, recording history as the server does) measured in the same
 run at the same concurrency; errors
 (any non-200 or a wrong stdout); and whether the history holds every execution, once.
+
+keepalive: the same pipeline twice in a row with the embedded model kept warm in its background
+process (`local_keep_alive`; stopped before each pair), then the README's primes pipeline warm.
 
 gen: `agentcode gen "print the number 42" | agentcode run -` in fresh processes, cold (the model
 loads in `gen`) against `gen --server URL` with a server that already holds the model, runs
@@ -33,6 +37,9 @@ from typing import Any
 
 import httpx
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from results_file import Recorder  # noqa: E402
+
 TOKEN = "benchmark-token"
 # A short answer, so the model load (what the server saves) is not drowned by decoding.
 GEN_PROMPT = "print the number 42"
@@ -50,8 +57,12 @@ def start_server(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[str]
         [sys.executable, "-m", "agentcode", "serve", "--port", "0", "--token", TOKEN, *args],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     assert process.stderr is not None
-    line = process.stderr.readline()
-    found = re.search(r"serving on (http://\S+?)/\?token=", line)
+    line = ""
+    for _ in range(5):  # warnings (e.g. the session limit memory allows) come first
+        line = process.stderr.readline()
+        found = re.search(r"serving on (http://\S+?)/\?token=", line)
+        if found or not line:
+            break
     if not found:
         process.kill()
         raise SystemExit(f"the server did not start: {line}{process.stderr.read()}")
@@ -171,20 +182,58 @@ def library_sequential(count: int) -> list[float]:
     return latencies
 
 
+def first_executions(url: str, count: int) -> list[float]:
+    """POST /v1/sessions and its first /execute, for a server that keeps a spare jail: the
+    new session's sandbox is the spare (given time to be started between sessions)."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    latencies = []
+    with httpx.Client(base_url=url, headers=headers, timeout=120) as http:
+        for _ in range(count):
+            time.sleep(1.0)  # the next spare starts once one is handed out
+            started = time.perf_counter()
+            session = http.post("/v1/sessions").json()["id"]
+            reply = http.post(f"/v1/sessions/{session}/execute", json={"code": "print(1)"})
+            latencies.append(time.perf_counter() - started)
+            assert reply.json()["stdout"] == "1\n", reply.text
+            http.delete(f"/v1/sessions/{session}")
+    return latencies
+
+
+def library_first_executions(count: int) -> list[float]:
+    """A new `Session` and its first execute in this process: a jail started on the spot."""
+    from agentcode import Session
+
+    latencies = []
+    for _ in range(count):
+        time.sleep(1.0)
+        started = time.perf_counter()
+        with Session("local") as session:
+            session.execute("print(1)")
+            latencies.append(time.perf_counter() - started)
+    return latencies
+
+
 def load_run(sessions: int, executions: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="agentcode-bench-") as home:
-        env = dict(os.environ, AGENTCODE_HOME=home)
+        # 512 MiB a session: the server would otherwise allow only what 75% of this machine's
+        # memory holds at 2 GiB each (8 here), fewer than the clients. The same for both.
+        env = dict(os.environ, AGENTCODE_HOME=home, AGENTCODE_LIMIT_MEMORY_MB="512")
         os.environ["AGENTCODE_HOME"] = home  # both record history, as by default
+        os.environ["AGENTCODE_LIMIT_MEMORY_MB"] = "512"
         library, library_errors = library_round_trips(sessions, executions)
         process, url = start_server(env, "--no-warm", "--max-sessions", str(sessions + 5))
         try:
             server, server_errors, ids = server_round_trips(url, sessions, executions)
             complete = history_complete(url, ids, executions)
             one_server = sequential(url, sessions * executions)
+            spare_first = first_executions(url, 7)
         finally:
             stop(process)
         one_library = library_sequential(sessions * executions)
+        library_first = library_first_executions(7)
     return {
+        "spare_session_and_first_execute_p50_ms": percentile(spare_first, 50) * 1000,
+        "library_new_session_and_first_execute_p50_ms": percentile(library_first, 50) * 1000,
         "one_client_library_p50_ms": percentile(one_library, 50) * 1000,
         "one_client_server_p50_ms": percentile(one_server, 50) * 1000,
         "library_p50_ms": percentile(library, 50) * 1000,
@@ -197,14 +246,50 @@ def load_run(sessions: int, executions: int) -> dict[str, Any]:
     }
 
 
-def timed_pipeline(env: dict[str, str], prompt: str) -> tuple[float, bool]:
+PRIMES_PROMPT = "print the first 10 prime numbers"  # the README's pipeline
+PRIMES_OUTPUT = "".join(f"{p}\n" for p in (2, 3, 5, 7, 11, 13, 17, 19, 23, 29))
+
+
+def keepalive_runs(runs: int) -> dict[str, Any]:
+    """`gen | run` twice in a row with the model kept warm (no warm model before the first):
+    the first loads the model in the background process, the second finds it loaded. Then the
+    README's primes pipeline, warm."""
+    env = dict(os.environ, AGENTCODE_NO_HISTORY="1", AGENTCODE_LOCAL_KEEP_ALIVE="300")
+    for name in ("AGENTCODE_SERVER", "CI"):
+        env.pop(name, None)
+    stop_warm = [sys.executable, "-m", "agentcode", "model", "stop"]
+    first: list[float] = []
+    second: list[float] = []
+    primes: list[float] = []
+    correct = {"first": 0, "second": 0, "primes": 0}
+    try:
+        for _ in range(runs):
+            subprocess.run(stop_warm, env=env, capture_output=True, check=True)
+            for name, times, prompt, expected in (
+                    ("first", first, GEN_PROMPT, EXPECTED_OUTPUT),
+                    ("second", second, GEN_PROMPT, EXPECTED_OUTPUT),
+                    ("primes", primes, PRIMES_PROMPT, PRIMES_OUTPUT)):
+                seconds, ok = timed_pipeline(env, prompt, expected)
+                times.append(seconds)
+                correct[name] += ok
+    finally:
+        subprocess.run(stop_warm, env=env, capture_output=True)
+    return {"first_s": first, "second_s": second, "primes_warm_s": primes, "correct": correct,
+            "first_median_s": statistics.median(first),
+            "second_median_s": statistics.median(second),
+            "second_over_first": statistics.median(second) / statistics.median(first),
+            "primes_warm_median_s": statistics.median(primes)}
+
+
+def timed_pipeline(env: dict[str, str], prompt: str,
+                   expected: str = EXPECTED_OUTPUT) -> tuple[float, bool]:
     started = time.perf_counter()
     gen = subprocess.Popen([sys.executable, "-m", "agentcode", "gen", prompt],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     run = subprocess.run([sys.executable, "-m", "agentcode", "run", "-"], stdin=gen.stdout,
                          capture_output=True, text=True, env=env)
     gen.wait()
-    return time.perf_counter() - started, run.stdout == EXPECTED_OUTPUT
+    return time.perf_counter() - started, run.stdout == expected
 
 
 def gen_runs(runs: int) -> dict[str, Any]:
@@ -230,17 +315,22 @@ def gen_runs(runs: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["load", "gen"])
+    parser.add_argument("what", choices=["load", "gen", "keepalive"])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--executions", type=int, default=10)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--out", default=None, help="results file (default "
+                        "benchmarks/results/speed-server-load.json or speed-server-gen.json)")
     args = parser.parse_args()
+    recorder = Recorder(f"server-{args.what}")
     load_before = os.getloadavg()[0]
     if args.what == "load":
         runs = [load_run(args.sessions, args.executions) for _ in range(args.runs)]
         keys = ["library_p50_ms", "library_p99_ms", "server_p50_ms", "server_p99_ms",
-                "one_client_library_p50_ms", "one_client_server_p50_ms"]
+                "one_client_library_p50_ms", "one_client_server_p50_ms",
+                "spare_session_and_first_execute_p50_ms",
+                "library_new_session_and_first_execute_p50_ms"]
         summary: dict[str, Any] = {k: round(statistics.median(r[k] for r in runs), 2)
                                    for k in keys}
         summary["p50_ratio"] = round(summary["server_p50_ms"] / summary["library_p50_ms"], 2)
@@ -249,13 +339,17 @@ def main() -> None:
         summary["history_complete"] = all(r["history_complete"] for r in runs)
         summary["executions_per_run"] = runs[0]["executions"]
         result: dict[str, Any] = {"summary": summary, "runs": runs}
+    elif args.what == "keepalive":
+        result = keepalive_runs(args.runs)
     else:
         result = gen_runs(args.runs)
     result["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    path = recorder.write(result, args.out)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print(json.dumps(result.get("summary", result), indent=2))
+        print(f"results: {path}")
 
 
 if __name__ == "__main__":
