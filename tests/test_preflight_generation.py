@@ -73,3 +73,16 @@ def test_a_session_variable_is_not_an_undefined_name(settings: Settings) -> None
         generation = session.generate("triple 5 with the rate")
         assert generation.code == "print(rate * 5)\n" and len(model.calls) == 1
         assert session.execute(generation.code).stdout == "15\n"
+
+
+def test_a_verified_program_comes_back_with_the_imports_the_pre_flight_added(
+    settings: Settings,
+) -> None:
+    # The loop judged the pre-flight's program (import sys added) and must return that one,
+    # not the model's, which raises NameError when run.
+    model = FakeModel([fenced("print(sys.stdin.read().upper(), end='')\n")])
+    generation = generate_verified("upper-case stdin", VerifyOptions(stdin=b"abc\n"),
+                                   ask=AskOptions(model=model), settings=settings)
+    assert generation.verified and len(model.calls) == 1
+    assert generation.code == "import sys\nprint(sys.stdin.read().upper(), end='')\n"
+    assert generation.rounds[0].code == generation.code

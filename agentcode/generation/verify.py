@@ -231,6 +231,7 @@ class _Loop:
         self.verdicts: dict[str, tuple[Failure | None, str | None]] = {}
         self.doubts: dict[tuple[Kind, str], str] = {}  # inferred failure -> first program so
         self.unrun: set[str] = set()  # same_code keys of candidates returned without a run
+        self.judged: dict[str, str] = {}  # same_code key -> the code judged (the pre-flight's)
         self.outputs: dict[str, str] = {}  # same_code key -> what its clean run did (agreement)
         self.stuck = False  # a repair came back as code already tried: only fresh draws now
         self.out_of_models = False
@@ -345,15 +346,19 @@ class _Loop:
             return cached  # the same program again: its verdict stands
         checked = preflight(code, defined=self.known, stdin=self.verifier.stdin,
                             packages=self.packages, checks=self.checks)
+        # The program judged, and kept, is the pre-flight's (with the imports that are certain):
+        # both keys name it, so a repair that returns either is the same program again.
+        self.judged[key] = checked.code
+        keys = {key, same_code(checked.code)}
         if self.unrun_by_request(checked.code) and checked.failure is None:
-            self.unrun.add(key)  # it reads input the request does not give: not judged by a run
+            self.unrun |= keys  # it reads input the request does not give: not judged by a run
             failure = None
         else:
             failure = checked.failure or self.verifier.assess(checked.code)
         if failure is None and self.verifier.last_output is not None:
-            self.outputs[key] = self.verifier.last_output
+            self.outputs.update(dict.fromkeys(keys, self.verifier.last_output))
         verdict = (self._settle(failure, key), checked.rewrite)
-        self.verdicts[key] = verdict
+        self.verdicts.update(dict.fromkeys(keys, verdict))
         return verdict
 
     def unrun_by_request(self, code: str) -> bool:
@@ -413,6 +418,7 @@ class _Loop:
             self.attempts.extend(outcome.attempts)
             _merge_usage(self.usage, outcome.usage)
             failure, rewrite = self.judge(code)
+            code = self.judged.get(same_code(code), code)
         self._add(code, model_id, failure, draw.kind, draw.temperature)
         if failure is not None and rewrite is not None:
             # The original stays unless it fails: a rewrite changes what a program does.
