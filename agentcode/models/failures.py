@@ -33,8 +33,13 @@ class Verdict(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Failure:
+    """What the router does next (``verdict``), why in words (``reason``), and whether the
+    model is not there at all (``unavailable``: not installed, no weights), which the final
+    error tells apart from a model that was there and failed."""
+
     verdict: Verdict
     reason: str
+    unavailable: bool = False
 
 
 AWS_CREDENTIALS_HINT = (
@@ -68,7 +73,7 @@ def classify(exc: BaseException) -> Failure:
     """Decide what the router does after ``exc``; see the module docstring."""
     name = type(exc).__name__
     if isinstance(exc, ModelUnavailableError):
-        return Failure(Verdict.FALLBACK, f"unavailable: {exc}")
+        return Failure(Verdict.FALLBACK, f"unavailable: {exc}", unavailable=True)
 
     strands_exc = sys.modules.get("strands.types.exceptions")
     if strands_exc is not None:

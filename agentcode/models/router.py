@@ -64,6 +64,18 @@ class Candidate:
     hint: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Tried:
+    """A model of the chain that gave no reply to use: which, why, and how to fix it.
+    ``unusable``: it answered, but the answer held no usable code (the code failed, not the
+    model)."""
+
+    name: str
+    failure: Failure
+    hint: str | None = None
+    unusable: bool = False
+
+
 @dataclass(slots=True)
 class RoutedReply:
     text: str
@@ -132,7 +144,7 @@ class Router:
     ) -> RoutedReply:
         stream = _Stream(on_token, on_restart)
         attempts: list[Attempt] = []
-        failures: list[tuple[Candidate, Failure]] = []
+        tried: list[Tried] = []
         usage: dict[str, int] = {}
         blocked: dict[str, Failure] = {}  # group -> the user-fix failure that closed it
         try:
@@ -140,19 +152,21 @@ class Router:
                 if candidate.group and candidate.group in blocked:
                     skipped = blocked[candidate.group]
                     attempts.append(Attempt(candidate.name, f"skipped: {skipped.reason}"))
-                    failures.append((candidate, skipped))
+                    tried.append(Tried(candidate.name, skipped, candidate.hint))
                     continue
                 started = time.monotonic()
                 retries = [0]
+                label = [candidate.name]  # refined once the model is loaded (local:<weights>)
                 try:
                     text, code = await self._ask(candidate, messages, system_prompt, stream, usage,
-                                                 retries)
+                                                 retries, label)
                 except Exception as exc:  # UnusableReply included
                     if isinstance(exc, AgentcodeError) and not isinstance(exc, ModelError):
                         raise  # bad configuration: no other model fixes it
+                    unusable = isinstance(exc, UnusableReply)
                     failure = (
                         Failure(Verdict.FALLBACK, f"{_UNUSABLE}: {exc}")
-                        if isinstance(exc, UnusableReply)
+                        if unusable
                         else classify(exc)
                     )
                     if failure.verdict is Verdict.RETRY:
@@ -160,22 +174,18 @@ class Router:
                             Verdict.FALLBACK,
                             f"{failure.reason} (gave up after {retries[0] + 1} attempts)",
                         )
-                    attempts.append(
-                        Attempt(candidate.name, failure.reason, _ms(started), retries[0])
-                    )
-                    failures.append((candidate, failure))
+                    attempts.append(Attempt(label[0], failure.reason, _ms(started), retries[0]))
+                    tried.append(Tried(label[0], failure, candidate.hint, unusable))
                     if failure.verdict is Verdict.USER_FIX and candidate.group:
                         blocked[candidate.group] = failure
-                    stream.restart(
-                        f"{candidate.name} failed ({failure.reason}); trying the next model"
-                    )
+                    stream.restart(f"{label[0]} failed ({failure.reason}); trying the next model")
                     continue
-                attempts.append(Attempt(candidate.name, None, _ms(started), retries[0]))
-                return RoutedReply(text, code, candidate.name, attempts, usage)
+                attempts.append(Attempt(label[0], None, _ms(started), retries[0]))
+                return RoutedReply(text, code, label[0], attempts, usage)
         except BaseException:
             self.cancel.set()  # lets a Bedrock stream thread stop at its next chunk
             raise
-        raise _final_error(failures, attempts)
+        raise _final_error(tried, attempts)
 
     async def _ask(
         self,
@@ -185,20 +195,23 @@ class Router:
         stream: _Stream,
         usage: dict[str, int],
         retries: list[int],
+        label: list[str],
     ) -> tuple[str, str]:
+        """The reply's text and code; ``label[0]`` becomes the model's refined name (the
+        candidate itself is not changed: it may be asked again, by another request)."""
         model = candidate.load()
-        candidate.name = refined_name(candidate.name, model)
+        label[0] = refined_name(candidate.name, model)
         conversation = list(messages)
         for reask in range(self.policy.reasks + 1):
             sampling = self.sampling if reask == 0 else self._reask_sampling(reask)
             text = await self._call_with_retry(model, conversation, system_prompt, stream, usage,
-                                               retries, candidate.name, sampling)
+                                               retries, label[0], sampling)
             try:
                 return text, self.accept(text)
             except UnusableReply as exc:
                 if reask == self.policy.reasks:
                     raise
-                stream.restart(f"{candidate.name} gave no usable Python ({exc}); asking again")
+                stream.restart(f"{label[0]} gave no usable Python ({exc}); asking again")
                 conversation = [
                     *conversation,
                     {"role": "assistant", "content": [{"text": text or "(empty reply)"}]},
@@ -321,20 +334,18 @@ def _ms(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
 
-def _final_error(failures: list[tuple[Candidate, Failure]], attempts: list[Attempt]) -> ModelError:
+def _final_error(tried: list[Tried], attempts: list[Attempt]) -> ModelError:
     lines = [f"  {attempt.model}: {attempt.error}" for attempt in attempts]
-    if failures and all(f.reason.startswith(_UNUSABLE) for _, f in failures):
+    if tried and all(t.unusable for t in tried):
         # Every model answered: what failed is the code they wrote, not the models.
         return NoUsableCodeError("\n".join(["the model's reply held no usable code:", *lines]),
                                  attempts)
-    unavailable = all(
-        failure.verdict is Verdict.USER_FIX or failure.reason.startswith("unavailable:")
-        for _, failure in failures
-    )
-    hints = []
-    for candidate, failure in failures:
-        if failure.verdict is Verdict.USER_FIX and candidate.hint and candidate.hint not in hints:
-            hints.append(candidate.hint)
+    unavailable = all(t.failure.verdict is Verdict.USER_FIX or t.failure.unavailable
+                      for t in tried)
+    hints: list[str] = []
+    for t in tried:
+        if t.failure.verdict is Verdict.USER_FIX and t.hint and t.hint not in hints:
+            hints.append(t.hint)
     head = "no model is available" if unavailable else "no model could answer"
     message = "\n".join([f"{head}:", *lines, *(f"  to fix: {hint}" for hint in hints)])
     error_class = ModelUnavailableError if unavailable else ModelError

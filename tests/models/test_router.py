@@ -328,3 +328,25 @@ def test_models_that_all_answered_without_usable_code_are_not_unavailable() -> N
     assert error.exit_code == 1  # the code failed, like a failed verification; not exit 3
     assert str(error).splitlines()[0] == "the model's reply held no usable code:"
     assert [a.model for a in error.attempts] == ["a", "b"]
+
+
+def test_the_final_error_reads_the_typed_records_not_the_reason_text() -> None:
+    # A model whose error message merely starts like a verdict is still a model that failed.
+    lookalike = FailingModel(RuntimeError("unavailable: the text says so, the type does not"))
+    with pytest.raises(ModelError) as caught:
+        run([candidate("a", lookalike)])
+    assert not isinstance(caught.value, (ModelUnavailableError, NoUsableCodeError))
+
+    # A model that is not there at all (ModelUnavailableError from its load) is unavailable.
+    def missing() -> object:
+        raise ModelUnavailableError("no weights")
+
+    with pytest.raises(ModelUnavailableError):
+        run([Candidate("local", missing)])  # type: ignore[arg-type]
+
+
+def test_the_candidate_is_not_changed_by_the_call() -> None:
+    chosen = candidate("local", FakeModel([GOOD], model_id="local:tiny-1b"))
+    reply = run([chosen])
+    assert chosen.name == "local"  # it may be asked again by another request
+    assert reply.model == "local:tiny-1b" and reply.attempts[0].model == "local:tiny-1b"
