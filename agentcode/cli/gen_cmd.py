@@ -130,9 +130,12 @@ def gen(
       agentcode gen --verify --test tests/test_slugify.py "a function slugify(title) -> str"
 
     When the program's input is known (piped data, --stdin, --file), the code is run once on
-    it in the sandbox and repaired if it crashes, exits non-zero or times out; --no-verify
-    skips that. When verification still fails after the repairs, the code is printed anyway;
-    the failure goes to stderr and the exit status is 1.
+    it in the sandbox and repaired if it crashes, exits non-zero or times out; with no input,
+    a request that asks for output ("print ...", a question) is run once with empty stdin and
+    repaired if it crashes or prints nothing. --no-verify skips that. When verification still
+    fails after the repairs, the code is printed anyway; the failure goes to stderr and the
+    exit status is 1. The last stderr line says what was checked and in how many rounds
+    ("ran cleanly on the given input (1 round)", "tests passed (2 rounds)", "not run").
     """
     from agentcode.config import load_settings
     from agentcode.models.registry import split_names
