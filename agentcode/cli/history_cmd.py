@@ -86,21 +86,6 @@ def _list(
 
 
 @history_app.callback()
-def _history(
-    ctx: typer.Context,
-    limit: LimitOption = 20,
-    session: SessionOption = None,
-    kind: KindOption = None,
-    failed: FailedOption = False,
-    as_json: JsonOption = False,
-    db: DbOption = None,
-) -> None:
-    ctx.obj = {"db": db}
-    if ctx.invoked_subcommand is None:
-        _list(_db_path(ctx, db), limit, session, kind, failed, as_json)
-
-
-@history_app.command("list")
 def list_entries(
     ctx: typer.Context,
     limit: LimitOption = 20,
@@ -111,7 +96,14 @@ def list_entries(
     db: DbOption = None,
 ) -> None:
     """List entries, newest first (tab-separated when piped)."""
-    _list(_db_path(ctx, db), limit, session, kind, failed, as_json)
+    # Both `history` (no subcommand) and `history list`; as the group's callback it also hands
+    # --db to the subcommands.
+    ctx.obj = {"db": db}
+    if ctx.invoked_subcommand is None:
+        _list(_db_path(ctx, db), limit, session, kind, failed, as_json)
+
+
+history_app.command("list")(list_entries)
 
 
 @history_app.command("show")
