@@ -73,3 +73,15 @@ def test_without_agreement_the_first_clean_run_is_kept_and_nothing_more_is_drawn
 def test_a_tie_keeps_the_first_candidate() -> None:
     generation, _ = _count_lines(3, [RIGHT, WRONG, "print('three')\n"])
     assert generation.code == RIGHT
+
+
+def test_the_public_api_takes_agreement_and_show_variables() -> None:
+    import agentcode
+    from agentcode.config import load_settings
+    from agentcode.testing import FakeModel
+
+    model = FakeModel([_fenced(code) for code in (WRONG, RIGHT, ALSO_RIGHT)])
+    generation = agentcode.generate("count the lines", model=model, stdin=b"a\nb\nc\n",
+                                    agreement=3, show_variables=False,
+                                    settings=load_settings(timeout=10, history=False))
+    assert generation.code == RIGHT and len(model.calls) == 3

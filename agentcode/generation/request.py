@@ -57,6 +57,11 @@ class RunOptions(TypedDict, total=False):
     # The run with empty stdin of a request with no input (checks.no_input), as the policy of
     # `agentcode.api.generation.known_input_options` decides it.
     no_input: bool
+    # Candidates in all when one passes on known input: the largest group of equal outputs
+    # wins (`VerifyOptions.agreement`, generation.agreement); 1 (the default) is off.
+    agreement: int
+    # A failed run's repair is shown the failing frame's variables (default True).
+    show_variables: bool
 
 
 class GenerateOptions(RunOptions, total=False):
@@ -123,4 +128,7 @@ def build_request(
     max_repairs = options.get("max_repairs")
     if max_repairs is not None:
         verify = dataclasses.replace(verify, max_repairs=max_repairs)
+    if "agreement" in options or "show_variables" in options:
+        verify = dataclasses.replace(verify, agreement=options.get("agreement", 1),
+                                     show_variables=options.get("show_variables", True))
     return Request(prompt, ask, verify)
