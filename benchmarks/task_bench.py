@@ -308,7 +308,8 @@ def ask(
                "error": (r.error or "")[:300] or None} for r in generation.rounds]
     return {"code": generation.code, "seconds": time.perf_counter() - started,
             "model": generation.model_id, "rounds": rounds,
-            "attempts": [{"model": a.model, "error": a.error} for a in generation.attempts],
+            "attempts": [{"model": a.model, "error": a.error, "ms": round(a.duration_ms)}
+                         for a in generation.attempts],
             "tokens": generation.usage.get("outputTokens")}
 
 
