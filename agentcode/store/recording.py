@@ -181,22 +181,16 @@ def record_safely(
     settings: Settings | None, fn: Callable[[HistoryStore], T], *, path: str | None = None
 ) -> T | None:
     """Run ``fn`` on the store once (opened and closed here); see `HistoryWriter.write`."""
-    writer = HistoryWriter(settings, path=path)
-    try:
+    with contextlib.closing(HistoryWriter(settings, path=path)) as writer:
         return writer.write(fn)
-    finally:
-        writer.close()
 
 
 def record_generation_safely(
     settings: Settings | None, gen: Generation, *, session_id: str | None = None
 ) -> int | None:
     """Record one generation; return its entry id, or ``None`` if it was not saved."""
-    writer = HistoryWriter(settings, session_id=session_id)
-    try:
+    with contextlib.closing(HistoryWriter(settings, session_id=session_id)) as writer:
         return writer.generation(gen)
-    finally:
-        writer.close()
 
 
 def record_execution_safely(
@@ -209,11 +203,8 @@ def record_execution_safely(
     timed_out: bool = False,
 ) -> int | None:
     """Record one execution; return its entry id, or ``None`` if it was not saved."""
-    writer = HistoryWriter(settings, session_id=session_id)
-    try:
+    with contextlib.closing(HistoryWriter(settings, session_id=session_id)) as writer:
         return writer.execution(code, execution, prompt=prompt, timed_out=timed_out)
-    finally:
-        writer.close()
 
 
 def _warn_once(exc: Exception) -> None:
