@@ -43,3 +43,16 @@ def test_generation_round_trip_and_repairs() -> None:
 
 def test_from_dict_ignores_unknown_keys() -> None:
     assert Output.from_dict({"text": "a", "future_field": 1}) == Output(text="a")
+
+
+def test_displayed_is_the_text_of_the_other_outputs_for_agents_too() -> None:
+    from agentcode.api.tool_result import execution_outcome
+
+    execution = Execution(outputs=[
+        Output(text="df", html="<table/>"), Output(text="'note'", markdown="**note**"),
+        Output(png="iVBORw==", name="chart.png"), Output(png="iVBORw=="),
+        Output(text="42", main=True)])
+    assert execution.displayed == ["df", "**note**"]  # figures and saved images have no text
+    outcome = execution_outcome(execution)
+    assert outcome.structured()["displayed"] == ["df", "**note**"]
+    assert outcome.structured()["value"] == "42" and len(outcome.images) == 2
