@@ -73,7 +73,8 @@ ensure_venv() {
     # The editable install is one plain path entry (pyproject's package-dir): no import hook.
     "${pip[@]}" -e ".[$extras]"
     if [ -n "$group" ]; then
-      if "$VENV/bin/python" -m pip install --help | grep -q -- '--group'; then
+      # (not `| grep -q`: under pipefail, grep leaving early could fail the check)
+      if [[ $("$VENV/bin/python" -m pip install --help) == *--group* ]]; then
         "${pip[@]}" --group "$group"
       else  # pip < 25.1 (the upgrade above was refused): the group's list, read from pyproject
         mapfile -t requirements < <(group_requirements "$group")
