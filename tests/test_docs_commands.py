@@ -324,3 +324,38 @@ def test_every_command_is_run_or_skipped_with_a_reason() -> None:
     skipped = {f"{block_id}:{c.line} {c.text}": c.skip for block_id, c in commands if c.skip}
     # Most of what the docs show runs: the rest is AWS, endpoints, installs and benchmarks.
     assert len(ran) >= 35 and len(ran) > len(skipped), (len(ran), json.dumps(skipped, indent=1))
+
+
+def _config_blocks() -> Iterator[tuple[str, str]]:
+    for path in DOCS:
+        text = path.read_text(encoding="utf-8")
+        for match in re.finditer(r"^```toml\n(.*?)^```", text, re.S | re.M):
+            if not match.group(1).startswith("[project]"):  # a plugin's pyproject.toml
+                yield f"{path.relative_to(ROOT)}:{text[:match.start()].count(chr(10)) + 1}", \
+                    match.group(1)
+
+
+@pytest.mark.parametrize(("where", "config"), list(_config_blocks()), ids=lambda v: str(v)[:40])
+def test_config_file_examples_are_valid_configs(where: str, config: str, agentcode_home: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import tomllib
+
+    from agentcode.config import load_settings
+
+    for name in list(os.environ):  # the file alone (the suite's own AGENTCODE_* would win over it)
+        if name.startswith("AGENTCODE_") and name != "AGENTCODE_HOME":
+            monkeypatch.delenv(name)
+    (agentcode_home / "config.toml").write_text(config, encoding="utf-8")
+    settings = load_settings()  # a mistake would be a ConfigError naming the key
+    seen = []
+    for key, value in tomllib.loads(config).items():
+        if key == "limits":
+            seen += [(getattr(settings.limits, k), v) for k, v in value.items()]
+        elif key == "sandbox" and isinstance(value, dict):
+            names = {"backend": "sandbox", "packages": "packages", "env": "sandbox_env"}
+            seen += [(getattr(settings, names[k]), v) for k, v in value.items()]
+        elif key == "plugins":
+            seen += [(settings.plugin(name), table) for name, table in value.items()]
+        else:
+            seen.append((getattr(settings, key), value))
+    assert seen and all(got == want for got, want in seen), (where, seen)
