@@ -257,9 +257,11 @@ class Verifier:
     def expects_output(self) -> bool:
         """A run on known input with nothing else to judge it must show a result: a program
         that prints nothing and writes nothing has not done the task (a repair that guards
-        every line with ``if`` "passes" that way)."""
+        every line with ``if`` "passes" that way). Also in a shared session (the server's, MCP's):
+        the same request must meet the same checks whichever front end sends it; what the run
+        wrote is what changed during it."""
         given = bool(self.stdin) or bool(self.files) or self.no_input
-        return given and self.tests is None and self.check is None and self.shared is None
+        return given and self.tests is None and self.check is None
 
     def _missing_file_hint(self, execution: Execution) -> str | None:
         error = execution.error

@@ -230,10 +230,11 @@ def build_server(settings: Settings | None = None, *, max_sessions: int = 8,
                                              read_only_hint=True, open_world_hint=True))
     async def generate_python(
         prompt: Annotated[str, Field(description="What the program should do, in a sentence.")],
-        verify: Annotated[bool, Field(
+        verify: Annotated[bool | None, Field(
             description="Run the candidate in the sandbox and repair it until it runs cleanly "
-            "(slower)."
-        )] = False,
+            "(slower). Unset: as `agentcode gen` does, it runs once on the session's files, or "
+            "with no input when the request asks for output; false: never."
+        )] = None,
         session_id: Annotated[str | None, Field(
             description="Write the code as the next step of this session: the model sees its "
             "earlier code and results and may use its variables."
@@ -248,10 +249,20 @@ def build_server(settings: Settings | None = None, *, max_sessions: int = 8,
                 prompt, verify=verify, model=sessions.model, settings=settings,
                 sandbox=None if session is None else session.sandbox))
 
+        from agentcode.api.generation import known_input_options
+        from agentcode.generation.checks.no_input import asks_for_output
+
+        def in_session(session: Session) -> ToolOutcome:
+            # The library's rule for known input, as `gen --file` and the HTTP server use it.
+            context, options = known_input_options({"verify": verify},
+                                                   files=session.input_files(), stdin=None,
+                                                   prompt=prompt)
+            return generation_outcome(session.generate(prompt, context=context, **options))
+
         if session_id is not None:
-            return await _call(sessions.run(
-                session_id, lambda s: generation_outcome(s.generate(prompt, verify=verify))))
-        if verify:  # the candidates run in a sandbox: it counts against the limit
+            return await _call(sessions.run(session_id, in_session))
+        if verify or verify is None and asks_for_output(prompt):
+            # The candidates run in a sandbox: it counts against the limit.
             return await _call(sessions.once(alone))
         return await _call(anyio.to_thread.run_sync(alone, None))
 

@@ -35,7 +35,8 @@ def test_generate_python_returns_the_code_and_the_model() -> None:
         data: dict[str, Any] = result.structured_content or {}
         assert data["code"].strip() == "print(sum(range(10)))"
         assert data["model"].endswith("fake-coder")
-        assert data["verified"] is False
+        # As `gen` does with no input: a request that asks for output is run once (empty stdin).
+        assert data["verified"] is True
         assert "sum 0..9" in model.calls[0].prompt
 
     _run(scenario)
@@ -186,7 +187,8 @@ def test_a_verified_generation_without_a_session_takes_a_place_in_the_pool() -> 
             refused = await client.call_tool("generate_python", {"prompt": "again",
                                                                  "verify": True})
             assert refused.is_error and "close_session" in refused.content[0].text  # type: ignore[union-attr]
-            plain = await client.call_tool("generate_python", {"prompt": "no sandbox needed"})
+            plain = await client.call_tool("generate_python", {"prompt": "no sandbox needed",
+                                                               "verify": False})
             assert not plain.is_error  # nothing runs: no place taken
 
     _run(scenario)

@@ -52,7 +52,7 @@ _OTHER_VERBS = frozenset({
     "contains", "sum", "compute", "computes", "calculate", "validate", "match", "matches",
     "named", "called", "describe", "summarize", "extract", "get", "take", "look",
 })
-_LOOK_BACK_WORDS = 8
+_LOOK_BACK_WORDS = 12
 # A first line that reports a failure rather than a result.
 _ERROR_LINE = re.compile(
     r"^\s*(?:Error\b|error:|An error occurred|Exception\b|Traceback \(most recent|"
