@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from cli_runner import run_cli
@@ -171,3 +172,20 @@ def test_gen_says_last_what_was_checked(models: Callable[..., None]) -> None:
     failed = run_cli(["gen", "print one divided by zero", "-m", "t:a"])
     assert failed.exit_code == 1
     assert "generated code failed (no input) after 3 rounds" in failed.stderr.splitlines()[-1]
+
+
+def test_without_a_sandbox_the_code_comes_back_unrun(
+    models: Callable[..., None], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    settings: Settings,
+) -> None:
+    import agentcode
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bubblewrap here
+    models(a=FakeModel(fenced(UNCALLED)))
+    result = run_cli(["gen", "fibonacci numbers below 100", "-m", "t:a"])
+    assert result.exit_code == 0 and result.stdout == UNCALLED
+    assert "warning: not running the code: " in result.stderr
+    assert result.stderr.splitlines()[-1] == "agentcode: not run"
+    generation = agentcode.generate("fibonacci numbers below 100", settings=settings,
+                                    model=FakeModel(fenced(UNCALLED)))
+    assert generation.code == UNCALLED and generation.checked == "not run"

@@ -226,7 +226,7 @@ def gen(
                 raise
             # The run on the input is a bonus the user did not ask for: without a sandbox,
             # write the code without it rather than fail.
-            sys.stderr.write(f"agentcode: warning: not running the code on its input: {exc}\n")
+            sys.stderr.write(f"agentcode: warning: not running the code: {exc}\n")
             generation = _generate(prompt, system=system, context=context, session=conversation,
                                    live=live)
             verifying = False
