@@ -101,7 +101,10 @@ def frame_variables(error: ExecutionError) -> str | None:
     feedback showed variables to the model; here the one frame the program failed in."""
     if not error.frame_locals:
         return None
-    lines = [f"  {name} = {value}"
+    from agentcode.secrets import redact, secret_values
+
+    known = secret_values()  # a token the program read goes to no model
+    lines = [f"  {name} = {redact(value, known=known)}"
              for name, value in list(error.frame_locals.items())[:LOCALS_SHOWN]]
     text = "\n".join(lines)
     return text if len(text) <= LOCALS_CHARS else text[:LOCALS_CHARS] + "..."
