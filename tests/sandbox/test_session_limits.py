@@ -16,7 +16,16 @@ from agentcode.sandbox.local import cgroup, tmpfs
 from agentcode.sandbox.local.session import LocalSandboxSession
 
 
-def test_threads_left_behind_do_not_run_between_executions(jail: LocalSandboxSession) -> None:
+@pytest.mark.parametrize("freezer", [True, False], ids=["cgroup-freezer", "sigstop-fallback"])
+def test_threads_left_behind_do_not_run_between_executions(
+        freezer: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not freezer:  # a host without a cgroup freezer: SIGSTOP and SIGCONT
+        monkeypatch.setattr(cgroup.SessionCgroup, "can_freeze", property(lambda self: False))
+    with LocalSandboxSession(small_settings()) as jail:
+        _threads_stay_stopped(jail)
+
+
+def _threads_stay_stopped(jail: LocalSandboxSession) -> None:
     first = jail.execute(
         "import threading, time\n"
         "ticks = []\n"
@@ -223,3 +232,41 @@ def test_tcp_buffers_are_bounded_for_the_session() -> None:
             "total // 2**20", timeout=60)
         assert queued.ok, queued.stderr
         assert int(queued.text or "0") < 256, queued.text
+
+
+def test_a_frozen_jail_dies_with_its_killed_owner() -> None:
+    """A task frozen by the v1 freezer ignores SIGKILL until thawed: a jail frozen between
+    executions must still die when the process that owns it is SIGKILL'd."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    owner = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\n"
+         "sys.path[:0] = ['tests/sandbox']\n"
+         "from jail_helpers import small_settings\n"
+         "from agentcode.sandbox.local.session import LocalSandboxSession\n"
+         "jail = LocalSandboxSession(small_settings())\n"
+         "jail.execute('x = 1')\n"
+         "print(jail._worker.proc.pid, jail._worker.worker_pid, flush=True)\n"
+         "time.sleep(60)\n"],
+        stdout=subprocess.PIPE, text=True)
+    assert owner.stdout is not None
+    pids = [int(p) for p in owner.stdout.readline().split()]
+    assert len(pids) == 2
+    os.kill(owner.pid, signal.SIGKILL)
+    owner.wait(10)
+
+    def alive(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(alive(pid) for pid in pids):
+        time.sleep(0.05)
+    assert not [pid for pid in pids if alive(pid)]

@@ -22,6 +22,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import subprocess
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -172,6 +174,8 @@ class SessionCgroup:
         if found is None:
             return False
         control, frozen, _, state = found
+        if control == state and not _THAWER.watch(control):  # v1: see _Thawer
+            return False
         try:
             Path(control).write_text(frozen)
             deadline = time.monotonic() + timeout
@@ -195,6 +199,7 @@ class SessionCgroup:
     def remove(self) -> None:
         """Remove the (by now empty) cgroups; a moment's retry while the jail's exits settle."""
         for path in self.dirs:
+            _THAWER.forget(os.path.join(path, "freezer.state"))
             for _ in range(20):
                 try:
                     os.rmdir(path)
@@ -204,6 +209,53 @@ class SessionCgroup:
                 except OSError:
                     time.sleep(0.01)
         self.dirs = []
+
+
+class _Thawer:
+    """Thaws this process's frozen v1 session cgroups when it dies, however it dies.
+
+    A task frozen by the v1 freezer does not act on SIGKILL until it is thawed, so a jail
+    frozen between executions would outlive a SIGKILL'd agentcode (bwrap's --die-with-parent
+    only sends a signal). One small shell per process, outside the jails and in a session of
+    its own, is told each freezer file and reads on until its stdin (our end, never passed on)
+    closes, which happens when we exit; it then thaws them all, and the pending SIGKILLs land.
+    (cgroup v2 kills frozen tasks: none is needed there.)
+    """
+
+    _SCRIPT = ('files=""; while IFS= read -r f; do files="$files $f"; done; '
+               'for f in $files; do echo THAWED > "$f"; done 2>/dev/null')
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._told: set[str] = set()
+
+    def watch(self, state_file: str) -> bool:
+        """Register ``state_file``; False when no watcher can run (then do not freeze)."""
+        with self._lock:
+            if state_file in self._told and self._proc is not None and self._proc.poll() is None:
+                return True
+            try:
+                if self._proc is None or self._proc.poll() is not None:
+                    self._told.clear()
+                    self._proc = subprocess.Popen(
+                        ["/bin/sh", "-c", self._SCRIPT], stdin=subprocess.PIPE,
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                        start_new_session=True, close_fds=True)
+                assert self._proc.stdin is not None
+                self._proc.stdin.write(state_file.encode() + b"\n")
+                self._proc.stdin.flush()
+            except (OSError, ValueError):
+                return False
+            self._told.add(state_file)
+        return True
+
+    def forget(self, state_file: str) -> None:
+        with self._lock:
+            self._told.discard(state_file)  # the shell may thaw it: gone by then, no harm
+
+
+_THAWER = _Thawer()
 
 
 def prime() -> None:
