@@ -23,17 +23,19 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeAlias, Unpack
 
-# `known_input_options` lives with `generate` (the one rule for known input); kept importable here.
-from agentcode.api.generation import known_input_options  # noqa: F401
 from agentcode.errors import Cancelled, ExecutionTimeoutError, UsageError
-from agentcode.generation.request import RunOptions
 from agentcode.inputs import Files
 
 if TYPE_CHECKING:
     from strands.models.model import Model
 
+    # `known_input_options` lives with `generate` (the one rule for known input); kept
+    # importable here, loaded on use (`__getattr__`): `agentcode run` imports this module and
+    # must not load the generation core.
+    from agentcode.api.generation import known_input_options as known_input_options
     from agentcode.config import Settings
     from agentcode.generation.conversation import Conversation
+    from agentcode.generation.request import RunOptions
     from agentcode.sandbox.base import SandboxSession
     from agentcode.sandbox.copyout import CopyOut, OutDir
     from agentcode.store.recording import HistoryWriter
@@ -368,3 +370,11 @@ def check_env(env: Mapping[str, str]) -> dict[str, str]:
                 f"invalid environment variable name {name!r}: use letters, digits and _"
             )
     return {str(k): str(v) for k, v in env.items()}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "known_input_options":
+        from agentcode.api.generation import known_input_options
+
+        return known_input_options
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
