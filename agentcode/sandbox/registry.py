@@ -47,11 +47,18 @@ class SandboxBackend:
 
 
 def _local(settings: Settings) -> SandboxSession:
-    from agentcode.sandbox.local import spare
-    from agentcode.sandbox.local.session import LocalSandboxSession
+    from agentcode.sandbox.local import cgroup
 
-    # A front end that keeps a spare jail (serve, mcp, the REPL) hands it out here.
-    return spare.take(settings) or LocalSandboxSession(settings)
+    # Warm the kernel's cgroup lock while the jail's modules load (a fresh process: `run`).
+    primer = cgroup.prime()
+    try:
+        from agentcode.sandbox.local import spare
+        from agentcode.sandbox.local.session import LocalSandboxSession
+
+        # A front end that keeps a spare jail (serve, mcp, the REPL) hands it out here.
+        return spare.take(settings) or LocalSandboxSession(settings)
+    finally:
+        primer.stop()
 
 
 def _unsafe(settings: Settings) -> SandboxSession:

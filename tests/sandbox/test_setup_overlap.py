@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -26,10 +27,13 @@ def _mounts_under(root: str) -> list[str]:
 
 def test_priming_leaves_this_process_in_its_own_cgroups() -> None:
     before = Path("/proc/self/cgroup").read_text(encoding="utf-8")
-    cgroup.prime()
+    primer = cgroup.prime()
+    time.sleep(0.05)  # a dozen writes
+    primer.stop()
     for thread in threading.enumerate():
         if thread.name == "agentcode-cgroup-prime":
             thread.join(5)
+            assert not thread.is_alive()
     assert Path("/proc/self/cgroup").read_text(encoding="utf-8") == before
 
 

@@ -258,33 +258,62 @@ class _Thawer:
 _THAWER = _Thawer()
 
 
-def prime() -> None:
-    """Start, on another thread, the slow part of the move of a new jail into its cgroup.
+class Primer:
+    """Keeps the kernel's cgroup lock warm, on a thread, until `stop` (at most a few seconds).
 
     The first write to a cgroup.procs after a quiet moment waits for an RCU grace period (the
     kernel's cgroup_threadgroup_rwsem turning writer-side: 8-14 ms measured on cgroup v1 here),
-    and writes within that period take 0.1 ms. Writing our own pid into the cgroup we are in
-    changes nothing but takes the same path, so a session that calls this as it starts finds
-    the lock warm when it puts bwrap in its cgroup, after making pipes, mounts and the fork.
-    (A pid no process has fails before the lock: it does not help.)
+    and writes within about one grace period of another take 0.1 ms. Writing our own pid into
+    the cgroup we are in changes nothing but takes the same path: a session starts a Primer as
+    it starts, and bwrap's move into the session's cgroup, after the pipes, mounts and fork,
+    finds the lock warm. One write is not enough (it may end too early or too late under load:
+    measured), so it writes every few ms until the move is done. (A pid no process has fails
+    before the lock: no help.)
     """
-    chosen = hierarchies()
-    if chosen:
+
+    INTERVAL = 0.003
+    LIMIT = 5.0  # seconds: a session that never reaches its move does not keep us writing
+
+    def __init__(self) -> None:
         import threading
 
-        threading.Thread(target=_rewrite_own, args=(chosen[0],), name="agentcode-cgroup-prime",
-                         daemon=True).start()
+        self._done = threading.Event()
+        chosen = hierarchies()
+        if chosen:
+            threading.Thread(target=self._run, args=(chosen[0],), name="agentcode-cgroup-prime",
+                             daemon=True).start()
+
+    def stop(self) -> None:
+        self._done.set()
+
+    def _run(self, hierarchy: Hierarchy) -> None:
+        target = _own_procs(hierarchy)
+        if target is None:
+            return
+        deadline = time.monotonic() + self.LIMIT
+        pid = str(os.getpid())
+        while not self._done.is_set() and time.monotonic() < deadline:
+            try:
+                Path(target).write_text(pid)
+            except OSError:
+                return
+            self._done.wait(self.INTERVAL)
 
 
-def _rewrite_own(hierarchy: Hierarchy) -> None:
+def prime() -> Primer:
+    """A `Primer` for a session about to start (stop it once bwrap is in its cgroup)."""
+    return Primer()
+
+
+def _own_procs(hierarchy: Hierarchy) -> str | None:
+    """The cgroup.procs of the cgroup we are in now (not at start-up), in ``hierarchy``."""
     key = "" if hierarchy.version == 2 else hierarchy.controllers[0]
     fstype = "cgroup2" if hierarchy.version == 2 else "cgroup"
-    own = _own_paths().get(key)  # read now: where we are at this moment, not at start-up
+    own = _own_paths().get(key)
     for point, kind, options in _mounts():
         if own is not None and kind == fstype and (key == "" or key in options.split(",")):
-            with contextlib.suppress(OSError):
-                Path(point, own.lstrip("/"), "cgroup.procs").write_text(str(os.getpid()))
-            return
+            return os.path.join(point, own.lstrip("/"), "cgroup.procs")
+    return None
 
 
 def _sweep(older_than: float = 60.0) -> None:

@@ -69,8 +69,6 @@ class LocalSandboxSession:
         self.settings = settings
         self.isolated = isolated
         self._bwrap = jail.find_bwrap() if isolated else ""
-        if isolated:
-            cgroup.prime()  # the cgroup's slow first write, overlapped with the set-up below
         # The sandbox environment's directory, read once: a later `agentcode sandbox add`
         # switches to a new one, which the next session mounts.
         self._packages = SandboxEnvironment(settings.sandbox_env).mount_source()
@@ -79,11 +77,25 @@ class LocalSandboxSession:
         self._cgroup: SessionCgroup | None = None
         self._tempdir: str | None = None
         self._detaching: threading.Thread | None = None  # our side of the tmpfs mounts
+        self._primer: cgroup.Primer | None = None
         self._start()
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def _start(self) -> None:
+        # The cgroup lock's slow first write, overlapped with the set-up below (cgroup.Primer).
+        self._primer = cgroup.prime() if self.isolated else None
+        try:
+            self._launch()
+        finally:
+            self._stop_priming()
+
+    def _stop_priming(self) -> None:
+        if self._primer is not None:
+            self._primer.stop()
+            self._primer = None
+
+    def _launch(self) -> None:
         limits = self.settings.limits
         request_r, request_w = os.pipe2(os.O_CLOEXEC)
         response_r, response_w = os.pipe2(os.O_CLOEXEC)
@@ -188,6 +200,8 @@ class LocalSandboxSession:
         except OSError:
             self._remove_cgroup()  # the per-process rlimits still hold
             return
+        finally:
+            self._stop_priming()
         if self._cgroup.can_freeze:
             worker.group = self._cgroup
 
