@@ -83,8 +83,6 @@ class LocalSandboxSession:
     # -- lifecycle --------------------------------------------------------------------------
 
     def _start(self) -> None:
-        # The cgroup lock's slow first write, overlapped with the set-up below (cgroup.Primer).
-        self._primer = cgroup.prime() if self.isolated else None
         try:
             self._launch()
         finally:
@@ -107,6 +105,10 @@ class LocalSandboxSession:
         try:
             if self.isolated:
                 self._cgroup = session_cgroup(limits)
+                if self._cgroup is not None:
+                    # The lock's slow first write overlaps the set-up below (cgroup.Primer);
+                    # after the mkdir, which would otherwise wait for it.
+                    self._primer = cgroup.prime()
                 uid = jail.session_uid()
                 info_r, info_w = os.pipe2(os.O_CLOEXEC)
                 child_fds.append(info_w)
