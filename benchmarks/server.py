@@ -254,7 +254,16 @@ def keepalive_runs(runs: int) -> dict[str, Any]:
     """`gen | run` twice in a row with the model kept warm (no warm model before the first):
     the first loads the model in the background process, the second finds it loaded. Then the
     README's primes pipeline, warm."""
-    env = dict(os.environ, AGENTCODE_NO_HISTORY="1", AGENTCODE_LOCAL_KEEP_ALIVE="300")
+    from agentcode.models.local import LOCAL_MODELS, resolve_spec
+    from agentcode.models.weights import ensure_weights
+
+    # A home of its own, so `model stop` ends only this benchmark's warm model (the user's
+    # others, e.g. another shell's, live in the user's runtime dir); the user's weights.
+    weights = resolve_spec(None).weights or LOCAL_MODELS["qwen2.5-coder-1.5b"]
+    gguf = ensure_weights(weights, progress=False)
+    home = tempfile.mkdtemp(prefix="agentcode-bench-")
+    env = dict(os.environ, AGENTCODE_HOME=home, AGENTCODE_NO_HISTORY="1",
+               AGENTCODE_LOCAL_KEEP_ALIVE="300", AGENTCODE_LOCAL_MODEL=str(gguf))
     for name in ("AGENTCODE_SERVER", "CI"):
         env.pop(name, None)
     stop_warm = [sys.executable, "-m", "agentcode", "model", "stop"]
