@@ -121,6 +121,15 @@ def spare_jail_processes() -> set[int]:
     return {ready._worker.proc.pid, *descendants(ready._worker.proc.pid)}
 
 
+def helper_processes() -> set[int]:
+    """Processes of ours that are no jail and live as long as we do: the v1 freezer's thawer
+    (agentcode.sandbox.local.cgroup._Thawer, one per process)."""
+    from agentcode.sandbox.local import cgroup
+
+    thawer = getattr(getattr(cgroup, "_THAWER", None), "_proc", None)
+    return {thawer.pid} if thawer is not None else set()
+
+
 def alive(pid: int) -> bool:
     """Running (a zombie waiting for its parent counts as gone)."""
     try:

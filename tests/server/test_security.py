@@ -15,6 +15,7 @@ from server.conftest import (
     StartServer,
     alive,
     descendants,
+    helper_processes,
     spare_jail_processes,
     wait_until,
 )
@@ -279,7 +280,8 @@ def test_session_limit_and_idle_sessions_are_closed_with_their_jails(
         refused = http.post("/v1/sessions")
         for session in ids:
             http.post(f"/v1/sessions/{session}/execute", json={"code": "1"})
-        jails = descendants(os.getpid()) - spare_jail_processes()
+        kept = spare_jail_processes()  # first: it waits for the spare being started
+        jails = descendants(os.getpid()) - kept - helper_processes()
         assert jails, "each session runs in a jail process"
         assert refused.status_code == 503 and "2 sessions" in refused.json()["detail"]
         assert wait_until(lambda: len(running.pool) == 0, timeout=15)

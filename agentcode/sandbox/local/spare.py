@@ -29,6 +29,10 @@ from agentcode.sandbox.local.session import LocalSandboxSession
 
 # How long a new session waits for the spare being started before starting its own.
 _WAIT_SECONDS = 10.0
+# The next spare starts this long after one is handed out, so that its start (Python work and
+# a fork in this process) does not compete with the new session's first execution; a session
+# that asks meanwhile cuts the wait short.
+_REFILL_DELAY = 0.3
 
 
 class SpareJails:
@@ -40,19 +44,26 @@ class SpareJails:
         self._ready: LocalSandboxSession | None = None
         self._making: threading.Thread | None = None
         self._stopped = False
+        self._hurry = threading.Event()  # a session waits for the spare, or stop: no delay
         self.handed_out = 0  # spares taken (for tests and the benchmarks)
         self._refill()
 
-    def _refill(self) -> None:
+    def _refill(self, delay: float = 0.0) -> None:
         with self._lock:
             if self._stopped or self._ready is not None or (
                     self._making is not None and self._making.is_alive()):
                 return
-            self._making = threading.Thread(target=self._make, name="agentcode-spare-jail",
-                                            daemon=True)
+            self._hurry.clear()
+            self._making = threading.Thread(target=self._make, args=(delay,),
+                                            name="agentcode-spare-jail", daemon=True)
             self._making.start()
 
-    def _make(self) -> None:
+    def _make(self, delay: float) -> None:
+        if delay:
+            self._hurry.wait(delay)
+        with self._lock:
+            if self._stopped:
+                return
         try:
             jail = LocalSandboxSession(self.settings)
         except (AgentcodeError, OSError):
@@ -71,6 +82,7 @@ class SpareJails:
         with self._lock:
             making = self._making if self._ready is None else None
         if making is not None and making.is_alive():
+            self._hurry.set()
             making.join(_WAIT_SECONDS)  # one half started beats a second one from scratch
         with self._lock:
             jail, self._ready = self._ready, None
@@ -79,7 +91,7 @@ class SpareJails:
                 jail.close()
                 jail = None
         finally:
-            self._refill()
+            self._refill(_REFILL_DELAY)
         if jail is not None:
             self.handed_out += 1
         return jail
@@ -89,6 +101,7 @@ class SpareJails:
             self._stopped = True
             jail, self._ready = self._ready, None
             making = self._making
+        self._hurry.set()
         if making is not None:
             making.join()
         with self._lock:
