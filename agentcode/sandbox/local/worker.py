@@ -530,7 +530,9 @@ def _encode(result, limit):
         if not holders:
             result["outputs"] = []
         for holder, key in holders:
-            holder[key] = holder[key][: len(holder[key]) // 2]
+            text = holder[key]
+            text = str.__str__(text) if isinstance(text, str) else ""  # a str subclass's own
+            holder[key] = text[: len(text) // 2]  # slicing cannot keep it from shrinking
         line = _DUMPS(result).encode() + b"\n"
     return line
 
