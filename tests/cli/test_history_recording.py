@@ -59,7 +59,9 @@ def test_gen_with_an_unusable_history_still_works(tmp_path: Path) -> None:
         assert result.returncode == 0
         assert result.stdout == "print('hello from fake')\n"
         assert result.stderr.count(WARNING) == 1 and "Traceback" not in result.stderr
-        assert result.stderr.rstrip().endswith("(use --no-history to silence)")
+        warning, label = result.stderr.rstrip().splitlines()[-2:]
+        assert warning.endswith("(use --no-history to silence)")
+        assert label == "agentcode: ran cleanly (no input) (1 round)"
 
 
 def test_run_is_recorded_with_its_outcome(agentcode_home: Path) -> None:
