@@ -254,9 +254,10 @@ def build_server(settings: Settings | None = None, *, max_sessions: int = 8,
 
         def in_session(session: Session) -> ToolOutcome:
             # The library's rule for known input, as `gen --file` and the HTTP server use it.
+            # No run with empty stdin in a session, as the HTTP server's sessions: code there may
+            # rightly print nothing (it leaves variables for the next step).
             context, options = known_input_options({"verify": verify},
-                                                   files=session.input_files(), stdin=None,
-                                                   prompt=prompt)
+                                                   files=session.input_files(), stdin=None)
             return generation_outcome(session.generate(prompt, context=context, **options))
 
         if session_id is not None:
