@@ -38,7 +38,6 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentcode.errors import (
@@ -50,6 +49,13 @@ from agentcode.errors import (
 from agentcode.generation.checks.user_tests import load_tests, validate_check
 from agentcode.generation.judge import Verifier, first_line
 from agentcode.generation.pipeline import Checks, Failure, Heuristic, Kind, Stage
+from agentcode.generation.rounds import (  # noqa: F401 - also importable from here
+    best_round,
+    file_map,
+    round_rank,
+    same_code,
+    stdin_bytes,
+)
 from agentcode.types import DEFAULT_MAX_REPAIRS, Attempt, Generation, RepairRound
 
 if TYPE_CHECKING:
@@ -61,11 +67,6 @@ if TYPE_CHECKING:
 
 # Hot enough that a repair differs from the candidate it repairs, cool enough to stay on task.
 REPAIR_TEMPERATURE = 0.7
-# How far a candidate got, worst first: it could not even run, ..., it passed.
-_STAGE_RANK = {
-    Stage.MODEL: 6.0, Stage.SETUP: 5.0, Stage.SYNTAX: 4.6, Stage.NAMES: 4.5, Stage.RUN: 4.0,
-    Stage.OUTPUT: 3.0, Stage.TESTS: 2.0, Stage.CHECK: 1.0,
-}
 # An inferred output failure that a different program repeats is waived (Heuristic.WAIVER);
 # a run that left no result at all is not: two programs that both do nothing are both wrong.
 _WAIVABLE = frozenset(set(Heuristic) - {Heuristic.OUTPUT_EMPTY, Heuristic.NO_INPUT_RUN})
@@ -98,66 +99,6 @@ def repair_history(
         {"role": "assistant", "content": [{"text": f"```python\n{code.rstrip()}\n```"}]}
     )
     return messages
-
-
-def stdin_bytes(stdin: bytes | str | os.PathLike[str] | None) -> bytes | None:
-    if stdin is None or isinstance(stdin, bytes):
-        return stdin
-    if isinstance(stdin, str):
-        return stdin.encode("utf-8")
-    path = Path(stdin)
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read stdin file {path}: {exc.strerror or exc}") from None
-
-
-def file_map(
-    files: Mapping[str, bytes] | Sequence[str | os.PathLike[str]] | None,
-) -> dict[str, bytes]:
-    """Files for the work dir: a mapping of names to bytes, or host paths (kept by base name)."""
-    if not files:
-        return {}
-    if isinstance(files, Mapping):
-        return dict(files)
-    out: dict[str, bytes] = {}
-    for item in files:
-        path = Path(item)
-        try:
-            out[path.name] = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read --file {path}: {exc.strerror or exc}") from None
-    return out
-
-
-def round_rank(round_: RepairRound) -> tuple[float, float]:
-    """Lower is nearer to passing: by how far the candidate got, then by its share of failed
-    tests. The order in which `generate_verified` picks the candidate to repair and to return."""
-    if round_.passed:
-        return (0.0, 0.0)
-    try:
-        stage = _STAGE_RANK[Stage(round_.stage or "run")]
-    except ValueError:  # a stage this version does not know (an older record)
-        stage = 4.0
-    if round_.stage == Stage.TESTS and round_.tests_failed is not None and round_.tests_total:
-        return (stage, round_.tests_failed / round_.tests_total)
-    return (stage, 1.0)
-
-
-def same_code(code: str) -> str:
-    """A key equal for candidates that differ only in layout or comments."""
-    import ast
-
-    try:
-        return ast.dump(ast.parse(code))
-    except (SyntaxError, ValueError):
-        return code.strip()
-
-
-def best_round(rounds: Sequence[RepairRound]) -> int:
-    """The index of the best round: the first that passed, else the nearest miss (earliest of
-    equals)."""
-    return min(range(len(rounds)), key=lambda index: (round_rank(rounds[index]), index))
 
 
 def _merge_usage(total: dict[str, int], usage: Mapping[str, int]) -> None:
