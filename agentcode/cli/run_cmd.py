@@ -50,6 +50,7 @@ def register(app: typer.Typer) -> None:
 
 
 def run(
+    ctx: typer.Context,
     path: Annotated[str | None, typer.Argument(
         help="Python file to run; '-' reads the code from stdin.", show_default=False
     )] = None,
@@ -143,7 +144,21 @@ def run(
     else:
         _report(execution, out, show_value=_ends_with_bare_value(code))
     if execution.exit_code:
+        _note_misplaced_options(ctx, args or [])
         raise typer.Exit(execution.exit_code)
+
+
+def _note_misplaced_options(ctx: typer.Context, args: list[str]) -> None:
+    """After a failed run: which of run's own options came after PATH and went to the program
+    (they did before options after PATH became the program's, as with `python FILE ARGS`)."""
+    ours = {opt for param in ctx.command.params for opt in getattr(param, "opts", ())
+            if opt.startswith("--")}
+    misplaced = list(dict.fromkeys(arg.split("=", 1)[0] for arg in args
+                                   if arg.split("=", 1)[0] in ours))
+    if misplaced:
+        sys.stderr.write(f"agentcode: note: {', '.join(misplaced)} came after the file, so the "
+                         f"program got {'it' if len(misplaced) == 1 else 'them'}; run's own "
+                         "options go before the file\n")
 
 
 def _environment(specs: list[str]) -> dict[str, str]:

@@ -130,3 +130,13 @@ def test_display_of_a_dataframe_and_a_figure_as_in_a_notebook(data_sandbox_env: 
     out = tmp_path / "out"
     run_cli(["run", "--out", str(out), "-"], stdin=code, env=env)
     assert [p.name for p in out.iterdir()] == ["figure-1.png"]
+
+
+def test_a_failed_run_notes_runs_own_options_that_went_to_the_program() -> None:
+    code = "import sys\nprint(sys.argv[1:])\nsys.exit(3)"
+    done = run_cli(["run", "-", "--json", "--out=x", "--json"], stdin=code)
+    assert (done.exit_code, done.stdout) == (3, "['--json', '--out=x', '--json']\n")
+    assert done.stderr == ("agentcode: note: --json, --out came after the file, so the program "
+                           "got them; run's own options go before the file\n")
+    ok = run_cli(["run", "-", "--json"], stdin="import sys\nprint(sys.argv[1:])")
+    assert (ok.exit_code, ok.stdout, ok.stderr) == (0, "['--json']\n", "")  # its own option
