@@ -51,8 +51,9 @@ def mcp(
                    "(see docs/agents.md); Ctrl-D ends it", err=True)
 
     models = split_names(model or [])
+    # Lives as long as its client: it holds the embedded model itself (no keep-alive process).
     settings = load_settings(model=models or None, sandbox=sandbox, timeout=timeout,
-                             history=False if no_history else None)
+                             history=False if no_history else None, local_keep_alive=0)
     # Refuse a bad name now (exit 2), not at the client's first call.
     check_name(settings.sandbox)
     validate_names(settings.model)

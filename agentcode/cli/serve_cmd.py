@@ -73,7 +73,9 @@ def serve(
         raise UsageError(f"the server is not installed ({exc.name} is missing): "
                          f"{install_hint('serve')}") from None
     names = split_names(models or [])
-    settings = load_settings(model=names or None, sandbox=sandbox,
+    # The server lives long and holds the embedded model itself (--warm loads it at start), as
+    # before the keep-alive: no background model process that would unload it when idle.
+    settings = load_settings(model=names or None, sandbox=sandbox, local_keep_alive=0,
                              **history_overrides(no_history, db))
     config = ServerConfig(
         settings=settings, token=choose_token(token, host), max_sessions=max_sessions,

@@ -18,6 +18,8 @@ concurrent requests in its slots, each reply on its own connection.
   it as it goes.
 - A state file whose process is gone, is not ours or does not answer /health in time is
   replaced by a fresh process; a failed start is reported, never waited on for ever.
+- `agentcode serve` and `agentcode mcp` live long: they set ``local_keep_alive = 0`` and hold
+  the model themselves, as before.
 """
 
 from __future__ import annotations
