@@ -72,3 +72,29 @@ def test_the_model_is_told_the_packages_of_the_sandbox_that_runs_the_code(
     model = FakeModel([fenced("x = 1\n")])
     agentcode.generate("x", model=model, check="True", sandbox="unsafe", settings=settings)
     assert "polars" in model.calls[0].system_prompt
+
+
+def test_without_a_sandbox_the_optional_run_is_skipped_and_said(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    from agentcode.api.generation import known_input_options
+    from agentcode.errors import SandboxUnavailableError
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bubblewrap: the local sandbox cannot start
+    code = "import sys\nprint(len(sys.stdin.read().split()))\n"
+    # generate: the run on known input is the library's choice, so the code comes back unrun.
+    generation = agentcode.generate("count the words", model=FakeModel([fenced(code)]),
+                                    stdin=b"a b\n", settings=settings)
+    assert generation.code == code and generation.checked == "not run"
+    # A Session under the same rule (as `gen` uses one), told through on_warning.
+    context, options = known_input_options({}, files={"notes.txt": b"a b\n"}, stdin=None)
+    warnings: list[str] = []
+    with agentcode.Session(settings=settings, model=FakeModel([fenced(code)])) as session:
+        session.stateful = False  # candidates run in a sandbox of their own
+        unrun = session.generate("count the words", context=context,
+                                 on_warning=warnings.append, **options)
+    assert unrun.checked == "not run" and warnings[0].startswith("not running the code: ")
+    # Asked for, the run is no bonus: no sandbox is an error.
+    with pytest.raises(SandboxUnavailableError):
+        agentcode.generate("count the words", model=FakeModel([fenced(code)]), stdin=b"a b\n",
+                           verify=True, settings=settings)

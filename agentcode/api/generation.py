@@ -9,16 +9,12 @@ are on ``Generation.rounds``, not in the history).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, Unpack
 
-from agentcode.errors import SandboxUnavailableError
 from agentcode.generation.request import GenerateOptions, Request
 from agentcode.generation.verify import file_map as _file_map
 from agentcode.generation.verify import stdin_bytes as _stdin_bytes
-
-logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from agentcode.config import Settings
@@ -32,14 +28,7 @@ async def agenerate(prompt: str, *, settings: Settings | None = None,
     from agentcode.config import load_settings
 
     settings = settings or load_settings()
-    request, fallback = _prepare(prompt, settings, options)
-    try:
-        generation = await request.arun(settings)
-    except SandboxUnavailableError as exc:
-        if fallback is None:
-            raise
-        logger.warning("not running the code: %s", exc)
-        generation = await fallback.arun(settings)
+    generation = await _prepare(prompt, settings, options).arun(settings)
     record_generation(generation, settings)
     return generation
 
@@ -78,24 +67,14 @@ def generate(prompt: str, *, settings: Settings | None = None,
     from agentcode.config import load_settings
 
     settings = settings or load_settings()
-    request, fallback = _prepare(prompt, settings, options)
-    try:
-        generation = request.run(settings)
-    except SandboxUnavailableError as exc:
-        if fallback is None:
-            raise
-        # The run the caller did not ask for is a bonus: without a sandbox the code comes back
-        # unrun (checked: "not run").
-        logger.warning("not running the code: %s", exc)
-        generation = fallback.run(settings)
+    generation = _prepare(prompt, settings, options).run(settings)
     record_generation(generation, settings)
     return generation
 
 
-def _prepare(prompt: str, settings: Settings,
-             options: GenerateOptions) -> tuple[Request, Request | None]:
-    """The request `generate` and `agenerate` run, and the one without the run to fall back on
-    when the run was the library's policy (not asked for) and no sandbox can do it."""
+def _prepare(prompt: str, settings: Settings, options: GenerateOptions) -> Request:
+    """The request `generate` and `agenerate` run: with ``verify`` unset, the library's rule
+    for known input decides (`known_input_options`)."""
     from agentcode.generation.request import build_request
 
     options = GenerateOptions(**options)
@@ -111,10 +90,7 @@ def _prepare(prompt: str, settings: Settings,
         if options.get("context") is None and context is not None:
             options["context"] = context
     no_input = bool(options.pop("no_input", False))
-    request = build_request(prompt, options, settings=settings, no_input=no_input)
-    if not policy_run or request.verify is None:
-        return request, None
-    return request, build_request(prompt, {**options, "verify": False}, settings=settings)
+    return build_request(prompt, options, settings=settings, no_input=no_input)
 
 
 def known_input_options(options: Mapping[str, Any], *, files: Mapping[str, bytes],
@@ -139,7 +115,8 @@ def known_input_options(options: Mapping[str, Any], *, files: Mapping[str, bytes
     options = dict(options)
     known = bool(parts)
     if known and options.get("verify") is None:
-        options["verify"] = True
+        # The run on known input is a bonus the caller did not ask for: optional.
+        options.update(verify=True, optional_run=True)
         options.setdefault("max_repairs", SMOKE_MAX_REPAIRS)
     elif not known and options.get("verify") is None and prompt is not None:
         options.update(no_input_options(prompt, options))
@@ -164,7 +141,7 @@ def no_input_options(prompt: str, options: Mapping[str, Any]) -> dict[str, Any]:
     if options.get("tests") is not None or options.get("check") is not None \
             or not asks_for_output(prompt):
         return {}
-    return {"verify": True, "no_input": True,
+    return {"verify": True, "no_input": True, "optional_run": True,
             "max_repairs": options.get("max_repairs", SMOKE_MAX_REPAIRS)}
 
 

@@ -23,7 +23,7 @@ from agentcode.cli.choices import (
 )
 from agentcode.cli.history_options import DbOption, NoHistoryOption, history_overrides
 from agentcode.cli.terminal import is_terminal
-from agentcode.errors import SandboxUnavailableError, UsageError
+from agentcode.errors import UsageError
 from agentcode.generation.pipeline import Heuristic
 from agentcode.inputs import (
     read_bytes,
@@ -217,19 +217,12 @@ def gen(
         conversation = Session(settings=settings)  # a new conversation `gen -c` can continue
     conversation.stateful = False
     live = is_terminal(sys.stdout) and not json_output
+    if verifying:  # without a sandbox the library writes the code unrun (a smoke run) and says
+        options["on_warning"] = lambda message: sys.stderr.write(
+            f"agentcode: warning: {message}\n")
     with conversation:
-        try:
-            generation = _generate(prompt, system=system, context=context, session=conversation,
-                                   live=live, **options)
-        except SandboxUnavailableError as exc:
-            if not smoke:
-                raise
-            # The run on the input is a bonus the user did not ask for: without a sandbox,
-            # write the code without it rather than fail.
-            sys.stderr.write(f"agentcode: warning: not running the code: {exc}\n")
-            generation = _generate(prompt, system=system, context=context, session=conversation,
-                                   live=live)
-            verifying = False
+        generation = _generate(prompt, system=system, context=context, session=conversation,
+                               live=live, **options)
     _print_generation(generation, json_output=json_output)
     if verifying and generation.failed:
         _report_failed_verification(generation)

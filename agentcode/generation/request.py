@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
 
@@ -62,6 +62,11 @@ class RunOptions(TypedDict, total=False):
     agreement: int
     # A failed run's repair is shown the failing frame's variables (default True).
     show_variables: bool
+    # The run is the library's choice, not the caller's (`known_input_options` sets it): where
+    # no sandbox can run the code, it comes back unrun (checked "not run") instead of an error,
+    # and ``on_warning`` (else the log) is told why (`VerifyOptions.optional_run`).
+    optional_run: bool
+    on_warning: Callable[[str], None] | None
 
 
 class GenerateOptions(RunOptions, total=False):
@@ -123,7 +128,8 @@ def build_request(
     verify = VerifyOptions(
         tests=tests, check=check, stdin=options.get("stdin"), files=options.get("files"),
         sandbox=options.get("sandbox"), checks=checks, no_input=no_input,
-        on_round=options.get("on_round"),
+        on_round=options.get("on_round"), on_warning=options.get("on_warning"),
+        optional_run=bool(options.get("optional_run")) and tests is None and check is None,
     )
     max_repairs = options.get("max_repairs")
     if max_repairs is not None:

@@ -34,6 +34,7 @@ four took 0.92x the time of four draws in a row, which can stop at the first tha
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -44,6 +45,7 @@ from agentcode.errors import (
     ModelError,
     ModelUnavailableError,
     NoUsableCodeError,
+    SandboxUnavailableError,
     UsageError,
 )
 from agentcode.generation.checks.user_tests import load_tests, validate_check
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
     from agentcode.generation.codegen import AskOptions
     from agentcode.sandbox.base import SandboxSession
 
+logger = logging.getLogger(__name__)
 # Hot enough that a repair differs from the candidate it repairs, cool enough to stay on task.
 REPAIR_TEMPERATURE = 0.7
 # An inferred output failure that a different program repeats is waived (Heuristic.WAIVER);
@@ -126,6 +129,11 @@ class VerifyOptions:
     show_variables: bool = True
     # The heuristic checks that run (None: the defaults; see generation.pipeline.Checks).
     checks: Checks | None = None
+    # The run is the library's choice, not the caller's: where no sandbox can run it, the first
+    # candidate comes back unrun (checked "not run", no second model request) and
+    # ``on_warning`` (else the log) says why.
+    optional_run: bool = False
+    on_warning: Callable[[str], None] | None = None
     # No input is known and the request asks for output: each candidate that needs no input is
     # run once with empty stdin; one that reads input is returned unrun (checks/no_input.py,
     # Heuristic.NO_INPUT_RUN; off, nothing runs).
@@ -478,7 +486,12 @@ def generate_verified(
     loop = _Loop(prompt, ask, settings, verifier, known, options)
     loop.packages = {name.lower() for name in importable_packages(backend, settings)}
     first = loop.ask_first()
-    loop.record(first)
+    try:
+        loop.record(first)
+    except SandboxUnavailableError as exc:
+        if not options.optional_run or isinstance(first.outcome, ModelError):
+            raise
+        return _unrun(loop, first.outcome, f"not running the code: {exc}", started)
     while not loop.done(max_repairs):
         loop.next_batch(max_repairs)
     rounds = loop.rounds
@@ -499,6 +512,20 @@ def generate_verified(
         duration_ms=(time.perf_counter() - started) * 1000,
         checked=checked_label(verifier, passed=final.passed, ran=ran),
     )
+
+
+def _unrun(loop: _Loop, first: Generation, why: str, started: float) -> Generation:
+    """The first candidate, unrun (no sandbox for an optional run), with its certain imports."""
+    from agentcode.generation.checks.preflight import preflight
+
+    if loop.options.on_warning is not None:
+        loop.options.on_warning(why)
+    else:
+        logger.warning("%s", why)
+    code = preflight(first.code, packages=loop.packages, defined=loop.known).code
+    return Generation(code=code, model_id=first.model_id, prompt=loop.prompt,
+                      attempts=loop.attempts, usage=loop.usage,
+                      duration_ms=(time.perf_counter() - started) * 1000)
 
 
 def checked_label(verifier: Verifier, *, passed: bool, ran: bool = True) -> str:
