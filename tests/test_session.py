@@ -87,8 +87,9 @@ def test_known_input_is_described_and_run_on_unless_told_otherwise() -> None:
     files = {"sales.csv": b"region,amount\nnorth,3\n"}
     context, smoke = known_input_options({"verify": None}, files=files, stdin=None)
     assert context is not None and "the file sales.csv" in context and "north,3" in context
+    # The run is the library's choice (optional_run): without a sandbox the code comes unrun.
     assert smoke == {"verify": True, "max_repairs": SMOKE_MAX_REPAIRS, "stdin": None,
-                     "files": files}
+                     "files": files, "optional_run": True}
     _, unrun = known_input_options({"verify": False}, files=files, stdin="x")
     assert unrun == {"verify": False}
     empty, on_stdin = known_input_options({"max_repairs": 0}, files={}, stdin="")
