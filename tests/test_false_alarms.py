@@ -8,26 +8,16 @@ off by default. The measured rates are in docs/benchmarks.md ("False alarms").
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
+
+from benchmark_modules import load_benchmark
 
 from agentcode.generation.pipeline import DEFAULT_ON, Checks, Heuristic
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-alarms = _load("false_alarms")
+alarms = load_benchmark("false_alarms")
 CASES = alarms.load_cases()
 
 

@@ -7,30 +7,16 @@ pass rates meaningless. Also the paired statistics its reports rest on (exact Mc
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
-import sys
 import time
 from math import comb
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from benchmark_modules import load_benchmark
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load("task_bench")
-stats = _load("task_stats")
+bench = load_benchmark("task_bench")
+stats = load_benchmark("task_stats")
 TASKS = bench.load_tasks()
 
 

@@ -7,26 +7,10 @@ sandbox against a correct and a wrong solution.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
+from benchmark_modules import load_benchmark
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-examples_module = _load("humaneval_examples")
+examples_module = load_benchmark("humaneval_examples")
 Example = examples_module.Example
 parse_examples = examples_module.parse_examples
 examples_test_source = examples_module.examples_test_source
@@ -335,7 +319,7 @@ def _round_result(examples: bool, hidden: bool, stage: str | None = "tests",
 
 
 def test_budget_pass_replays_the_loop_choice_for_each_repair_budget() -> None:
-    bench = _load("humaneval")
+    bench = load_benchmark("humaneval")
     row = {
         "repairs": 3, "passed": True, "raw_passed": False,
         "round_results": [
@@ -358,7 +342,7 @@ def test_budget_pass_replays_the_loop_choice_for_each_repair_budget() -> None:
                                                          "3": 100.0}
 
 
-humaneval_module = _load("humaneval")
+humaneval_module = load_benchmark("humaneval")
 PROBLEM = {
     "prompt": "def add(a, b):\n    \"\"\"Add two numbers.\"\"\"\n",
     "test": "def check(candidate):\n    assert candidate(2, 3) == 5\n",
