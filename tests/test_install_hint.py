@@ -35,11 +35,16 @@ def test_the_hint_names_the_installer_and_the_source(
     if marker:
         (tmp_path / marker).write_text("{}")
     monkeypatch.setattr(sys, "prefix", str(tmp_path))
-    monkeypatch.setattr("importlib.metadata.distribution", lambda name: _Dist(direct_url))
+    # The build's egg-info (no record) comes first on the path, as in a clone's root.
+    monkeypatch.setattr("importlib.metadata.distributions",
+                        lambda name: iter([_Dist(None), _Dist(direct_url)]))
     assert install.install_hint("local") == hint
 
 
-def test_this_checkout_gets_an_editable_hint() -> None:
-    # The test venv holds agentcode as an editable install of a clone (dev.sh).
+def test_this_checkout_gets_an_editable_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The test venv holds agentcode as an editable install of a clone (dev.sh); run from the
+    # clone's root, whose agentcode.egg-info is found before the venv's record.
+    monkeypatch.chdir(Path(install.__file__).resolve().parents[2])
+    monkeypatch.syspath_prepend(str(Path(install.__file__).resolve().parents[2]))
     assert install.install_hint("serve").startswith("pip install -e '/")
     assert install.install_hint("serve").endswith("[serve]'")

@@ -30,12 +30,13 @@ def install_hint(extra: str) -> str:
 
 def _source() -> tuple[str, bool]:
     """(what to install, editable): the local clone or wheel pip recorded, else the name."""
-    from importlib.metadata import PackageNotFoundError, distribution
+    from importlib.metadata import distributions
 
-    try:
-        recorded = distribution("agentcode").read_text("direct_url.json")
-    except PackageNotFoundError:
-        recorded = None
+    # Not distribution("agentcode"): an editable install from a clone puts the clone's root on
+    # sys.path, and the root holds the build's agentcode.egg-info, found first and without the
+    # record pip wrote into the environment's dist-info. The first that has the record wins.
+    recorded = next((text for dist in distributions(name="agentcode")
+                     if (text := dist.read_text("direct_url.json"))), None)
     try:
         data = json.loads(recorded) if recorded else {}
     except ValueError:
