@@ -284,3 +284,19 @@ def test_display_past_the_output_cap_is_dropped_and_counted() -> None:
         session.close()
     assert result.ok and 9 <= len(result.outputs) <= 12
     assert "more object(s) not shown (over the output cap)" in result.stderr
+
+
+def test_the_worker_runs_as_one_program_joined_from_its_parts() -> None:
+    # The parts import each other on the host; in the jail they are one `python -c` program
+    # with nothing of agentcode importable, so the joined source must not import agentcode.
+    import ast
+
+    from agentcode.sandbox.local import jail
+
+    tree = ast.parse(jail.worker_source())
+    imported = {node.module for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.module}
+    assert not {name for name in imported if name.startswith("agentcode")}
+    defined = {node.name for node in tree.body
+               if isinstance(node, ast.FunctionDef | ast.ClassDef)}
+    assert {"main", "run", "display", "_error", "_State"} <= defined

@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import sys
 import sysconfig
@@ -101,9 +102,19 @@ def find_bwrap() -> str:
     return path
 
 
+# The worker is one program run with ``python -I -B -c`` (nothing of agentcode is importable in
+# the jail), kept in parts by concern; the parts are joined in this order, which is the order of
+# their imports of each other, and those imports are dropped: in the jail they share one namespace.
+WORKER_PARTS = ("worker_state.py", "worker_errors.py", "worker_outputs.py", "worker.py")
+_PART_IMPORT = re.compile(
+    r"^from agentcode\.sandbox\.local\.worker_\w+ import (?:\([^)]*\)|[^\n(]+)$", re.MULTILINE)
+
+
 @functools.cache
 def worker_source() -> str:
-    return Path(__file__).with_name("worker.py").read_text(encoding="utf-8")
+    here = Path(__file__).parent
+    parts = (here.joinpath(name).read_text(encoding="utf-8") for name in WORKER_PARTS)
+    return "\n\n".join(_PART_IMPORT.sub("", part) for part in parts)
 
 
 def session_uid() -> int | None:
