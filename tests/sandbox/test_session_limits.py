@@ -197,7 +197,9 @@ def _longest_gap(text: str) -> float:
 
 
 @pytest.mark.skipif(not cgroup.can_freeze(),
-                    reason="no cgroup freezer here: the SIGSTOP fallback is documented as weaker")
+                    reason="no cgroup freezer on this host: the jail falls back to SIGSTOP, which "
+                           "this attack defeats by design (docs/security.md); the fallback has "
+                           "its own test")
 def test_the_freeze_holds_against_sigcont_timers_and_fork_chains() -> None:
     """Issue 24: a SIGCONT timer restarted stopped processes within 20 ms, and a fork-and-exit
     chain escaped the SIGSTOP search; the cgroup freezer stops the whole session at once."""
@@ -215,7 +217,8 @@ def test_the_freeze_holds_against_sigcont_timers_and_fork_chains() -> None:
 def test_tcp_buffers_are_bounded_for_the_session() -> None:
     """On cgroup v1, 608 MiB sat in loopback sockets nobody read, outside a 256 MiB limit."""
     if not any(h.controllers == ("memory",) for h in cgroup.hierarchies()):
-        pytest.skip("no cgroup v1 memory hierarchy here (on v2 socket memory is in memory.max)")
+        pytest.skip("cgroup v2 host: socket memory is charged to memory.max there, so there is "
+                    "no separate TCP bound to test (this covers v1's kmem.tcp limit)")
     settings = small_settings(memory_mb=256, open_files=1024)
     with LocalSandboxSession(settings) as jail:
         queued = jail.execute(

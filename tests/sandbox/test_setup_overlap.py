@@ -38,7 +38,9 @@ def test_priming_leaves_this_process_in_its_own_cgroups() -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not tmpfs.inode_limits_available(),
-                    reason="host tmpfs mounts need root")
+                    reason="the host-side tmpfs with an inode limit is only mounted when agentcode "
+                           "runs as root; otherwise bwrap's own tmpfs is used and nothing is left "
+                           "on the host to check")
 def test_a_closed_session_leaves_no_tmpfs_mount_and_keeps_the_inode_limit(
         monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[tmpfs.HostTmpfs] = []
@@ -62,7 +64,9 @@ def test_a_closed_session_leaves_no_tmpfs_mount_and_keeps_the_inode_limit(
     assert not os.path.exists(made[0].root)
 
 
-@pytest.mark.skipif(not cgroup.hierarchies(), reason="no session cgroups on this host")
+@pytest.mark.skipif(not cgroup.hierarchies(),
+                    reason="no cgroup hierarchy is delegated to us here, so sessions run without "
+                           "a cgroup (doctor reports it) and there is none to be in")
 def test_the_jail_is_in_its_cgroup_from_the_start() -> None:
     with LocalSandboxSession(small_settings()) as session:
         assert session._cgroup is not None
