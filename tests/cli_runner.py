@@ -1,7 +1,10 @@
-"""Run ``agentcode ARGS`` in the test process, its streams captured: `run_cli`."""
+"""Run ``agentcode ARGS`` in the test process, its streams captured: `run_cli`; and read the URL
+a started ``agentcode serve`` prints: `serve_url`."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 from dataclasses import dataclass
 
 
@@ -34,3 +37,14 @@ def run_cli(
         sys.stderr.flush()
         return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
 
+
+
+def serve_url(server: subprocess.Popen[str]) -> str:
+    """The ``http://127.0.0.1:PORT`` a started ``agentcode serve`` prints on stderr."""
+    assert server.stderr is not None
+    while True:
+        line = server.stderr.readline()
+        assert line, "agentcode serve ended before it printed its URL"
+        found = re.search(r"http://127\.0\.0\.1:\d+", line)
+        if found:
+            return found.group()

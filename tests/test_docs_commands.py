@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from cli_runner import serve_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -290,13 +291,7 @@ def test_the_api_block_runs_against_a_server(workspace: dict[str, object]) -> No
                                "--no-warm"], cwd=workspace["cwd"], env=env,
                               stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     try:
-        assert server.stderr is not None
-        url = None
-        while url is None:
-            line = server.stderr.readline()
-            assert line, "agentcode serve ended before it printed its URL"
-            found = re.search(r"http://127\.0\.0\.1:\d+", line)
-            url = found.group() if found else None
+        url = serve_url(server)
         output, _ = run_block(block, workspace, {"URL": url, "TOKEN": "doc-token"})
     finally:
         server.terminate()

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_runner import serve_url
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -187,13 +188,7 @@ def test_api_client_against_agentcode_serve(scripted: Callable[..., dict[str, st
                                "--token", "example", "--no-warm"], env=env, cwd=tmp_path,
                               stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     try:
-        assert server.stderr is not None
-        url = None
-        while url is None:
-            line = server.stderr.readline()
-            assert line, "agentcode serve ended before printing its URL"
-            found = re.search(r"http://127\.0\.0\.1:\d+", line)
-            url = found.group() if found else None
+        url = serve_url(server)
         done = run([sys.executable, EXAMPLES / "api" / "client.py", url, "example"], env,
                    tmp_path)
     finally:
