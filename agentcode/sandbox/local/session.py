@@ -158,10 +158,7 @@ class LocalSandboxSession:
             for fd in (request_w, response_r, info_r, args_w):
                 if fd is not None:
                     os.close(fd)
-            if mounts is not None:
-                mounts.detach()
-            self._remove_cgroup()
-            self._remove_tempdir()
+            self._undo_launch(mounts)
             raise
         finally:
             for fd in child_fds:
@@ -180,10 +177,7 @@ class LocalSandboxSession:
             self._workdir = WorkDir(os.open(root, os.O_RDONLY | os.O_DIRECTORY), owner)
         except BaseException:
             worker.close()
-            if mounts is not None:
-                mounts.detach()
-            self._remove_cgroup()
-            self._remove_tempdir()
+            self._undo_launch(mounts)
             raise
         finally:
             if args_w is not None:
@@ -230,6 +224,13 @@ class LocalSandboxSession:
         if self._workdir is not None:
             self._workdir.close()
             self._workdir = None
+        self._remove_tempdir()
+
+    def _undo_launch(self, mounts: HostTmpfs | None) -> None:
+        """What a launch that failed had set up on the host, undone (its worker already gone)."""
+        if mounts is not None:
+            mounts.detach()
+        self._remove_cgroup()
         self._remove_tempdir()
 
     def _remove_tempdir(self) -> None:
