@@ -49,6 +49,7 @@ from task_stats import paired  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 TASKS_DIR = Path(__file__).resolve().parent / "tasks"
 RUN_TIMEOUT = 20.0
+CLI_TIMEOUT = 1800.0  # one `gen` through the CLI (--cli), model load and every round included
 _KEYS = {"prompt", "check", "reference", "stdin", "files", "tags", "split", "added", "argv",
          "wrong", "right", "line_endings"}
 SPLITS = ("dev", "test")
@@ -313,6 +314,44 @@ def ask(
             "tokens": generation.usage.get("outputTokens")}
 
 
+def ask_cli(task: Task, mode: str, command: list[str]) -> dict[str, Any]:
+    """One answer for ``task`` through an `agentcode` command line, as a user types it:
+    ``gen --no-verify`` (plain), ``gen`` (input: the CLI's default when the input is known) or
+    ``gen --verify``, with ``--stdin FILE`` and ``--file NAME`` for the task's input. The code
+    is what gen printed on stdout, whatever its exit code (`gen | run` runs it). Any version of
+    agentcode that has these options can be measured this way (``--cli before=...``)."""
+    import shlex
+    import subprocess
+
+    flags = {"plain": ["--no-verify"], "input": [], "verify": ["--verify"]}[mode]
+    env = {**os.environ, "AGENTCODE_NO_HISTORY": "1", "AGENTCODE_LOCAL_KEEP_ALIVE": "0",
+           "NO_COLOR": "1"}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as work:
+        inputs: list[str] = []
+        if task.stdin is not None:
+            Path(work, "stdin").mkdir()
+            path = Path(work, "stdin", "input")
+            path.write_bytes(task.stdin.encode("utf-8"))
+            inputs += ["--stdin", str(path)]
+        for name, text in task.files.items():
+            Path(work, "files", name).parent.mkdir(parents=True, exist_ok=True)
+            Path(work, "files", name).write_bytes(text.encode("utf-8"))
+            inputs += ["--file", str(Path(work, "files", name))]
+        try:
+            done = subprocess.run([*command, "gen", *flags, *inputs, task.prompt], env=env,
+                                  cwd=work, stdin=subprocess.DEVNULL, capture_output=True,
+                                  text=True, timeout=CLI_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired:
+            return {"code": "", "error": f"gen timed out after {CLI_TIMEOUT:g} s",
+                    "seconds": time.perf_counter() - started, "rounds": [],
+                    "command": shlex.join(command)}
+    stderr = [line for line in done.stderr.splitlines() if line.strip()]
+    return {"code": done.stdout.strip("\n"), "seconds": time.perf_counter() - started,
+            "rounds": [], "gen_exit": done.returncode, "gen_stderr": "\n".join(stderr[-3:]),
+            "command": shlex.join(command)}
+
+
 # --- reporting ------------------------------------------------------------------------------
 
 def task_splits() -> dict[str, str]:
@@ -490,6 +529,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="with --rescore: pass each answer through today's pre-flight first")
     parser.add_argument("--threads", type=int,
                         help="llama.cpp threads (1 keeps decoding steady on a busy machine)")
+    parser.add_argument("--cli", action="append", default=[], metavar="NAME=COMMAND",
+                        help="ask through this agentcode command line instead of the library "
+                             "(repeatable: each task is asked by each in turn; modes are named "
+                             "MODE@NAME), e.g. before='env PYTHONPATH=../old python -m agentcode'")
     parser.add_argument("--note", help="a sentence kept in the results file")
     parser.add_argument("--without", default="",
                         help=f"methods to turn off, comma-separated: {', '.join(METHODS)}")
@@ -608,14 +651,22 @@ def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
         drawn = set(random.Random(args.seed).sample(range(len(tasks)), count))
         tasks = [t for i, t in enumerate(tasks) if i in drawn]
     data["meta"]["tasks"] = [t.name for t in tasks]
-    model = _model(args.model, settings, args.threads)
+    import shlex
+
+    clis = dict(spec.partition("=")[::2] for spec in args.cli)
+    if any(not name or not command for name, command in clis.items()):
+        sys.exit("task_bench.py: --cli takes NAME=COMMAND")
+    data["meta"]["cli"] = clis
+    model = None if clis else _model(args.model, settings, args.threads)
+    asks = [(f"{m}@{n}", m, shlex.split(c)) for m in modes for n, c in clis.items()] \
+        if clis else [(m, m, None) for m in modes]
     for number, task in enumerate(tasks, 1):
-        for mode in modes:
-            if (task.name, mode) in done:
+        for label, mode, command in asks:
+            if (task.name, label) in done:
                 continue
-            answer = ask(task, mode, model, settings, args.max_repairs, without,
-                         args.agreement)
-            row = {"task": task.name, "mode": mode, "split": task.split, **answer,
+            answer = ask_cli(task, mode, command) if command else ask(
+                task, mode, model, settings, args.max_repairs, without, args.agreement)
+            row = {"task": task.name, "mode": label, "split": task.split, **answer,
                    **run_answer(task, answer["code"], settings)}
             if mode in ("verify", "input") and row["rounds"]:
                 # The first round is plain gen's answer before its pre-flight repair: scored
@@ -630,7 +681,7 @@ def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
             data["results"].append(row)
             save(args.json, data)
             verdict = "pass" if row["passed"] else f"FAIL ({row['failure']})"
-            print(f"[{number}/{len(tasks)}] {task.name} {mode}: {verdict} "
+            print(f"[{number}/{len(tasks)}] {task.name} {label}: {verdict} "
                   f"{row['seconds']} s, {len(row['rounds'])} round(s)", file=sys.stderr,
                   flush=True)
     return data
