@@ -533,6 +533,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="ask through this agentcode command line instead of the library "
                              "(repeatable: each task is asked by each in turn; modes are named "
                              "MODE@NAME), e.g. before='env PYTHONPATH=../old python -m agentcode'")
+    parser.add_argument("--asks", help="with --cli: only these MODE@NAME (comma-separated)")
     parser.add_argument("--note", help="a sentence kept in the results file")
     parser.add_argument("--without", default="",
                         help=f"methods to turn off, comma-separated: {', '.join(METHODS)}")
@@ -660,6 +661,11 @@ def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
     model = None if clis else _model(args.model, settings, args.threads)
     asks = [(f"{m}@{n}", m, shlex.split(c)) for m in modes for n, c in clis.items()] \
         if clis else [(m, m, None) for m in modes]
+    if args.asks:  # a subset of MODE@NAME, when time is short
+        wanted = {a.strip() for a in args.asks.split(",") if a.strip()}
+        if wanted - {label for label, _, _ in asks}:
+            sys.exit(f"task_bench.py: --asks: unknown {sorted(wanted - {a[0] for a in asks})}")
+        asks = [ask_ for ask_ in asks if ask_[0] in wanted]
     for number, task in enumerate(tasks, 1):
         for label, mode, command in asks:
             if (task.name, label) in done:
