@@ -185,7 +185,8 @@ def run_problem(
     from agentcode.api.generation import generate
     from agentcode.errors import AgentcodeError
     from agentcode.generation.codegen import AskOptions
-    from agentcode.generation.verify import VerifyOptions, generate_verified
+    from agentcode.generation.options import VerifyOptions
+    from agentcode.generation.verify import generate_verified
 
     task_id = problem["task_id"]
     prompt = INSTRUCTION.format(prompt=problem["prompt"])
@@ -314,7 +315,7 @@ def run_problem(
 
 def budget_pass(row: dict[str, Any], budget: int) -> bool:
     """Whether verify's answer passed the hidden tests had it stopped after ``budget`` repairs."""
-    from agentcode.generation.verify import best_round
+    from agentcode.generation.rounds import best_round
     from agentcode.types import RepairRound
 
     kept = row["round_results"][: budget + 1]
@@ -372,7 +373,7 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def markdown(data: dict[str, Any]) -> str:
-    from agentcode.generation.verify import REPAIR_TEMPERATURE
+    from agentcode.generation.options import REPAIR_TEMPERATURE
 
     meta, summary = data["meta"], summarize(data["results"])
     lines = [
@@ -579,7 +580,7 @@ def _model(name: str, settings: Any, max_tokens: int, threads: int | None = None
 
 
 def _default_repair_temperature() -> float:
-    from agentcode.generation.verify import REPAIR_TEMPERATURE
+    from agentcode.generation.options import REPAIR_TEMPERATURE
 
     return REPAIR_TEMPERATURE
 

@@ -465,7 +465,7 @@ def audit(paths: list[Path], settings: Any, checks: Any = None) -> dict[str, int
     (`agentcode.generation.pipeline.Checks`; default the defaults). Tasks with ``argv`` are
     left out: the verification run knows the input but not the program's arguments."""
     from agentcode.generation.judge import Verifier
-    from agentcode.generation.verify import same_code
+    from agentcode.generation.rounds import same_code
 
     tasks = {t.name: t for t in load_tasks()}
     programs: dict[tuple[str, str], str] = {}

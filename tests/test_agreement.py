@@ -47,7 +47,8 @@ def _fenced(code: str) -> str:
 def _count_lines(candidates: int, script: list[str]):  # type: ignore[no-untyped-def]
     from agentcode.config import load_settings
     from agentcode.generation.codegen import AskOptions
-    from agentcode.generation.verify import VerifyOptions, generate_verified
+    from agentcode.generation.options import VerifyOptions
+    from agentcode.generation.verify import generate_verified
     from agentcode.testing import FakeModel
 
     model = FakeModel([_fenced(code) for code in script])

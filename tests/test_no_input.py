@@ -11,7 +11,8 @@ from cli_runner import run_cli
 from agentcode.config import Settings, load_settings
 from agentcode.generation.checks.no_input import asks_for_output, needs_input
 from agentcode.generation.codegen import AskOptions
-from agentcode.generation.verify import VerifyOptions, generate_verified
+from agentcode.generation.options import VerifyOptions
+from agentcode.generation.verify import generate_verified
 from agentcode.testing import FakeModel
 
 

@@ -10,7 +10,8 @@ from agentcode.api.generation import generate
 from agentcode.api.session import Session
 from agentcode.config import Settings, load_settings
 from agentcode.generation.codegen import AskOptions
-from agentcode.generation.verify import VerifyOptions, generate_verified
+from agentcode.generation.options import VerifyOptions
+from agentcode.generation.verify import generate_verified
 from agentcode.testing import FakeModel
 
 

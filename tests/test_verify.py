@@ -8,7 +8,8 @@ from agentcode.config import Settings, load_settings
 from agentcode.errors import UsageError
 from agentcode.generation.codegen import AskOptions
 from agentcode.generation.judge import MAX_FEEDBACK_CHARS
-from agentcode.generation.verify import VerifyOptions, generate_verified
+from agentcode.generation.options import VerifyOptions
+from agentcode.generation.verify import generate_verified
 from agentcode.testing import FakeModel
 
 

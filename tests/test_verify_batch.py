@@ -10,7 +10,8 @@ from agentcode.config import Settings, load_settings
 from agentcode.errors import ModelError, NoUsableCodeError
 from agentcode.generation.codegen import AskOptions, adraw_codes, run_sync
 from agentcode.generation.judge import Verifier
-from agentcode.generation.verify import REPAIR_TEMPERATURE, VerifyOptions, generate_verified
+from agentcode.generation.options import REPAIR_TEMPERATURE, VerifyOptions
+from agentcode.generation.verify import generate_verified
 from agentcode.testing import FakeCall, FunctionModel
 from agentcode.types import Generation
 

@@ -8,13 +8,9 @@ import pytest
 from agentcode.config import Settings, load_settings
 from agentcode.errors import UsageError
 from agentcode.generation.codegen import AskOptions
-from agentcode.generation.verify import (
-    REPAIR_TEMPERATURE,
-    VerifyOptions,
-    best_round,
-    generate_verified,
-    round_rank,
-)
+from agentcode.generation.options import REPAIR_TEMPERATURE, VerifyOptions
+from agentcode.generation.rounds import best_round, round_rank
+from agentcode.generation.verify import generate_verified
 from agentcode.models.sampling import Sampling
 from agentcode.testing import FakeModel
 from agentcode.types import RepairRound

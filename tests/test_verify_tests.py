@@ -11,7 +11,8 @@ from agentcode.errors import UsageError
 from agentcode.generation.checks.user_tests import load_tests
 from agentcode.generation.codegen import AskOptions
 from agentcode.generation.judge import Verifier
-from agentcode.generation.verify import VerifyOptions, generate_verified
+from agentcode.generation.options import VerifyOptions
+from agentcode.generation.verify import generate_verified
 from agentcode.testing import FakeModel
 
 

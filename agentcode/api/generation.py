@@ -13,8 +13,8 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, Unpack
 
 from agentcode.generation.request import GenerateOptions, Request
-from agentcode.generation.verify import file_map as _file_map
-from agentcode.generation.verify import stdin_bytes as _stdin_bytes
+from agentcode.generation.rounds import file_map as _file_map
+from agentcode.generation.rounds import stdin_bytes as _stdin_bytes
 
 if TYPE_CHECKING:
     from agentcode.config import Settings

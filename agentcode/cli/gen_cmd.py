@@ -204,7 +204,7 @@ def gen(
                          "--verify, --stdin or --file")
     options: dict[str, Any] = {}
     if verifying:
-        from agentcode.generation.verify import configured_checks
+        from agentcode.generation.options import configured_checks
 
         options = {"verify": True, "tests": test, "check": check, "stdin": stdin_data,
                    "files": file_data, "max_repairs": repairs, **policy,

@@ -11,8 +11,10 @@ The pipeline, in the order a request meets it:
   and undefined names, no model round), `checks.user_tests` with `checks.test_harness` (the user's
   tests and check, run in the sandbox), `checks.output` (did a clean run do the task at all);
 - `judge`: runs one candidate in the sandbox and says how it did;
-- `verify`: the loop that asks, judges and repairs within the budget (`rounds`: how rounds
-  compare, and the inputs they run on);
+- `verify`: the loop that asks, judges and repairs within the budget; what it runs and how
+  hard it tries (`options`), how a candidate is asked for (`drawing`), each program judged once
+  (`verdicts`), how rounds compare (`rounds`), choosing by agreement (`agreement`), and what
+  it returns (`result`);
 - `conversation`: earlier turns of a session, as the model sees them.
 
 Nothing here records history or parses the command line: `agentcode.api` does the first, the

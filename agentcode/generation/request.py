@@ -5,7 +5,7 @@ and `Session.generate` take it as keyword arguments (``**options: Unpack[Generat
 so the three share one definition. `build_request` sorts it into a frozen `Request`: how to ask
 the model (`codegen.AskOptions`: model, system, context, history, callbacks, the sandbox whose
 packages the model is told) and, when the candidate is to run, what runs it
-(`verify.VerifyOptions`: inputs, tests, check, budget, sandbox, the heuristic checks). `run`
+(`options.VerifyOptions`: inputs, tests, check, budget, sandbox, the heuristic checks). `run`
 and `arun` are the one way a request is carried out, sync or async; both verify.
 """
 
@@ -19,13 +19,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
 
 from agentcode.generation.codegen import AskOptions, agenerate_code, generate_code
+from agentcode.generation.options import RoundCallback, VerifyOptions, configured_checks
 from agentcode.generation.pipeline import Checks
-from agentcode.generation.verify import (
-    RoundCallback,
-    VerifyOptions,
-    configured_checks,
-    generate_verified,
-)
+from agentcode.generation.verify import generate_verified
 
 if TYPE_CHECKING:
     from strands.models.model import Model

@@ -1,8 +1,9 @@
 """The rounds of verification, compared, and the inputs they run on: pure helpers.
 
-`round_rank` orders candidates by how far they got (the loop repairs and returns the best,
-`best_round`); `same_code` tells a program drawn again from a new one; `stdin_bytes` and
-`file_map` read what the caller passed as the program's input.
+`as_round` records a judged candidate as the public `RepairRound`; `round_rank` orders
+candidates by how far they got (the loop repairs and returns the best, `best_round`);
+`same_code` tells a program drawn again from a new one; `stdin_bytes` and `file_map` read what
+the caller passed as the program's input.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from agentcode.errors import UsageError
-from agentcode.generation.pipeline import Stage
+from agentcode.generation.pipeline import Failure, Stage
 from agentcode.types import RepairRound
 
 # How far a candidate got, worst first: it could not even run, ..., it passed.
@@ -20,6 +21,18 @@ STAGE_RANK = {
     Stage.MODEL: 6.0, Stage.SETUP: 5.0, Stage.SYNTAX: 4.6, Stage.NAMES: 4.5, Stage.RUN: 4.0,
     Stage.OUTPUT: 3.0, Stage.TESTS: 2.0, Stage.CHECK: 1.0,
 }
+
+
+def as_round(code: str, model: str, failure: Failure | None, *, kind: str,
+             temperature: float | None) -> RepairRound:
+    """A judged candidate as the round the caller sees (``failure`` None: it passed)."""
+    if failure is None:
+        return RepairRound(code=code, model=model, passed=True, temperature=temperature,
+                           kind=kind)
+    return RepairRound(code=code, model=model, passed=False, error=failure.message,
+                       stage=failure.stage.value, tests_failed=failure.tests_failed,
+                       tests_total=failure.tests_total, temperature=temperature, kind=kind)
+
 
 def stdin_bytes(stdin: bytes | str | os.PathLike[str] | None) -> bytes | None:
     if stdin is None or isinstance(stdin, bytes):

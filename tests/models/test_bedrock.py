@@ -228,7 +228,8 @@ def test_verify_repairs_go_to_bedrock_sampled_and_the_first_call_is_not(
 ) -> None:
     from agentcode.config import load_settings
     from agentcode.generation.codegen import AskOptions
-    from agentcode.generation.verify import REPAIR_TEMPERATURE, generate_verified
+    from agentcode.generation.options import REPAIR_TEMPERATURE
+    from agentcode.generation.verify import generate_verified
 
     broken = "```python\nprint(1 / 0)\n```"
     stub = StubbedBedrock("us.anthropic.claude-3-7-sonnet-20250219-v1:0", session)
