@@ -69,13 +69,14 @@ def main() -> None:
     rows = []
     for label, text in TEXTS.items():
         number = 2000 if len(text) < 1000 else 20
-        base = before = clean = 0.0
+        bases, befores, cleans = [], [], []
         for _ in range(args.runs):  # interleaved: background load hits all three alike
-            base += median_us(lambda t=text: scrub.cap(t, scrub.OUTPUT_CAP_BYTES), number, 1)
-            before += median_us(lambda t=text: aws_only_clean(t), number, 1)
-            clean += median_us(
-                lambda t=text: scrub.clean(t, scrub.OUTPUT_CAP_BYTES, known), number, 1)
-        base, before, clean = base / args.runs, before / args.runs, clean / args.runs
+            bases.append(median_us(lambda t=text: scrub.cap(t, scrub.OUTPUT_CAP_BYTES), number, 1))
+            befores.append(median_us(lambda t=text: aws_only_clean(t), number, 1))
+            cleans.append(median_us(
+                lambda t=text: scrub.clean(t, scrub.OUTPUT_CAP_BYTES, known), number, 1))
+        # medians of the runs: one run slowed by a neighbour does not move the result
+        base, before, clean = (statistics.median(x) for x in (bases, befores, cleans))
         rows.append({"text": label, "cap_us": round(base, 1), "aws_only_us": round(before, 1),
                      "redact_and_cap_us": round(clean, 1),
                      "vs_aws_only": round(clean / before, 2)})
