@@ -38,6 +38,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_file import commit, load_average  # noqa: E402
+
 CONFIGS = ("base", "slots4", "ngram", "draft")
 TASK = "csv_revenue_per_region"  # the README's own example
 REPAIR_FAILURE = (
@@ -233,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     data: dict[str, Any] = {
         "meta": {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                  "machine": f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start",
+                 **commit(), "load_average_start": load_average(),
                  "threads": threads, "runs": args.runs, "draws": args.draws},
         "results": results,
     }

@@ -39,6 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from humaneval_examples import examples_test_source, parse_examples  # noqa: E402
+from results_file import commit, load_average  # noqa: E402
 
 from agentcode.types import DEFAULT_MAX_REPAIRS  # noqa: E402
 
@@ -608,6 +609,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "sandbox": settings.sandbox,
             "date": dt.date.today().isoformat(),
             "machine": f"{os.cpu_count()} cores",
+            **commit(),
+            "load_average_start": load_average(),
             "note": args.note or "",
         },
         "results": [],

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from results_file import commit  # noqa: E402
 
 
 def _bench() -> Any:
@@ -91,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     load = Path("/proc/loadavg").read_text().split()[:3]
     started = time.perf_counter()
     result = replay(args.results, settings, Checks.parse(args.before), Checks.parse(args.after))
-    result["meta"] = {"results": str(args.results), "before": args.before, "after": args.after,
+    result["meta"] = {"results": str(args.results), **commit(),
+                      "before": args.before, "after": args.after,
                       "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                       "seconds": round(time.perf_counter() - started), "loadavg_before": load}
     print(json.dumps(result["summary"], indent=1))
