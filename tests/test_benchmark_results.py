@@ -33,6 +33,9 @@ LEGACY: dict[str, tuple[set[str], str]] = {
     "tasks-main-minimal-plain.json": ({"commit"}, "the commit is in meta.note (69c09c5)"),
     "tasks-quality-verify.json": ({"commit"}, "the commit is in meta.note (712c603)"),
     "tasks-session4-before-plain.json": ({"commit"}, "the commit is in meta.note (fafb376)"),
+    "tasks-session4-before-plain-preflight.json": ({"commit"}, "a copy of "
+                                                   "tasks-session4-before-plain.json re-checked "
+                                                   "through df8e9d3's pre-flight (meta.note)"),
     "tasks-session4-minimal-plain.json": ({"commit"}, "session 4, before task_bench.py recorded "
                                           "the commit"),
     "tasks-session4-verify.json": ({"commit"}, "session 4, before task_bench.py recorded the "
