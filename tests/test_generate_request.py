@@ -87,7 +87,8 @@ def test_without_a_sandbox_the_optional_run_is_skipped_and_said(
                                     stdin=b"a b\n", settings=settings)
     assert generation.code == code and generation.checked == "not run"
     # A Session under the same rule (as `gen` uses one), told through on_warning.
-    context, options = known_input_options({}, files={"notes.txt": b"a b\n"}, stdin=None)
+    context, options = known_input_options({}, files={"notes.txt": b"a b\n"}, stdin=None,
+                                           prompt="count the words")
     warnings: list[str] = []
     with agentcode.Session(settings=settings, model=FakeModel([fenced(code)])) as session:
         session.stateful = False  # candidates run in a sandbox of their own

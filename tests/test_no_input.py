@@ -42,6 +42,8 @@ def test_requests_that_ask_for_output(prompt: str) -> None:
     "print the lines of notes.txt in reverse",
     "parse the log and print the top 5 IPs",
     "a tool that prints its command-line arguments",
+    "compute the mean of the column and store it in m",
+    "count the words and keep it for the next step",
     "",
 ])
 def test_requests_for_code_to_import_or_that_act_on_input_or_the_world(prompt: str) -> None:
@@ -190,3 +192,29 @@ def test_without_a_sandbox_the_code_comes_back_unrun(
     generation = agentcode.generate("fibonacci numbers below 100", settings=settings,
                                     model=FakeModel(fenced(UNCALLED)))
     assert generation.code == UNCALLED and generation.checked == "not run"
+
+
+def test_in_a_session_earlier_variables_are_input_so_a_program_reading_them_is_not_run(
+    settings: Settings,
+) -> None:
+    import agentcode
+    from agentcode.api.generation import known_input_options
+
+    bumps = "counter += 1\nprint(counter)\n"
+    with agentcode.Session(settings=settings, model=FakeModel([fenced(bumps), fenced(UNCALLED),
+                                                               fenced(CALLED)])) as session:
+        session.execute("counter = 0")
+        prompt = "print the counter plus one"
+        context, options = known_input_options({}, files={}, stdin=None, prompt=prompt)
+        assert options["no_input"] is True
+        unrun = session.generate(prompt, context=context, **options)
+        # Run only to check it, it would have changed the session's counter before the user's run.
+        assert unrun.code == bumps and unrun.checked == "not run"
+        assert session.execute("print(counter)").stdout == "0\n"
+        # A program of its own is run in the session, and repaired like anywhere else.
+        _, options = known_input_options({}, files={}, stdin=None, prompt=FIB_PROMPT)
+        fixed = session.generate(FIB_PROMPT, **options)
+        assert fixed.code == CALLED and fixed.label == "ran cleanly (no input) (2 rounds)"
+
+
+FIB_PROMPT = "fibonacci numbers below 100"

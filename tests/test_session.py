@@ -85,17 +85,22 @@ def test_known_input_is_described_and_run_on_unless_told_otherwise() -> None:
     from agentcode.types import SMOKE_MAX_REPAIRS
 
     files = {"sales.csv": b"region,amount\nnorth,3\n"}
-    context, smoke = known_input_options({"verify": None}, files=files, stdin=None)
+    context, smoke = known_input_options({"verify": None}, files=files, stdin=None,
+                                         prompt="total per region")
     assert context is not None and "the file sales.csv" in context and "north,3" in context
     # The run is the library's choice (optional_run): without a sandbox the code comes unrun.
     assert smoke == {"verify": True, "max_repairs": SMOKE_MAX_REPAIRS, "stdin": None,
                      "files": files, "optional_run": True}
-    _, unrun = known_input_options({"verify": False}, files=files, stdin="x")
+    _, unrun = known_input_options({"verify": False}, files=files, stdin="x", prompt="p")
     assert unrun == {"verify": False}
-    empty, on_stdin = known_input_options({"max_repairs": 0}, files={}, stdin="")
+    empty, on_stdin = known_input_options({"max_repairs": 0}, files={}, stdin="", prompt="p")
     assert empty is not None and "empty" in empty  # empty stdin is known input too
     assert on_stdin["verify"] is True and on_stdin["max_repairs"] == 0
-    assert known_input_options({}, files={}, stdin=None) == (None, {})
+    assert known_input_options({}, files={}, stdin=None, prompt=None) == (None, {})
+    # With no input, a request that asks for output is run once with empty stdin.
+    _, asked = known_input_options({}, files={}, stdin=None, prompt="print the first 5 primes")
+    assert asked == {"verify": True, "no_input": True, "optional_run": True,
+                     "max_repairs": SMOKE_MAX_REPAIRS}
 
 
 def test_an_executions_session_id_is_the_session_to_come_back_to() -> None:

@@ -94,17 +94,20 @@ def _prepare(prompt: str, settings: Settings, options: GenerateOptions) -> Reque
 
 
 def known_input_options(options: Mapping[str, Any], *, files: Mapping[str, bytes],
-                        stdin: bytes | str | None, prompt: str | None = None,
+                        stdin: bytes | str | None, prompt: str | None,
                         ) -> tuple[str | None, dict[str, Any]]:
     """The data context for a program whose input is known, and `generate`'s options for it.
 
-    One rule for `generate`, ``gen --stdin``/``--file`` and the server's sessions (whose
-    ``files`` are `Session.input_files`): the model sees each input's name, size and first
-    lines (`describe_input`, `describe_files`). Unless ``options`` say whether to verify, the
-    candidate runs once on that input and is repaired at most `SMOKE_MAX_REPAIRS` times (the
-    run on known input); ``verify=False`` leaves it unrun. With no input at all, a ``prompt``
-    that asks for output (`generation.checks.no_input.asks_for_output`) gets the same run with
-    empty stdin (``no_input``: a candidate that reads input stays unrun).
+    One rule for `generate`, ``gen --stdin``/``--file``, the server's sessions (whose
+    ``files`` are `Session.input_files`; REST and WebSocket) and MCP: the model sees each
+    input's name, size and first lines (`describe_input`, `describe_files`). Unless
+    ``options`` say whether to verify, the candidate runs once on that input and is repaired
+    at most `SMOKE_MAX_REPAIRS` times (the run on known input); ``verify=False`` leaves it
+    unrun. With no input at all, a ``prompt`` that asks for output
+    (`generation.checks.no_input.asks_for_output`) gets the same run with empty stdin
+    (``no_input``: a candidate that reads input stays unrun). ``prompt`` is required so that
+    no front end forgets that run; None only where the input is known but not given (``gen``'s
+    piped input too large to run on) or the caller described it itself.
     """
     from agentcode.generation.codegen import describe_files, describe_input
     from agentcode.types import SMOKE_MAX_REPAIRS

@@ -191,10 +191,9 @@ def gen(
                              "AGENTCODE_SERVER)")
         generation = _generate_on_server(
             server, prompt, model=",".join(names) or None, system=system, context=context,
-            verify=bool(verify),
-            max_repairs=DEFAULT_MAX_REPAIRS if max_repairs is None else max_repairs)
+            verify=verify, max_repairs=max_repairs)  # unset: the server's rule, as here
         _print_generation(generation, json_output=json_output)
-        if verify and not generation.verified:
+        if generation.failed or verify and not generation.verified:
             _report_failed_verification(generation)
         sys.stderr.write(f"agentcode: {generation.label}\n")
         return

@@ -86,12 +86,16 @@ class Verdicts:
 
     def unrun_by_request(self, code: str) -> bool:
         """With no input known (``no_input``), whether ``code`` stays unrun: it reads input
-        (`checks.no_input.needs_input`), or the no-input run is turned off."""
+        (`checks.no_input.needs_input`), or the no-input run is turned off. In a session, the
+        variables of earlier code are input too: a program that reads one is not run, so a
+        run made only to check it never changes the session's state twice (``x += 1``)."""
         if not self.no_input:
             return False
         from agentcode.generation.checks.no_input import needs_input
+        from agentcode.generation.checks.preflight import names_used
 
-        return Heuristic.NO_INPUT_RUN not in self.checks or needs_input(code) is not None
+        return (Heuristic.NO_INPUT_RUN not in self.checks or needs_input(code) is not None
+                or bool(self.known and names_used(code, self.known)))
 
     def _settle(self, failure: Failure | None, key: str) -> Failure | None:
         """Waive an inferred failure that a different program repeated exactly.

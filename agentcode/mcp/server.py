@@ -253,11 +253,12 @@ def build_server(settings: Settings | None = None, *, max_sessions: int = 8,
         from agentcode.generation.checks.no_input import asks_for_output
 
         def in_session(session: Session) -> ToolOutcome:
-            # The library's rule for known input, as `gen --file` and the HTTP server use it.
-            # No run with empty stdin in a session, as the HTTP server's sessions: code there may
-            # rightly print nothing (it leaves variables for the next step).
+            # The library's rule for known input, as `gen --file` and the HTTP server use it,
+            # the run with empty stdin included (a program that reads the session's earlier
+            # variables is not run: they are its input, `checks.no_input`).
             context, options = known_input_options({"verify": verify},
-                                                   files=session.input_files(), stdin=None)
+                                                   files=session.input_files(), stdin=None,
+                                                   prompt=prompt)
             return generation_outcome(session.generate(prompt, context=context, **options))
 
         if session_id is not None:

@@ -32,7 +32,7 @@ from agentcode.errors import (
     SandboxError,
     UsageError,
 )
-from agentcode.types import DEFAULT_MAX_REPAIRS, Execution, Generation
+from agentcode.types import Execution, Generation
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, read=600.0)  # a verified generation can take minutes
 
@@ -58,18 +58,22 @@ class ServerClient:
                                   trust_env=False)
 
     def generate(self, prompt: str, *, model: str | None = None, system: str | None = None,
-                 context: str | None = None, verify: bool = False,
-                 max_repairs: int = DEFAULT_MAX_REPAIRS,
+                 context: str | None = None, verify: bool | None = None,
+                 max_repairs: int | None = None,
                  on_token: Callable[[str], None] | None = None,
                  on_restart: Callable[[str], None] | None = None) -> Generation:
         """One generation in a fresh server session (closed afterwards).
 
         With ``on_token`` the reply streams over the session's WebSocket (``on_restart`` as in
         `agentcode.generate`); that needs the ``websockets`` package of the serve extra.
+        ``verify`` None: the server applies the library's rule (a request that asks for output
+        is run once with empty stdin); ``max_repairs`` None: the server's default for the run.
         """
         session_id = self.open_session(model=model)
-        body = {"prompt": prompt, "system": system, "context": context, "verify": verify,
-                "max_repairs": max_repairs}
+        body: dict[str, Any] = {"prompt": prompt, "system": system, "context": context,
+                                "verify": verify}
+        if max_repairs is not None:
+            body["max_repairs"] = max_repairs
         try:
             if on_token is None:
                 data = self._call("POST", f"/v1/sessions/{session_id}/generate", json=body)

@@ -52,7 +52,8 @@ def label(generation: dict[str, Any], *, ran: bool, files: bool, stdin: bool) ->
     """What was checked, in words: never a bare "verified". ``files``, ``stdin``: whether the
     candidate ran with uploaded files in its work dir, with a given stdin."""
     runs = [r for r in generation.get("rounds") or [] if r.get("stage") != "preflight"]
-    if not ran or not runs:
+    # "not run" also when it was to run but did not (it reads input the request did not give)
+    if not ran or not runs or generation.get("checked") == "not run":
         return "not run"
     count = f"{len(runs)} round{'s' if len(runs) != 1 else ''}"
     on = ("on the uploaded data and stdin" if files and stdin else "on the uploaded data" if files

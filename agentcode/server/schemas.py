@@ -92,11 +92,15 @@ class GenerateRequest(BaseModel):
 
     def arguments(self, session: Session) -> dict[str, Any]:
         """Keyword arguments for ``session.generate``: the files put in the session and
-        ``stdin`` are the program's known input (`agentcode.api.session.known_input_options`)."""
+        ``stdin`` are the program's known input (`agentcode.api.session.known_input_options`);
+        with neither, a request that asks for output is run once with empty stdin, as `gen`
+        and `agentcode.generate` do (a ``context`` of the client's own describes an input the
+        server does not have: then not)."""
         from agentcode.api.session import known_input_options
 
-        known, options = known_input_options(self.options(), files=session.input_files(),
-                                             stdin=self.stdin)
+        known, options = known_input_options(
+            self.options(), files=session.input_files(), stdin=self.stdin,
+            prompt=None if self.context else self.prompt)
         options["context"] = "\n\n".join(part for part in (self.context, known) if part) or None
         return options
 

@@ -1,10 +1,13 @@
 """The same request with the same input meets the same checks through every front end: `gen`,
-`agentcode.generate(...)`, ``POST /v1/sessions/{id}/generate`` and the MCP ``generate_python``
-tool. The library decides the run on known input (`api.generation.known_input_options`), so
-none of them has rules of its own.
+`agentcode.generate(...)`, ``POST /v1/sessions/{id}/generate``, the session's WebSocket and the
+MCP ``generate_python`` tool. The library decides the run on known input, and the run with
+empty stdin of a request that asks for output (`api.generation.known_input_options`), so none
+of them has rules of its own.
 
-The request names a file to write; the model first prints the count instead (the output-file
-check fails it, and the repair is shown why), then writes the file.
+First: the request names a file to write; the model first prints the count instead (the
+output-file check fails it, and the repair is shown why), then writes the file. Second: no
+input at all; the model first defines a function nobody calls (the no-input run sees nothing
+printed, and the repair is shown why), then calls it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from sandbox.jail_helpers import small_settings
 import agentcode
 from agentcode.mcp.server import build_server
 from agentcode.testing import FakeModel
-from server.conftest import StartServer
+from server.conftest import TOKEN, StartServer
+from server.test_stream import exchange, open_stream
 
 PROMPT = "save the number of words in notes.txt into count.txt"
 NOTES = "one two three\nfour\n"
@@ -99,3 +103,86 @@ def test_gen_generate_the_server_and_mcp_run_the_same_checks(
     for front_end, (requests, repair) in seen.items():
         assert requests == 2, front_end
         assert REPAIR in repair, front_end
+
+
+FIB = "fibonacci numbers below 100"
+UNCALLED = ("def fibonacci(limit):\n    a, b = 0, 1\n    while a < limit:\n        yield a\n"
+            "        a, b = b, a + b\n")
+CALLED = UNCALLED + "print(list(fibonacci(100)))\n"
+PRINT_IT = "the request asks for a result: print it"
+
+
+def test_a_request_for_output_with_no_input_is_run_once_through_every_front_end(
+    start_server: StartServer, models: Callable[..., None]
+) -> None:
+    def fib_model() -> FakeModel:
+        return FakeModel([f"```python\n{UNCALLED}```", f"```python\n{CALLED}```"])
+
+    seen: dict[str, tuple[int, str]] = {}
+    labels: dict[str, str] = {}
+
+    model = fib_model()
+    models(a=model)
+    result = run_cli(["gen", FIB, "-m", "t:a", "--no-history"])
+    assert result.exit_code == 0 and result.stdout == CALLED, result.stderr
+    labels["gen"] = result.stderr.splitlines()[-1].removeprefix("agentcode: ")
+    seen["gen"] = shown(model)
+
+    model = fib_model()
+    generation = agentcode.generate(FIB, model=model, settings=agentcode.Settings(history=False))
+    assert generation.code == CALLED
+    labels["generate"] = generation.label
+    seen["generate"] = shown(model)
+
+    model = fib_model()
+    running = start_server(model)
+    with running.client() as http:
+        session = http.post("/v1/sessions").json()["id"]
+        reply = http.post(f"/v1/sessions/{session}/generate", json={"prompt": FIB})
+        assert reply.status_code == 200, reply.text
+        body: dict[str, Any] = reply.json()
+        assert body["code"] == CALLED and body["verified"] is True
+        labels["server"] = f"{body['checked']} ({len(body['rounds'])} rounds)"
+        seen["server"] = shown(model)
+        stream_session = http.post("/v1/sessions").json()["id"]
+    model.calls.clear()  # the same script again, from its first reply
+    with open_stream(running, stream_session) as ws:
+        events = exchange(ws, {"type": "generate", "prompt": FIB})
+    streamed = events[-1]
+    assert streamed["type"] == "result" and streamed["code"] == CALLED, streamed
+    assert next(e for e in events if e["type"] == "started")["rounds"] > 1
+    assert [e["passed"] for e in events if e["type"] == "round"] == [False, True]
+    labels["websocket"] = f"{streamed['checked']} ({len(streamed['rounds'])} rounds)"
+    assert streamed["label"] == "ran cleanly (no input), 2 rounds"
+    seen["websocket"] = shown(model)
+    model.calls.clear()
+    remote = run_cli(["gen", "--server", f"{running.base_url}/?token={TOKEN}", FIB])
+    assert remote.exit_code == 0 and remote.stdout == CALLED, remote.stderr
+    labels["gen --server"] = remote.stderr.splitlines()[-1].removeprefix("agentcode: ")
+    seen["gen --server"] = shown(model)
+
+    for in_session in (True, False):
+        model = fib_model()
+        server = build_server(small_settings(), model=model)
+
+        async def scenario(server: Any = server, in_session: bool = in_session
+                           ) -> dict[str, Any]:
+            async with Client(server) as client:
+                arguments: dict[str, Any] = {"prompt": FIB}
+                if in_session:
+                    created = await client.call_tool("create_session", {})
+                    arguments["session_id"] = (created.structured_content or {})["session_id"]
+                done = await client.call_tool("generate_python", arguments)
+                assert not done.is_error
+                return done.structured_content or {}
+
+        data = anyio.run(scenario)
+        name = "mcp session" if in_session else "mcp"
+        assert data["code"] == CALLED and data["verified"] is True and data["repairs"] == 1
+        labels[name] = data["checked"]
+        seen[name] = shown(model)
+
+    assert set(labels.values()) == {"ran cleanly (no input) (2 rounds)"}, labels
+    for front_end, (requests, repair) in seen.items():
+        assert requests == 2, front_end
+        assert PRINT_IT in repair, front_end

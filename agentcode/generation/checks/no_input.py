@@ -11,11 +11,13 @@ and so is a clean run that printed nothing and wrote nothing.
 Two narrow gates keep it from failing a correct program:
 
 - `asks_for_output`: not for a request for a function, class or module (their code is meant to
-  be imported; printing nothing is right), nor for one that acts on the machine (rename files,
-  download, serve) where an empty sandbox proves nothing;
+  be imported; printing nothing is right), nor for one that keeps its result in a variable (a
+  session's next step), nor for one that acts on the machine (rename files, download, serve)
+  where an empty sandbox proves nothing;
 - `needs_input`: not for a program that reads stdin, files, arguments or the environment, talks
   to the network, opens a window or loops forever: run with nothing, it would fail or hang
-  while being right.
+  while being right. In a session (the server's, MCP's) the variables of earlier code are
+  input too (`generation.verify`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ _ACTION = re.compile(
     r"|\b[\w-]+\.[A-Za-z]{2,5}\b",  # a file or host name: notes.txt, example.org
     re.IGNORECASE,
 )
+# A request that leaves its result in a variable (a session's next step uses it): printing
+# nothing is right.
+_STATE = re.compile(r"\b(?:store|stores|stored|assign|assigns|variables?|keep it|keep them)\b",
+                    re.IGNORECASE)
 _OUTPUT = re.compile(
     r"\b(?:print|prints|list|lists|show|shows|display|displays|output|outputs|count|compute|"
     r"calculate|generate|find|tell|sum|what|which|how many|how much|who|when|is there|are there)"
@@ -52,9 +58,10 @@ _NOUN_PHRASE_WORDS = 10
 def asks_for_output(prompt: str) -> bool:
     """Whether ``prompt`` asks for something printed: an output verb or a question, or a short
     phrase that names what it wants ("fibonacci numbers below 100"); never a request for a
-    function, class or module, nor one that acts on files, input, the network or a screen."""
+    function, class or module, nor one that acts on files, input, the network or a screen, nor
+    one that keeps its result in a variable ("compute the mean and store it in m")."""
     text = prompt.strip()
-    if not text or _DEFINITION.search(text) or _ACTION.search(text):
+    if not text or _DEFINITION.search(text) or _ACTION.search(text) or _STATE.search(text):
         return False
     if _OUTPUT.search(text):
         return True

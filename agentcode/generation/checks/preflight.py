@@ -362,6 +362,17 @@ def defined_names(code: str) -> set[str]:
     return names
 
 
+def names_used(code: str, names: Collection[str]) -> set[str]:
+    """Which of ``names`` (a session's variables) ``code`` reads without binding them first."""
+    if not names:
+        return set()
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return set()
+    return {name for name, _ in _undefined(tree, ())} & set(names)
+
+
 def describe_problems(problems: list[str]) -> str:
     """The problems as the model is shown them."""
     return "checked before running, the code has problems:\n" + "\n".join(
