@@ -1,0 +1,77 @@
+"""Issue 26's methods are the library's, not the embedded model's: `gen -m openai:...` against a
+scripted OpenAI-compatible endpoint (respx) gets the same data profile, the same failing-frame
+variables in its repair, and the same honest last line as any other model.
+
+The scenario is the held-out task that motivated both: "total amount per region" over piped CSV,
+first answered with ``csv.DictReader(sys.stdin.read())`` (a string, so each "row" is a
+character: ``KeyError: 'region'`` with ``row = {'r': 'e'}``), then repaired.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from cli_runner import run_cli
+
+BASE = "http://llm.test/v1"
+CSV = "region,amount\nnorth,3\nsouth,5\nnorth,2.5\n"
+BROKEN = ("import csv, sys\ntotals = {}\nfor row in csv.DictReader(sys.stdin.read()):\n"
+          "    totals[row['region']] = totals.get(row['region'], 0) + float(row['amount'])\n"
+          "print(totals)\n")
+FIXED = ("import csv, sys\ntotals = {}\nfor row in csv.DictReader(sys.stdin):\n"
+         "    totals[row['region']] = totals.get(row['region'], 0) + float(row['amount'])\n"
+         "for region, total in sorted(totals.items()):\n    print(region, total)\n")
+
+
+def sse(text: str) -> httpx.Response:
+    """A streamed chat completion of ``text``, then the stop and [DONE]."""
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "coder",
+             "choices": [{"index": 0, "delta": {"role": "assistant", "content": text},
+                          "finish_reason": None}]}
+    stop = {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    body = f"data: {json.dumps(chunk)}\n\ndata: {json.dumps(stop)}\n\ndata: [DONE]\n\n"
+    return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        yield router
+
+
+def last_user_text(request: httpx.Request) -> tuple[str, str]:
+    """The model a chat request names, and the text of its last user message."""
+    body: dict[str, Any] = json.loads(request.content)
+    content = [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
+    text = content if isinstance(content, str) else "".join(
+        part.get("text", "") for part in content)
+    return body["model"], text
+
+
+def test_profile_variables_repair_and_label_work_for_an_openai_compatible_model(
+    api: respx.MockRouter,
+) -> None:
+    replies = iter([BROKEN, FIXED])
+    route = api.post("/chat/completions").mock(
+        side_effect=lambda _: sse(f"```python\n{next(replies)}```"))
+    result = run_cli(["gen", "total amount per region", "-m", "openai:coder"], stdin=CSV,
+                     env={"AGENTCODE_OPENAI_BASE_URL": BASE, "AGENTCODE_NO_HISTORY": "1"})
+    assert result.exit_code == 0, result.stderr
+    assert route.call_count == 2
+    (model, first), (_, repair) = (last_user_text(call.request) for call in route.calls)
+    assert model == "coder"
+    # The first request carries the data profile of the piped CSV, not only its lines.
+    assert "Profile of stdin: CSV (comma-separated), with a header row, 3 data rows" in first
+    assert "Columns: region (text, e.g. 'north'); amount (decimal number)." in first
+    assert "csv.DictReader(sys.stdin)" in first
+    # The repair carries the failing frame's variables: the bug is in plain sight.
+    assert "raised KeyError: 'region'" in repair
+    assert "variables where it failed:" in repair and "row = {'r': 'e'}" in repair
+    # gen prints the repaired program, and its last line says what was checked, honestly.
+    assert result.stdout == FIXED
+    assert result.stderr.splitlines()[-1] == "agentcode: ran cleanly on the given input (2 rounds)"
