@@ -9,7 +9,8 @@ The pipeline, in the order a request meets it:
   `agentcode.models`), one candidate program per answer;
 - `checks`: what is known about a candidate before and after it runs: `checks.preflight` (syntax
   and undefined names, no model round), `checks.user_tests` with `checks.test_harness` (the user's
-  tests and check, run in the sandbox), `checks.output` (did a clean run do the task at all);
+  tests and check, run in the sandbox; `checks.fresh` and `checks.fresh_runner` judge them in a
+  process the candidate never controlled), `checks.output` (did a clean run do the task at all);
 - `judge`: runs one candidate in the sandbox and says how it did;
 - `verify`: the loop that asks, judges and repairs within the budget; what it runs and how
   hard it tries (`options`), how a candidate is asked for (`drawing`), each program judged once

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from agentcode.errors import ExecutionTimeoutError
+from agentcode.errors import ExecutionTimeoutError, SandboxError
 from agentcode.generation.checks.output import (
     files_to_write,
     input_whereabouts,
@@ -147,6 +147,16 @@ def describe_failure(stage: Stage, execution: Execution, *, timeout: float | Non
     return text if len(text) <= MAX_FEEDBACK_CHARS else text[:MAX_FEEDBACK_CHARS] + "\n..."
 
 
+def _with_output(message: str, output: str) -> str:
+    """A failure report with the last lines the fresh process printed."""
+    if output.strip():
+        message += "\noutput (last lines):\n" + _tail(output, STDOUT_LINES, 600)
+    return message if len(message) <= MAX_FEEDBACK_CHARS else message[:MAX_FEEDBACK_CHARS] + "\n..."
+
+
+_FRESH_STAGES = {stage.value for stage in (Stage.SETUP, Stage.RUN, Stage.TESTS, Stage.CHECK)}
+
+
 def first_line(failure: str, limit: int = 160) -> str:
     """The gist of a failure report, for one-line messages."""
     line = next((text.strip() for text in failure.splitlines() if text.strip()), "failed")
@@ -214,17 +224,24 @@ class Verifier:
 
     def assess_in(self, session: SandboxSession, code: str) -> Failure | None:
         """`assess` in a session the caller provides (and cleans)."""
-        timeout = self.settings.timeout
         self.last_output = None
         if self.files:
             session.write_files(self.files)
+        if self.shared is None and (self.tests is not None or self.check is not None):
+            return self._assess_fresh(session, code)
+        return self._steps(session, code)
+
+    def _steps(self, session: SandboxSession, code: str, *, judged: bool = True) -> Failure | None:
+        """The setup, the candidate and (``judged``) its tests and check as requests of
+        ``session``: in a shared session the verdict, else only a failed run's description."""
+        timeout = self.settings.timeout
         steps: list[tuple[Stage, str, bytes | None]] = []
         if self.setup:
             steps.append((Stage.SETUP, self.setup, None))
         steps.append((Stage.RUN, code, self.stdin))
-        if self.tests is not None:
+        if self.tests is not None and judged:
             steps.append((Stage.TESTS, tests_code(self.tests), None))
-        if self.check is not None:
+        if self.check is not None and judged:
             steps.append((Stage.CHECK, check_code(self.check), None))
         before = set(session.list_files()) if self.expects_output else set()
         for stage, source, stdin in steps:
@@ -241,6 +258,65 @@ class Verifier:
                 if verdict is not None:
                     return verdict
         return None
+
+    def _assess_fresh(self, session: SandboxSession, code: str) -> Failure | None:
+        """The verdict of a fresh process (`checks.fresh`), asked of a worker the candidate
+        never ran in. When the candidate itself failed to run, a run in the worker describes
+        it (traceback, variables) as without tests; the verdict stays the fresh process's."""
+        from agentcode.generation.checks import fresh
+
+        timeout = self.settings.timeout
+        driver, job = fresh.driver_step(code=code, setup=self.setup, tests=self.tests,
+                                        check=self.check, stdin=self.stdin, timeout=timeout)
+        stages = 1 + sum(x is not None for x in (self.setup, self.tests, self.check))
+        answer = session.execute(driver, timeout=timeout * stages + 10, stdin=job)
+        verdict = fresh.read_verdict(answer.stdout) if answer.ok else None
+        if verdict is None:
+            detail = answer.error.value if answer.error is not None else answer.stderr[-500:]
+            raise SandboxError(f"the test runner failed in the sandbox: {first_line(detail)}")
+        if verdict.ok:
+            return None
+        stage = Stage(verdict.stage) if verdict.stage in _FRESH_STAGES else Stage.RUN
+        kind = Kind.TESTS_FAILED if stage is Stage.TESTS else (
+            Kind.CHECK_FALSE if stage is Stage.CHECK else Kind.RAISED)
+        report = verdict.report
+        shown = Execution(stdout=verdict.output)
+        if verdict.timed_out:
+            return Failure(stage, Kind.TIMEOUT,
+                           describe_failure(stage, shown, timeout=timeout))
+        if verdict.tampered:
+            return Failure(stage, kind, f"{_LABELS.get(stage, stage.value)}: the code changed "
+                           f"what the test runner relies on ({verdict.tampered}), so the tests "
+                           "cannot judge it")
+        if stage in (Stage.SETUP, Stage.RUN) and not report.get("file"):
+            try:
+                described = self._steps(session, code, judged=False)
+            except SandboxError:  # the code broke the worker too: the fresh report stands
+                described = None
+            if described is not None:
+                return described
+        error = report.get("error")
+        if stage is Stage.TESTS and "message" in report:
+            failed, total = report.get("failed"), report.get("ran")
+            return Failure(stage, kind, _with_output(f"the tests failed: {report['message']}",
+                                                     verdict.output),
+                           failed if isinstance(failed, int) else None,
+                           total if isinstance(total, int) else None)
+        if stage is Stage.TESTS and report.get("file"):
+            return Failure(stage, kind, _with_output(
+                f"the tests failed: the test file failed: {report.get('detail', '')}",
+                verdict.output))
+        if stage is Stage.CHECK and "value" in report:
+            return Failure(stage, kind, f"the code ran, but the check {self.check} was "
+                                        f"{report['value']}")
+        if isinstance(error, list) and len(error) == 2:
+            return Failure(stage, Kind.RAISED, _with_output(
+                f"{_LABELS.get(stage, stage.value)}: raised {error[0]}: {error[1]}",
+                verdict.output))
+        status = report.get("exit", verdict.exit_code)
+        return Failure(stage, Kind.EXIT_STATUS if stage is Stage.RUN else kind, _with_output(
+            f"{_LABELS.get(stage, stage.value)}: the code exited (status {status}) before "
+            "it finished", verdict.output))
 
     def _failed(self, session: SandboxSession, stage: Stage, execution: Execution) -> Failure:
         error = execution.error

@@ -1,7 +1,9 @@
 """What verification runs after the candidate: the user's test file and the ``--check`` expression.
 
-Both run in the same sandbox session as the candidate, so they see its functions and variables.
-The code built here only *describes* the run; nothing is executed in agentcode's own process.
+Both run in the candidate's namespace, so they see its functions and variables: in a session
+of the Verifier's own, in a judging process (`checks.fresh`); in a shared session, as later
+requests of that session (the code built here). The code built here only *describes* the run;
+nothing is executed in agentcode's own process.
 """
 
 from __future__ import annotations
