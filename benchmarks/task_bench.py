@@ -532,7 +532,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cli", action="append", default=[], metavar="NAME=COMMAND",
                         help="ask through this agentcode command line instead of the library "
                              "(repeatable: each task is asked by each in turn; modes are named "
-                             "MODE@NAME), e.g. before='env PYTHONPATH=../old python -m agentcode'")
+                             "MODE@NAME), e.g. before='env PYTHONPATH=../old python -m agentcode'; "
+                             "NAME=library asks through this process's library")
     parser.add_argument("--asks", help="with --cli: only these MODE@NAME (comma-separated)")
     parser.add_argument("--note", help="a sentence kept in the results file")
     parser.add_argument("--without", default="",
@@ -658,14 +659,16 @@ def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
     if any(not name or not command for name, command in clis.items()):
         sys.exit("task_bench.py: --cli takes NAME=COMMAND")
     data["meta"]["cli"] = clis
-    model = None if clis else _model(args.model, settings, args.threads)
-    asks = [(f"{m}@{n}", m, shlex.split(c)) for m in modes for n, c in clis.items()] \
-        if clis else [(m, m, None) for m in modes]
+    # "library" as a --cli command: this process's agentcode, the model loaded once
+    asks = [(f"{m}@{n}", m, None if c == "library" else shlex.split(c))
+            for m in modes for n, c in clis.items()] if clis else [(m, m, None) for m in modes]
     if args.asks:  # a subset of MODE@NAME, when time is short
         wanted = {a.strip() for a in args.asks.split(",") if a.strip()}
         if wanted - {label for label, _, _ in asks}:
             sys.exit(f"task_bench.py: --asks: unknown {sorted(wanted - {a[0] for a in asks})}")
         asks = [ask_ for ask_ in asks if ask_[0] in wanted]
+    model = _model(args.model, settings, args.threads) \
+        if any(command is None for _, _, command in asks) else None
     for number, task in enumerate(tasks, 1):
         for label, mode, command in asks:
             if (task.name, label) in done:
