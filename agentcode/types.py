@@ -163,8 +163,9 @@ class RepairRound(_Serializable):
     """One round of verified generation: the candidate, what it did, who wrote it.
 
     ``stage`` is where a failed candidate failed ("preflight": it uses a name it never defines,
-    found before running; "setup", "run"; "output": it ran on known input but printed and wrote
-    nothing; "tests" or "check"; "model" when the round's reply had no usable code, and
+    found before running; "setup", "run"; "output": it ran on known input but its output did not
+    show the task done (nothing printed or written, a file not written, or the output review's
+    "no"); "tests" or "check"; "model" when the round's reply had no usable code, and
     ``code`` is empty);
     ``tests_failed`` of ``tests_total`` counts the user's tests when they ran; ``temperature`` is
     the sampling temperature the round was drawn at (None: the model's default); ``kind`` is how

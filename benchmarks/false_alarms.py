@@ -57,6 +57,7 @@ def never_fail() -> None:
     NEVER_FAIL.update({
         Heuristic.WAIVER: "waives an inferred failure; it never fails a program",
         Heuristic.STDIN_REWRITE: "adds a candidate judged only when the original fails",
+        Heuristic.OUTPUT_REVIEW: "asks the model (verification's loop): no model runs here",
     })
 
 

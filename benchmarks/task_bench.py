@@ -273,9 +273,10 @@ def input_context(task: Task, *, profile: bool = True) -> str | None:
 
 def ask(
     task: Task, mode: str, model: Any, settings: Any, max_repairs: int | None,
-    without: frozenset[str] = frozenset(), agreement: int = 1,
+    without: frozenset[str] = frozenset(), agreement: int = 1, review: bool = False,
 ) -> dict[str, Any]:
-    """One answer for ``task`` through a `Session` as the CLI makes it; every round's code."""
+    """One answer for ``task`` through a `Session` as the CLI makes it; every round's code.
+    ``review``: with the output review on (`Heuristic.OUTPUT_REVIEW`, off by default)."""
     from agentcode.api.session import Session
     from agentcode.errors import AgentcodeError
     from agentcode.types import SMOKE_MAX_REPAIRS
@@ -294,12 +295,13 @@ def ask(
     try:
         with conversation:
             if "verify" in options:
-                from agentcode.generation.pipeline import Checks
-
                 options["show_variables"] = "variables" not in without
                 options["agreement"] = agreement
-                if "no-input-run" in without:
-                    options["checks"] = Checks.parse("no-no-input-run")
+                # Words applied to the configured checks (AGENTCODE_CHECKS too).
+                words = ["no-no-input-run"] * ("no-input-run" in without) \
+                    + ["output-review"] * review
+                if words:
+                    options["checks"] = words
             context = input_context(task, profile="profile" not in without)
             generation = conversation.generate(task.prompt, context=context, **options)
     except AgentcodeError as exc:
@@ -314,16 +316,20 @@ def ask(
             "tokens": generation.usage.get("outputTokens")}
 
 
-def ask_cli(task: Task, mode: str, command: list[str]) -> dict[str, Any]:
+def ask_cli(task: Task, mode: str, command: list[str], review: bool = False) -> dict[str, Any]:
     """One answer for ``task`` through an `agentcode` command line, as a user types it:
     ``gen --no-verify`` (plain), ``gen`` (input: the CLI's default when the input is known) or
     ``gen --verify``, with ``--stdin FILE`` and ``--file NAME`` for the task's input. The code
     is what gen printed on stdout, whatever its exit code (`gen | run` runs it). Any version of
-    agentcode that has these options can be measured this way (``--cli before=...``)."""
+    agentcode that has these options can be measured this way (``--cli before=...``);
+    ``review`` adds ``--checks output-review`` where the code runs (a version without it
+    refuses the word)."""
     import shlex
     import subprocess
 
     flags = {"plain": ["--no-verify"], "input": [], "verify": ["--verify"]}[mode]
+    if review and mode != "plain":
+        flags = [*flags, "--checks", "output-review"]
     env = {**os.environ, "AGENTCODE_NO_HISTORY": "1", "AGENTCODE_LOCAL_KEEP_ALIVE": "0",
            "NO_COLOR": "1"}
     started = time.perf_counter()
@@ -540,6 +546,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"methods to turn off, comma-separated: {', '.join(METHODS)}")
     parser.add_argument("--agreement", type=int, default=1,
                         help="candidates in all when one passes on known input (1: off)")
+    parser.add_argument("--review", action="store_true",
+                        help="turn on the output review (output-review, off by default): the "
+                        "model looks once at the first clean run's output")
     return parser.parse_args(argv)
 
 
@@ -633,7 +642,7 @@ def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
             "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start",
             "threads": args.threads,
-            "without": sorted(without), "agreement": args.agreement,
+            "without": sorted(without), "agreement": args.agreement, "review": args.review,
             "commit": _commit(),
             "system_prompt": generation.SYSTEM_PROMPT,
             "system_prompt_name": args.system_prompt.name if args.system_prompt else "built-in",
@@ -673,8 +682,9 @@ def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
         for label, mode, command in asks:
             if (task.name, label) in done:
                 continue
-            answer = ask_cli(task, mode, command) if command else ask(
-                task, mode, model, settings, args.max_repairs, without, args.agreement)
+            answer = ask_cli(task, mode, command, args.review) if command else ask(
+                task, mode, model, settings, args.max_repairs, without, args.agreement,
+                args.review)
             row = {"task": task.name, "mode": label, "split": task.split, **answer,
                    **run_answer(task, answer["code"], settings)}
             if mode in ("verify", "input") and row["rounds"]:

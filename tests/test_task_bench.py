@@ -219,3 +219,20 @@ def test_compare_pairs_two_results_files_per_task(tmp_path: Path, capsys: object
         "0 -> 0 of 0, gained 0, lost 0, exact McNemar p = 1")
     assert bench.main(["--compare", str(a), str(tmp_path / "missing.json")]) == 2
     assert "--compare" in capsys.readouterr().err
+
+
+def test_review_turns_the_output_review_on_in_both_ways_of_asking() -> None:
+    from agentcode.config import load_settings
+    from agentcode.generation.review import REVIEW_SYSTEM
+    from agentcode.testing import FakeModel
+
+    task = next(t for t in TASKS if t.stdin and t.reference and not t.files and not t.argv)
+    model = FakeModel([f"```python\n{task.reference}```", "yes"])
+    answer = bench.ask(task, "input", model, load_settings(history=False, timeout=10), None,
+                       review=True)
+    assert answer["code"].strip() == task.reference.strip()
+    assert [c.system_prompt == REVIEW_SYSTEM for c in model.calls] == [False, True]
+    # Through a command line: `gen --checks output-review` where the code runs (echo shows it).
+    asked = bench.ask_cli(task, "input", ["echo"], review=True)["code"]
+    assert "gen --checks output-review --stdin " in asked
+    assert "--checks" not in bench.ask_cli(task, "plain", ["echo"], review=True)["code"]

@@ -192,6 +192,9 @@ class Verifier:
         # (`agreement.output_key`), for choosing by agreement.
         self.keep_output = False
         self.last_output: str | None = None
+        # What the last clean run on known input printed and wrote, as text (the output review,
+        # generation.review): None when it was not judged by its output.
+        self.last_shown: str | None = None
         self.shared = None if sandbox is None or isinstance(sandbox, str) else sandbox
         self.backend = sandbox if isinstance(sandbox, str) else settings.sandbox
         self.stdin = stdin
@@ -225,6 +228,7 @@ class Verifier:
     def assess_in(self, session: SandboxSession, code: str) -> Failure | None:
         """`assess` in a session the caller provides (and cleans)."""
         self.last_output = None
+        self.last_shown = None
         if self.files:
             session.write_files(self.files)
         if self.shared is None and (self.tests is not None or self.check is not None):
@@ -359,10 +363,14 @@ class Verifier:
             name for name, data in self.files.items()
             if name in after and session.read_file(name) != data
         }
+        shown = "".join(out.text or "" for out in execution.outputs if out.main)
+        if Heuristic.OUTPUT_REVIEW in self.checks:
+            self.last_shown = execution.stdout + shown + "".join(
+                f"\n[wrote {name}]:\n{session.read_file(name)[:2000].decode('utf-8', 'replace')}"
+                for name in sorted(written))
         if self.keep_output:
             from agentcode.generation.agreement import output_key
 
-            shown = "".join(out.text or "" for out in execution.outputs if out.main)
             self.last_output = output_key(execution.stdout + shown,
                                           {name: session.read_file(name) for name in written})
         # With no input, what the program logged to stderr is its output too (a warning).

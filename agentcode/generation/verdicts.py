@@ -41,6 +41,7 @@ class Verdicts:
         self._unrun: set[str] = set()  # keys of candidates returned without a run
         self._judged: dict[str, str] = {}  # key -> the code judged (the pre-flight's)
         self._outputs: dict[str, str] = {}  # key -> what its clean run did (agreement)
+        self._shown: dict[str, str] = {}  # key -> what its clean run printed (the review)
 
     def seen(self, code: str) -> bool:
         """Whether ``code`` (or the same program laid out otherwise) was judged already."""
@@ -57,6 +58,11 @@ class Verdicts:
     def output(self, code: str) -> str | None:
         """What the clean run of ``code`` printed and wrote (`agreement.output_key`), if kept."""
         return self._outputs.get(same_code(code))
+
+    def shown(self, code: str) -> str | None:
+        """What the clean run of ``code`` on known input printed and wrote, as text, when the
+        output review is on (`generation.review`)."""
+        return self._shown.get(same_code(code))
 
     def judge(self, code: str) -> Verdict:
         """The pre-flight (once), then the sandbox: the failure or None, and the rewrite the
@@ -78,6 +84,8 @@ class Verdicts:
             failure = None
         else:
             failure = checked.failure or self.verifier.assess(checked.code)
+            if failure is None and self.verifier.last_shown is not None:
+                self._shown.update(dict.fromkeys(keys, self.verifier.last_shown))
         if failure is None and self.verifier.last_output is not None:
             self._outputs.update(dict.fromkeys(keys, self.verifier.last_output))
         verdict = (self._settle(failure, key), checked.rewrite)

@@ -61,7 +61,7 @@ from agentcode.generation.drawing import (
 )
 from agentcode.generation.judge import Verifier
 from agentcode.generation.options import VerifyOptions, configured_checks
-from agentcode.generation.pipeline import Failure
+from agentcode.generation.pipeline import Failure, Heuristic, Kind, Stage
 from agentcode.generation.result import add_usage, checked_label, unrun_generation
 from agentcode.generation.rounds import as_round, best_round, file_map, stdin_bytes
 from agentcode.generation.verdicts import Verdicts
@@ -91,6 +91,8 @@ class _Loop:
         self._width = options.parallel  # None: asked of the model when first needed
         # Every later round asks with the names the pre-flight knows, and runs it itself.
         self.later = ask.but(known_names=verdicts.known, preflight=False)
+        self.reviewed = False  # the output review is asked once (Heuristic.OUTPUT_REVIEW)
+        self.rejected: int | None = None  # the round whose output the review said no to
 
     def width(self, model_id: str) -> int:
         """Fresh draws decoded together: the caller's ``parallel``, else what the model that
@@ -213,8 +215,41 @@ class _Loop:
             failure, _ = self.verdicts.judge(rewrite)
             self._add(rewrite, model_id, failure, "rewrite", draw.temperature)
 
+    def review_due(self, code: str, kind: DrawKind) -> str | None:
+        """What the candidate printed, when its clean run is the one to review: the review is
+        on, not yet asked, the input is known and decides alone (no tests, no check), and a
+        repair round is left for a "no" (otherwise the request would change nothing)."""
+        verifier = self.verdicts.verifier
+        if (Heuristic.OUTPUT_REVIEW not in self.verdicts.checks or self.reviewed
+                or kind == "vote" or self.verdicts.no_input or not verifier.expects_output):
+            return None
+        if self.asked + (kind != "rewrite") > self.options.max_repairs:
+            return None
+        return self.verdicts.shown(code)
+
+    def review(self, output: str) -> Failure | None:
+        """Ask the model once whether ``output`` does the task (`generation.review`); a "no"
+        is a failure of stage "output" that the next round repairs."""
+        from agentcode.generation.review import input_sample, rejection, review_output
+
+        self.reviewed = True
+        verifier = self.verdicts.verifier
+        found = review_output(self.prompt, input_sample(verifier.stdin, verifier.files),
+                              output, self.ask, self.settings)
+        self.attempts.extend(found.attempts)
+        add_usage(self.usage, found.usage)
+        if found.ok:
+            return None
+        self.rejected = len(self.rounds)  # the index of the round about to be added
+        return Failure(Stage.OUTPUT, Kind.REVIEWED, rejection(found.reason, output),
+                       heuristic=Heuristic.OUTPUT_REVIEW, output=output)
+
     def _add(self, code: str, model_id: str, failure: Failure | None, kind: DrawKind,
              temperature: float | None) -> None:
+        if failure is None and code:
+            output = self.review_due(code, kind)
+            if output is not None:
+                failure = self.review(output)
         this_round = as_round(code, model_id, failure, kind=kind, temperature=temperature)
         self.rounds.append(this_round)
         self.failures.append(failure)
@@ -291,6 +326,11 @@ def generate_verified(
         loop.next_batch(options.max_repairs)
     rounds = loop.rounds
     final = rounds[best_round(rounds)]  # a round without code ranks last
+    passed = final.passed
+    if not passed and loop.rejected is not None:
+        # The review's "no" is a doubt: when no repair runs cleanly, the candidate it doubted
+        # (which did) stands.
+        final, passed = rounds[loop.rejected], True
     if voting and final.passed and not loop.out_of_models:
         final = rounds[loop.agree(options.agreement)]
     if not final.code and loop.last_error is not None:
@@ -302,10 +342,10 @@ def generate_verified(
         prompt=prompt,
         attempts=loop.attempts,
         usage=loop.usage,
-        verified=final.passed and ran,
+        verified=passed and ran,
         rounds=rounds,
         duration_ms=(time.perf_counter() - started) * 1000,
-        checked=checked_label(verifier, passed=final.passed, ran=ran),
+        checked=checked_label(verifier, passed=passed, ran=ran),
     )
 
 
