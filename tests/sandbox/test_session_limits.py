@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from jail_helpers import small_settings
+from jail_helpers import UNSTOPPABLE, longest_gap, small_settings
 
 from agentcode.sandbox.local import cgroup, tmpfs
 from agentcode.sandbox.local.session import LocalSandboxSession
@@ -159,43 +159,6 @@ def test_memory_is_limited_for_the_session_not_per_process() -> None:
         assert jail.execute("canary").text == "'alive'"
 
 
-# A child that keeps running through SIGSTOP: a no-op SIGCONT handler and a POSIX timer whose
-# signal is SIGCONT (every 10 ms); and a chain of processes that each fork a successor and exit.
-# Each writes the time to a file while it runs.
-_UNSTOPPABLE = r"""
-import ctypes, os, signal, struct, time
-
-def stamp(path):
-    with open(path, 'a') as f:
-        f.write(f'{time.monotonic()}\n')
-
-if os.fork() == 0:
-    signal.signal(signal.SIGCONT, lambda *a: None)
-    libc = ctypes.CDLL(None, use_errno=True)
-    event = struct.pack('qii', 0, signal.SIGCONT, 0) + bytes(48)  # SIGEV_SIGNAL
-    timer = ctypes.c_void_p()
-    assert libc.timer_create(1, ctypes.c_char_p(event), ctypes.byref(timer)) == 0
-    every = struct.pack('qqqq', 0, 10_000_000, 0, 10_000_000)
-    assert libc.timer_settime(timer, 0, ctypes.c_char_p(every), None) == 0
-    while True:
-        stamp('/tmp/timer'); time.sleep(0.05)
-if os.fork() == 0:
-    while True:
-        end = time.monotonic() + 0.05
-        while time.monotonic() < end:
-            pass
-        stamp('/tmp/chain')
-        if os.fork() != 0:
-            os._exit(0)
-time.sleep(0.3)
-"""
-
-
-def _longest_gap(text: str) -> float:
-    times = [float(line) for line in text.split()]
-    return max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
-
-
 @pytest.mark.skipif(not cgroup.can_freeze(),
                     reason="no cgroup freezer on this host: the jail falls back to SIGSTOP, which "
                            "this attack defeats by design (docs/security.md); the fallback has "
@@ -204,14 +167,14 @@ def test_the_freeze_holds_against_sigcont_timers_and_fork_chains() -> None:
     """Issue 24: a SIGCONT timer restarted stopped processes within 20 ms, and a fork-and-exit
     chain escaped the SIGSTOP search; the cgroup freezer stops the whole session at once."""
     with LocalSandboxSession(small_settings()) as jail:
-        started = jail.execute(_UNSTOPPABLE, timeout=10)
+        started = jail.execute(UNSTOPPABLE, timeout=10)
         assert started.ok, started.stderr
         time.sleep(1.5)  # between executions: nothing of the session may run
         stamps = jail.execute("import time; time.sleep(0.3)\n"  # running again: stamps resume
                               "print(open('/tmp/timer').read()); print('--');"
                               "print(open('/tmp/chain').read())", timeout=10)
         timer, chain = stamps.stdout.split("--")
-        assert _longest_gap(timer) > 1.2 and _longest_gap(chain) > 1.2
+        assert longest_gap(timer) > 1.2 and longest_gap(chain) > 1.2
 
 
 def test_tcp_buffers_are_bounded_for_the_session() -> None:
