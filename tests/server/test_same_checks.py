@@ -186,3 +186,19 @@ def test_a_request_for_output_with_no_input_is_run_once_through_every_front_end(
     for front_end, (requests, repair) in seen.items():
         assert requests == 2, front_end
         assert PRINT_IT in repair, front_end
+
+
+def test_a_program_that_reads_input_none_was_given_for_is_labelled_not_run(
+    start_server: StartServer,
+) -> None:
+    reads = "name = input()\nprint(name.upper())\n"
+    model = FakeModel(f"```python\n{reads}```")
+    running = start_server(model)
+    with running.client() as http:
+        session = http.post("/v1/sessions").json()["id"]
+    with open_stream(running, session) as ws:
+        events = exchange(ws, {"type": "generate", "prompt": "print a name in capitals"})
+    result = events[-1]
+    assert result["code"] == reads and len(model.calls) == 1
+    assert (result["checked"], result["label"], result["verified"]) == ("not run", "not run",
+                                                                        False)
