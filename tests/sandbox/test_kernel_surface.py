@@ -178,3 +178,23 @@ def test_the_mount_table_and_sysconfig_name_no_checkout_and_no_venv(
     if not os.path.realpath(sys.base_prefix).startswith("/usr"):
         assert named == [], named
     assert site == []
+
+
+def test_the_mount_table_names_no_python_installation_dir(jail: LocalSandboxSession) -> None:
+    """Issue 24: the root column of the Python installation's bind named the host directory it
+    is kept in (/root/.pyenv/versions/3.11.7); a tree of hard links at a neutral path is bound
+    instead (agentcode/sandbox/local/staging.py)."""
+    from agentcode.sandbox.local.jail import PYTHON_ROOT, python_layout
+
+    base = os.path.realpath(sys.base_prefix)
+    if base.startswith("/usr/"):
+        pytest.skip("a Python under /usr keeps its own path in the jail: there is none to hide")
+    if (base, PYTHON_ROOT) in python_layout().binds:
+        pytest.skip("no hard-link tree can be made here (the installation is on another file "
+                    "system than /var/tmp, or linking is not permitted): docs/security.md")
+    roots = eval(verdict(jail, "print(repr([line.split()[3] for line in "  # noqa: S307
+                                "open('/proc/self/mountinfo')]))"))
+    assert not [root for root in roots if root.startswith(base)], roots
+    assert any(root.startswith("/var/tmp/agentcode-python-") for root in roots), roots
+    # The same interpreter and standard library, through the links.
+    assert jail.execute("import sys, json; print(sys.version)").stdout == sys.version + "\n"

@@ -275,9 +275,17 @@ def python_layout() -> PythonLayout:
               if (jail_path := _in_jail(path, binds)) is not None
               and not any(_under(jail_path, h) for h in hidden)]
     data = [(FONTCONFIG_FILE, Path(__file__).with_name("fonts.conf").read_bytes())]
+    library_path = _library_path(binds)
     if jail_base != base:
         data += _neutral_sysconfig(base, jail_base, binds)
-    return PythonLayout(executable, binds, links, masked, venv_config, _library_path(binds),
+        # The bind's source names a host path in the jail's mount table: a neutral one instead.
+        from agentcode.sandbox.local.staging import staged_python
+
+        staged = staged_python(base, base_site)
+        if staged is not None:
+            binds = [(staged if pair == (base, PYTHON_ROOT) else pair[0], pair[1])
+                     for pair in binds]
+    return PythonLayout(executable, binds, links, masked, venv_config, library_path,
                         data, hidden)
 
 
