@@ -116,6 +116,32 @@ def read_piped(*, limit: int) -> Piped | None:
                  total > limit)
 
 
+@dataclass(frozen=True, slots=True)
+class ProgramInput:
+    """What the program will read, as a command line gives it: its stdin (None: none), its
+    work-dir files, and piped data too large to keep (``sample``: the model sees its first
+    part and size, nothing runs on it; `agentcode.api.generation.known_input_options`)."""
+
+    stdin: bytes | None
+    files: dict[str, bytes]
+    sample: Piped | None = None
+
+
+def read_program_input(stdin: str | None, files: Files, *, limit: int,
+                       piped: bool = True) -> ProgramInput:
+    """``stdin`` a path ('-': this process's stdin) or None; then, when ``piped`` and no stdin
+    was named, whatever is piped to this process (nothing from a terminal); then ``files``.
+    Each read stops at ``limit`` bytes: a named input over it is an error, piped data is kept
+    as a sample."""
+    data = None if stdin is None else read_bytes(stdin, limit=limit, what="--stdin input")
+    sample = None
+    if data is None and piped and not stdin_is_terminal():
+        got = read_piped(limit=limit)
+        if got is not None:
+            data, sample = got.data, got if got.truncated else None
+    return ProgramInput(data, read_files(files, limit, what="--file"), sample)
+
+
 def stdin_is_terminal() -> bool:
     """Whether stdin is a terminal (nothing piped in: a person may be typing)."""
     try:

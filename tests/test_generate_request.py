@@ -99,3 +99,37 @@ def test_without_a_sandbox_the_optional_run_is_skipped_and_said(
     with pytest.raises(SandboxUnavailableError):
         agentcode.generate("count the words", model=FakeModel([fenced(code)]), stdin=b"a b\n",
                            verify=True, settings=settings)
+
+
+def test_tests_on_known_input_get_the_full_budget_and_the_model_sees_the_input(
+    settings: Settings,
+) -> None:
+    # As `gen --test --stdin`: the caller's tests decide, with DEFAULT_MAX_REPAIRS rounds, not
+    # the budget of the run on known input nobody asked for; the model sees the input's sample
+    # whether or not ``verify`` was said.
+    from agentcode.api.generation import known_input_options
+    from agentcode.types import DEFAULT_MAX_REPAIRS
+
+    _, options = known_input_options({"tests": "assert True"}, files={}, stdin=b"1\n2\n",
+                                     prompt="sum the numbers")
+    assert options["verify"] is True and "optional_run" not in options
+    request = build_request("sum the numbers", options, settings=settings)  # type: ignore[arg-type]
+    assert request.verify is not None and request.verify.max_repairs == DEFAULT_MAX_REPAIRS
+    assert request.verify.optional_run is False
+    model = FakeModel([fenced("import sys\nprint(sum(map(int, sys.stdin.read().split())))\n")])
+    generation = agentcode.generate("sum the numbers", model=model, stdin=b"1\n2\n",
+                                    verify=True, settings=settings)
+    assert generation.verified and "Input data: the program reads it from stdin" in (
+        model.calls[0].prompt)
+
+
+def test_piped_input_too_large_to_keep_is_described_and_not_run_on() -> None:
+    from agentcode.api.generation import known_input_options
+    from agentcode.inputs import Piped
+
+    sample = Piped(b"a,b\n1,2\n", total_bytes=10_000_000, total_lines=500_000, truncated=True)
+    context, options = known_input_options({"verify": None}, files={}, stdin=None,
+                                           prompt="print the sum of column b", sample=sample)
+    assert context is not None and "a,b" in context and "more than 10,000,000 bytes" in context
+    # No run: not on the sample (it is not the input), nor with empty stdin.
+    assert options == {}

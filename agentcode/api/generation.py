@@ -18,6 +18,7 @@ from agentcode.generation.rounds import stdin_bytes as _stdin_bytes
 
 if TYPE_CHECKING:
     from agentcode.config import Settings
+    from agentcode.inputs import Piped
     from agentcode.types import Generation
 
 
@@ -73,13 +74,13 @@ def generate(prompt: str, *, settings: Settings | None = None,
 
 
 def _prepare(prompt: str, settings: Settings, options: GenerateOptions) -> Request:
-    """The request `generate` and `agenerate` run: with ``verify`` unset, the library's rule
-    for known input decides (`known_input_options`)."""
+    """The request `generate` and `agenerate` run: the library's rule for known input
+    (`known_input_options`) describes the input to the model and, with ``verify`` unset,
+    decides the run; a caller's ``history`` or ``context`` is left as given."""
     from agentcode.generation.request import build_request
 
     options = GenerateOptions(**options)
-    policy_run = options.get("verify") is None
-    if policy_run and options.get("history") is None:
+    if options.get("history") is None:
         stdin, files = _stdin_bytes(options.get("stdin")), _file_map(options.get("files"))
         context, decided = known_input_options(
             {k: v for k, v in options.items() if k in ("verify", "tests", "check",
@@ -95,19 +96,21 @@ def _prepare(prompt: str, settings: Settings, options: GenerateOptions) -> Reque
 
 def known_input_options(options: Mapping[str, Any], *, files: Mapping[str, bytes],
                         stdin: bytes | str | None, prompt: str | None,
-                        ) -> tuple[str | None, dict[str, Any]]:
+                        sample: Piped | None = None) -> tuple[str | None, dict[str, Any]]:
     """The data context for a program whose input is known, and `generate`'s options for it.
 
-    One rule for `generate`, ``gen --stdin``/``--file``, the server's sessions (whose
-    ``files`` are `Session.input_files`; REST and WebSocket) and MCP: the model sees each
-    input's name, size and first lines (`describe_input`, `describe_files`). Unless
-    ``options`` say whether to verify, the candidate runs once on that input and is repaired
-    at most `SMOKE_MAX_REPAIRS` times (the run on known input); ``verify=False`` leaves it
-    unrun. With no input at all, a ``prompt`` that asks for output
-    (`generation.checks.no_input.asks_for_output`) gets the same run with empty stdin
-    (``no_input``: a candidate that reads input stays unrun). ``prompt`` is required so that
-    no front end forgets that run; None only where the input is known but not given (``gen``'s
-    piped input too large to run on) or the caller described it itself.
+    One rule for `generate`, ``gen`` (piped data, ``--stdin``, ``--file``), the server's
+    sessions (whose ``files`` are `Session.input_files`; REST and WebSocket) and MCP: the model
+    sees each input's name, size and first lines (`describe_input`, `describe_files`). Unless
+    ``options`` say whether to verify (``verify``, or ``tests`` or a ``check``, which imply
+    it), the candidate runs once on that input and is repaired at most `SMOKE_MAX_REPAIRS`
+    times (the run on known input); ``verify=False`` leaves it unrun. With no input at all, a
+    ``prompt`` that asks for output (`generation.checks.no_input.asks_for_output`) gets the
+    same run with empty stdin (``no_input``: a candidate that reads input stays unrun).
+    ``prompt`` is required so that no front end forgets that run; None only where the caller
+    described the input itself. ``sample``: piped input too large to keep
+    (`agentcode.inputs.Piped`): the model sees its first part and its size, and nothing runs
+    on it (nor with empty stdin: the program has input, just not here).
     """
     from agentcode.generation.codegen import describe_files, describe_input
     from agentcode.types import SMOKE_MAX_REPAIRS
@@ -116,7 +119,15 @@ def known_input_options(options: Mapping[str, Any], *, files: Mapping[str, bytes
     parts = ([describe_input(data)] if data is not None else []) + (
         [describe_files(files)] if files else [])
     options = dict(options)
+    if options.get("verify") is None and (options.get("tests") is not None
+                                          or options.get("check") is not None):
+        options["verify"] = True  # the caller's tests decide, with the full budget
     known = bool(parts)
+    if sample is not None:
+        parts.insert(0, describe_input(sample.head, total_bytes=sample.total_bytes,
+                                       total_lines=sample.total_lines,
+                                       truncated=sample.truncated))
+        prompt = None
     if known and options.get("verify") is None:
         # The run on known input is a bonus the caller did not ask for: optional.
         options.update(verify=True, optional_run=True)

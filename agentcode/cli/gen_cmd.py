@@ -10,34 +10,38 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from agentcode.cli.choices import (
-    PLUGINS_NOTE,
-    complete_model,
-    complete_sandbox,
-    model_names,
-    sandbox_names,
+from agentcode.cli.gen_options import (
+    CheckOption,
+    ChecksOption,
+    ContinueOption,
+    FileOption,
+    JsonOption,
+    MaxRepairsOption,
+    ModelOption,
+    ProfileOption,
+    PromptArgument,
+    RegionOption,
+    SandboxOption,
+    ServerOption,
+    SessionOption,
+    StdinOption,
+    SystemOption,
+    TestOption,
+    VerifyOption,
 )
 from agentcode.cli.history_options import DbOption, NoHistoryOption, history_overrides
 from agentcode.cli.terminal import is_terminal
 from agentcode.errors import UsageError
-from agentcode.generation.pipeline import Heuristic
-from agentcode.inputs import (
-    read_bytes,
-    read_files,
-    read_piped,
-    read_text,
-    stdin_is_terminal,
-)
-from agentcode.types import DEFAULT_MAX_REPAIRS, SMOKE_MAX_REPAIRS
+from agentcode.inputs import ProgramInput, read_program_input, read_text
 
 if TYPE_CHECKING:
     from agentcode.api.session import Session
+    from agentcode.config import Settings
     from agentcode.types import Generation
-
 
 
 def register(app: typer.Typer) -> None:
@@ -45,79 +49,25 @@ def register(app: typer.Typer) -> None:
 
 
 def gen(
-    prompt: Annotated[str, typer.Argument(
-        help="What the program should do. '-' reads the prompt from stdin.", show_default=False
-    )],
-    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    system: Annotated[str | None, typer.Option(
-        "--system", help="Extra instructions for the model (appended to the built-in ones)."
-    )] = None,
-    model: Annotated[list[str] | None, typer.Option(
-        "-m",
-        "--model",
-        envvar="AGENTCODE_MODEL",
-        help=f"Model, or chain tried in order (repeat or comma-separate): {model_names()}; "
-        f"{PLUGINS_NOTE}.",
-        autocompletion=complete_model,
-        show_default=False,
-    )] = None,
-    region: Annotated[str | None, typer.Option("--region", help="AWS region for Bedrock.")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="AWS profile to use.")] = None,
+    prompt: PromptArgument,
+    json_output: JsonOption = False,
+    system: SystemOption = None,
+    model: ModelOption = None,
+    region: RegionOption = None,
+    profile: ProfileOption = None,
     no_history: NoHistoryOption = False,
     db: DbOption = None,
-    verify: Annotated[bool | None, typer.Option(
-        "--verify/--no-verify", help="Run the code in the sandbox; when it fails, the model "
-        "repairs it. On by default when the input is known (--stdin, --file or piped data): "
-        "the code then runs once on that input. --no-verify skips it.", show_default=False,
-    )] = None,
-    test: Annotated[Path | None, typer.Option(
-        "--test", metavar="FILE", help="Test file (test_* functions or plain asserts) the code "
-        "must pass; implies --verify.", show_default=False,
-    )] = None,
-    check: Annotated[str | None, typer.Option(
-        "--check", metavar="EXPR", help="Python expression that must be true after the code "
-        "ran; implies --verify.", show_default=False,
-    )] = None,
-    max_repairs: Annotated[int | None, typer.Option(
-        "--max-repairs", metavar="N", min=0, help="Rounds after the first candidate: repairs "
-        "shown the failure, then fresh draws; the first that passes ends them (default "
-        f"{DEFAULT_MAX_REPAIRS}, {SMOKE_MAX_REPAIRS} for the run on a known input without "
-        "--verify; measured in docs/benchmarks.md).",
-        show_default=False,
-    )] = None,
-    stdin_file: Annotated[str | None, typer.Option(
-        "--stdin", metavar="PATH", help="The program's input: a sample goes to the model and "
-        "the code runs on it (unless --no-verify).", show_default=False,
-    )] = None,
-    files: Annotated[list[Path] | None, typer.Option(
-        "--file", metavar="PATH", help="A file the program reads (repeatable): the model sees "
-        "its name and first lines, and the code runs with it in its work dir (unless "
-        "--no-verify).", show_default=False,
-    )] = None,
-    checks: Annotated[str | None, typer.Option(
-        "--checks", metavar="NAMES", help="Heuristic checks of verification, comma-separated, "
-        "applied to the defaults and the config file's `checks`: NAME turns one on, no-NAME "
-        f"off; all, none. The checks: {', '.join(h.value for h in Heuristic)}.",
-        show_default=False,
-    )] = None,
-    sandbox: Annotated[str | None, typer.Option(
-        "--sandbox", metavar="NAME", help=f"Sandbox that verifies: {sandbox_names()}.",
-        autocompletion=complete_sandbox,
-        show_default=False,
-    )] = None,
-    cont: Annotated[bool, typer.Option(
-        "--continue", "-c", help="Continue the most recent conversation: the model sees the "
-        "earlier requests, code and results.",
-    )] = False,
-    session_id: Annotated[str | None, typer.Option(
-        "--session", metavar="ID", help="Continue this conversation (an id or a unique prefix, "
-        "from `agentcode history`).", show_default=False,
-    )] = None,
-    server: Annotated[str | None, typer.Option(
-        "--server", metavar="URL", envvar="AGENTCODE_SERVER", help="Ask a running `agentcode "
-        "serve` (its model stays loaded): the URL it printed, with ?token=.",
-        show_default=False,
-    )] = None,
+    verify: VerifyOption = None,
+    test: TestOption = None,
+    check: CheckOption = None,
+    max_repairs: MaxRepairsOption = None,
+    stdin_file: StdinOption = None,
+    files: FileOption = None,
+    checks: ChecksOption = None,
+    sandbox: SandboxOption = None,
+    cont: ContinueOption = False,
+    session_id: SessionOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Write a Python program for PROMPT.
 
@@ -137,93 +87,90 @@ def gen(
     exit status is 1. The last stderr line says what was checked and in how many rounds
     ("ran cleanly on the given input (1 round)", "tests passed (2 rounds)", "not run").
     """
+    from agentcode.api.generation import known_input_options
     from agentcode.config import load_settings
     from agentcode.models.registry import split_names
 
     names = split_names(model or [])
     if verify is False and (test is not None or check is not None):
         raise UsageError("--test and --check verify the code: drop --no-verify")
-    explicit = bool(verify) or test is not None or check is not None
     if sandbox is not None:
         from agentcode.sandbox.registry import check_name
 
         check_name(sandbox)
     settings = load_settings(model=names or None, region=region, profile=profile,
                              sandbox=sandbox, **history_overrides(no_history, db))
-    _require_text(prompt)
-    if prompt == "-" and stdin_file == "-":
-        raise UsageError("stdin cannot be both the prompt and --stdin: pass --stdin a file")
-    from agentcode.api.session import known_input_options
-    from agentcode.generation.codegen import describe_input
-
-    contexts: list[str] = []
-    stdin_data = None
-    if stdin_file is not None:
-        stdin_data = read_bytes(stdin_file, limit=settings.max_input_bytes, what="--stdin input")
-    if prompt == "-":
-        prompt = read_text("-", limit=settings.max_input_bytes, what="prompt")
-        _require_text(prompt)
-    elif stdin_data is None and not stdin_is_terminal():
-        piped = read_piped(limit=settings.max_input_bytes)
-        if piped is not None:
-            stdin_data = piped.data
-            if stdin_data is None:  # too large to run on: the sample and its size go to the model
-                contexts.append(describe_input(piped.head, total_bytes=piped.total_bytes,
-                                               total_lines=piped.total_lines,
-                                               truncated=piped.truncated))
-    file_data = read_files(files or [], settings.max_input_bytes, what="--file")
-    # The library's rule for known input, as the server's sessions use it: the model sees
-    # each input's sample, and unless told otherwise the code runs once on it.
-    asked: dict[str, Any] = {"verify": True if explicit else verify}
+    prompt, given = _read(prompt, stdin_file, files or [], limit=settings.max_input_bytes)
+    # The library's rule for known input (and for a request with none), as `generate`, the
+    # server and MCP use it: the model sees each input's sample, and the code may run on it.
+    asked: dict[str, Any] = {"verify": verify, "tests": test, "check": check}
     if max_repairs is not None:
         asked["max_repairs"] = max_repairs
-    known, policy = known_input_options(asked, files=file_data, stdin=stdin_data,
-                                        prompt=None if contexts else prompt)
-    context = "\n\n".join([*contexts, *([known] if known else [])]) or None
-    # A smoke run: the input is known, so run the code on it (tens of milliseconds locally).
-    smoke = verify is None and not explicit and bool(policy.get("verify"))
-    repairs = policy.get("max_repairs", DEFAULT_MAX_REPAIRS)
+    context, options = known_input_options(asked, files=given.files, stdin=given.stdin,
+                                           prompt=prompt, sample=given.sample)
     if server:
         if test is not None or check is not None or files or stdin_file or sandbox or cont \
                 or session_id is not None:
             raise UsageError("--test, --check, --file, --stdin, --sandbox, --continue and "
                              "--session run here, not on a server: drop --server (or unset "
                              "AGENTCODE_SERVER)")
-        generation = _generate_on_server(
-            server, prompt, model=",".join(names) or None, system=system, context=context,
-            verify=verify, max_repairs=max_repairs)  # unset: the server's rule, as here
-        _print_generation(generation, json_output=json_output)
-        if generation.failed or verify and not generation.verified:
-            _report_failed_verification(generation)
-        sys.stderr.write(f"agentcode: {generation.label}\n")
+        _generate_on_server(server, prompt, model=",".join(names) or None, system=system,
+                            context=context, verify=verify, json_output=json_output,
+                            max_repairs=max_repairs)  # unset: the server's rule, as here
         return
-    verifying = explicit or smoke
+    verifying = bool(options.get("verify"))
     if not verifying and (sandbox is not None or max_repairs is not None or checks):
         raise UsageError("--sandbox, --max-repairs and --checks apply to verification: add "
                          "--verify, --stdin or --file")
-    options: dict[str, Any] = {}
-    if verifying:
-        from agentcode.generation.options import configured_checks
+    options = _verification(options, settings, checks) if verifying else {}
+    with _conversation(settings, cont=cont, session_id=session_id) as conversation:
+        generation = _generate(prompt, system=system, context=context, session=conversation,
+                               live=is_terminal(sys.stdout) and not json_output, **options)
+    _finish(generation, json_output=json_output, failed=verifying and generation.failed)
 
-        options = {"verify": True, "tests": test, "check": check, "stdin": stdin_data,
-                   "files": file_data, "max_repairs": repairs, **policy,
-                   "checks": configured_checks(settings, (checks or "").split(","))}
+
+def _read(prompt: str, stdin_file: str | None, files: list[Path], *,
+          limit: int) -> tuple[str, ProgramInput]:
+    """The prompt ('-': from stdin) and the program's input: ``--stdin``, else data piped in
+    (unless the prompt came that way), and ``--file``s."""
+    _require_text(prompt)
+    if prompt == "-" and stdin_file == "-":
+        raise UsageError("stdin cannot be both the prompt and --stdin: pass --stdin a file")
+    given = read_program_input(stdin_file, files, limit=limit, piped=prompt != "-")
+    if prompt == "-":
+        prompt = read_text("-", limit=limit, what="prompt")
+        _require_text(prompt)
+    return prompt, given
+
+
+def _verification(options: dict[str, Any], settings: Settings,
+                  checks: str | None) -> dict[str, Any]:
+    """The library's options for a run, with ``--checks`` and warnings printed here."""
+    from agentcode.generation.options import configured_checks
+
+    options["checks"] = configured_checks(settings, (checks or "").split(","))
+    # Without a sandbox the library writes the code unrun (a run it chose) and says why.
+    options["on_warning"] = lambda message: sys.stderr.write(f"agentcode: warning: {message}\n")
+    return options
+
+
+def _conversation(settings: Settings, *, cont: bool, session_id: str | None) -> Session:
+    """The conversation `gen` continues (``--continue``, ``--session``), or a new one that a
+    later `gen -c` can continue; each program runs in a sandbox of its own."""
     from agentcode.api.session import Session
 
     if cont or session_id is not None:
         conversation = Session.resume(session_id, settings=settings)
     else:
-        conversation = Session(settings=settings)  # a new conversation `gen -c` can continue
+        conversation = Session(settings=settings)
     conversation.stateful = False
-    live = is_terminal(sys.stdout) and not json_output
-    if verifying:  # without a sandbox the library writes the code unrun (a smoke run) and says
-        options["on_warning"] = lambda message: sys.stderr.write(
-            f"agentcode: warning: {message}\n")
-    with conversation:
-        generation = _generate(prompt, system=system, context=context, session=conversation,
-                               live=live, **options)
+    return conversation
+
+
+def _finish(generation: Generation, *, json_output: bool, failed: bool) -> None:
+    """The code on stdout; on stderr a failed verification (exit status 1), then the label."""
     _print_generation(generation, json_output=json_output)
-    if verifying and generation.failed:
+    if failed:
         _report_failed_verification(generation)
     sys.stderr.write(f"agentcode: {generation.label}\n")  # what was checked, said last
 
@@ -243,8 +190,15 @@ def _print_generation(generation: Generation, *, json_output: bool) -> None:
     sys.stdout.flush()
 
 
-def _generate_on_server(url: str, prompt: str, **options: Any) -> Generation:
-    """The generation from a running `agentcode serve` (it records the history)."""
+def _generate_on_server(url: str, prompt: str, *, json_output: bool, **options: Any) -> None:
+    """The generation from a running `agentcode serve` (it records the history), shown as
+    without a server."""
+    generation = _ask_server(url, prompt, **options)
+    _finish(generation, json_output=json_output, failed=generation.failed
+            or bool(options["verify"]) and not generation.verified)
+
+
+def _ask_server(url: str, prompt: str, **options: Any) -> Generation:
     from agentcode.server.client import ServerClient
 
     live = is_terminal(sys.stdout) and _websockets_installed()
