@@ -167,6 +167,7 @@ class WorkerProcess:
         )
         assert self.proc.stdout is not None and self.proc.stderr is not None
         self.request_w = request_w
+        os.set_blocking(request_w, False)  # a write never waits on a worker that stopped reading
         self.response_r = response_r
         self.out_fd = self.proc.stdout.fileno()
         self.err_fd = self.proc.stderr.fileno()
@@ -174,6 +175,7 @@ class WorkerProcess:
         self.jail_pid: int | None = None  # bwrap's pid 1 in the jail (as the host sees it)
         self.worker_pid = self.proc.pid
         self._pidfd: int | None = None
+        self._jail_pidfd: int | None = None  # readable once the jail's init has exited
         self._buffer = bytearray()
         self.alive = True
         self._requests = 0
@@ -208,6 +210,8 @@ class WorkerProcess:
             self.info_r = None
             self.jail_pid = int(info["child-pid"])
             self.worker_pid = _only_child(self.jail_pid)
+            with contextlib.suppress(OSError, AttributeError):
+                self._jail_pidfd = os.pidfd_open(self.jail_pid)
         with contextlib.suppress(OSError, AttributeError):
             self._pidfd = os.pidfd_open(self.worker_pid)
 
@@ -222,7 +226,7 @@ class WorkerProcess:
         request_id = secrets.token_hex(16)
         payload = json.dumps({**request, "id": request_id}).encode() + b"\n"
         deadline = time.monotonic() + timeout
-        self._thaw(outcome)
+        payload = self._thaw(outcome, payload)
         try:
             self._send(payload, outcome, deadline)
             line = self._read_line(outcome, deadline, grace=grace)
@@ -275,12 +279,19 @@ class WorkerProcess:
             self._stopped = freeze.stop_jail(self.jail_pid)
         outcome.discarded += self._discard()
 
-    def _thaw(self, outcome: Outcome) -> None:
+    def _thaw(self, outcome: Outcome, payload: bytes) -> bytes:
+        """Start the jail again with the request already in its pipe (as much as fits), so the
+        worker wakes once, to a request, not once to thaw and again when it arrives. Returns
+        what is left to send."""
         outcome.discarded += self._discard()
         self._buffer.clear()
         if self._manage_cpu:
             self._move_cpu_limit()
+        # What does not fit now, `_send` writes (or finds the worker gone) while draining.
+        with contextlib.suppress(BlockingIOError, BrokenPipeError):
+            payload = payload[os.write(self.request_w, payload):]
         self._unfreeze()
+        return payload
 
     def _unfreeze(self) -> None:
         if self._group_frozen and self.group is not None:
@@ -312,8 +323,11 @@ class WorkerProcess:
     def _move_cpu_limit(self) -> None:
         """Hard RLIMIT_CPU = what the worker used so far + this request's budget (+ 2 s)."""
         try:
-            with open(f"/proc/{self.worker_pid}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
+            fd = os.open(f"/proc/{self.worker_pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                fields = os.read(fd, 4096).rsplit(b")", 1)[1].split()
+            finally:
+                os.close(fd)
             used = (int(fields[11]) + int(fields[12])) // _CLOCK_TICKS
             hard = used + self._cpu_seconds + 2
             resource.prlimit(self.worker_pid, resource.RLIMIT_CPU, (hard, hard))
@@ -334,6 +348,8 @@ class WorkerProcess:
             if ready[1]:
                 try:
                     written = os.write(self.request_w, view[:65536])
+                except BlockingIOError:
+                    continue
                 except BrokenPipeError:
                     return
                 view = view[written:]
@@ -428,9 +444,19 @@ class WorkerProcess:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
 
+    def _await_jail_exit(self, timeout: float = EXIT_SECONDS * 4) -> None:
+        """Block until the jail's init has exited: the kernel lets a pid namespace's init end
+        only once every other process in it is gone, so the session's cgroup is empty then and
+        can be removed at once (not after a sleep and a retry)."""
+        if self._jail_pidfd is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            select.select([self._jail_pidfd], [], [], timeout)
+
     def close(self) -> None:
         self.kill()
-        for fd in (self.request_w, self.response_r, self._pidfd, self.info_r):
+        self._await_jail_exit()
+        for fd in (self.request_w, self.response_r, self._pidfd, self._jail_pidfd, self.info_r):
             if fd is not None:
                 with contextlib.suppress(OSError):
                     os.close(fd)
