@@ -1,5 +1,5 @@
 """`python -m agentcode`."""
 
-from agentcode.cli.app import entry
+from agentcode.cli.entry import entry
 
 entry()

@@ -103,6 +103,7 @@ class LocalSandboxSession:
         mounts: HostTmpfs | None = None
         arguments: bytes = b""
         try:
+            code_r = _pipe_with(jail.worker_code(), child_fds)  # the worker's compiled code
             if self.isolated:
                 self._cgroup = session_cgroup(limits)
                 if self._cgroup is not None:
@@ -131,7 +132,7 @@ class LocalSandboxSession:
                 child_fds.append(args_r)
                 arguments = b"".join(a.encode() + b"\0" for a in bwrap_args)
                 command = [self._bwrap, "--args", str(args_r), "--",
-                           *jail.worker_command(layout.executable, request_r)]
+                           *jail.worker_command(layout.executable, request_r, code_r)]
                 env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, None
                 config = jail.worker_config(
                     limits, fds, workdir=WORKDIR, uid=uid,
@@ -145,7 +146,7 @@ class LocalSandboxSession:
                     limits, jail.Fds(request_r, response_w), workdir=self._tempdir, uid=None,
                     packages=self._packages,
                 )
-                command = jail.worker_command(sys.executable, request_r)
+                command = jail.worker_command(sys.executable, request_r, code_r)
                 env, cwd = jail.environment(self._tempdir, limits), self._tempdir
             os.write(request_w, config)  # the first line the worker reads
             worker = WorkerProcess(

@@ -19,6 +19,7 @@ The spare is one jail beyond a server's ``--max-sessions``.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
 
@@ -38,8 +39,9 @@ _REFILL_DELAY = 0.3
 class SpareJails:
     """Keeps one started `LocalSandboxSession` for ``settings`` ready (made on a thread)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, once: bool = False) -> None:
         self.settings = settings
+        self.once = once  # hand out one jail, then keep none (a one-shot `agentcode run`)
         self._lock = threading.Lock()
         self._ready: LocalSandboxSession | None = None
         self._making: threading.Thread | None = None
@@ -91,9 +93,15 @@ class SpareJails:
                 jail.close()
                 jail = None
         finally:
-            self._refill(_REFILL_DELAY)
+            if self.once:
+                self.stop()
+            else:
+                self._refill(_REFILL_DELAY)
         if jail is not None:
             self.handed_out += 1
+            # Its limits and packages are the caller's (`_suits`); the rest (the default
+            # timeout) must be too.
+            jail.settings = settings
         return jail
 
     def stop(self) -> None:
@@ -136,6 +144,18 @@ def keep(settings: Settings) -> SpareJails:
                 _spare.stop()
             _spare = SpareJails(settings)
         return _spare
+
+
+def keep_once(settings: Settings) -> SpareJails:
+    """Start one jail for ``settings`` now, for the next local session of this process only
+    (`agentcode run` starts it before its imports); closed at exit if nobody took it."""
+    global _spare
+    with _spare_lock:
+        if _spare is not None:
+            _spare.stop()
+        _spare = SpareJails(settings, once=True)
+    atexit.register(stop)
+    return _spare
 
 
 def take(settings: Settings) -> LocalSandboxSession | None:

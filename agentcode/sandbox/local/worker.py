@@ -9,14 +9,14 @@ worker's fds 1 and 2, pipes the supervisor drains while the code runs, so output
 and subprocesses' output is included.
 
 Start-up cost matters (a session starts in well under 100 ms): only cheap modules are imported
-here; ast, traceback and base64 load on first use.
+here (not json, re or ast: the C parts they use); traceback, linecache and base64 load
+on first use.
 """
 
+import _signal  # not signal: its enums load enum, functools and collections
 import io
-import json
 import os
 import resource
-import signal
 import sys
 import time
 import types
@@ -32,9 +32,9 @@ from agentcode.sandbox.local.worker_errors import (
 from agentcode.sandbox.local.worker_outputs import (
     _figures,
     _images,
+    _ImportWatch,
     _rich,
     _saved_images,
-    _SavefigWatch,
     display,
 )
 from agentcode.sandbox.local.worker_state import (
@@ -160,7 +160,7 @@ def run(request, namespace):
 
         stdin_data = base64.b64decode(stdin_data)
     sys.stdin = io.TextIOWrapper(io.BytesIO(stdin_data or b""), encoding="utf-8")
-    signal.signal(signal.SIGINT, _on_sigint)
+    _signal.signal(_signal.SIGINT, _on_sigint)
     result = {"type": "result", "status": "ok", "exit_code": 0, "error": None, "outputs": []}
     try:
         body, last = _compile(request["code"], filename)
@@ -252,15 +252,15 @@ def _failed_run(exc):
 
 def main():
     requests = os.fdopen(int(sys.argv[1]), "rb")
-    config = json.loads(requests.readline())
+    config = _LOADS(requests.readline().decode("utf-8"))
     workdir = config["workdir"]
     if config.get("uid") is not None:
         _drop_privileges(config["uid"], config["gid"], workdir)
     os.chdir(workdir)
     _State.workdir = workdir
     _apply_limits(config["limits"])
-    signal.signal(signal.SIGINT, _on_sigint)
-    signal.signal(signal.SIGXCPU, _on_sigxcpu)
+    _signal.signal(_signal.SIGINT, _on_sigint)
+    _signal.signal(_signal.SIGXCPU, _on_sigxcpu)
     responses = config["response_fd"]
     os.set_inheritable(requests.fileno(), False)
     os.set_inheritable(responses, False)
@@ -277,7 +277,7 @@ def main():
     sys.modules["__main__"] = user_main
     sys.argv = ["-"]
     _set_import_path(config.get("packages"))
-    sys.meta_path.insert(0, _SavefigWatch())
+    sys.meta_path.insert(0, _ImportWatch())
     sys.path.insert(0, workdir)
     line_limit = int(config["line_limit"])
     os.write(responses, b'{"type": "ready"}\n')

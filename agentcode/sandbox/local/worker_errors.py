@@ -127,16 +127,34 @@ def _frame_locals(exc, filename):
 
 def _compile(code, filename):
     """Split the code like a notebook cell: the statements, and a last bare expression."""
-    import ast
-    import linecache
+    import _ast  # not ast: its imports (enum, contextlib, ...) delayed every first execution
 
-    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-    tree = _COMPILE(code, filename, "exec", ast.PyCF_ONLY_AST)
+    _remember_source(filename, code)
+    tree = _COMPILE(code, filename, "exec", _ast.PyCF_ONLY_AST)
     last = None
     # A trailing ';' silences the value, as in IPython.
-    if tree.body and isinstance(tree.body[-1], ast.Expr) and not code.rstrip().endswith(";"):
-        last = ast.Expression(tree.body.pop().value)
+    if tree.body and isinstance(tree.body[-1], _ast.Expr) and not code.rstrip().endswith(";"):
+        last = _ast.Expression(tree.body.pop().value)
     body = _COMPILE(tree, filename, "exec")
     return body, (_COMPILE(last, filename, "eval") if last is not None else None)
 
 
+# Sources of the executions so far, for a linecache not imported yet (`_remember_source`).
+_SOURCES: dict = {}
+
+
+def _remember_source(filename, code):
+    """The code's lines, for tracebacks and `inspect.getsource`: into linecache's cache, or,
+    while nothing has imported linecache (it loads tokenize and re: ~5 ms of every session's
+    first execution), kept here and handed to it when it is imported (`_restore_sources`)."""
+    entry = (len(code), None, code.splitlines(True), filename)
+    linecache = sys.modules.get("linecache")
+    if linecache is not None and isinstance(getattr(linecache, "cache", None), dict):
+        linecache.cache[filename] = entry
+    else:
+        _SOURCES[filename] = entry
+
+
+def _restore_sources(linecache):
+    linecache.cache.update(_SOURCES)
+    _SOURCES.clear()

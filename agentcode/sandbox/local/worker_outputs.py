@@ -7,6 +7,7 @@ import os
 import sys
 import time
 
+from agentcode.sandbox.local.worker_errors import _restore_sources
 from agentcode.sandbox.local.worker_state import _State
 
 
@@ -110,15 +111,17 @@ def _saved_images(before):
     return shown
 
 
-class _SavefigWatch:
-    """A meta path finder that marks matplotlib figures the code saved itself.
+class _ImportWatch:
+    """A meta path finder that adjusts two modules as they are first imported.
 
-    When ``matplotlib.figure`` is first imported, ``Figure.savefig`` is wrapped to set a flag on
-    the figure, so `_figures` does not hand back a second copy of a chart already in a file.
+    ``matplotlib.figure``: ``Figure.savefig`` is wrapped to set a flag on the figure, so
+    `_figures` does not hand back a second copy of a chart already in a file. ``linecache``: it
+    gets the sources of the executions so far (`_remember_source`).
     """
 
     def find_spec(self, name, path=None, target=None):
-        if name != "matplotlib.figure":
+        adjust = _ADJUST.get(name)
+        if adjust is None:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -135,7 +138,7 @@ class _SavefigWatch:
 
         def exec_module(module):
             original(module)
-            _watch_savefig(module)
+            adjust(module)
 
         loader.exec_module = exec_module
         return spec
@@ -155,6 +158,9 @@ def _watch_savefig(module):
     watched_savefig.__wrapped__ = savefig
     watched_savefig.__doc__ = savefig.__doc__
     figure_class.savefig = watched_savefig
+
+
+_ADJUST = {"matplotlib.figure": _watch_savefig, "linecache": _restore_sources}
 
 
 def _figures():

@@ -1,0 +1,53 @@
+"""The console script's entry point: for `agentcode run`, the jail starts before anything else.
+
+Typer, the command's module and the library take ~100 ms of imports before `run` asks for a
+sandbox, and the jail's start (bwrap, then the interpreter inside) takes ~40 ms more in
+processes of its own. So when the command line is `run` on the local sandbox, the jail starts
+first, on a thread (a spare jail, `agentcode.sandbox.local.spare`, handed out once), and those
+imports overlap it. Should `run` end up wanting another sandbox or other limits, or fail before
+it runs anything, the spare is closed at exit, unused.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# run's options that choose a sandbox other than the configured one, or print help only.
+_HELP = frozenset({"-h", "--help"})
+
+
+def entry() -> None:
+    start_jail_early(sys.argv[1:])
+    from agentcode.cli.app import entry as app_entry
+
+    app_entry()
+
+
+def start_jail_early(args: list[str]) -> bool:
+    """Start a spare local jail if ``args`` are a `run` that will want one; whether it did."""
+    if not _wants_local_jail(args):
+        return False
+    try:
+        from agentcode.config import load_settings
+        from agentcode.sandbox.local import spare
+
+        settings = load_settings()
+        if settings.sandbox != "local":
+            return False
+        spare.keep_once(settings)
+    except Exception:  # noqa: BLE001 - the command itself reports what is wrong
+        return False
+    return True
+
+
+def _wants_local_jail(args: list[str]) -> bool:
+    if not args or args[0] != "run" or any(arg in _HELP for arg in args):
+        return False
+    for index, arg in enumerate(args):
+        if arg == "--sandbox":
+            return args[index + 1:index + 2] == ["local"]
+        if arg.startswith("--sandbox="):
+            return arg == "--sandbox=local"
+    # `run` with nothing piped and no file: it only prints a usage error.
+    return not (os.isatty(0) and all(arg.startswith("-") for arg in args[1:]))
