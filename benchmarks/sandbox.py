@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -51,18 +52,28 @@ LIBRARY_RUN = ("import sys, agentcode; "
                "sys.stdout.write(agentcode.execute(sys.stdin.read()).stdout)")
 
 
-def whole_process(runs: int) -> dict[str, float]:
+def whole_process(runs: int, baseline_src: str | None = None) -> dict[str, float]:
     """`agentcode run -`, `python -c 'print(1)'` and the library's execute() in a process of its
-    own, interleaved so that background load hits all three alike (medians)."""
-    commands = {
-        "agentcode_run_ms": [sys.executable, "-m", "agentcode", "run", "-"],
-        "python_c_ms": [sys.executable, "-c", "print(1)"],
-        "library_execute_process_ms": [sys.executable, "-c", LIBRARY_RUN],
+    own, interleaved so that background load hits all three alike (medians). With
+    ``baseline_src``, that tree's `agentcode run -` too, in the same rounds."""
+    here = {"PYTHONPATH": str(ROOT)}
+    commands: dict[str, tuple[list[str], dict[str, str]]] = {
+        "agentcode_run_ms": ([sys.executable, "-m", "agentcode", "run", "-"], here),
+        "python_c_ms": ([sys.executable, "-c", "print(1)"], {}),
+        "library_execute_process_ms": ([sys.executable, "-c", LIBRARY_RUN], here),
     }
+    if baseline_src:
+        commands["baseline_agentcode_run_ms"] = (
+            [sys.executable, "-m", "agentcode", "run", "-"],
+            {"PYTHONPATH": str(Path(baseline_src).resolve())})
+    # Timed as users run it: with .pyc files (a shell's PYTHONDONTWRITEBYTECODE inflates it).
+    base_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
-    def run(cmd: list[str]) -> float:
+    def run(command: tuple[list[str], dict[str, str]]) -> float:
+        cmd, extra = command
         started = time.perf_counter()
-        done = subprocess.run(cmd, input=b"print(1)\n", capture_output=True, check=True)
+        done = subprocess.run(cmd, input=b"print(1)\n", capture_output=True, check=True,
+                              env={**base_env, **extra}, cwd="/")
         elapsed = (time.perf_counter() - started) * 1000
         assert done.stdout == b"1\n", done
         return elapsed
@@ -76,6 +87,8 @@ def whole_process(runs: int) -> dict[str, float]:
     result = {name: statistics.median(values) for name, values in samples.items()}
     result["ratio"] = result["agentcode_run_ms"] / result["python_c_ms"]
     result["cli_overhead_ms"] = result["agentcode_run_ms"] - result["library_execute_process_ms"]
+    if baseline_src:
+        result["baseline_ratio"] = result["baseline_agentcode_run_ms"] / result["python_c_ms"]
     return result
 
 
@@ -147,18 +160,32 @@ with LocalSandboxSession(Settings()) as s:
     warm = []
     for _ in range(RUNS * 20):
         t = time.perf_counter(); s.execute("x += 1"); warm.append((time.perf_counter() - t) * 1000)
+import tempfile
+from agentcode.api.session import Session
+with tempfile.TemporaryDirectory() as home, Session(settings=Settings(db=home + "/h.db")) as s:
+    s.execute("x = 0")
+    for _ in range(20):
+        s.execute("x += 1")
+    history = []
+    for _ in range(RUNS * 20):
+        t = time.perf_counter(); s.execute("x += 1")
+        history.append((time.perf_counter() - t) * 1000)
 print(json.dumps({"new_session_ms": statistics.median(starts),
                   "new_session_and_first_exec_ms": statistics.median(firsts),
-                  "warm_exec_ms": statistics.median(warm)}))
+                  "warm_exec_ms": statistics.median(warm),
+                  "warm_session_execute_history_on_ms": statistics.median(history)}))
 """
+
+
+PROBED = ("new_session_ms", "new_session_and_first_exec_ms", "warm_exec_ms",
+          "warm_session_execute_history_on_ms")
 
 
 def against_baseline(baseline_src: str, runs: int, rounds: int = 3) -> dict[str, float]:
     """This tree and ``baseline_src``, alternating ``rounds`` times; medians and ratios."""
     trees = {"current": str(ROOT), "baseline": str(Path(baseline_src).resolve())}
     samples: dict[str, dict[str, list[float]]] = {
-        name: {"new_session_ms": [], "new_session_and_first_exec_ms": [], "warm_exec_ms": []}
-        for name in trees}
+        name: {key: [] for key in PROBED} for name in trees}
     for _ in range(rounds):
         for name, src in trees.items():
             code = SESSION_PROBE.replace("SRC", repr(src)).replace("RUNS", str(runs))
@@ -168,7 +195,7 @@ def against_baseline(baseline_src: str, runs: int, rounds: int = 3) -> dict[str,
                 samples[name][key].append(value)
     result = {f"{name}_{key}": statistics.median(values)
               for name, keys in samples.items() for key, values in keys.items()}
-    for key in ("new_session_ms", "new_session_and_first_exec_ms", "warm_exec_ms"):
+    for key in PROBED:
         result[f"ratio_{key}"] = result[f"current_{key}"] / result[f"baseline_{key}"]
     return result
 
@@ -253,7 +280,7 @@ def main() -> None:
     args = parser.parse_args()
     recorder = Recorder("sandbox")
     results: dict[str, Any] = {
-        "whole_process": whole_process(args.runs),
+        "whole_process": whole_process(args.runs, args.baseline_src),
         "local_session": sessions(args.runs),
         "history": history_on_off(args.runs),
         "references": references(args.ref_python, args.runs),
@@ -268,6 +295,10 @@ def main() -> None:
     print(f"agentcode run (print(1)), whole process  {whole['agentcode_run_ms']:8.1f} ms")
     print(f"python -c 'print(1)'                     {whole['python_c_ms']:8.1f} ms"
           f"   ratio {whole['ratio']:.1f}x (goal <= 6x)")
+    if "baseline_agentcode_run_ms" in whole:
+        print(f"  baseline tree's agentcode run          "
+              f"{whole['baseline_agentcode_run_ms']:8.1f} ms"
+              f"   ratio {whole['baseline_ratio']:.1f}x")
     print(f"library execute() in a fresh process     {whole['library_execute_process_ms']:8.1f} ms"
           f"   CLI adds {whole['cli_overhead_ms']:.1f} ms (goal <= 40 ms)")
     print(f"new local session (bwrap + worker ready) {local['new_session_ms']:8.1f} ms")
@@ -284,7 +315,10 @@ def main() -> None:
           f"   ratio {history['ratio']:.2f}x (goal <= 2x)")
     if "baseline" in results:
         base = results["baseline"]
-        for key, label in (("new_session_ms", "new session"), ("warm_exec_ms", "warm execution")):
+        for key, label in (("new_session_ms", "new session"),
+                           ("new_session_and_first_exec_ms", "new session + first execution"),
+                           ("warm_exec_ms", "warm execution"),
+                           ("warm_session_execute_history_on_ms", "Session.execute, history on")):
             print(f"{label}: this tree {base['current_' + key]:.3f} ms, baseline "
                   f"{base['baseline_' + key]:.3f} ms, ratio {base['ratio_' + key]:.2f}x")
     for name, ref in results["references"].items():

@@ -216,7 +216,11 @@ def test_a_frozen_jail_dies_with_its_killed_owner() -> None:
          "from agentcode.sandbox.local.session import LocalSandboxSession\n"
          "jail = LocalSandboxSession(small_settings())\n"
          "jail.execute('x = 1')\n"
-         "print(jail._worker.proc.pid, jail._worker.worker_pid, flush=True)\n"
+         "worker = jail._worker\n"
+         "deadline = time.monotonic() + 10\n"  # frozen by the freezer thread, after the result
+         "while not (worker._group_frozen or worker._stopped) and time.monotonic() < deadline:\n"
+         "    time.sleep(0.01)\n"
+         "print(worker.proc.pid, worker.worker_pid, flush=True)\n"
          "time.sleep(60)\n"],
         stdout=subprocess.PIPE, text=True)
     assert owner.stdout is not None
@@ -236,3 +240,28 @@ def test_a_frozen_jail_dies_with_its_killed_owner() -> None:
     while time.monotonic() < deadline and any(alive(pid) for pid in pids):
         time.sleep(0.05)
     assert not [pid for pid in pids if alive(pid)]
+
+
+@pytest.mark.skipif(not cgroup.can_freeze(),
+                    reason="no cgroup freezer on this host: the SIGSTOP fallback is tested by "
+                           "test_threads_left_behind_do_not_run_between_executions")
+def test_the_freezer_thread_freezes_the_jail_after_its_result() -> None:
+    """execute returns before the freeze (supervisor._Freezer); the jail is frozen soon after,
+    and the next execution thaws it."""
+    from pathlib import Path
+
+    with LocalSandboxSession(small_settings()) as jail:
+        assert jail.execute("x = 1").ok
+        worker, group = jail._worker, jail._cgroup
+        assert worker is not None and group is not None
+        deadline = time.monotonic() + 10
+        while not worker._group_frozen and time.monotonic() < deadline:
+            time.sleep(0.01)
+        state = next(Path(d, "freezer.state") for d in group.dirs
+                     if Path(d, "freezer.state").exists()) if any(
+            Path(d, "freezer.state").exists() for d in group.dirs) else None
+        assert worker._group_frozen
+        if state is not None:  # cgroup v1 (v2 shows it in cgroup.events)
+            assert state.read_text().strip() in ("FREEZING", "FROZEN")
+        assert jail.execute("x + 1").text == "2"
+        assert not worker._group_frozen

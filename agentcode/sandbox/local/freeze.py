@@ -1,7 +1,9 @@
 """Stopping every process of a jail between executions, and starting them again.
 
 Threads and children the code started keep running after its result unless something stops
-them: they would burn CPU, and their output would land in the next execution's result.
+them: they would burn CPU, and their output would land in the next execution's result. The
+supervisor freezes a jail on its freezer thread right after handing back the result (the
+caller does not wait for it), and a next request that comes first cancels the freeze.
 
 The session's cgroup freezer does it where there is one (cgroup v2 ``cgroup.freeze``, or the
 v1 ``freezer`` hierarchy: `Freezable`, see cgroup.py): the kernel stops the whole session at

@@ -22,11 +22,15 @@ from __future__ import annotations
 import atexit
 import contextlib
 import threading
+from typing import TYPE_CHECKING
 
 from agentcode.config import Settings
 from agentcode.errors import AgentcodeError
-from agentcode.sandbox.local.packages import SandboxEnvironment
-from agentcode.sandbox.local.session import LocalSandboxSession
+
+if TYPE_CHECKING:
+    # Loaded by the thread that makes the jail: `agentcode run` imports this module before
+    # its own imports, which then overlap the jail's (cli/entry.py).
+    from agentcode.sandbox.local.session import LocalSandboxSession
 
 # How long a new session waits for the spare being started before starting its own.
 _WAIT_SECONDS = 10.0
@@ -67,6 +71,8 @@ class SpareJails:
             if self._stopped:
                 return
         try:
+            from agentcode.sandbox.local.session import LocalSandboxSession
+
             jail = LocalSandboxSession(self.settings)
         except (AgentcodeError, OSError):
             return  # the session that asks next starts its own and reports the error
@@ -125,6 +131,8 @@ def _suits(jail: LocalSandboxSession, settings: Settings) -> bool:
         return False
     if settings.limits != jail.settings.limits or settings.sandbox_env != jail.settings.sandbox_env:
         return False
+    from agentcode.sandbox.local.packages import SandboxEnvironment
+
     try:  # `agentcode sandbox add` since the spare started: it mounts the old packages
         return SandboxEnvironment(settings.sandbox_env).mount_source() == jail._packages
     except AgentcodeError:

@@ -166,6 +166,9 @@ class WorkerProcess:
             pass_fds=pass_fds, env=env, cwd=cwd, start_new_session=True,
         )
         assert self.proc.stdout is not None and self.proc.stderr is not None
+        self._proc_pidfd: int | None = None  # bwrap's (our child's): `_wait_proc` blocks on it
+        with contextlib.suppress(OSError, AttributeError):
+            self._proc_pidfd = os.pidfd_open(self.proc.pid)
         self.request_w = request_w
         os.set_blocking(request_w, False)  # a write never waits on a worker that stopped reading
         self.response_r = response_r
@@ -181,6 +184,10 @@ class WorkerProcess:
         self._requests = 0
         self.response_closed = False
         self._stopped: list[int] = []  # the jail's processes, stopped between executions
+        # Freezing happens on the freezer thread after a result (`_freeze_soon`); the lock
+        # orders it with the next thaw and with kill.
+        self._freeze_lock = threading.Lock()
+        self._freeze_pending = False
         # The session's cgroup, when it can freeze (set once the jail is in it): see freeze.py.
         self.group: freeze.Freezable | None = None
         self._group_frozen = False
@@ -253,7 +260,7 @@ class WorkerProcess:
             self._await_exit()
         self._drain(outcome, final=not self.alive)
         if self.alive:
-            self._freeze(outcome)
+            self._freeze_soon()
         elif not outcome.killed:
             outcome.exit_status = self.proc.poll()
             if outcome.exit_status is None:
@@ -263,26 +270,38 @@ class WorkerProcess:
 
     def _await_exit(self) -> None:
         """The result pipe closed: the worker is ending, or the code closed it. Kill if need be."""
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=EXIT_SECONDS)
+        self._wait_proc(EXIT_SECONDS)
         self.alive = False
         if self.proc.returncode is None:
             self.kill()
 
     # -- between executions -----------------------------------------------------------------
 
-    def _freeze(self, outcome: Outcome) -> None:
-        """Stop the jail's processes; what they wrote after the result is dropped, and counted."""
-        if self.group is not None and self.group.freeze():
-            self._group_frozen = True
-        elif self.jail_pid is not None:
-            self._stopped = freeze.stop_jail(self.jail_pid)
-        outcome.discarded += self._discard()
+    def _freeze_soon(self) -> None:
+        """Have the freezer thread stop the jail's processes, once the caller has its result
+        (the freeze's writes are not on its path). A next request that comes first cancels it:
+        the jail runs on into that execution, and what it wrote meanwhile is discarded then."""
+        with self._freeze_lock:
+            self._freeze_pending = True
+        _FREEZER.submit(self)
+
+    def freeze_now(self) -> None:
+        """Stop the jail's processes (on the freezer thread), unless cancelled or ended."""
+        with self._freeze_lock:
+            if not self._freeze_pending or not self.alive:
+                return
+            self._freeze_pending = False
+            if self.group is not None and self.group.freeze():
+                self._group_frozen = True
+            elif self.jail_pid is not None:
+                self._stopped = freeze.stop_jail(self.jail_pid)
 
     def _thaw(self, outcome: Outcome, payload: bytes) -> bytes:
         """Start the jail again with the request already in its pipe (as much as fits), so the
         worker wakes once, to a request, not once to thaw and again when it arrives. Returns
         what is left to send."""
+        with self._freeze_lock:
+            self._freeze_pending = False
         outcome.discarded += self._discard()
         self._buffer.clear()
         if self._manage_cpu:
@@ -294,11 +313,13 @@ class WorkerProcess:
         return payload
 
     def _unfreeze(self) -> None:
-        if self._group_frozen and self.group is not None:
-            self.group.thaw()
-            self._group_frozen = False
-        freeze.resume(self._stopped)
-        self._stopped = []
+        with self._freeze_lock:
+            self._freeze_pending = False
+            if self._group_frozen and self.group is not None:
+                self.group.thaw()
+                self._group_frozen = False
+            freeze.resume(self._stopped)
+            self._stopped = []
 
     def _discard(self) -> int:
         """Read and drop what is waiting in the output and result pipes (bounded)."""
@@ -441,8 +462,20 @@ class WorkerProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)  # unsafe backend: its whole group
         self.proc.kill()
         self._unfreeze()  # a task frozen by the v1 freezer dies only once thawed
+        self._wait_proc(5.0)
+
+    def _wait_proc(self, timeout: float) -> None:
+        """Reap bwrap if it exits within ``timeout``: a block on its pidfd (Popen.wait with a
+        timeout polls, sleeping between tries)."""
+        if self.proc.returncode is not None:
+            return
+        if self._proc_pidfd is not None:
+            with contextlib.suppress(OSError, ValueError):
+                if select.select([self._proc_pidfd], [], [], timeout)[0]:
+                    self.proc.wait()
+            return
         with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=5)
+            self.proc.wait(timeout=timeout)
 
     def _await_jail_exit(self, timeout: float = EXIT_SECONDS * 4) -> None:
         """Block until the jail's init has exited: the kernel lets a pid namespace's init end
@@ -456,13 +489,46 @@ class WorkerProcess:
     def close(self) -> None:
         self.kill()
         self._await_jail_exit()
-        for fd in (self.request_w, self.response_r, self._pidfd, self._jail_pidfd, self.info_r):
+        for fd in (self.request_w, self.response_r, self._pidfd, self._jail_pidfd,
+                   self._proc_pidfd, self.info_r):
             if fd is not None:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         for pipe in (self.proc.stdout, self.proc.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+class _Freezer:
+    """One daemon thread that freezes jails whose execution has just returned (`_freeze_soon`):
+    the caller has its result without waiting for the freeze, and the next execution need
+    not thaw a jail it comes back to at once."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._jobs: list[WorkerProcess] = []
+        self._thread: threading.Thread | None = None
+
+    def submit(self, worker: WorkerProcess) -> None:
+        with self._wake:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="agentcode-freezer",
+                                                daemon=True)
+                self._thread.start()
+            self._jobs.append(worker)
+            self._wake.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._wake:
+                while not self._jobs:
+                    self._wake.wait()
+                worker = self._jobs.pop(0)
+            with contextlib.suppress(Exception):  # a jail gone meanwhile: nothing to freeze
+                worker.freeze_now()
+
+
+_FREEZER = _Freezer()
 
 
 def _is_ready(line: bytes) -> bool:
