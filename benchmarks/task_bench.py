@@ -468,8 +468,8 @@ def audit(paths: list[Path], settings: Any, checks: Any = None) -> dict[str, int
     """Verification's verdict against the checker's, for every distinct program (by AST) in
     the results files: ``{"<stage or pass> / checker <pass|fail>": count}``; a flagged program
     (stage "output") is printed with its problem. ``checks``: the heuristic checks
-    (`agentcode.generation.pipeline.Checks`; default the defaults). Tasks with ``argv`` are
-    left out: the verification run knows the input but not the program's arguments."""
+    (`agentcode.generation.pipeline.Checks`; default the defaults). A task's ``argv`` are the
+    program's arguments in both runs."""
     from agentcode.generation.judge import Verifier
     from agentcode.generation.rounds import same_code
 
@@ -482,16 +482,14 @@ def audit(paths: list[Path], settings: Any, checks: Any = None) -> dict[str, int
                     programs.setdefault((row["task"], same_code(round_["code"])), round_["code"])
     from task_batch import run_programs
 
-    # verification runs the code without arguments: argv tasks have no verdict to compare
-    chosen = [(tasks[name], code) for (name, _), code in sorted(programs.items())
-              if not tasks[name].argv]
+    chosen = [(tasks[name], code) for (name, _), code in sorted(programs.items())]
     runs = run_programs(chosen, settings, timeout=RUN_TIMEOUT)  # the checker's side, in one batch
     counts: dict[str, int] = {}
     for (task, code), run in zip(chosen, runs, strict=True):
         name = task.name
         verifier = Verifier(settings, stdin=task.stdin.encode("utf-8") if task.stdin else None,
                             files={k: v.encode("utf-8") for k, v in task.files.items()},
-                            task=task.prompt, checks=checks)
+                            task=task.prompt, checks=checks, args=task.argv)
         verdict = verifier.assess(code)
         checker = "pass" if batch_result(task, code, run)["passed"] else "fail"
         key = f"{verdict.stage if verdict else 'pass'} / checker {checker}"

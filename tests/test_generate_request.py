@@ -133,3 +133,24 @@ def test_piped_input_too_large_to_keep_is_described_and_not_run_on() -> None:
     assert context is not None and "a,b" in context and "more than 10,000,000 bytes" in context
     # No run: not on the sample (it is not the input), nor with empty stdin.
     assert options == {}
+
+
+def test_arguments_are_known_input_the_model_is_told_and_every_run_gets(
+    settings: Settings,
+) -> None:
+    # The program's arguments (sys.argv[1:]) are input as stdin is: the model sees them, the
+    # candidate runs with them (a crash on them is repaired), and so do the tests and check
+    # (in the fresh process that judges them).
+    crash = "import sys\nprint(sys.argv[2])\n"
+    fixed = "import sys\nn = int(sys.argv[1])\nprint(n + 1)\n"
+    model = FakeModel([fenced(crash), fenced(fixed)])
+    generation = agentcode.generate("print the first argument plus one", model=model,
+                                    args=["3"], settings=settings)
+    assert generation.verified and generation.code == fixed
+    assert [r.stage for r in generation.rounds] == ["run", None]
+    assert generation.checked == "ran cleanly on the given input"
+    assert "sys.argv[1:] == ['3']" in model.calls[0].prompt
+    checked = agentcode.generate("n is the first argument", model=FakeModel([fenced(fixed)]),
+                                 args=["3"], check="n == 3 and sys.argv[1:] == ['3']",
+                                 settings=settings)
+    assert checked.verified and checked.checked == "tests passed"

@@ -9,7 +9,7 @@ are on ``Generation.rounds``, not in the history).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Unpack
 
 from agentcode.generation.request import GenerateOptions, Request
@@ -38,23 +38,24 @@ def generate(prompt: str, *, settings: Settings | None = None,
              **options: Unpack[GenerateOptions]) -> Generation:
     """Write a Python program for ``prompt``.
 
-    ``model``: a name (``"local"``, ``"bedrock"``, ``"bedrock:<id>"``, ``"local:<name or path>"``,
-    comma-separated for a chain), a list of names, or a strands ``Model``; default: the
-    configured chain (``settings.model``). ``system``: extra instructions appended to the
+    ``model``: a name (``"local"``, ``"bedrock"``, ``"bedrock:<id>"``, ``"local:<name or
+    path>"``, comma-separated for a chain), a list of names, or a strands ``Model``; default:
+    the configured chain (``settings.model``). ``system``: extra instructions appended to the
     built-in system prompt. ``context``: a description or sample of the input data (see
-    `generation.codegen.describe_input`; default, when ``stdin`` or ``files`` are given, their
-    samples as ``gen`` shows them). ``history``: earlier turns (see `generation.codegen`).
-    ``on_token`` gets the reply's text as it streams; ``on_restart`` is called when streamed
-    text is void because that call failed and another starts. ``sampling``
+    `generation.codegen.describe_input`; default, when ``stdin``, ``files`` or ``args`` are
+    given, their samples as ``gen`` shows them). ``history``: earlier turns (see
+    `generation.codegen`). ``on_token`` gets the reply's text as it streams; ``on_restart`` is
+    called when streamed text is void because that call failed and another starts. ``sampling``
     (`agentcode.models.sampling.Sampling`) sets the temperature and seed of this call only;
     default: each model's own (greedy locally).
 
     ``verify=True`` (implied by ``tests`` or ``check``) runs each candidate in the sandbox with
-    ``stdin`` and ``files``, then the ``tests`` (a ``Path`` to a test file, or test source) and
-    the ``check`` expression, and repairs failures up to ``max_repairs`` times (default
-    `DEFAULT_MAX_REPAIRS`); see `generation.verify.generate_verified`. Left unset (None), the
-    rule of ``gen``, the server and MCP applies (`known_input_options`): with ``stdin`` or
-    ``files`` the candidate runs once on them and is repaired at most `SMOKE_MAX_REPAIRS` times;
+    ``stdin``, ``files`` and ``args`` (its ``sys.argv[1:]``), then the ``tests`` (a ``Path`` to
+    a test file, or test source) and the ``check`` expression, and repairs failures up to
+    ``max_repairs`` times (default `DEFAULT_MAX_REPAIRS`); see
+    `generation.verify.generate_verified`. Left unset (None), the rule of ``gen``, the server
+    and MCP applies (`known_input_options`): with ``stdin``, ``files`` or ``args`` the
+    candidate runs once on them and is repaired at most `SMOKE_MAX_REPAIRS` times;
     with no input, a request that asks for output ("print ...", a question, "fibonacci numbers
     below 100") is run once with empty stdin the same way; where no sandbox can run it, the code
     comes back unrun. ``verify=False`` never runs it. The result's ``verified``, ``checked`` and
@@ -85,7 +86,7 @@ def _prepare(prompt: str, settings: Settings, options: GenerateOptions) -> Reque
         context, decided = known_input_options(
             {k: v for k, v in options.items() if k in ("verify", "tests", "check",
                                                       "max_repairs")},
-            files=files, stdin=stdin,
+            files=files, stdin=stdin, args=options.get("args") or (),
             prompt=prompt if options.get("context") is None else None)
         options.update(decided)  # type: ignore[typeddict-item]
         if options.get("context") is None and context is not None:
@@ -96,7 +97,8 @@ def _prepare(prompt: str, settings: Settings, options: GenerateOptions) -> Reque
 
 def known_input_options(options: Mapping[str, Any], *, files: Mapping[str, bytes],
                         stdin: bytes | str | None, prompt: str | None,
-                        sample: Piped | None = None) -> tuple[str | None, dict[str, Any]]:
+                        sample: Piped | None = None, args: Sequence[str] = (),
+                        ) -> tuple[str | None, dict[str, Any]]:
     """The data context for a program whose input is known, and `generate`'s options for it.
 
     One rule for `generate`, ``gen`` (piped data, ``--stdin``, ``--file``), the server's
@@ -110,14 +112,16 @@ def known_input_options(options: Mapping[str, Any], *, files: Mapping[str, bytes
     ``prompt`` is required so that no front end forgets that run; None only where the caller
     described the input itself. ``sample``: piped input too large to keep
     (`agentcode.inputs.Piped`): the model sees its first part and its size, and nothing runs
-    on it (nor with empty stdin: the program has input, just not here).
+    on it (nor with empty stdin: the program has input, just not here). ``args``: the
+    program's arguments (its ``sys.argv[1:]``), known input as stdin is: described, and given
+    to every run.
     """
-    from agentcode.generation.codegen import describe_files, describe_input
+    from agentcode.generation.codegen import describe_args, describe_files, describe_input
     from agentcode.types import SMOKE_MAX_REPAIRS
 
     data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
     parts = ([describe_input(data)] if data is not None else []) + (
-        [describe_files(files)] if files else [])
+        [describe_files(files)] if files else []) + ([describe_args(args)] if args else [])
     options = dict(options)
     if options.get("verify") is None and (options.get("tests") is not None
                                           or options.get("check") is not None):
@@ -136,6 +140,8 @@ def known_input_options(options: Mapping[str, Any], *, files: Mapping[str, bytes
         options.update(no_input_options(prompt, options))
     if options.get("verify") and known:
         options.update(stdin=data, files=dict(files))
+        if args:
+            options["args"] = [str(arg) for arg in args]
     elif options.get("verify") is None:
         options.pop("verify", None)
     if not options.get("verify"):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from agentcode.cli.gen_options import (
+    ArgOption,
     CheckOption,
     ChecksOption,
     ContinueOption,
@@ -63,6 +64,7 @@ def gen(
     max_repairs: MaxRepairsOption = None,
     stdin_file: StdinOption = None,
     files: FileOption = None,
+    args: ArgOption = None,
     checks: ChecksOption = None,
     sandbox: SandboxOption = None,
     cont: ContinueOption = False,
@@ -79,13 +81,14 @@ def gen(
 
       agentcode gen --verify --test tests/test_slugify.py "a function slugify(title) -> str"
 
-    When the program's input is known (piped data, --stdin, --file), the code is run once on
-    it in the sandbox and repaired if it crashes, exits non-zero or times out; with no input,
-    a request that asks for output ("print ...", a question) is run once with empty stdin and
-    repaired if it crashes or prints nothing. --no-verify skips that. When verification still
-    fails after the repairs, the code is printed anyway; the failure goes to stderr and the
-    exit status is 1. The last stderr line says what was checked and in how many rounds
-    ("ran cleanly on the given input (1 round)", "tests passed (2 rounds)", "not run").
+    When the program's input is known (piped data, --stdin, --file, --arg), the code is run
+    once on it in the sandbox and repaired if it crashes, exits non-zero or times out; with no
+    input, a request that asks for output ("print ...", a question) is run once with empty
+    stdin and repaired if it crashes or prints nothing. --no-verify skips that. When
+    verification still fails after the repairs, the code is printed anyway; the failure goes to
+    stderr and the exit status is 1. The last stderr line says what was checked and in how
+    many rounds ("ran cleanly on the given input (1 round)", "tests passed (2 rounds)", "not
+    run").
     """
     from agentcode.api.generation import known_input_options
     from agentcode.config import load_settings
@@ -107,13 +110,9 @@ def gen(
     if max_repairs is not None:
         asked["max_repairs"] = max_repairs
     context, options = known_input_options(asked, files=given.files, stdin=given.stdin,
-                                           prompt=prompt, sample=given.sample)
+                                           prompt=prompt, sample=given.sample, args=args or ())
     if server:
-        if test is not None or check is not None or files or stdin_file or sandbox or cont \
-                or session_id is not None:
-            raise UsageError("--test, --check, --file, --stdin, --sandbox, --continue and "
-                             "--session run here, not on a server: drop --server (or unset "
-                             "AGENTCODE_SERVER)")
+        _only_here(test, check, files, stdin_file, args, sandbox, cont, session_id)
         _generate_on_server(server, prompt, model=",".join(names) or None, system=system,
                             context=context, verify=verify, json_output=json_output,
                             max_repairs=max_repairs)  # unset: the server's rule, as here
@@ -188,6 +187,14 @@ def _print_generation(generation: Generation, *, json_output: bool) -> None:
     else:
         sys.stdout.write(generation.code)
     sys.stdout.flush()
+
+
+def _only_here(*given: object) -> None:
+    """Refuse what runs here, not on a server (files, tests, a sandbox, a local conversation)."""
+    if any(value not in (None, False, []) for value in given):  # unset, as typer leaves it
+        raise UsageError("--test, --check, --file, --stdin, --arg, --sandbox, --continue and "
+                         "--session run here, not on a server: drop --server (or unset "
+                         "AGENTCODE_SERVER)")
 
 
 def _generate_on_server(url: str, prompt: str, *, json_output: bool, **options: Any) -> None:

@@ -64,6 +64,11 @@ FileOption = Annotated[list[Path] | None, typer.Option(
     "its name and first lines, and the code runs with it in its work dir (unless "
     "--no-verify).", show_default=False,
 )]
+ArgOption = Annotated[list[str] | None, typer.Option(
+    "--arg", metavar="VALUE", help="An argument for the program (repeatable, in order: its "
+    "sys.argv[1:]): the model is told them, and the code runs with them (unless "
+    "--no-verify).", show_default=False,
+)]
 ChecksOption = Annotated[str | None, typer.Option(
     "--checks", metavar="NAMES", help="Heuristic checks of verification, comma-separated, "
     "applied to the defaults and the config file's `checks`: NAME turns one on, no-NAME "

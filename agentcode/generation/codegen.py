@@ -193,6 +193,15 @@ def describe_files(files: Mapping[str, bytes], *, profile: bool = True) -> str:
     )
 
 
+def describe_args(args: Sequence[str], *, limit: int = 500) -> str:
+    """The program's command-line arguments (its ``sys.argv[1:]``), as a data context."""
+    shown = repr([str(arg) for arg in args])
+    if len(shown) > limit:
+        shown = shown[:limit] + "...]"
+    return (f"The program is run with command-line arguments: sys.argv[1:] == {shown}. Read "
+            "them from sys.argv; do not copy these values into the code.")
+
+
 async def agenerate_code(
     prompt: str, ask: AskOptions | None = None, *, settings: Settings | None = None
 ) -> Generation:

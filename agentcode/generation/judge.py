@@ -9,7 +9,7 @@ input really is.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from agentcode.errors import ExecutionTimeoutError, SandboxError
@@ -183,8 +183,11 @@ class Verifier:
         variables: bool = True,
         checks: Checks | None = None,
         no_input: bool = False,
+        args: Sequence[str] = (),
     ) -> None:
         self.settings = settings
+        # The program's arguments (sys.argv[1:]; sys.argv[0] is "-", as for `agentcode run -`).
+        self.args = tuple(args)
         self.variables = variables  # a failed run's report shows the failing frame's variables
         # The run with empty stdin of a request that asks for output (Heuristic.NO_INPUT_RUN).
         self.no_input = no_input
@@ -205,6 +208,11 @@ class Verifier:
         self.tests = tests
         self.check = check
         self.setup = setup
+
+    @property
+    def argv(self) -> list[str] | None:
+        """The candidate's ``sys.argv`` (None: the sandbox's default, ``["-"]``)."""
+        return ["-", *self.args] if self.args else None
 
     def _open(self) -> SandboxSession:
         from agentcode.sandbox import open_sandbox
@@ -249,8 +257,9 @@ class Verifier:
             steps.append((Stage.CHECK, check_code(self.check), None))
         before = set(session.list_files()) if self.expects_output else set()
         for stage, source, stdin in steps:
-            try:
-                execution = session.execute(source, timeout=timeout, stdin=stdin)
+            try:  # every step sees the program's arguments, as in the fresh process
+                execution = session.execute(source, timeout=timeout, stdin=stdin,
+                                            argv=self.argv)
             except ExecutionTimeoutError as exc:
                 partial = exc.execution or Execution()
                 return Failure(stage, Kind.TIMEOUT,
@@ -271,7 +280,8 @@ class Verifier:
 
         timeout = self.settings.timeout
         driver, job = fresh.driver_step(code=code, setup=self.setup, tests=self.tests,
-                                        check=self.check, stdin=self.stdin, timeout=timeout)
+                                        check=self.check, stdin=self.stdin, timeout=timeout,
+                                        argv=self.argv or ("-",))
         stages = 1 + sum(x is not None for x in (self.setup, self.tests, self.check))
         answer = session.execute(driver, timeout=timeout * stages + 10, stdin=job)
         verdict = fresh.read_verdict(answer.stdout) if answer.ok else None
@@ -343,7 +353,7 @@ class Verifier:
         every line with ``if`` "passes" that way). Also in a shared session (the server's, MCP's):
         the same request must meet the same checks whichever front end sends it; what the run
         wrote is what changed during it."""
-        given = bool(self.stdin) or bool(self.files) or self.no_input
+        given = bool(self.stdin) or bool(self.files) or bool(self.args) or self.no_input
         return given and self.tests is None and self.check is None
 
     def _missing_file_hint(self, execution: Execution) -> str | None:

@@ -34,6 +34,8 @@ class VerifyOptions:
     max_repairs: int = DEFAULT_MAX_REPAIRS
     stdin: bytes | str | os.PathLike[str] | None = None
     files: Mapping[str, bytes] | Sequence[str | os.PathLike[str]] | None = None
+    # The program's arguments: its sys.argv[1:] (sys.argv[0] is "-", as for `agentcode run -`).
+    args: Sequence[str] = ()
     sandbox: SandboxSession | str | None = None
     setup: str | None = None
     repair_temperature: float = REPAIR_TEMPERATURE

@@ -48,6 +48,8 @@ class RunOptions(TypedDict, total=False):
     max_repairs: int | None
     stdin: bytes | str | os.PathLike[str] | None
     files: Mapping[str, bytes] | Sequence[str | os.PathLike[str]] | None
+    # The program's arguments, its sys.argv[1:] (`VerifyOptions.args`): known input, as stdin.
+    args: Sequence[str] | None
     sandbox: SandboxSession | str | None
     checks: Checks | str | Sequence[str] | None
     # The run with empty stdin of a request with no input (checks.no_input), as the policy of
@@ -123,6 +125,7 @@ def build_request(
         return Request(prompt, ask)
     verify = VerifyOptions(
         tests=tests, check=check, stdin=options.get("stdin"), files=options.get("files"),
+        args=tuple(options.get("args") or ()),
         sandbox=options.get("sandbox"), checks=checks, no_input=no_input,
         on_round=options.get("on_round"), on_warning=options.get("on_warning"),
         optional_run=bool(options.get("optional_run")) and tests is None and check is None,

@@ -33,7 +33,7 @@ def checked_label(verifier: Verifier, *, passed: bool, ran: bool = True) -> str:
         return types.NOT_RUN
     if verifier.tests is not None or verifier.check is not None:
         return types.TESTS_PASSED if passed else types.TESTS_FAILED
-    if verifier.stdin or verifier.files:
+    if verifier.stdin or verifier.files or verifier.args:
         return types.RAN_ON_INPUT if passed else types.FAILED_ON_INPUT
     return types.RAN_NO_INPUT if passed else types.FAILED_NO_INPUT
 

@@ -378,6 +378,7 @@ def _verifier(prompt: str, options: VerifyOptions, settings: Settings) -> Verifi
         variables=options.show_variables,
         checks=options.checks,
         no_input=options.no_input,
+        args=[str(arg) for arg in options.args],
     )
 
 

@@ -266,3 +266,16 @@ def test_the_model_is_told_what_the_data_is_and_a_repair_what_the_program_saw(
     assert "KeyError: 'region'" in repair
     shown = repair.split("variables where it failed:\n")[1]
     assert "  row = {'r': 'e'}\n" in shown and "  totals = defaultdict(" in shown
+
+
+def test_arg_is_the_programs_argument_it_is_told_and_run_with(
+    models: Callable[..., None],
+) -> None:
+    first, repair = repair_shown(models, "import sys\nprint(sys.argv[2])\n",
+                                 "import sys\nprint(int(sys.argv[1]) * 2)\n",
+                                 "print twice the first argument", "--arg", "21")
+    assert "sys.argv[1:] == ['21']" in first
+    assert "IndexError" in repair
+    refused = gen("print twice the first argument", "--arg", "21", "--server",
+                  "http://127.0.0.1:9")
+    assert refused.exit_code == 2 and "--arg" in refused.stderr

@@ -18,6 +18,7 @@ import functools
 import json
 import marshal
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,10 +176,13 @@ finally:
 
 
 def driver_step(*, code: str, setup: str | None, tests: TestSource | None, check: str | None,
-                stdin: bytes | None, timeout: float) -> tuple[str, bytes]:
-    """The request that judges ``code`` in a fresh process: (its code, its stdin)."""
+                stdin: bytes | None, timeout: float,
+                argv: Sequence[str] = ("-",)) -> tuple[str, bytes]:
+    """The request that judges ``code`` in a fresh process: (its code, its stdin); ``argv``
+    is the candidate's ``sys.argv``."""
     stages = 1 + (setup is not None) + (tests is not None) + (check is not None)
     job = {"setup": setup, "run": code, "check": check, "stdin": (stdin or b"").hex(),
+           "argv": list(argv),
            "tests": None if tests is None else tests.code,
            "tests_filename": None if tests is None else tests.filename,
            "timeout": timeout, "stages": stages}
