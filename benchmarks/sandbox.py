@@ -1,6 +1,7 @@
 """Sandbox start-up and round-trip costs, with baselines measured in the same run.
 
     python benchmarks/sandbox.py [--runs N] [--json] [--ref-python PATH] [--baseline-src DIR]
+                                 [--rounds R]
 
 Measures (medians of N runs):
 - whole process: `echo 'print(1)' | agentcode run -` against `python -c 'print(1)'` (goal <= 6x)
@@ -13,9 +14,11 @@ Measures (medians of N runs):
 - references, when importable by ``--ref-python`` (a separate venv keeps them out of ours):
   an ipykernel start + execute, smolagents' LocalPythonExecutor, llm-sandbox.
 - with ``--baseline-src DIR`` (another agentcode source tree, e.g. an earlier commit from
-  ``git archive COMMIT agentcode | tar -x -C DIR``): new session and warm execution of that tree
-  and of this one, alternating in the same run, and their ratios. On a busy machine the ratio
-  says what a change costs when the absolute numbers cannot.
+  ``git archive COMMIT agentcode | tar -x -C DIR``): new session, warm execution and a warm
+  `Session.execute` with history on of that tree and of this one, alternating ``--rounds``
+  times in the same run, and their ratios; and that tree's `agentcode run -` in the
+  whole-process rounds. On a busy machine the ratio says what a change costs when the absolute
+  numbers cannot.
 """
 
 from __future__ import annotations
@@ -275,6 +278,8 @@ def main() -> None:
                         help="interpreter that has the reference packages (bench extra)")
     parser.add_argument("--baseline-src", default=None,
                         help="another agentcode source tree to compare sessions against")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="with --baseline-src: how many times the two trees alternate")
     parser.add_argument("--out", default=None,
                         help="results file (default benchmarks/results/speed-sandbox.json)")
     args = parser.parse_args()
@@ -286,7 +291,7 @@ def main() -> None:
         "references": references(args.ref_python, args.runs),
     }
     if args.baseline_src:
-        results["baseline"] = against_baseline(args.baseline_src, args.runs)
+        results["baseline"] = against_baseline(args.baseline_src, args.runs, args.rounds)
     path = recorder.write(results, args.out)
     if args.json:
         print(json.dumps(results, indent=2))
