@@ -227,3 +227,37 @@ def test_a_later_executions_result_cannot_be_forged_by_counting() -> None:
         assert planted.text == "32"  # 128 random bits, as hex
         with pytest.raises(SandboxError, match="answers another request"):
             jail.execute("import time; time.sleep(2); print('the real result')", timeout=10)
+
+
+def test_a_process_left_behind_cannot_read_or_answer_a_later_request() -> None:
+    """Issue 24: a process the code forked kept the worker's protocol pipes and could read the
+    worker's memory (/proc/PID/mem, with the next request's id): it could take a later request
+    off the pipe or answer it. Now the worker is not dumpable and a fork gets /dev/null there."""
+    with LocalSandboxSession(small_settings()) as jail:
+        planted = jail.execute(
+            WORKER_LOCALS +
+            "import json, time\n"
+            "worker, fds = os.getpid(), (found['requests'].fileno(), found['responses'])\n"
+            "if os.fork() == 0:\n"
+            "    time.sleep(0.5)\n"  # runs once the next execution thaws the session
+            "    seen = []\n"
+            "    for path in (f'/proc/{worker}/mem', *(f'/proc/{worker}/fd/{fd}' for fd in fds)):\n"
+            "        try:\n"
+            "            open(path, 'rb').close(); seen.append('opened ' + path)\n"
+            "        except OSError as exc:\n"
+            "            seen.append(type(exc).__name__)\n"
+            "    seen.append(os.read(fds[0], 4096).decode() or 'no request')\n"
+            "    os.write(fds[1], json.dumps({'type': 'result', 'id': 'x', 'status': 'ok',\n"
+            "                                 'exit_code': 0, 'outputs': []}).encode() + b'\\n')\n"
+            "    open('/tmp/seen', 'w').write(json.dumps(seen))\n"
+            "    os._exit(0)\n"
+            "'planted'")
+        assert planted.text == "'planted'"
+        later = jail.execute("import time; time.sleep(1.5); print(open('/tmp/seen').read())",
+                             timeout=10)
+        assert later.ok, later.stderr  # the worker took its own request and answered it
+        import json
+
+        seen = json.loads(later.stdout)
+        assert seen == ["PermissionError", "PermissionError", "PermissionError", "no request"]
+        assert jail.execute("1 + 1").text == "2"

@@ -74,11 +74,35 @@ def _drop_privileges(uid, gid, workdir):
     os.setgroups([])
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
-    # Changing uid made the process non-dumpable: /proc/self would then belong to root and the
-    # code could not read its own /proc/self/fd or environ. Nothing secret is left to protect.
-    import ctypes
 
-    ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
+
+def _guard_protocol(requests, responses):
+    """Keep the protocol from what the code starts: no other process of the jail may read or
+    write this process's memory, or open its pipes through /proc (PR_SET_DUMPABLE 0; the code's
+    own /proc/self/environ and io become unreadable: os.environ has the same), and a process the
+    code forks (os.fork, multiprocessing) gets /dev/null in place of the protocol's pipes, so it
+    can neither read a later request (its id) before the worker nor answer one. Threads share
+    this process: docs/security.md says what that leaves."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
+    except (ImportError, OSError, AttributeError):
+        pass  # no ctypes here: the per-process uid and seccomp's ptrace ban remain
+    fds = (requests, responses)
+
+    def forget():
+        try:
+            null = os.open(os.devnull, os.O_RDWR)
+        except OSError:  # out of descriptors: closed, then (their numbers may be reused)
+            for fd in fds:
+                os.close(fd)
+            return
+        for fd in fds:
+            os.dup2(null, fd, inheritable=False)
+        os.close(null)
+
+    os.register_at_fork(after_in_child=forget)
 
 
 def _apply_limits(limits):
@@ -265,6 +289,7 @@ def main():
     os.set_inheritable(requests.fileno(), False)
     os.set_inheritable(responses, False)
     _close_other_fds({requests.fileno(), responses})
+    _guard_protocol(requests.fileno(), responses)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
