@@ -26,6 +26,7 @@ display can throw the partial answer away instead of showing it twice.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -204,8 +205,9 @@ class Router:
         conversation = list(messages)
         for reask in range(self.policy.reasks + 1):
             sampling = self.sampling if reask == 0 else self._reask_sampling(reask)
-            text = await self._call_with_retry(model, conversation, system_prompt, stream, usage,
-                                               retries, label[0], sampling)
+            call = functools.partial(self._call, model, conversation, system_prompt, stream,
+                                     usage, sampling)
+            text = await self._with_retries(call, stream=stream, retries=retries, name=label[0])
             try:
                 return text, self.accept(text)
             except UnusableReply as exc:
@@ -227,17 +229,10 @@ class Router:
         base_seed = self.sampling.seed if self.sampling and self.sampling.seed is not None else 0
         return Sampling(REASK_TEMPERATURE, seed=base_seed + 1000 + reask)
 
-    async def _call_with_retry(
-        self,
-        model: Model,
-        messages: Messages,
-        system_prompt: str | None,
-        stream: _Stream,
-        usage: dict[str, int],
-        retries: list[int],
-        name: str,
-        sampling: Sampling | None,
-    ) -> str:
+    async def _with_retries(self, call: Callable[[], Awaitable[str]], *, stream: _Stream,
+                            retries: list[int], name: str) -> str:
+        """``call()`` again while it fails in a way worth retrying (`classify`), as the policy
+        allows; each retry counted in ``retries[0]`` and said on ``stream``."""
         from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
         policy = self.policy
@@ -258,7 +253,7 @@ class Router:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._call(model, messages, system_prompt, stream, usage, sampling)
+                return await call()
         raise AssertionError("unreachable")
 
     async def _call(
