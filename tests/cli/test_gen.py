@@ -63,6 +63,21 @@ def test_piped_stdin_with_a_prompt_is_sampled_as_data_context(models: Callable[.
     assert len(prompt) < 5000
 
 
+def test_piped_stdin_too_large_to_keep_is_described_and_not_run_on(
+    models: Callable[..., None],
+) -> None:
+    # Past the input limit only a sample is kept: the model sees it and the size read so far,
+    # and the code runs neither on the sample (it is not the input) nor with empty stdin.
+    model = FakeModel("```python\nprint(100)\n```\n")  # would pass a run with empty stdin
+    models(a=model)
+    data = "".join(f"row {i}\n" for i in range(100))
+    result = gen("print how many rows there are", "-m", "t:a", stdin=data,
+                 env={"AGENTCODE_MAX_INPUT_BYTES": "200"})
+    assert result.exit_code == 0, result.stderr
+    assert "the beginning is shown" in model.calls[0].prompt and "row 0\n" in model.calls[0].prompt
+    assert len(model.calls) == 1 and result.stderr.endswith("agentcode: not run\n")
+
+
 @pytest.mark.parametrize(("args", "stdin"), [(("",), None), (("   ",), None), (("-",), "\n")])
 def test_empty_prompt_is_exit_2(args: tuple[str, ...], stdin: str | None) -> None:
     result = gen(*args, "-m", "local", stdin=stdin)
