@@ -245,3 +245,12 @@ def test_code_cannot_forge_the_tests_or_the_checks_verdict(settings: Settings) -
     assert Verifier(settings, check="1 == 2").run(patched) is not None
     # Names in a check resolve as before (a global called value included).
     assert Verifier(settings, check="value == 3\n# why").run("value = 3") is None
+
+
+def test_the_judging_process_reads_stdin_as_the_worker_does(settings: Settings) -> None:
+    """The fresh judging process (checks/fresh.py) gets the candidate's stdin unencoded after
+    the job's line: newlines (universal, as in the worker), non-ASCII and 2 MB arrive."""
+    data = "a\nb\r\n\u00e9\n".encode() + b"x" * 2_000_000
+    code = "import sys\ntext = sys.stdin.read()\n"
+    check = "text[:6] == 'a\\nb\\n\\u00e9\\n' and len(text) == 2_000_006"  # as the worker reads
+    assert Verifier(settings, stdin=data, check=check).run(code) is None

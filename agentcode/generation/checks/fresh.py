@@ -52,7 +52,11 @@ def runner_source() -> str:
 DRIVER = r"""
 def _agentcode_fresh_verdict(source):
     import json, os, select, signal, socket, struct, sys, time
-    job = json.loads(sys.stdin.read())
+    data = sys.stdin.buffer.read()  # the job's line, then the candidate's stdin as it is
+    head, _, given = data.partition(b"\n")
+    del data
+    job = json.loads(head)
+    job["stdin"] = given
     limit, stages = float(job.pop("timeout")), int(job.pop("stages"))
     try:
         import ctypes
@@ -181,14 +185,15 @@ def driver_step(*, code: str, setup: str | None, tests: TestSource | None, check
     """The request that judges ``code`` in a fresh process: (its code, its stdin); ``argv``
     is the candidate's ``sys.argv``."""
     stages = 1 + (setup is not None) + (tests is not None) + (check is not None)
-    job = {"setup": setup, "run": code, "check": check, "stdin": (stdin or b"").hex(),
-           "argv": list(argv),
+    job = {"setup": setup, "run": code, "check": check, "argv": list(argv),
            "tests": None if tests is None else tests.code,
            "tests_filename": None if tests is None else tests.filename,
            "timeout": timeout, "stages": stages}
     version, compiled = _compiled_runner()
     job.update(version=version, compiled=compiled)
-    return DRIVER % runner_source(), json.dumps(job).encode("utf-8")
+    # The candidate's stdin follows the job's line unencoded (10 MB of it as hex inside the JSON
+    # took 3x as long as the run itself); the forked process shares the driver's copy.
+    return DRIVER % runner_source(), json.dumps(job).encode("utf-8") + b"\n" + (stdin or b"")
 
 
 @functools.cache
