@@ -136,3 +136,15 @@ def test_it_is_switched_like_every_check(models: Callable[..., None],
     models(a=FakeModel([fenced(WRONG)]))
     plain = run_cli(["gen", PROMPT, "-m", "t:a"], stdin=LOG)  # off: one request, WRONG kept
     assert plain.exit_code == 0 and plain.stdout == WRONG
+
+
+def test_the_review_is_shown_the_programs_arguments(settings: Settings) -> None:
+    # Arguments are the program's input too: a run with only them is reviewed, and the review
+    # is told them (42 is right only for the argument 21).
+    code = "import sys\nprint(int(sys.argv[1]) * 2)\n"
+    model = FakeModel([fenced(code), "yes"])
+    generation = generate_verified("print twice the first argument",
+                                   VerifyOptions(args=["21"], checks=ON, max_repairs=1),
+                                   ask=AskOptions(model=model), settings=settings)
+    assert generation.verified and len(model.calls) == 2
+    assert "sys.argv[1:] == ['21']" in model.calls[1].prompt and "42" in model.calls[1].prompt

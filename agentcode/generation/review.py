@@ -22,7 +22,7 @@ It is off by default: it has not been measured on the task benchmark's test spli
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -85,9 +85,10 @@ def _fenced(text: str) -> str:
     return f"{fence}\n{text}\n{fence}"
 
 
-def input_sample(stdin: bytes | None, files: Mapping[str, bytes]) -> str:
-    """The first lines of the program's input: stdin and each file, by name."""
-    parts: list[str] = []
+def input_sample(stdin: bytes | None, files: Mapping[str, bytes],
+                 args: Sequence[str] = ()) -> str:
+    """The first lines of the program's input: stdin and each file, by name; its arguments."""
+    parts: list[str] = [f"its arguments: sys.argv[1:] == {list(args)!r}"] if args else []
     sources = ([("stdin", stdin)] if stdin else []) + [(f"the file {name}", data)
                                                        for name, data in files.items()]
     for source, data in sources:

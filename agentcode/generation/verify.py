@@ -234,8 +234,8 @@ class _Loop:
 
         self.reviewed = True
         verifier = self.verdicts.verifier
-        found = review_output(self.prompt, input_sample(verifier.stdin, verifier.files),
-                              output, self.ask, self.settings)
+        sample = input_sample(verifier.stdin, verifier.files, verifier.args)
+        found = review_output(self.prompt, sample, output, self.ask, self.settings)
         self.attempts.extend(found.attempts)
         add_usage(self.usage, found.usage)
         if found.ok:
