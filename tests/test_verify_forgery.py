@@ -131,6 +131,8 @@ FORGERIES = {
         "ctypes.memmove(id(sys), id(sys), 0)\n"
     ),
     "opens-proc-self-mem": "open('/proc/self/mem', 'r+b')\n",
+    "opens-proc-self-mem-by-path": "import pathlib\npathlib.Path('/proc/self/mem').open('r+b')\n",
+    "links-to-proc-self-mem": "import os\nos.symlink('/proc/self/mem', 'm')\nopen('m', 'r+b')\n",
 }
 
 

@@ -28,7 +28,6 @@ import io
 import json
 import linecache
 import os
-import pathlib
 import socket
 import sys
 import types
@@ -56,21 +55,23 @@ _WATCHED = ("builtins", "ast", "contextlib", "io", "json", "linecache", "math", 
 _MISSING = object()
 
 
-def _plain(path: Any, _type: type = type, _str: type = str, _bytes: type = bytes) -> str | None:
-    """A path as the open will see it ("" for a file descriptor); None when it is an object
-    whose own code would say (a path-like class of the code's: it could answer differently)."""
+def _plain(path: Any, _type: type = type, _str: Any = str, _bytes: type = bytes,
+           _fspath: Any = os.fspath, _isinstance: Any = isinstance) -> str | None:
+    """A path as the open will see it ("" for a file descriptor); None when it is no path.
+    A path-like object is asked once (an object that answers differently the second time, or
+    a patched pathlib, is not caught: docs/security.md)."""
     kind = _type(path)
     if kind is int:
         return ""
-    if kind is _str:
-        return path
+    if kind is not _str and kind is not _bytes:
+        try:
+            path = _fspath(path)
+        except Exception:  # noqa: BLE001 - not a path: the open fails anyway
+            return None
+        kind = _type(path)
     if kind is _bytes:
         return _bytes.decode(path, "utf-8", "surrogateescape")
-    if kind in (pathlib.PosixPath, pathlib.PurePosixPath):
-        return pathlib.PurePath.__str__(path)
-    if kind is os.DirEntry:
-        return path.path
-    return None
+    return _str.__str__(path) if _isinstance(path, _str) else None
 
 
 def _guard(report_fd: int, main: types.FrameType, address: bytes, test_file: str) -> Any:
