@@ -6,6 +6,7 @@ real bubblewrap sandbox with the environment mounted.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -168,6 +169,12 @@ def test_the_jail_imports_from_the_environment_at_a_neutral_path(
         assert result.stdout.splitlines() == [
             "2.0 42", f"{JAIL_PATH}/acme_stats/__init__.py", f"[{JAIL_PATH!r}]"]
         assert str(env.root) not in result.stdout
+        # Nor does the mount table name it: the bind's source is a tree of hard links at a
+        # neutral path (staging.py), where the environment shares /var/tmp's file system.
+        roots = jail.execute("print([line.split()[3] for line in open('/proc/self/mountinfo')])")
+        if os.stat(env.root).st_dev == os.stat("/var/tmp").st_dev:
+            assert str(env.root) not in roots.stdout, roots.stdout
+            assert "/var/tmp/agentcode-packages-" in roots.stdout
         write = jail.execute(f"open('{JAIL_PATH}/acme_stats/x.py', 'w')")
         assert write.error is not None and write.error.name == "OSError"
 

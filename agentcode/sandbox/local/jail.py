@@ -473,9 +473,12 @@ def bwrap_arguments(limits: Limits, fds: Fds, *, uid: int | None,
     args += _python_binds(layout, fds)
     if packages is not None:
         from agentcode.sandbox.local.packages import JAIL_PATH
+        from agentcode.sandbox.local.staging import staged_tree
 
+        # Bound from hard links at a neutral path: the mount table shows a bind's source.
+        source = staged_tree(packages, "packages") or packages
         args += ["--perms", "0755", "--dir", os.path.dirname(JAIL_PATH),
-                 "--ro-bind", packages, JAIL_PATH]
+                 "--ro-bind", source, JAIL_PATH]
     args += ["--chdir", WORKDIR]
     if fds.info is not None:
         args += ["--info-fd", str(fds.info)]

@@ -1,4 +1,4 @@
-"""The Python installation the jail binds, from a path that names nothing of the host.
+"""The Python installation (and the sandbox packages) the jail binds, from neutral paths.
 
 A bind's source shows in the jail's ``/proc/self/mountinfo`` (the "root" column is the source's
 path within its file system), so binding ``/root/.pyenv/versions/3.11.7`` at
@@ -10,7 +10,9 @@ installation, in a temporary directory renamed into place, so processes that sta
 the same time agree; the key changes when the installation's top directories do (a reinstall),
 and trees of an older key are removed after a day. Where no such tree can be made (the
 installation is on another file system, linking is not permitted, the directory is not ours),
-the installation itself is bound and its path shows, as docs/security.md says.
+the installation itself is bound and its path shows, as docs/security.md says. The sandbox
+package environment (`packages.py`: one directory per install, never changed after) is bound
+the same way, from ``/var/tmp/agentcode-packages-UID/KEY``.
 """
 
 from __future__ import annotations
@@ -26,16 +28,16 @@ import time
 STAGE_PARENT = "/var/tmp"
 
 
-def _root() -> str:
-    return os.path.join(STAGE_PARENT, f"agentcode-python-{os.geteuid()}")
+def _root(kind: str) -> str:
+    return os.path.join(STAGE_PARENT, f"agentcode-{kind}-{os.geteuid()}")
 
 
-def _key(base: str, skip: str) -> str:
+def _key(base: str, skip: str | None) -> str:
     """Identifies this installation as it is now: its path, the interpreter's version and the
     inode and change time of its top directories (a reinstall changes them)."""
     parts = [base, sys.version]
-    lib = os.path.dirname(skip)
-    for path in (base, *(os.path.join(base, name) for name in sorted(os.listdir(base))), lib):
+    lib = [os.path.dirname(skip)] if skip else []
+    for path in (base, *(os.path.join(base, name) for name in sorted(os.listdir(base))), *lib):
         with contextlib.suppress(OSError):
             info = os.lstat(path)
             parts.append(f"{path}:{info.st_ino}:{info.st_mtime_ns}")
@@ -52,7 +54,7 @@ def _own_dir(path: str) -> bool:
             and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
 
 
-def _link_tree(base: str, skip: str, target: str) -> None:
+def _link_tree(base: str, skip: str | None, target: str) -> None:
     """Hard links to every file under ``base`` (symlinks copied, ``skip`` left empty)."""
     for root, dirs, files in os.walk(base):
         into = os.path.join(target, os.path.relpath(root, base))
@@ -82,8 +84,15 @@ def _sweep(root: str, keep: str, older_than: float = 86400.0) -> None:
 
 
 def staged_python(base: str, site_packages: str) -> str | None:
-    """A neutral path to bind instead of ``base`` (made now if needed), or None."""
-    root = _root()
+    """A neutral path to bind instead of the installation ``base`` (its ``site_packages`` left
+    empty), made now if needed; None where none can be made."""
+    return staged_tree(base, "python", site_packages)
+
+
+def staged_tree(base: str, kind: str, skip: str | None = None) -> str | None:
+    """A neutral path to bind instead of ``base`` (made now if needed), or None. ``kind``
+    names the tree (``/var/tmp/agentcode-KIND-UID``); ``skip`` is a directory left empty."""
+    root = _root(kind)
     try:
         if os.stat(STAGE_PARENT).st_dev != os.stat(base).st_dev:
             return None  # hard links cannot cross file systems
@@ -91,7 +100,7 @@ def staged_python(base: str, site_packages: str) -> str | None:
             os.mkdir(root, 0o755)
         if not _own_dir(root):
             return None
-        key = _key(base, site_packages)
+        key = _key(base, skip)
         tree = os.path.join(root, key)
         if _own_dir(tree):
             return tree
@@ -99,7 +108,7 @@ def staged_python(base: str, site_packages: str) -> str | None:
         shutil.rmtree(building, ignore_errors=True)
         os.mkdir(building, stat.S_IMODE(os.stat(base).st_mode) | 0o700)
         try:
-            _link_tree(base, site_packages, building)
+            _link_tree(base, skip, building)
             os.rename(building, tree)
         except OSError:
             shutil.rmtree(building, ignore_errors=True)
