@@ -47,16 +47,21 @@ class SandboxBackend:
 
 
 def _local(settings: Settings) -> SandboxSession:
+    from agentcode.sandbox.local import spare
+
+    # A spare jail (serve, mcp, the REPL keep one; `agentcode run` starts one early) is handed
+    # out here; then no jail starts, and no cgroup lock needs warming.
+    jail = spare.take(settings)
+    if jail is not None:
+        return jail
     from agentcode.sandbox.local import cgroup
 
-    # Warm the kernel's cgroup lock while the jail's modules load (a fresh process: `run`).
+    # Warm the kernel's cgroup lock while the jail's modules load (a fresh process).
     primer = cgroup.prime()
     try:
-        from agentcode.sandbox.local import spare
         from agentcode.sandbox.local.session import LocalSandboxSession
 
-        # A front end that keeps a spare jail (serve, mcp, the REPL) hands it out here.
-        return spare.take(settings) or LocalSandboxSession(settings)
+        return LocalSandboxSession(settings)
     finally:
         primer.stop()
 
