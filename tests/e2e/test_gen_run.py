@@ -54,12 +54,16 @@ def test_gen_piped_into_run(prompt: str, check, embedded_model_path: Path, agent
         env=env,
     )
     assert gen.stdout is not None
-    run = subprocess.run(
-        [*cli, "run", "-"], stdin=gen.stdout, capture_output=True, text=True, env=env, timeout=300
-    )
-    gen.stdout.close()
-    gen_err = gen.stderr.read().decode() if gen.stderr else ""
-    gen_status = gen.wait(timeout=300)
+    try:
+        run = subprocess.run([*cli, "run", "-"], stdin=gen.stdout, capture_output=True,
+                             text=True, env=env, timeout=300)
+        gen.stdout.close()
+        gen_err = gen.stderr.read().decode() if gen.stderr else ""
+        gen_status = gen.wait(timeout=300)
+    finally:  # a timed-out run must not leave gen (and its model) running past the test
+        if gen.poll() is None:
+            gen.kill()
+            gen.wait()
     assert run.returncode == 0, (run.stdout, run.stderr, gen_err)
     assert gen_status == 0, gen_err
     assert check(run.stdout), (run.stdout, run.stderr)
