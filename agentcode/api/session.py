@@ -15,7 +15,6 @@ cannot survive a process: the earlier code is shown to the model, not re-run).
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -290,7 +289,7 @@ class Session:
         contents = read_files(files, self.settings.max_input_bytes)
         self.sandbox.write_files(contents)
         for name, data in contents.items():
-            self._inputs[name] = hashlib.sha256(data).hexdigest()
+            self._inputs[name] = _digest(data)
             self._input_data[name] = data
 
     def download(self, out_dir: str | Path, *, overwrite: bool = False) -> list[Path]:
@@ -307,7 +306,7 @@ class Session:
         from agentcode.sandbox.copyout import Budget, OutDir, copy_out
 
         def unchanged(name: str, data: bytes) -> bool:
-            return self._inputs.get(name) == hashlib.sha256(data).hexdigest()
+            return self._inputs.get(name) == _digest(data)
 
         budget = Budget.from_limits(self.settings.limits)
         if isinstance(out_dir, OutDir):
@@ -338,8 +337,7 @@ class Session:
         names: list[str] = []
         for name in self.sandbox.list_files():
             known = self._inputs.get(name)
-            if known is not None and known == hashlib.sha256(
-                    self.sandbox.read_file(name)).hexdigest():
+            if known is not None and known == _digest(self.sandbox.read_file(name)):
                 continue
             names.append(name)
         return names
@@ -358,6 +356,14 @@ class Session:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+def _digest(data: bytes) -> str:
+    """What a file held, to tell later whether the code changed it (hashlib loads OpenSSL, which
+    `run` without files need not pay for)."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
 
 
 def check_env(env: Mapping[str, str]) -> dict[str, str]:
