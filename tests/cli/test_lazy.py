@@ -60,7 +60,7 @@ def test_run_imports_only_what_it_uses() -> None:
         "status = main(['run', '--sandbox', 'unsafe', '--no-history', '-'])\n"
         "heavy = ('agentcode.cli.gen_cmd', 'agentcode.cli.history_cmd', 'agentcode.models', "
         "'agentcode.generation', 'agentcode.cli.serve_cmd', 'strands', 'boto3', 'botocore', "
-        "'httpx', 'pydantic', 'rich', 'typer.rich_utils', 'concurrent.futures')\n"
+        "'httpx', 'pydantic', 'rich', 'typer.rich_utils', 'concurrent.futures', 'hashlib')\n"
         "print(sorted(m for m in sys.modules if m.startswith(heavy)), file=sys.stderr)\n"
         "sys.exit(status)\n"
     )
