@@ -13,10 +13,10 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import respx
 from cli_runner import run_cli
+from openai_stream import sse
 
 BASE = "http://llm.test/v1"
 CSV = "name,city,age\nAnn,Oslo,34\nBob,Rome,27\nCid,Oslo,51\n"
@@ -62,16 +62,6 @@ CASES = [
     ("show the size of report.txt as kilobytes", None, {"report.txt": "all good\n"},
      "import os\nprint(f\"{os.path.getsize('report.txt') / 1024:.3f} KB\")\n"),
 ]
-
-
-def sse(text: str) -> httpx.Response:
-    """A streamed chat completion of ``text``, then the stop and [DONE]."""
-    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m",
-             "choices": [{"index": 0, "delta": {"role": "assistant", "content": text},
-                          "finish_reason": None}]}
-    stop = {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-    body = f"data: {json.dumps(chunk)}\n\ndata: {json.dumps(stop)}\n\ndata: [DONE]\n\n"
-    return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
 
 
 @pytest.fixture

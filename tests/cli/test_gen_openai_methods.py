@@ -19,6 +19,7 @@ import httpx
 import pytest
 import respx
 from cli_runner import run_cli
+from openai_stream import sse
 
 BASE = "http://llm.test/v1"
 CSV = "region,amount\nnorth,3\nsouth,5\nnorth,2.5\n"
@@ -28,16 +29,6 @@ BROKEN = ("import csv, sys\ntotals = {}\nfor row in csv.DictReader(sys.stdin.rea
 FIXED = ("import csv, sys\ntotals = {}\nfor row in csv.DictReader(sys.stdin):\n"
          "    totals[row['region']] = totals.get(row['region'], 0) + float(row['amount'])\n"
          "for region, total in sorted(totals.items()):\n    print(region, total)\n")
-
-
-def sse(text: str) -> httpx.Response:
-    """A streamed chat completion of ``text``, then the stop and [DONE]."""
-    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "coder",
-             "choices": [{"index": 0, "delta": {"role": "assistant", "content": text},
-                          "finish_reason": None}]}
-    stop = {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-    body = f"data: {json.dumps(chunk)}\n\ndata: {json.dumps(stop)}\n\ndata: [DONE]\n\n"
-    return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
+from openai_stream import sse
 
 from agentcode.api.generation import generate
 from agentcode.config import Settings, load_settings
@@ -35,18 +36,6 @@ def settings(**overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def sse(text: str) -> httpx.Response:
-    """A streamed chat completion: ``text`` in a few chunks, then the stop and [DONE]."""
-    pieces = [text[i:i + 7] for i in range(0, len(text), 7)]
-    events = [{"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m",
-               "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece},
-                            "finish_reason": None}]} for piece in pieces]
-    events.append({"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m",
-                   "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-    body = "".join(f"data: {json.dumps(event)}\n\n" for event in events) + "data: [DONE]\n\n"
-    return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
-
-
 def error(status: int, message: str) -> httpx.Response:
     return httpx.Response(status, json={"error": {"message": message, "type": "x"}})
 
@@ -58,7 +47,7 @@ def api() -> Iterator[respx.MockRouter]:
 
 
 def test_streams_a_reply_with_the_key_and_the_model(api: respx.MockRouter) -> None:
-    route = api.post("/chat/completions").mock(return_value=sse(REPLY))
+    route = api.post("/chat/completions").mock(return_value=sse(REPLY, piece=7))
     tokens: list[str] = []
     gen = generate("say hi", model="openai:qwen-coder", settings=settings(openai_api_key="k-1"),
                    on_token=tokens.append, policy=FAST)
@@ -74,7 +63,7 @@ def test_streams_a_reply_with_the_key_and_the_model(api: respx.MockRouter) -> No
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_throttling_and_server_errors_are_retried(api: respx.MockRouter, status: int) -> None:
     route = api.post("/chat/completions").mock(
-        side_effect=[error(status, "busy"), sse(REPLY)]
+        side_effect=[error(status, "busy"), sse(REPLY, piece=7)]
     )
     gen = generate("say hi", model="openai:m", settings=settings(), policy=FAST)
     assert gen.code == "print('hi')\n" and route.call_count == 2
@@ -135,7 +124,7 @@ def test_the_standard_variables_are_honoured(monkeypatch: pytest.MonkeyPatch) ->
     assert (where.base_url, where.base_url_source) == ("http://env.test/v1", "OPENAI_BASE_URL")
     assert (where.api_key, where.api_key_source) == ("env-key", "OPENAI_API_KEY")
     with respx.mock(base_url="http://env.test/v1") as router:
-        route = router.post("/chat/completions").mock(return_value=sse(REPLY))
+        route = router.post("/chat/completions").mock(return_value=sse(REPLY, piece=7))
         generate("x", model="openai:m", settings=Settings(history=False), policy=FAST)
     assert route.calls.last.request.headers["authorization"] == "Bearer env-key"
 
