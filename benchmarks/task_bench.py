@@ -526,6 +526,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="results file, written after every task")
     parser.add_argument("--resume", action="store_true", help="skip tasks already in --json")
     parser.add_argument("--rescore", type=Path, help="re-run and re-check a results file's code")
+    parser.add_argument("--review-baseline", type=Path,
+                        help="score a --review results file's answers without the review")
     parser.add_argument("--report", type=Path, help="print a results file's summary")
     parser.add_argument("--audit", type=Path, nargs="+",
                         help="judge every program of these results files with today's checks")
@@ -588,6 +590,34 @@ def rescore(data: dict[str, Any], settings: Any, *, preflight: bool = False) -> 
             first = batch_result(tasks[row["task"]], row["rounds"][0]["code"], next(runs))
             row["first_round_passed"] = first["passed"]
     data["meta"]["rescored"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# The output review's failure text (generation/review.py): this benchmark reads it to find the
+# round the review rejected; RepairRound keeps no failure kind.
+_REVIEW_NO = "a review of its output says"
+
+
+def review_baseline(data: dict[str, Any], settings: Any) -> list[str]:
+    """For a results file run with ``--review``: score what each generation would have returned
+    without the review (the candidate the review rejected: the rounds before it are the same),
+    as ``without_review_passed`` in each row, and pair it with the answer with the review."""
+    from task_stats import paired
+
+    tasks = {t.name: t for t in load_tasks()}
+    without, with_ = {}, {}
+    for row in data["results"]:
+        if row["task"] not in tasks:
+            continue
+        rejected = next((r for r in row.get("rounds", [])
+                         if _REVIEW_NO in (r.get("error") or "")), None)
+        row["review_said_no"] = rejected is not None
+        row["without_review_passed"] = row["passed"] if rejected is None else \
+            run_answer(tasks[row["task"]], rejected["code"], settings)["passed"]
+        without[row["task"]], with_[row["task"]] = row["without_review_passed"], row["passed"]
+    said_no = [r for r in data["results"] if r.get("review_said_no")]
+    right = sum(bool(r["without_review_passed"]) for r in said_no)
+    return [paired(without, with_).line("without review", "with review"),
+            f"the review said no to {len(said_no)} answers, {right} of them right"]
 
 
 def batch_result(task: Task, code: str, run: dict[str, Any]) -> dict[str, Any]:
@@ -718,6 +748,11 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError, KeyError) as exc:
             print(f"task_bench.py: --compare: {exc}", file=sys.stderr)
             return 2
+        return 0
+    if args.review_baseline:
+        data = json.loads(args.review_baseline.read_text(encoding="utf-8"))
+        print("\n".join(review_baseline(data, settings)))
+        save(args.review_baseline, data)
         return 0
     if args.report or args.rescore:
         path = args.report or args.rescore

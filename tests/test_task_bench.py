@@ -122,6 +122,28 @@ def test_a_program_that_crashes_or_exits_non_zero_fails(tmp_path: Path) -> None:
     assert not exited["passed"] and exited["exit_code"] == 3
 
 
+def test_review_baseline_scores_the_answer_the_review_rejected() -> None:
+    from agentcode.config import load_settings
+
+    task = next(t for t in TASKS if t.name == "log_top_ips")
+    other = next(t for t in TASKS if t.name != task.name)
+    no = "running the code: it ran cleanly, but a review of its output says it does not do the task"
+    data = {"results": [
+        # the review said no to a wrong answer and the repair was right: a gain
+        {"task": task.name, "passed": True, "rounds": [
+            {"code": task.wrong[0]["code"], "error": no}, {"code": task.reference, "error": None}]},
+        # the review said yes (no "no" in its rounds): the same answer either way
+        {"task": other.name, "passed": False, "rounds": [{"code": "", "error": None}]},
+    ]}
+    lines = bench.review_baseline(data, load_settings(history=False))
+    assert data["results"][0]["review_said_no"] and not data["results"][0]["without_review_passed"]
+    assert not data["results"][1]["review_said_no"]
+    assert data["results"][1]["without_review_passed"] is False
+    assert lines[0] == ("without review -> with review: 0 -> 1 of 2, gained 1, lost 0, "
+                        "exact McNemar p = 1")
+    assert lines[1] == "the review said no to 1 answers, 0 of them right"
+
+
 def test_numbers_reads_thousands_separators_and_signs() -> None:
     assert bench.numbers("total: 1,234.50 and -3 (x2)") == [1234.5, -3.0, 2.0]
 
