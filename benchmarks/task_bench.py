@@ -6,6 +6,8 @@
     python benchmarks/task_bench.py --rescore OLD.json --preflight  # with today's pre-flight
     python benchmarks/task_bench.py --report benchmarks/results/tasks-local.json
     python benchmarks/task_bench.py --audit A.json B.json  # today's output checks vs checkers
+    python benchmarks/task_bench.py --split test --modes input --cli "before=..." --cli lib=library
+    python benchmarks/task_bench.py --review-baseline R.json  # a --review run without the review
 
 Each task (format: benchmarks/tasks/README.md) is what a user pipes: a sentence, an input on
 stdin and/or files in the work dir, and a checker of what the program printed and wrote. A task
