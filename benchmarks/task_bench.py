@@ -684,7 +684,13 @@ def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
         "results": [],
     }
     if args.resume and args.json and args.json.exists():
-        data["results"] = json.loads(args.json.read_text(encoding="utf-8"))["results"]
+        earlier = json.loads(args.json.read_text(encoding="utf-8"))
+        data["results"] = earlier["results"]
+        # The rows already there were measured then: keep when, where and on what, beside now.
+        data["meta"]["earlier_runs"] = [
+            *earlier["meta"].get("earlier_runs", []),
+            {key: earlier["meta"].get(key) for key in ("date", "machine", "commit", "note")},
+        ]
     done = {(r["task"], r["mode"]) for r in data["results"]}
     tasks = load_tasks(only=args.only, split=args.split)
     if args.sample is not None:  # in name order, so --resume continues the same sample

@@ -258,3 +258,29 @@ def test_review_turns_the_output_review_on_in_both_ways_of_asking() -> None:
     asked = bench.ask_cli(task, "input", ["echo"], review=True)["code"]
     assert "gen --checks output-review --stdin " in asked
     assert "--checks" not in bench.ask_cli(task, "plain", ["echo"], review=True)["code"]
+
+
+def test_cli_asks_through_a_command_line_and_resume_keeps_the_earlier_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A "version" of agentcode that answers every gen with one program: the CLI path and the
+    # scoring are real; --resume adds tasks and says when the earlier rows were measured.
+    answer = "sh -c 'echo \"print(42)\"' sh"
+    results = tmp_path / "r.json"
+    first = ["--split", "dev", "--only", "log_top_ips", "--modes", "plain,input",
+             "--cli", f"fixed={answer}", "--json", str(results), "--note", "first"]
+    assert bench.main(first) == 0
+    data = json.loads(results.read_text())
+    assert [(r["task"], r["mode"], r["code"], r["passed"]) for r in data["results"]] == [
+        ("log_top_ips", "plain@fixed", 'print(42)', False),
+        ("log_top_ips", "input@fixed", 'print(42)', False)]
+    assert data["results"][0]["gen_exit"] == 0 and data["meta"]["cli"] == {"fixed": answer}
+    second = [*first[:3], "log_top_ips,csv_oldest_person", *first[4:-1], "second", "--resume",
+              "--asks", "plain@fixed"]
+    assert bench.main(second) == 0
+    data = json.loads(results.read_text())
+    assert [(r["task"], r["mode"]) for r in data["results"]] == [
+        ("log_top_ips", "plain@fixed"), ("log_top_ips", "input@fixed"),
+        ("csv_oldest_person", "plain@fixed")]
+    assert [run["note"] for run in data["meta"]["earlier_runs"]] == ["first"]
+    assert data["meta"]["note"] == "second"
+    capsys.readouterr()
