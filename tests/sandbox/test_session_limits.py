@@ -246,7 +246,7 @@ def test_a_frozen_jail_dies_with_its_killed_owner() -> None:
                     reason="no cgroup freezer on this host: the SIGSTOP fallback is tested by "
                            "test_threads_left_behind_do_not_run_between_executions")
 def test_the_freezer_thread_freezes_the_jail_after_its_result() -> None:
-    """execute returns before the freeze (supervisor._Freezer); the jail is frozen soon after,
+    """execute returns before the freeze (supervisor._FREEZER); the jail is frozen soon after,
     and the next execution thaws it."""
     from pathlib import Path
 

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from agentcode.errors import SandboxError, SandboxUnavailableError
 from agentcode.sandbox.local import freeze
@@ -93,35 +93,27 @@ class Outcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class _Spawner:
-    """One thread, alive as long as the process, that starts every worker.
+_Job = TypeVar("_Job")
 
-    bwrap's ``--die-with-parent`` (PR_SET_PDEATHSIG) fires when the *thread* that forked it
-    exits, not the process: a session started on a pooled thread (anyio.to_thread, a
-    ThreadPoolExecutor, a server's request thread) lost its jail, and its variables, as soon as
-    that thread was retired. Forking from this daemon thread ties the jail to the process.
-    (A plain Event per job, not concurrent.futures: that import costs `agentcode run` ~10 ms.)
-    """
 
-    def __init__(self) -> None:
+class _DaemonQueue(Generic[_Job]):
+    """One daemon thread, started on first use and alive as long as the process, that hands each
+    job to ``handle`` in order (a list and a Condition, not concurrent.futures or queue: those
+    imports cost `agentcode run` ~10 ms)."""
+
+    def __init__(self, name: str, handle: Callable[[_Job], None]) -> None:
+        self._name, self._handle = name, handle
         self._wake = threading.Condition()
-        self._jobs: list[_SpawnJob] = []
+        self._jobs: list[_Job] = []
         self._thread: threading.Thread | None = None
 
-    def run(self, start: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
-        job = _SpawnJob(start)
+    def submit(self, job: _Job) -> None:
         with self._wake:
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="agentcode-spawner",
-                                                daemon=True)
+                self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
                 self._thread.start()
             self._jobs.append(job)
             self._wake.notify()
-        job.done.wait()
-        if job.error is not None:
-            raise job.error
-        assert job.proc is not None
-        return job.proc
 
     def _loop(self) -> None:
         while True:
@@ -129,12 +121,7 @@ class _Spawner:
                 while not self._jobs:
                     self._wake.wait()
                 job = self._jobs.pop(0)
-            try:
-                job.proc = job.start()
-            except BaseException as exc:  # raised again on the caller's thread
-                job.error = exc
-            finally:
-                job.done.set()
+            self._handle(job)
 
 
 @dataclass
@@ -145,12 +132,32 @@ class _SpawnJob:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-_SPAWNER = _Spawner()
+def _spawn_job(job: _SpawnJob) -> None:
+    try:
+        job.proc = job.start()
+    except BaseException as exc:  # raised again on the caller's thread
+        job.error = exc
+    finally:
+        job.done.set()
+
+
+# The thread that starts every worker. bwrap's ``--die-with-parent`` (PR_SET_PDEATHSIG) fires
+# when the *thread* that forked it exits, not the process: a session started on a pooled thread
+# (anyio.to_thread, a ThreadPoolExecutor, a server's request thread) lost its jail, and its
+# variables, as soon as that thread was retired. Forking from this daemon thread ties the jail
+# to the process.
+_SPAWNER: _DaemonQueue[_SpawnJob] = _DaemonQueue("agentcode-spawner", _spawn_job)
 
 
 def _spawn(command: list[str], **options: Any) -> subprocess.Popen[bytes]:
     """``subprocess.Popen`` from the spawner thread (see `_Spawner`)."""
-    return _SPAWNER.run(lambda: subprocess.Popen(command, **options))
+    job = _SpawnJob(lambda: subprocess.Popen(command, **options))
+    _SPAWNER.submit(job)
+    job.done.wait()
+    if job.error is not None:
+        raise job.error
+    assert job.proc is not None
+    return job.proc
 
 
 class WorkerProcess:
@@ -498,36 +505,15 @@ class WorkerProcess:
                 pipe.close()
 
 
-class _Freezer:
-    """One daemon thread that freezes jails whose execution has just returned (`_freeze_soon`):
-    the caller has its result without waiting for the freeze, and the next execution need
-    not thaw a jail it comes back to at once."""
-
-    def __init__(self) -> None:
-        self._wake = threading.Condition()
-        self._jobs: list[WorkerProcess] = []
-        self._thread: threading.Thread | None = None
-
-    def submit(self, worker: WorkerProcess) -> None:
-        with self._wake:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="agentcode-freezer",
-                                                daemon=True)
-                self._thread.start()
-            self._jobs.append(worker)
-            self._wake.notify()
-
-    def _loop(self) -> None:
-        while True:
-            with self._wake:
-                while not self._jobs:
-                    self._wake.wait()
-                worker = self._jobs.pop(0)
-            with contextlib.suppress(Exception):  # a jail gone meanwhile: nothing to freeze
-                worker.freeze_now()
+def _freeze_job(worker: WorkerProcess) -> None:
+    with contextlib.suppress(Exception):  # a jail gone meanwhile: nothing to freeze
+        worker.freeze_now()
 
 
-_FREEZER = _Freezer()
+# Freezes jails whose execution has just returned (`_freeze_soon`): the caller has its result
+# without waiting for the freeze, and the next execution need not thaw a jail it comes back to
+# at once.
+_FREEZER: _DaemonQueue[WorkerProcess] = _DaemonQueue("agentcode-freezer", _freeze_job)
 
 
 def _is_ready(line: bytes) -> bool:
