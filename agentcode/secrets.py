@@ -117,9 +117,28 @@ def secret_names(environ: Mapping[str, str] | None = None) -> list[str]:
 
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
     """The values of the secret variables set in ``environ``, longest first."""
+    global _cached_values
+    key = _environ_key() if environ is None else None
+    cached = _cached_values
+    if key is not None and cached is not None and cached[0] == key:
+        return list(cached[1])
     env = os.environ if environ is None else environ
     values = {env[name] for name in secret_names(env) if len(env[name]) >= _MIN_VALUE_LENGTH}
-    return sorted(values, key=len, reverse=True)
+    found = sorted(values, key=len, reverse=True)
+    if key is not None:
+        _cached_values = (key, tuple(found))
+    return found
+
+
+# Reading os.environ decodes every variable (~50 us), once per history entry: the answer is kept
+# for as long as the raw environment is equal, compared whole, so a variable set or changed later
+# is seen by the next call.
+_cached_values: tuple[tuple[tuple[object, object], ...], tuple[str, ...]] | None = None
+
+
+def _environ_key() -> tuple[tuple[object, object], ...] | None:
+    data = getattr(os.environ, "_data", None)  # the raw mapping os.environ decodes on access
+    return tuple(data.items()) if isinstance(data, dict) else None
 
 
 def redact(text: str, *, known: Iterable[str] = ()) -> str:

@@ -87,6 +87,23 @@ def test_secret_values_of_the_environment() -> None:
     )
 
 
+def test_secret_values_follow_the_process_environment_as_it_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MY_SERVICE_API_KEY", raising=False)
+    before = secrets.secret_values()
+    assert "first-value-of-the-key" not in before
+    monkeypatch.setenv("MY_SERVICE_API_KEY", "first-value-of-the-key")
+    assert "first-value-of-the-key" in secrets.secret_values()
+    secrets.secret_values().clear()  # a caller's copy: the next call still knows the value
+    assert "first-value-of-the-key" in secrets.secret_values()
+    monkeypatch.setenv("MY_SERVICE_API_KEY", "second-value-of-the-key")  # same names, new value
+    assert "second-value-of-the-key" in secrets.secret_values()
+    assert "first-value-of-the-key" not in secrets.secret_values()
+    monkeypatch.delenv("MY_SERVICE_API_KEY")
+    assert secrets.secret_values() == before
+
+
 def test_the_history_never_keeps_what_a_secret_variable_holds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

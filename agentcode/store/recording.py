@@ -11,12 +11,11 @@ import contextlib
 import queue
 import sys
 import threading
-import weakref
 from collections.abc import Callable
 from typing import TypeVar
 
 from agentcode.config import Settings
-from agentcode.store.sqlite import HistoryStore, add_read_hook, open_store
+from agentcode.store.sqlite import HistoryStore, add_read_hook, open_store, resolve_path
 from agentcode.types import Execution, Generation
 
 T = TypeVar("T")
@@ -32,10 +31,11 @@ class HistoryWriter:
     raises; the connection is dropped then and opened afresh by the next write. Safe to share
     between threads (a server's requests on one Session).
 
-    ``background=True`` (a `Session`'s writer) hands each entry to one writer thread, so a run
-    does not wait for SQLite: `flush` waits for what is queued, and `close`, reading the store in
-    this process (`agentcode.store.open_store`) and interpreter exit all flush first. The entry
-    ids are then not known to the caller (None).
+    ``background=True`` (a `Session`'s writer) only queues each entry: the database file's one
+    writer thread in this process (`_FileWriter`, shared by every Session writing to it) writes
+    them, many per transaction. `flush` waits for what is queued, and `close`, reading the store
+    in this process (`agentcode.store.open_store`) and interpreter exit all flush first. The
+    entry ids are then not known to the caller (None).
     """
 
     def __init__(self, settings: Settings | None, *, session_id: str | None = None,
@@ -46,8 +46,7 @@ class HistoryWriter:
         self.background = background
         self._store: HistoryStore | None = None
         self._lock = threading.Lock()
-        self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._file: _FileWriter | None = None
 
     @property
     def enabled(self) -> bool:
@@ -58,24 +57,21 @@ class HistoryWriter:
         if not self.enabled:
             return None
         if self.background:
-            self._start()
-            self._queue.put(fn)
+            file = self._file
+            if file is None:
+                file = self._file = _FileWriter.join(self.path, self.settings)
+            file.put(fn)
             return None
-        results = self._write_now([fn])
-        return results[0] if results else None
-
-    def _write_now(self, batch: list[Callable[[HistoryStore], T]]) -> list[T]:
-        """Run ``batch`` in one transaction (one commit however many entries); [] if broken."""
         with self._lock:
             try:
                 if self._store is None:
                     self._store = open_store(self.path, self.settings)
                 with self._store.transaction():
-                    return [fn(self._store) for fn in batch]
+                    return fn(self._store)
             except Exception as exc:  # noqa: BLE001 - history is a convenience; the result matters
                 self._close_quietly()
                 _warn_once(exc)
-                return []
+                return None
 
     def generation(self, gen: Generation) -> int | None:
         """Record a generation; return its entry id, or ``None`` if it was not saved (or queued)."""
@@ -91,58 +87,128 @@ class HistoryWriter:
             code, execution, session_id=session_id, prompt=prompt, timed_out=timed_out))
 
     def flush(self) -> None:
-        """Wait until every queued entry is written (no-op from the writer thread itself)."""
-        thread = self._thread
-        if thread is None or not thread.is_alive() or thread is threading.current_thread():
-            return
-        done = threading.Event()
-        self._queue.put(done)
-        done.wait()
+        """Wait until every queued entry is written (no-op from a writer thread itself)."""
+        if self._file is not None:
+            self._file.flush()
 
     def close(self) -> None:
-        """Write what is queued, stop the writer thread and close the connection."""
-        thread = self._thread
-        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
-            self._queue.put(None)
-            thread.join()
-        self._thread = None
-        _live_writers.discard(self)
+        """Write what is queued and close the connection (the file's writer thread stops when
+        its last writer closes)."""
+        file, self._file = self._file, None
+        if file is not None:
+            file.leave()
         with self._lock:
             self._close_quietly()
 
-    def _start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        with _start_lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._drain, daemon=True,
-                                                name=_WRITER_THREAD)
-                self._thread.start()
-                _live_writers.add(self)
+    def _close_quietly(self) -> None:
+        store, self._store = self._store, None
+        if store is not None:
+            with contextlib.suppress(Exception):  # closing a broken connection cannot help
+                store.close()
 
-    def _drain(self) -> None:
-        """Write what is queued, as many entries per transaction as have piled up meanwhile."""
+
+class _FileWriter:
+    """The one thread and connection that write a database file's queued entries in this
+    process, for as long as a background `HistoryWriter` uses it.
+
+    After the first entry of a batch it waits up to `_BATCH_SECONDS` for more (unless a flush,
+    a close or the exit hurries it), then writes them all in one transaction: a busy Session or
+    server pays one commit per batch, not per run, and the caller only pays the enqueue.
+    """
+
+    def __init__(self, path: str | None, settings: Settings | None) -> None:
+        self.path, self.settings = path, settings
+        self.users = 0
+        self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._hurry = threading.Event()
+        self._store: HistoryStore | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True, name=_WRITER_THREAD)
+        self._thread.start()
+
+    @classmethod
+    def join(cls, path: str | None, settings: Settings | None) -> _FileWriter:
+        key = str(resolve_path(path, settings))
+        with _files_lock:
+            file = _files.get(key)
+            if file is None:
+                file = _files[key] = cls(path, settings)
+            file.users += 1
+            return file
+
+    def leave(self) -> None:
+        with _files_lock:
+            self.users -= 1
+            last = self.users == 0
+            if last:
+                for key, file in list(_files.items()):
+                    if file is self:
+                        del _files[key]
+        if last:
+            self._queue.put(None)
+            self._hurry.set()
+            if self._thread is not threading.current_thread():
+                self._thread.join()
+        else:
+            self.flush()
+
+    def put(self, job: Callable[[HistoryStore], object]) -> None:
+        self._queue.put(job)
+
+    def flush(self) -> None:
+        thread = self._thread
+        if not thread.is_alive() or thread is threading.current_thread():
+            return
+        done = threading.Event()
+        self._queue.put(done)
+        self._hurry.set()
+        done.wait()
+
+    def _run(self) -> None:
         while True:
-            batch: list[Callable[[HistoryStore], object]] = []
-            job = self._queue.get()
+            job: _Job = self._queue.get()
+            if callable(job):
+                self._hurry.wait(_BATCH_SECONDS)  # let the next entries pile up
+            self._hurry.clear()  # whoever set it has queued its item already: drained below
+            rows: list[Callable[[HistoryStore], object]] = []
+            waiting: list[threading.Event] = []
+            stop = False
             while True:
-                if job is None or isinstance(job, threading.Event):
-                    break
-                batch.append(job)
-                if len(batch) >= _MAX_BATCH:
-                    job = _NOTHING
+                if job is None:
+                    stop = True
+                elif isinstance(job, threading.Event):
+                    waiting.append(job)
+                else:
+                    rows.append(job)
+                if len(rows) >= _MAX_BATCH:
                     break
                 try:
                     job = self._queue.get_nowait()
                 except queue.Empty:
-                    job = _NOTHING
                     break
-            if batch:
-                self._write_now(batch)
-            if job is None:
+            if rows:
+                self._write(rows)
+            for done in waiting:
+                done.set()
+            if stop:
+                self._close_quietly()
                 return
-            if isinstance(job, threading.Event) and job is not _NOTHING:
-                job.set()
+
+    def _write(self, rows: list[Callable[[HistoryStore], object]]) -> None:
+        """One transaction; a row that fails is left out (savepoint), not the batch with it."""
+        try:
+            if self._store is None:
+                self._store = open_store(self.path, self.settings)
+            store = self._store
+            with store.transaction():
+                for fn in rows:
+                    try:
+                        with store.savepoint():
+                            fn(store)
+                    except Exception as exc:  # noqa: BLE001 - one bad entry, not the others
+                        _warn_once(exc)
+        except Exception as exc:  # noqa: BLE001 - history is a convenience; the result matters
+            self._close_quietly()
+            _warn_once(exc)
 
     def _close_quietly(self) -> None:
         store, self._store = self._store, None
@@ -152,13 +218,13 @@ class HistoryWriter:
 
 
 _WRITER_THREAD = "agentcode-history-writer"
-_MAX_BATCH = 200
+_MAX_BATCH = 500
+_BATCH_SECONDS = 0.05
 # A writer thread's queue holds entries to write, an Event to set once everything before it is
 # written (flush), or None (stop).
 _Job = Callable[[HistoryStore], object] | threading.Event | None
-_NOTHING = threading.Event()  # "no control item came with this batch"
-_start_lock = threading.Lock()
-_live_writers: weakref.WeakSet[HistoryWriter] = weakref.WeakSet()
+_files_lock = threading.Lock()
+_files: dict[str, _FileWriter] = {}
 
 
 def flush_all() -> None:
@@ -169,8 +235,10 @@ def flush_all() -> None:
     """
     if threading.current_thread().name == _WRITER_THREAD:
         return
-    for writer in list(_live_writers):
-        writer.flush()
+    with _files_lock:
+        files = list(_files.values())
+    for file in files:
+        file.flush()
 
 
 atexit.register(flush_all)

@@ -156,6 +156,18 @@ class HistoryStore:
             raise
         self._conn.execute("COMMIT")
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside a transaction: undo only what this block wrote if it raises."""
+        self._conn.execute("SAVEPOINT entry")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK TO entry")
+            self._conn.execute("RELEASE entry")
+            raise
+        self._conn.execute("RELEASE entry")
+
     # -- writing -----------------------------------------------------------------------------
 
     def record_generation(self, gen: Generation, *, session_id: str | None = None) -> int:

@@ -240,3 +240,78 @@ def test_queued_entries_are_written_when_the_process_exits(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     with open_store(db) as store:
         assert sorted(e.code or "" for e in store.list()) == ["print(1)", "print(2)"]
+
+
+def test_history_is_complete_after_many_runs_and_after_close(tmp_path: Path) -> None:
+    from agentcode.api.session import Session
+
+    settings = Settings(db=str(tmp_path / "h.db"), sandbox="unsafe")
+    runs = 700  # more than one writer batch holds
+    with Session(settings=settings) as first, Session(settings=settings) as second:
+        first.execute("x = 0")
+        for i in range(runs):
+            first.execute("x += 1")
+            if i % 100 == 0:
+                second.execute(f"y = {i}")
+        first_id, second_id = first.id, second.id
+    with open_store(settings=settings) as store:
+        assert len(store.conversation(first_id)) == runs + 1
+        assert [e.code for e in store.conversation(second_id)] == [
+            f"y = {i}" for i in range(0, runs, 100)]
+
+
+def test_a_read_right_after_a_run_sees_it(tmp_path: Path) -> None:
+    from agentcode.api.session import Session
+
+    settings = Settings(db=str(tmp_path / "h.db"), sandbox="unsafe")
+    with Session(settings=settings) as session:
+        for i in range(3):
+            session.execute(f"print({i})")
+            # Another connection in this process, opened at once: the queued entry is there.
+            with open_store(settings=settings) as store:
+                assert [e.code for e in store.list(limit=None)][0] == f"print({i})"
+            assert [e.stdout for e in session.entries()][-1] == f"{i}\n"
+
+
+def test_sessions_on_one_file_share_one_writer_thread(tmp_path: Path) -> None:
+    import threading
+
+    from agentcode.store import HistoryWriter
+
+    def writer_threads() -> int:
+        return sum(t.name == "agentcode-history-writer" for t in threading.enumerate())
+
+    before = writer_threads()
+    settings = Settings(db=str(tmp_path / "h.db"))
+    writers = [HistoryWriter(settings, session_id=f"S{i}", background=True) for i in range(5)]
+    for writer in writers:
+        writer.execution("x = 1", Execution())
+    assert writer_threads() == before + 1
+    writers[0].close()  # the others still write through it
+    writers[1].execution("x = 2", Execution())
+    for writer in writers[1:]:
+        writer.close()
+    assert writer_threads() == before
+    with open_store(settings=settings) as store:
+        assert [len(store.conversation(f"S{i}")) for i in range(5)] == [1, 2, 1, 1, 1]
+
+
+def test_an_entry_that_fails_costs_no_other_entry_of_its_batch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agentcode.store import HistoryWriter
+
+    settings = Settings(db=str(tmp_path / "h.db"))
+    writer = HistoryWriter(settings, session_id="S", background=True)
+    writer.execution("before", Execution())
+
+    def broken(store: object) -> None:
+        store.record_execution("half-written", Execution(), session_id="S")  # type: ignore
+        raise RuntimeError("the entry could not be made")
+
+    writer.write(broken)
+    writer.execution("after", Execution())
+    writer.close()
+    with open_store(settings=settings) as store:
+        assert [e.code for e in store.conversation("S")] == ["before", "after"]
+    assert capsys.readouterr().err.count(WARNING) == 1
