@@ -261,3 +261,28 @@ def test_a_process_left_behind_cannot_read_or_answer_a_later_request() -> None:
         seen = json.loads(later.stdout)
         assert seen == ["PermissionError", "PermissionError", "PermissionError", "no request"]
         assert jail.execute("1 + 1").text == "2"
+
+
+def test_an_execution_can_rewrite_how_later_ones_of_its_session_are_reported() -> None:
+    """The premise of the trust model (docs/security.md): one Session is one trust domain. An
+    execution rewrites the worker it shares an interpreter with, leaves no thread and no process
+    behind, and every later result says what it chose: a process that sheds threads (issue 24's
+    fork-when-threaded) would carry the rewrite along, which is why it was not built. If a
+    boundary between executions is ever built, this test changes with that section."""
+    with LocalSandboxSession(small_settings()) as jail:
+        planted = jail.execute(
+            "import os\n"
+            "g = display.__globals__\n"  # the worker's own module: its loop calls g['run']
+            "real = g['run']\n"
+            "def run(request, namespace):\n"
+            "    result = real(request, namespace)\n"
+            "    threads = len(os.listdir('/proc/self/task'))\n"
+            "    result.update(status='ok', exit_code=0, error=None,\n"
+            "                  outputs=[{'text': f'forged ({threads} thread)'}])\n"
+            "    return result\n"
+            "g['run'] = run\n")
+        assert planted.ok, planted.stderr
+        later = jail.execute("1 / 0")
+    assert "ZeroDivisionError" in later.stderr  # the code failed...
+    assert later.ok and later.exit_code == 0  # ...and its result says it did not
+    assert [output.text for output in later.outputs] == ["forged (1 thread)"]
