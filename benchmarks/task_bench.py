@@ -8,6 +8,7 @@
     python benchmarks/task_bench.py --audit A.json B.json  # today's output checks vs checkers
     python benchmarks/task_bench.py --split test --modes input --cli "before=..." --cli lib=library
     python benchmarks/task_bench.py --review-baseline R.json  # a --review run without the review
+    python benchmarks/task_bench.py --agreement-curve R.json  # an --agreement N run, 1..N votes
 
 Each task (format: benchmarks/tasks/README.md) is what a user pipes: a sentence, an input on
 stdin and/or files in the work dir, and a checker of what the program printed and wrote. A task
@@ -292,11 +293,14 @@ def ask(
         elif max_repairs is not None:
             options["max_repairs"] = max_repairs
     started = time.perf_counter()
+    done_at: list[float] = []  # seconds from the start to each round's verdict
     conversation = Session(settings=settings, model=model)
     conversation.stateful = False
     try:
         with conversation:
             if "verify" in options:
+                options["on_round"] = lambda _round, _index: done_at.append(
+                    time.perf_counter() - started)
                 options["show_variables"] = "variables" not in without
                 options["agreement"] = agreement
                 # Words applied to the configured checks (AGENTCODE_CHECKS too).
@@ -311,6 +315,9 @@ def ask(
                 "rounds": []}
     rounds = [{"code": r.code, "passed": r.passed, "kind": r.kind, "stage": r.stage,
                "error": (r.error or "")[:300] or None} for r in generation.rounds]
+    if len(done_at) == len(rounds):
+        for entry, at in zip(rounds, done_at, strict=True):
+            entry["at"] = round(at, 2)
     return {"code": generation.code, "seconds": time.perf_counter() - started,
             "model": generation.model_id, "rounds": rounds,
             "attempts": [{"model": a.model, "error": a.error, "ms": round(a.duration_ms)}
@@ -548,6 +555,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"methods to turn off, comma-separated: {', '.join(METHODS)}")
     parser.add_argument("--agreement", type=int, default=1,
                         help="candidates in all when one passes on known input (1: off)")
+    parser.add_argument("--shuffle", action="store_true",
+                        help="ask the tasks in a random order (--seed), so a run stopped early "
+                             "has measured a random subset, not the first names")
+    parser.add_argument("--agreement-curve", type=Path, metavar="FILE",
+                        help="score an --agreement N run as if it had stopped after 1..N "
+                             "candidates (re-running the voters on the task's input)")
     parser.add_argument("--review", action="store_true",
                         help="turn on the output review (output-review, off by default): the "
                         "model looks once at the first clean run's output")
@@ -620,6 +633,66 @@ def review_baseline(data: dict[str, Any], settings: Any) -> list[str]:
     right = sum(bool(r["without_review_passed"]) for r in said_no)
     return [paired(without, with_).line("without review", "with review"),
             f"the review said no to {len(said_no)} answers, {right} of them right"]
+
+
+def agreement_curve(data: dict[str, Any], settings: Any) -> list[str]:
+    """For a results file run with ``--agreement N``: what each generation would have returned,
+    and when, had it voted among 1, 2, ..., N candidates (the first that passed plus the first
+    k - 1 votes: the votes are drawn in a fixed seed order, so a smaller N draws the same
+    ones). The voters are run again on the task's input and grouped by output as
+    `generation.agreement` groups them; each choice is scored by the checker. Stored as
+    ``agreement_curve`` in the file; the lines pair every N with N = 1 (the first clean
+    candidate, what the CLI returns today)."""
+    from task_batch import run_programs
+
+    from agentcode.generation.agreement import Ballot, choose, output_key
+
+    tasks = {t.name: t for t in load_tasks()}
+    rows = [r for r in data["results"] if r["task"] in tasks and r.get("rounds")]
+    most = int(data["meta"].get("agreement") or 1)
+    plans: list[tuple[dict[str, Any], list[int]]] = []
+    jobs: list[tuple[Task, str]] = []
+    for row in rows:
+        rounds = row["rounds"]
+        first = next((i for i, r in enumerate(rounds) if r["passed"]), None)
+        votes = [i for i, r in enumerate(rounds) if r["kind"] == "vote"]
+        voters = [] if first is None else [first, *votes]
+        plans.append((row, voters))
+        jobs += [(tasks[row["task"]], rounds[i]["code"]) for i in voters]
+    runs = iter(run_programs(jobs, settings, timeout=RUN_TIMEOUT)) if jobs else iter(())
+    by_n: dict[int, dict[str, bool]] = {n: {} for n in range(1, most + 1)}
+    seconds: dict[int, list[float]] = {n: [] for n in range(1, most + 1)}
+    for row, voters in plans:
+        task = tasks[row["task"]]
+        results = [next(runs) for _ in voters]
+        ballots = [Ballot(row["rounds"][i]["passed"],
+                          output_key(run["stdout"], {k: v.encode("utf-8")
+                                                     for k, v in run["files"].items()}))
+                   for i, run in zip(voters, results, strict=True)]
+        curve = []
+        for n in range(1, most + 1):
+            if not voters:  # nothing passed, so nothing was voted on: the answer as returned
+                passed, at = bool(row["passed"]), float(row["seconds"])
+            else:
+                shown = ballots[:n]
+                pick = choose(shown)
+                index = 0 if pick is None else pick
+                passed = batch_result(task, row["rounds"][voters[index]]["code"],
+                                      results[index])["passed"]
+                last = row["rounds"][voters[min(n, len(voters)) - 1]]
+                at = float(last.get("at", row["seconds"])) if n < len(voters) \
+                    else float(row["seconds"])
+            by_n[n][row["task"]] = passed
+            seconds[n].append(at)
+            curve.append({"n": n, "passed": passed, "seconds": round(at, 2)})
+        row["agreement_curve"] = curve
+    lines = []
+    for n in range(1, most + 1):
+        median = statistics.median(seconds[n]) if seconds[n] else 0.0
+        lines.append(f"{n} candidate(s): {sum(by_n[n].values())} of {len(by_n[n])} passed, "
+                     f"median {median:.1f} s; " + paired(by_n[1], by_n[n]).line("1", str(n)))
+    data["meta"]["agreement_curve"] = lines
+    return lines
 
 
 def batch_result(task: Task, code: str, run: dict[str, Any]) -> dict[str, Any]:
@@ -697,6 +770,8 @@ def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
         count = min(args.sample, len(tasks))
         drawn = set(random.Random(args.seed).sample(range(len(tasks)), count))
         tasks = [t for i, t in enumerate(tasks) if i in drawn]
+    if args.shuffle:  # the same order again for --resume
+        random.Random(args.seed).shuffle(tasks)
     data["meta"]["tasks"] = [t.name for t in tasks]
     import shlex
 
@@ -756,6 +831,11 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError, KeyError) as exc:
             print(f"task_bench.py: --compare: {exc}", file=sys.stderr)
             return 2
+        return 0
+    if args.agreement_curve:
+        data = json.loads(args.agreement_curve.read_text(encoding="utf-8"))
+        print("\n".join(agreement_curve(data, settings)))
+        save(args.agreement_curve, data)
         return 0
     if args.review_baseline:
         data = json.loads(args.review_baseline.read_text(encoding="utf-8"))
