@@ -637,12 +637,12 @@ def review_baseline(data: dict[str, Any], settings: Any) -> list[str]:
 
 def agreement_curve(data: dict[str, Any], settings: Any) -> list[str]:
     """For a results file run with ``--agreement N``: what each generation would have returned,
-    and when, had it voted among 1, 2, ..., N candidates (the first that passed plus the first
-    k - 1 votes: the votes are drawn in a fixed seed order, so a smaller N draws the same
-    ones). The voters are run again on the task's input and grouped by output as
-    `generation.agreement` groups them; each choice is scored by the checker. Stored as
-    ``agreement_curve`` in the file; the lines pair every N with N = 1 (the first clean
-    candidate, what the CLI returns today)."""
+    and when, had it voted among 1, 2, ..., N candidates: the first that passed plus the first
+    k - 1 votes (drawn in a fixed seed order, so a smaller N draws the same ones; they are drawn
+    together, so their time is split equally among them). The voters are run again on the
+    task's input and grouped by output as `generation.agreement` groups them; each choice is
+    scored by the checker. Stored as ``agreement_curve`` in the file; the lines pair every N
+    with N = 1 (the first clean candidate, what the CLI returns today)."""
     from task_batch import run_programs
 
     from agentcode.generation.agreement import Ballot, choose, output_key
@@ -679,9 +679,12 @@ def agreement_curve(data: dict[str, Any], settings: Any) -> list[str]:
                 index = 0 if pick is None else pick
                 passed = batch_result(task, row["rounds"][voters[index]]["code"],
                                       results[index])["passed"]
-                last = row["rounds"][voters[min(n, len(voters)) - 1]]
-                at = float(last.get("at", row["seconds"])) if n < len(voters) \
-                    else float(row["seconds"])
+                # The votes are drawn together, then judged: their share of the time is
+                # split equally (each is one sampled reply to the same request).
+                start = float(row["rounds"][voters[0]].get("at", row["seconds"]))
+                at = float(row["seconds"]) if len(voters) == 1 else \
+                    start + (float(row["seconds"]) - start) * (min(n, len(voters)) - 1) \
+                    / (len(voters) - 1)
             by_n[n][row["task"]] = passed
             seconds[n].append(at)
             curve.append({"n": n, "passed": passed, "seconds": round(at, 2)})
