@@ -144,6 +144,36 @@ def test_review_baseline_scores_the_answer_the_review_rejected() -> None:
     assert lines[1] == "the review said no to 1 answers, 0 of them right"
 
 
+def test_agreement_curve_scores_each_number_of_candidates_by_the_largest_group() -> None:
+    from agentcode.config import load_settings
+
+    task = next(t for t in TASKS if t.name == "log_top_ips")
+    wrong, right = task.wrong[0]["code"], task.reference
+    rounds = [
+        {"code": "raise SystemExit(2)", "passed": False, "kind": "first", "at": 1.0},
+        {"code": wrong, "passed": True, "kind": "repair", "at": 3.0},  # the first clean run
+        {"code": right, "passed": True, "kind": "vote", "at": 9.0},
+        {"code": wrong, "passed": True, "kind": "vote", "at": 9.0},
+        {"code": right, "passed": True, "kind": "vote", "at": 9.0},
+        {"code": right, "passed": True, "kind": "vote", "at": 9.0},
+    ]
+    data = {"meta": {"agreement": 5}, "results": [
+        {"task": task.name, "passed": True, "seconds": 11.0, "rounds": rounds},
+        # nothing ran cleanly: no vote, the answer as returned for every number
+        {"task": "csv_filter_rows", "passed": False, "seconds": 7.0,
+         "rounds": [{"code": "1/0", "passed": False, "kind": "first", "at": 7.0}]},
+    ]}
+    lines = bench.agreement_curve(data, load_settings(history=False))
+    curve = data["results"][0]["agreement_curve"]
+    # voters: wrong (the first clean run), right, wrong, right, right. 1: wrong; 2: a tie, the
+    # earliest group wins; 3: wrong 2 to 1; 4: 2 to 2, a tie again; 5: right 3 to 2
+    assert [c["passed"] for c in curve] == [False, False, False, False, True]
+    assert [c["seconds"] for c in curve] == [3.0, 5.0, 7.0, 9.0, 11.0]
+    assert [c["passed"] for c in data["results"][1]["agreement_curve"]] == [False] * 5
+    assert lines[4].endswith("1 -> 5: 0 -> 1 of 2, gained 1, lost 0, exact McNemar p = 1")
+    assert lines[0].startswith("1 candidate(s): 0 of 2 passed, median 5.0 s")
+
+
 def test_numbers_reads_thousands_separators_and_signs() -> None:
     assert bench.numbers("total: 1,234.50 and -3 (x2)") == [1234.5, -3.0, 2.0]
 
