@@ -30,6 +30,7 @@ from agentcode.errors import AgentcodeError, SandboxError
 from agentcode.server import stream
 from agentcode.server.auth import Gate
 from agentcode.server.errors import error_body, http_status, json_safe
+from agentcode.server.fast import FastExecute, execute_body
 from agentcode.server.limits import BodyLimit
 from agentcode.server.notebook import Turns, to_notebook
 from agentcode.server.schemas import (
@@ -45,7 +46,7 @@ from agentcode.server.schemas import (
 )
 
 if TYPE_CHECKING:
-    from agentcode import Session, Settings
+    from agentcode import Settings
 
 STATIC = files("agentcode.server") / "static"
 
@@ -94,6 +95,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.pool = pool
     app.state.config = config
     _install_errors(app)
+    app.add_middleware(FastExecute, pool=pool)  # inside the gate and the body limit
     app.add_middleware(BodyLimit, request_bytes=config.request_bytes,
                        upload_bytes=config.upload_bytes)
     app.add_middleware(Gate, token=config.token, page_headers=_PAGE_HEADERS)  # outermost
@@ -154,17 +156,11 @@ def _api(pool: stream.Pool, config: ServerConfig) -> APIRouter:
               tags=["sessions"])
     async def execute(session_id: str, request: ExecuteRequest) -> Response:
         """Run code in the session; the body is the Execution, as ``run --json`` prints it."""
-        turns = pool.get(session_id).extra
-
-        def run(session: Session) -> bytes:
-            # Encoded on the session's thread, as `Execution.to_dict` made it: validating it
-            # against the response model on the event loop cost every request ~1 ms (the
-            # model stays, for the OpenAPI document). "files" is the Execution's own (none
-            # here), not the changed files `perform` adds for the page.
-            body = stream.perform(session, request, turns)
-            return json.dumps({**body, "files": []}).encode()
-
-        return Response(await pool.run(session_id, run), media_type="application/json")
+        # Well-formed calls are answered before routing (agentcode.server.fast), and this only
+        # sees the ones FastAPI words the error of; the response model is the OpenAPI
+        # document's (validating the answer against it cost every request ~1 ms).
+        return Response(await execute_body(pool, session_id, request),
+                        media_type="application/json")
 
     @api.post("/sessions/{session_id}/generate", response_model=GenerationSchema,
               tags=["sessions"])

@@ -147,11 +147,13 @@ async def _handle(websocket: WebSocket, pool: Pool, session_id: str,
 
 
 def perform(session: Session, request: GenerateRequest | ExecuteRequest, turns: Turns,
-            put: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+            put: Callable[[dict[str, Any]], None] | None = None, *,
+            changed_files: bool = True) -> dict[str, Any]:
     """Run one request on the session's thread; its result, also kept as the session's turn.
 
     ``put`` gets the events as they happen (see the module docstring). A generation's result
-    also has ``label`` (what was checked, in words); an execution's ``files``.
+    also has ``label`` (what was checked, in words); an execution's ``files`` (the files the
+    code made or changed; [] without ``changed_files``: the REST call does not list them).
     """
     def send(event: dict[str, Any]) -> None:
         if put is not None:
@@ -168,7 +170,8 @@ def perform(session: Session, request: GenerateRequest | ExecuteRequest, turns: 
         send({"type": "started", "kind": "execute", "models": [], "rounds": 0, "files": []})
         execution = session.execute(request.code, stdin=request.stdin, timeout=request.timeout,
                                     on_stdout=emit("stdout"), on_stderr=emit("stderr"))
-        body = {**execution.to_dict(), "files": _changed_files(session)}
+        body = {**execution.to_dict(),
+                "files": _changed_files(session) if changed_files else []}
         turns.add(execute_turn(request.code, body))
         return body
     options = request.arguments(session)

@@ -234,3 +234,54 @@ def test_a_session_keeps_its_turns_changes_model_and_exports_a_notebook(
     shown, error = cells[4]["outputs"]
     assert shown["output_type"] == "display_data" and shown["data"]["text/plain"] == "21"
     assert error["output_type"] == "error" and error["ename"] == "ValueError"
+
+
+def test_execute_answers_alike_before_and_through_the_router(start_server: StartServer) -> None:
+    # application/json is answered before FastAPI's routing (agentcode.server.fast); another
+    # JSON type FastAPI reads goes through the route: the same work, the same answers.
+    running = start_server()
+    with running.client() as http:
+        session = http.post("/v1/sessions").json()["id"]
+        bodies = {}
+        for how, headers in (("fast", {"Content-Type": "application/json; charset=utf-8"}),
+                             ("routed", {"Content-Type": "application/vnd.api+json"})):
+            reply = http.post(f"/v1/sessions/{session}/execute", headers=headers,
+                              content=b'{"code": "n = 2 if \\"n\\" not in dir() else n * 3\\nn"}')
+            assert reply.status_code == 200, (how, reply.text)
+            bodies[how] = reply.json()
+            bodies[how].pop("duration_ms")
+        unknown = {how: http.post("/v1/sessions/nosuchsession/execute", headers=headers,
+                                  content=b'{"code": "1"}')
+                   for how, headers in (("fast", {"Content-Type": "application/json"}),
+                                        ("routed", {"Content-Type": "application/vnd.api+json"}))}
+        entries = http.get(f"/v1/sessions/{session}/history").json()
+    # The session's state carried from one path to the other: 2, then 2 * 3.
+    assert [b["outputs"][0]["text"] for b in bodies.values()] == ["2", "6"]
+    for body in bodies.values():
+        body.pop("outputs")
+    assert bodies["fast"] == bodies["routed"]
+    assert bodies["fast"]["files"] == [] and bodies["fast"]["session_id"] == session
+    assert [u.status_code for u in unknown.values()] == [404, 404]
+    assert unknown["fast"].json() == unknown["routed"].json()
+    assert unknown["fast"].json()["exit_code"] == 2
+    assert len(entries) == 2
+
+
+def test_only_well_formed_execute_calls_are_answered_before_the_router() -> None:
+    from agentcode.server.fast import _execute_path
+
+    def scope(method: str, path: str, kind: bytes | None) -> dict[str, object]:
+        headers = [(b"content-type", kind)] if kind is not None else []
+        return {"type": "http", "method": method, "path": path, "headers": headers}
+
+    assert _execute_path(scope("POST", "/v1/sessions/abc/execute", b"application/json")) == "abc"
+    assert _execute_path(scope("POST", "/v1/sessions/abc/execute",
+                               b"Application/JSON; charset=utf-8")) == "abc"
+    for refused in (scope("GET", "/v1/sessions/abc/execute", b"application/json"),
+                    scope("POST", "/v1/sessions/abc/execute", None),
+                    scope("POST", "/v1/sessions/abc/execute", b"application/vnd.api+json"),
+                    scope("POST", "/v1/sessions/a/b/execute", b"application/json"),
+                    scope("POST", "/v1/sessions//execute", b"application/json"),
+                    scope("POST", "/v1/sessions/abc/generate", b"application/json"),
+                    {"type": "websocket", "path": "/v1/sessions/abc/execute", "headers": []}):
+        assert _execute_path(refused) is None, refused
