@@ -75,6 +75,9 @@ TOKEN_PATTERNS: tuple[TokenPattern, ...] = (
     )),
 )
 
+_ANY_HINT = re.compile("|".join(re.escape(hint) for token in TOKEN_PATTERNS
+                                for hint in token.hints))
+
 # ``name = value`` / ``"name": "value"`` / ``name=value`` where the name says it is a secret: the
 # credentials file, env dumps, SDK keyword arguments, JSON. The value is redacted, the name kept.
 # The regex finds assignments (linear: a word, then `=` or `:` right after, or nothing); whether
@@ -147,12 +150,15 @@ def redact(text: str, *, known: Iterable[str] = ()) -> str:
     ``known`` is for secrets of no recognisable shape: pass `secret_values()` to redact whatever
     this process's secret variables hold, wherever it was pasted.
     """
+    if not text:
+        return text
     for value in known:
         if value:
             text = text.replace(value, REDACTED)
-    for token in TOKEN_PATTERNS:
-        if any(hint in text for hint in token.hints):
-            text = token.pattern.sub(REDACTED, text)
+    if _ANY_HINT.search(text):  # one scan for all the hints: most text has none
+        for token in TOKEN_PATTERNS:
+            if any(hint in text for hint in token.hints):
+                text = token.pattern.sub(REDACTED, text)
     lowered = text.lower()
     if any(hint in lowered for hint in _NAME_HINTS):
         text = _ASSIGNMENT.sub(_redact_assignment, text)
