@@ -67,3 +67,15 @@ def test_the_compiled_worker_is_kept_with_its_source_and_used_only_for_it(
         assert marshal.loads(jail.worker_code()) == same and list(cache.iterdir()) == []
     finally:
         jail.worker_code.cache_clear()
+
+
+@pytest.mark.parametrize("isolated", [True, False], ids=["jail", "unsafe"])
+def test_the_worker_is_not_dumpable_and_loads_no_ctypes(isolated: bool) -> None:
+    # Unsafe: no uid change clears the flag, only the worker's own prctl does.
+    from agentcode.config import Settings
+
+    with LocalSandboxSession(Settings(), isolated=isolated) as session:
+        before = session.execute("import sys; 'ctypes' in sys.modules")
+        flag = session.execute("import ctypes; ctypes.CDLL(None).prctl(3, 0, 0, 0, 0)")
+    assert before.text == "False"
+    assert flag.text == "0"  # PR_GET_DUMPABLE

@@ -9,7 +9,7 @@ worker's fds 1 and 2, pipes the supervisor drains while the code runs, so output
 and subprocesses' output is included.
 
 Start-up cost matters (a session starts in well under 100 ms): only cheap modules are imported
-here (not json, re or ast: the C parts they use); traceback, linecache and base64 load
+here (not json, re, ast or ctypes: the C parts they use); traceback, linecache and base64 load
 on first use.
 """
 
@@ -83,10 +83,8 @@ def _guard_protocol(requests, responses):
     code forks (os.fork, multiprocessing) gets /dev/null in place of the protocol's pipes, so it
     can neither read a later request (its id) before the worker nor answer one. Threads share
     this process: docs/security.md says what that leaves."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
+    try:  # noqa: SIM105 - no contextlib import
+        _prctl(4)  # PR_SET_DUMPABLE 0
     except (ImportError, OSError, AttributeError):
         pass  # no ctypes here: the per-process uid and seccomp's ptrace ban remain
     fds = (requests, responses)
@@ -103,6 +101,24 @@ def _guard_protocol(requests, responses):
         os.close(null)
 
     os.register_at_fork(after_in_child=forget)
+
+
+def _prctl(option):
+    """``prctl(option, 0, 0, 0, 0)`` through _ctypes: the ctypes package (struct, its endian
+    module) cost every session's start ~1 ms before the worker could say it is ready."""
+    import _ctypes
+
+    class Int(_ctypes._SimpleCData):
+        _type_ = "i"
+
+    class Function(_ctypes.CFuncPtr):
+        _flags_ = _ctypes.FUNCFLAG_CDECL
+        _restype_ = Int
+
+    class Libc:
+        _handle = _ctypes.dlopen(None, 0)
+
+    return Function(("prctl", Libc()))(option, 0, 0, 0, 0)
 
 
 def _apply_limits(limits):
