@@ -5,11 +5,15 @@
     python benchmarks/server.py keepalive [--runs N] [--json]
 
 load: one `agentcode serve` on loopback (a separate process, real jails); --sessions clients in
-threads, each with its own session, run --executions small programs each. Reported per run and
-as medians over --runs: p50/p99 of one POST /execute, against the library's own round trip
-(`Session.execute`, in this process, recording history as the server does) measured in the same
-run at the same concurrency; errors
-(any non-200 or a wrong stdout); and whether the history holds every execution, once.
+threads, each with its own session, run --executions small programs each, all starting together
+once every session has its jail (a barrier: otherwise the jails' starts spread the clients out
+and the concurrency is not what it says). Reported per run and as medians over --runs: p50/p99
+of one POST /execute, against the library's own round trip (`Session.execute`, in this process,
+recording history as the server does) measured in the same run at the same concurrency; the
+"HTTP floor" (the same clients asking GET /health: what the load generator and HTTP cost before
+the server does any work); errors (any non-200 or a wrong stdout); and whether the history holds
+every execution, once. The clients send hand-encoded HTTP/1.1 on kept-alive sockets
+(`LeanClient`): httpx's own CPU on the 2 cores the server shares made a no-op take 12 ms.
 
 keepalive: the same pipeline twice in a row with the embedded model kept warm in its background
 process (`local_keep_alive`; stopped before each pair), then the README's primes pipeline warm.
