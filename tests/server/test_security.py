@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -320,37 +325,101 @@ def test_token_comparison_is_constant_time() -> None:
     assert not token_matches(None, "abc") and not token_matches("", "abc")
 
 
-def test_half_sent_requests_are_cut_off_and_capped(agentcode_home: Path) -> None:
-    """Slowloris: half-sent requests, unauthenticated, held every connection the server had."""
+PARSERS = ["h11", pytest.param("httptools", marks=pytest.mark.skipif(
+    not importlib.util.find_spec("httptools"), reason="httptools is not installed"))]
+
+
+@contextlib.contextmanager
+def guarded_server(parser: str, **options: Any) -> Iterator[int]:
+    """A server whose connections are guarded as `agentcode serve`'s, with ``parser``: its port."""
     import socket
     import threading
-    import time
 
     import uvicorn
 
     from agentcode.config import load_settings
     from agentcode.server.app import ServerConfig, create_app
+    from agentcode.server.connections import guarded_protocol
     from agentcode.server.run import uvicorn_config
 
-    config = ServerConfig(settings=load_settings(), token=TOKEN, header_seconds=1.0,
-                          max_connections=20, grace_seconds=1)
+    config = ServerConfig(settings=load_settings(), token=TOKEN, grace_seconds=1, **options)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn_config(create_app(config), config))
+    settings = uvicorn_config(create_app(config), config)
+    settings.http = guarded_protocol(config.header_seconds, config.max_connections, parser)
+    server = uvicorn.Server(settings)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
-    assert wait_until(lambda: server.started, 20)
-
-    def closed_by_server(raw: socket.socket) -> bool:
-        try:
-            return raw.recv(1) == b""
-        except ConnectionResetError:
-            return True
-        except TimeoutError:
-            return False
-
     try:
+        assert wait_until(lambda: server.started, 20)
+        yield listener.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def test_auto_picks_httptools_where_it_is_installed() -> None:
+    from agentcode.server.connections import guarded_protocol
+
+    chosen = guarded_protocol(1.0, 10).__mro__[1].__name__
+    installed = importlib.util.find_spec("httptools") is not None
+    assert chosen == ("HttpToolsProtocol" if installed else "H11Protocol")
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_a_request_head_past_16_kib_is_refused(agentcode_home: Path, parser: str) -> None:
+    import socket
+
+    def answer(raw: bytes) -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(raw)
+            received = b""
+            while chunk := conn.recv(65536):
+                received += chunk
+                if b"\r\n\r\n" in received and not raw.startswith(b"PUT"):
+                    break
+            return received
+
+    head = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\nConnection: close\r\n\r\n"
+    with guarded_server(parser, header_seconds=60.0) as port:  # the deadline is not the reason
+        assert answer(head.format("a" * 15_000).encode()).startswith(b"HTTP/1.1 200")
+        # Sent in pieces, as a slow client would: the whole head counts, not one read. Closed
+        # at once (a 400, or a reset while still sending), not after the socket's timeout.
+        with socket.create_connection(("127.0.0.1", port), timeout=3) as conn:
+            conn.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ")
+            refused = b""
+            try:
+                for _ in range(40):
+                    conn.sendall(b"a" * 1000)
+                    time.sleep(0.005)
+                refused = conn.recv(65536)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        assert refused == b"" or refused.startswith(b"HTTP/1.1 400"), refused
+        # A large body is not a large head.
+        body = b"x" * 300_000
+        stored = answer(f"PUT /v1/sessions/none/files/big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        f"Authorization: Bearer {TOKEN}\r\nContent-Length: {len(body)}\r\n"
+                        "Connection: close\r\n\r\n".encode() + body)
+        assert stored.startswith(b"HTTP/1.1 404"), stored[:200]  # no such session: read whole
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_half_sent_requests_are_cut_off_and_capped(agentcode_home: Path, parser: str) -> None:
+    """Slowloris: half-sent requests, unauthenticated, held every connection the server had."""
+    import socket
+    import time
+
+    with guarded_server(parser, header_seconds=1.0, max_connections=20) as port:
+
+        def closed_by_server(raw: socket.socket) -> bool:
+            try:
+                return raw.recv(1) == b""
+            except ConnectionResetError:
+                return True
+            except TimeoutError:
+                return False
+
         slow = []
         for _ in range(40):
             raw = socket.create_connection(("127.0.0.1", port), timeout=0.2)
@@ -376,9 +445,6 @@ def test_half_sent_requests_are_cut_off_and_capped(agentcode_home: Path) -> None
             assert http.get("/health").status_code == 200
         for raw in slow:
             raw.close()
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 def test_the_open_file_limit_is_raised_for_the_connection_cap() -> None:
