@@ -64,10 +64,10 @@ def guarded_protocol(header_seconds: float, max_connections: int,
 
 def _httptools_installed() -> bool:
     try:
-        import httptools  # noqa: F401
+        import httptools
     except ImportError:
         return False
-    return True
+    return hasattr(httptools, "HttpRequestParser")  # not a stray directory of that name
 
 
 def _guarded_httptools(header_seconds: float, max_connections: int) -> type[asyncio.Protocol]:

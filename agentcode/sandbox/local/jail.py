@@ -22,7 +22,6 @@ import contextlib
 import functools
 import json
 import os
-import platform
 import random
 import re
 import shutil
@@ -302,7 +301,7 @@ def python_layout() -> PythonLayout:
     venv_config = None
     prefix = os.path.realpath(sys.prefix)
     if prefix != base:
-        version = platform.python_version()
+        version = sys.version.split()[0]  # as the platform module says, without its import
         minor = ".".join(version.split(".")[:2])
         for name in ("python", "python3", f"python{minor}"):
             links.append((executable, f"{VENV_ROOT}/bin/{name}"))
