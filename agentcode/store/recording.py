@@ -59,7 +59,10 @@ class HistoryWriter:
         if self.background:
             file = self._file
             if file is None:
-                file = self._file = _FileWriter.join(self.path, self.settings)
+                with self._lock:  # two threads' first entries: one join
+                    if self._file is None:
+                        self._file = _FileWriter.join(self.path, self.settings)
+                    file = self._file
             file.put(fn)
             return None
         with self._lock:
