@@ -103,3 +103,29 @@ def test_stop_closes_the_spare(settings: Settings) -> None:
     spare.stop()
     assert not _alive(pid)
     assert spare.take(settings) is None  # no spare kept any more
+
+
+def test_a_one_shot_spare_returns_once_bwrap_is_forked_and_never_hangs(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from agentcode.errors import SandboxUnavailableError
+    from agentcode.sandbox.local import jail as jail_module
+
+    kept = spare.keep_once(settings)
+    assert kept.launched.is_set()  # `agentcode run`'s imports start after the jail's set-up
+    taken = spare.take(settings)
+    assert taken is not None and taken.execute("print(1)").stdout == "1\n"
+    taken.close()
+
+    # A jail that cannot start sets it too: the waiter is never left hanging.
+    def no_bwrap() -> str:
+        raise SandboxUnavailableError("no bwrap here")
+
+    monkeypatch.setattr(jail_module, "find_bwrap", no_bwrap)
+    failed = threading.Event()
+    with pytest.raises(SandboxUnavailableError):
+        LocalSandboxSession(settings, launched=failed)
+    assert failed.is_set()
+    assert spare.keep_once(settings).launched.is_set()
+    assert spare.take(settings) is None

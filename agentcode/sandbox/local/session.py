@@ -62,22 +62,34 @@ def _pipe_with(data: bytes, child_fds: list[int]) -> int:
 class LocalSandboxSession:
     """A stateful local sandbox. Variables and files survive between `execute` calls."""
 
-    def __init__(self, settings: Settings, *, isolated: bool = True) -> None:
+    def __init__(self, settings: Settings, *, isolated: bool = True,
+                 launched: threading.Event | None = None) -> None:
+        """``launched``: set once bwrap is forked (what is left is mostly waiting), or on
+        failure; `agentcode run`'s early jail lets its imports wait for that (spare.py)."""
         self.id = os.urandom(16).hex()  # not uuid: it imports platform (~1 ms)
         self.backend = "local" if isolated else "unsafe"
         self.settings = settings
         self.isolated = isolated
-        self._bwrap = jail.find_bwrap() if isolated else ""
-        # The sandbox environment's directory, read once: a later `agentcode sandbox add`
-        # switches to a new one, which the next session mounts.
-        self._packages = SandboxEnvironment(settings.sandbox_env).mount_source()
         self._worker: WorkerProcess | None = None
         self._workdir: WorkDir | None = None
         self._cgroup: SessionCgroup | None = None
         self._tempdir: str | None = None
         self._detaching: threading.Thread | None = None  # our side of the tmpfs mounts
         self._primer: cgroup.Primer | None = None
-        self._start()
+        self._launched = launched
+        try:
+            self._bwrap = jail.find_bwrap() if isolated else ""
+            # The sandbox environment's directory, read once: a later `agentcode sandbox add`
+            # switches to a new one, which the next session mounts.
+            self._packages = SandboxEnvironment(settings.sandbox_env).mount_source()
+            self._start()
+        finally:
+            self._announce_launch()
+
+    def _announce_launch(self) -> None:
+        if self._launched is not None:
+            self._launched.set()
+            self._launched = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -163,6 +175,7 @@ class LocalSandboxSession:
         finally:
             for fd in child_fds:
                 os.close(fd)
+        self._announce_launch()
         try:
             if args_w is not None:
                 self._confine(worker)

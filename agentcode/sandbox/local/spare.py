@@ -38,6 +38,8 @@ _WAIT_SECONDS = 10.0
 # a fork in this process) does not compete with the new session's first execution; a session
 # that asks meanwhile cuts the wait short.
 _REFILL_DELAY = 0.3
+# `keep_once` returns once the jail's bwrap is forked, or after this long at most.
+_LAUNCH_WAIT = 2.0
 
 
 class SpareJails:
@@ -51,6 +53,7 @@ class SpareJails:
         self._making: threading.Thread | None = None
         self._stopped = False
         self._hurry = threading.Event()  # a session waits for the spare, or stop: no delay
+        self.launched = threading.Event()  # the first spare's bwrap is forked (or it failed)
         self.handed_out = 0  # spares taken (for tests and the benchmarks)
         self._refill()
 
@@ -69,13 +72,16 @@ class SpareJails:
             self._hurry.wait(delay)
         with self._lock:
             if self._stopped:
+                self.launched.set()
                 return
         try:
             from agentcode.sandbox.local.session import LocalSandboxSession
 
-            jail = LocalSandboxSession(self.settings)
+            jail = LocalSandboxSession(self.settings, launched=self.launched)
         except (AgentcodeError, OSError):
             return  # the session that asks next starts its own and reports the error
+        finally:
+            self.launched.set()
         with self._lock:
             if self._stopped or self._ready is not None:
                 keep = None
@@ -163,6 +169,10 @@ def keep_once(settings: Settings) -> SpareJails:
             _spare.stop()
         _spare = SpareJails(settings, once=True)
     atexit.register(stop)
+    # The jail's set-up is Python on this process's GIL: done before the caller's imports
+    # (which would only take turns with it), bwrap and the interpreter in the jail then start
+    # while they run, in processes of their own.
+    _spare.launched.wait(_LAUNCH_WAIT)
     return _spare
 
 
