@@ -100,8 +100,11 @@ class _HistoryOnTheSide:
     """One run's history entry (see agentcode.store), written by a thread of its own.
 
     The thread imports the store and opens it at once, overlapping the sandbox's start; `record`
-    hands it the run, and it writes the entry and closes the store while the caller closes the
-    sandbox; `finish` waits for it. Like every history write it never fails the run.
+    hands it the run, and it writes the entry while the caller closes the sandbox; `finish`
+    waits until the entry is committed. The store's close that follows (SQLite's checkpoint of
+    its log into the file, ~12 ms) is not waited for: a process that exits meanwhile leaves the
+    log to the next opener, which is how SQLite recovers any interrupted close. Like every
+    history write it never fails the run.
     """
 
     def __init__(self, settings: Settings, code: str) -> None:
@@ -111,6 +114,7 @@ class _HistoryOnTheSide:
         self._code = code
         self._run: tuple[Execution | None, bool] = (None, False)
         self._ready = threading.Event()
+        self._written = threading.Event()
         self._thread = threading.Thread(target=self._write, name="agentcode-run-history",
                                         daemon=True)
         self._thread.start()
@@ -121,7 +125,7 @@ class _HistoryOnTheSide:
 
     def finish(self) -> None:
         self._ready.set()  # nothing recorded (the run failed to start): just close
-        self._thread.join()
+        self._written.wait()
 
     def _write(self) -> None:
         from agentcode.store.recording import HistoryWriter
@@ -134,6 +138,7 @@ class _HistoryOnTheSide:
             if execution is not None:
                 writer.execution(self._code, execution, timed_out=timed_out)
         finally:
+            self._written.set()
             writer.close()
 
 

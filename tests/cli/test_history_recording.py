@@ -96,3 +96,15 @@ def test_run_history_flags_and_broken_store(agentcode_home: Path, tmp_path: Path
     )
     assert (broken.returncode, broken.stdout) == (5, "3\n")
     assert broken.stderr.count(WARNING) == 1
+
+
+def test_runs_that_exit_right_after_their_entry_leave_a_whole_history(
+        agentcode_home: Path) -> None:
+    # `run` does not wait for the store's close (SQLite's checkpoint): each process may exit
+    # during it. Every entry is still there, once, and the file is sound.
+    for n in range(6):
+        done = agentcode("run", "-", stdin=f"print({n})\n")
+        assert (done.returncode, done.stdout) == (0, f"{n}\n"), done.stderr
+    with open_store() as store:
+        assert [e.stdout for e in reversed(store.list())] == [f"{n}\n" for n in range(6)]
+        assert store._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
