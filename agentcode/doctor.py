@@ -42,6 +42,13 @@ def check_history(ctx: DoctorContext) -> Iterator[Check]:
         yield Check("history", Status.OK, "switched off (history = false)")
         return
     path = resolve_path(settings=ctx.settings)
+    from agentcode.store.spool import spool_path
+
+    spooled = spool_path(path)
+    if not path.exists() and spooled.exists():
+        yield Check("history", Status.OK, f"{spooled}: runs waiting for the database "
+                    "(the next history read merges them)")
+        return
     if not path.exists():
         parent = next((p for p in path.parents if p.exists()), None)
         if parent is not None and os.access(parent, os.W_OK):

@@ -122,6 +122,9 @@ def test_a_damaged_history_database_fails_with_the_way_out(agentcode_home: Path)
 def test_a_healthy_history_database_is_checked_read_only(agentcode_home: Path) -> None:
     assert run_cli(["run", "-"], stdin="print(1)\n").exit_code == 0
     db = agentcode_home / "history.db"
+    spooled = by_name(json.loads(run_cli(["doctor", "--json"]).stdout))["history"]
+    assert spooled["status"] == "ok" and "waiting" in spooled["detail"]  # run spools its entry
+    assert run_cli(["history"]).exit_code == 0  # a read merges it into the database
     before = db.stat().st_mtime_ns
     line = by_name(json.loads(run_cli(["doctor", "--json"]).stdout))["history"]
     assert line["detail"] == f"{db}: 1 entries, integrity ok"

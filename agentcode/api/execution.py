@@ -56,94 +56,44 @@ def execute(
     from agentcode.config import load_settings
 
     settings = settings or load_settings()
-    # The history entry is written on a thread of its own: the store loads while the sandbox
-    # starts, and it closes (SQLite's checkpoint, an fsync) while the sandbox is torn down.
-    history = _HistoryOnTheSide(settings, code) if settings.history else None
-    try:
-        # The throwaway Session records nothing: this is one one-shot entry, recorded aside.
-        with Session(sandbox, settings=settings, history=False) as session:
-            if files:
-                session.write_files(files)
-            try:
-                execution = session.execute(code, timeout=timeout, stdin=stdin, argv=argv,
-                                            env=env, on_stdout=on_stdout, on_stderr=on_stderr)
-            except ExecutionTimeoutError as exc:
-                if exc.execution is not None:
-                    exc.execution.session_id = None  # one-shot: no session to come back to
-                # Keep what the interrupted code left behind; a killed session has nothing left.
-                if exc.execution is not None and not exc.state_lost:
-                    exc.execution.files = session.changed_files()
-                    if out_dir is not None:
-                        save_artifacts(session, exc.execution, out_dir, overwrite=overwrite)
-                if history is not None:
-                    history.record(exc.execution, timed_out=True)
-                # One run, no session to keep: say what happened and what to change, no more.
-                limit = settings.timeout if timeout is None else timeout
-                raise ExecutionTimeoutError(
-                    f"the code ran past the {limit:g} s timeout and was stopped "
-                    "(raise it with --timeout or AGENTCODE_TIMEOUT)",
-                    state_lost=exc.state_lost, execution=exc.execution,
-                ) from exc
-            execution.session_id = None  # one-shot: the throwaway session is gone
-            execution.files = session.changed_files()
-            if out_dir is not None:
-                save_artifacts(session, execution, out_dir, overwrite=overwrite)
-            if history is not None:
-                history.record(execution)
-    finally:
-        if history is not None:
-            history.finish()  # written (or nothing to write) and closed before we return
+    # The throwaway Session records nothing: the run's one entry is spooled beside the store
+    # (agentcode.store.spool: no SQLite on this path) and merged by the store's next opener.
+    with Session(sandbox, settings=settings, history=False) as session:
+        if files:
+            session.write_files(files)
+        try:
+            execution = session.execute(code, timeout=timeout, stdin=stdin, argv=argv,
+                                        env=env, on_stdout=on_stdout, on_stderr=on_stderr)
+        except ExecutionTimeoutError as exc:
+            if exc.execution is not None:
+                exc.execution.session_id = None  # one-shot: no session to come back to
+            # Keep what the interrupted code left behind; a killed session has nothing left.
+            if exc.execution is not None and not exc.state_lost:
+                exc.execution.files = session.changed_files()
+                if out_dir is not None:
+                    save_artifacts(session, exc.execution, out_dir, overwrite=overwrite)
+            _record(settings, code, exc.execution, timed_out=True)
+            # One run, no session to keep: say what happened and what to change, no more.
+            limit = settings.timeout if timeout is None else timeout
+            raise ExecutionTimeoutError(
+                f"the code ran past the {limit:g} s timeout and was stopped "
+                "(raise it with --timeout or AGENTCODE_TIMEOUT)",
+                state_lost=exc.state_lost, execution=exc.execution,
+            ) from exc
+        execution.session_id = None  # one-shot: the throwaway session is gone
+        execution.files = session.changed_files()
+        if out_dir is not None:
+            save_artifacts(session, execution, out_dir, overwrite=overwrite)
+        _record(settings, code, execution)
     return execution
 
 
-class _HistoryOnTheSide:
-    """One run's history entry (see agentcode.store), written by a thread of its own.
+def _record(settings: Settings, code: str, execution: Execution | None, *,
+            timed_out: bool = False) -> None:
+    if settings.history:
+        from agentcode.store.spool import record_run
 
-    The thread imports the store and opens it at once, overlapping the sandbox's start; `record`
-    hands it the run, and it writes the entry while the caller closes the sandbox; `finish`
-    waits until the entry is committed. The store's close that follows (SQLite's checkpoint of
-    its log into the file, ~12 ms) is not waited for: a process that exits meanwhile leaves the
-    log to the next opener, which is how SQLite recovers any interrupted close. Like every
-    history write it never fails the run.
-    """
-
-    def __init__(self, settings: Settings, code: str) -> None:
-        import threading
-
-        self._settings = settings
-        self._code = code
-        self._run: tuple[Execution | None, bool] = (None, False)
-        self._ready = threading.Event()
-        self._written = threading.Event()
-        self._thread = threading.Thread(target=self._write, name="agentcode-run-history",
-                                        daemon=True)
-        self._thread.start()
-
-    def record(self, execution: Execution | None, *, timed_out: bool = False) -> None:
-        self._run = (execution, timed_out)
-        self._ready.set()
-
-    def finish(self) -> None:
-        self._ready.set()  # nothing recorded (the run failed to start): just close
-        self._written.wait()
-
-    def _write(self) -> None:
-        from agentcode.store.recording import HistoryWriter
-
-        writer = HistoryWriter(self._settings)
-        try:
-            writer.write(_open_only)
-            self._ready.wait()
-            execution, timed_out = self._run
-            if execution is not None:
-                writer.execution(self._code, execution, timed_out=timed_out)
-        finally:
-            self._written.set()
-            writer.close()
-
-
-def _open_only(store: object) -> None:
-    """A write of nothing: opens (creating or migrating) the store ahead of the entry."""
+        record_run(settings, code, execution, timed_out=timed_out)
 
 
 def save_artifacts(session: Session, execution: Execution, out_dir: str | Path, *,

@@ -54,6 +54,13 @@ def _db_path(ctx: typer.Context, db: str | None) -> Path:
     return resolve_path(settings=load_settings(db=db or group_db))
 
 
+def _exists(path: Path) -> bool:
+    """A database, or `agentcode run`'s entries spooled for one (agentcode.store.spool)."""
+    from agentcode.store.spool import spool_path
+
+    return path.exists() or spool_path(path).exists()
+
+
 @contextmanager
 def _open(path: Path) -> Iterator[HistoryStore]:
     """The store, with SQLite's own errors turned into one-line `StoreError`s."""
@@ -76,7 +83,7 @@ def _list(
     path: Path, limit: int, session: str | None, kind: Kind | None, failed: bool, as_json: bool
 ) -> None:
     entries = []
-    if path.exists():  # reading never creates a database
+    if _exists(path):  # reading never creates a database
         with _open(path) as store:
             entries = store.list(limit, session=session, kind=kind.value if kind else None,
                                  failed=failed)  # fmt: skip
@@ -119,7 +126,7 @@ def show(
     """Show one entry: its prompt, code, output and errors."""
     path = _db_path(ctx, db)
     entry = None
-    if path.exists():
+    if _exists(path):
         with _open(path) as store:
             entry = store.get(entry_id)
     if entry is None:
@@ -147,7 +154,7 @@ def search(
     """Full-text search over prompts, code, output and errors."""
     path = _db_path(ctx, db)
     entries = []
-    if path.exists():
+    if _exists(path):
         with _open(path) as store:
             entries = store.search(text, limit)
     elif not text.strip():
@@ -168,7 +175,7 @@ def export(
 ) -> None:
     """Export every entry, oldest first, as JSON Lines."""
     path = _db_path(ctx, db)
-    if not path.exists():
+    if not _exists(path):
         count = 0
         if output:
             _write_file(output, lambda fp: 0)
@@ -200,7 +207,7 @@ def remove(
 ) -> None:
     """Delete entries by id (all or none: an unknown id deletes nothing)."""
     path = _db_path(ctx, db)
-    if not path.exists():
+    if not _exists(path):
         raise UsageError(f"no history entries with id {_ids(ids)}: nothing deleted")
     with _open(path) as store:
         missing = store.missing(ids)
@@ -230,7 +237,7 @@ def clear(
             raise UsageError("refusing to clear the history without confirmation: pass --yes")
         if not typer.confirm(f"Delete every history entry in {path}?", err=True):
             raise typer.Abort()
-    if not path.exists():
+    if not _exists(path):
         sys.stderr.write("agentcode: history is already empty\n")
         return
     with _open(path) as store:

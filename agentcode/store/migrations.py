@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime
+
+from agentcode.store.rows import utc_now
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -19,11 +20,6 @@ MIGRATIONS: list[tuple[str, Migration]] = []
 def migration(fn: Migration) -> Migration:
     MIGRATIONS.append((fn.__name__, fn))
     return fn
-
-
-def utc_now() -> str:
-    """ISO-8601 UTC with milliseconds, e.g. ``2026-01-02T03:04:05.678Z``."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 @migration
@@ -131,6 +127,13 @@ def m004_sessions(db: sqlite3.Connection) -> None:
 def m005_checked(db: sqlite3.Connection) -> None:
     # What a generation's code went through ("ran cleanly on the given input (1 round)").
     db.execute("ALTER TABLE entries ADD COLUMN checked TEXT")
+
+
+@migration
+def m006_spooled(db: sqlite3.Connection) -> None:
+    # Ids of the spooled entries (agentcode.store.spool) merged from a file not yet removed:
+    # merging it again after a crash adds none of them twice.
+    db.execute("CREATE TABLE spooled (id TEXT PRIMARY KEY)")
 
 
 def _ensure_table(db: sqlite3.Connection) -> None:

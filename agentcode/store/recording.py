@@ -9,19 +9,19 @@ from __future__ import annotations
 import atexit
 import contextlib
 import queue
-import sys
 import threading
 from collections.abc import Callable
 from typing import TypeVar
 
 from agentcode.config import Settings
-from agentcode.store.sqlite import HistoryStore, add_read_hook, open_store, resolve_path
+from agentcode.store.notice import reset_warning, warn_once
+from agentcode.store.rows import resolve_path
+from agentcode.store.sqlite import HistoryStore, add_read_hook, open_store
 from agentcode.types import Execution, Generation
 
 T = TypeVar("T")
-
-_warned = False
-
+__all__ = ["HistoryWriter", "flush_all", "record_execution_safely", "record_generation_safely",
+           "record_safely", "reset_warning"]
 
 class HistoryWriter:
     """Writes entries through one store connection, opened on the first write.
@@ -73,7 +73,7 @@ class HistoryWriter:
                     return fn(self._store)
             except Exception as exc:  # noqa: BLE001 - history is a convenience; the result matters
                 self._close_quietly()
-                _warn_once(exc)
+                warn_once(exc)
                 return None
 
     def generation(self, gen: Generation) -> int | None:
@@ -208,10 +208,10 @@ class _FileWriter:
                         with store.savepoint():
                             fn(store)
                     except Exception as exc:  # noqa: BLE001 - one bad entry, not the others
-                        _warn_once(exc)
+                        warn_once(exc)
         except Exception as exc:  # noqa: BLE001 - history is a convenience; the result matters
             self._close_quietly()
-            _warn_once(exc)
+            warn_once(exc)
 
     def _close_quietly(self) -> None:
         store, self._store = self._store, None
@@ -276,20 +276,3 @@ def record_execution_safely(
     """Record one execution; return its entry id, or ``None`` if it was not saved."""
     with contextlib.closing(HistoryWriter(settings, session_id=session_id)) as writer:
         return writer.execution(code, execution, prompt=prompt, timed_out=timed_out)
-
-
-def _warn_once(exc: Exception) -> None:
-    global _warned
-    if _warned:
-        return
-    _warned = True
-    reason = str(exc) or type(exc).__name__
-    sys.stderr.write(
-        f"agentcode: warning: history not saved: {reason} (use --no-history to silence)\n"
-    )
-
-
-def reset_warning() -> None:
-    """Allow the next failure to warn again (a long-lived process after the user fixed it)."""
-    global _warned
-    _warned = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -13,40 +14,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
-from agentcode import secrets
 from agentcode.config import Settings
-from agentcode.errors import EXIT_TIMEOUT, StoreError, UsageError
-from agentcode.store import scrub
-from agentcode.store.migrations import migrate, utc_now
+from agentcode.errors import StoreError, UsageError
+from agentcode.store import spool
+from agentcode.store.migrations import migrate
+from agentcode.store.rows import COLUMNS, Row, entry_row, execution_row, resolve_path
 from agentcode.types import Execution, Generation, HistoryEntry
 
 BUSY_TIMEOUT_SECONDS = 10.0
-DEFAULT_FILENAME = "history.db"
-
 Entries = list[HistoryEntry]
-
-_COLUMNS = (
-    "session_id, kind, prompt, code, model, attempts, stdout, stderr, exit_code, duration_ms,"
-    " created_at, error, backend, language, verified, stdout_dropped, stderr_dropped, code_dropped,"
-    " checked"
-)
-
-
-def resolve_path(
-    path: str | os.PathLike[str] | None = None, settings: Settings | None = None
-) -> Path:
-    """The database file: ``path`` > ``settings.db`` (config file, AGENTCODE_DB) > the data dir."""
-    if path:
-        return Path(path).expanduser()
-    if settings is None:
-        from agentcode.config import load_settings
-
-        settings = load_settings()
-    if settings.db:
-        return Path(settings.db).expanduser()
-    from agentcode.config import data_dir
-
-    return data_dir() / DEFAULT_FILENAME
 
 
 _read_hooks: list[Callable[[], None]] = []
@@ -78,6 +54,8 @@ def open_store(
         # NORMAL is durable against a crashed or killed process in WAL mode (not power loss).
         conn.execute("PRAGMA synchronous=NORMAL")
         migrate(conn)
+        with contextlib.suppress(OSError):  # an unreadable spool: the rest of history works
+            spool.merge(conn, db_path)  # `agentcode run`'s entries, before anything reads
     except sqlite3.Error as exc:
         conn.close()
         raise StoreError(f"cannot use the history database {db_path}: {exc}") from exc
@@ -194,71 +172,18 @@ class HistoryStore:
         timed_out: bool = False,
     ) -> int:
         """Record a run; ``timed_out`` marks the partial `Execution` of an interrupted run."""
-        stderr = execution.stderr
-        error = execution.error
-        error_name = error.name if error else None
-        exit_code = execution.exit_code
-        if timed_out:
-            # The sandbox may report the interrupt it used (KeyboardInterrupt, 130): what
-            # happened, for the user, is the time limit.
-            error_name, exit_code = "TimeoutError", EXIT_TIMEOUT
-        if error is not None and error.traceback and error.traceback not in stderr:
-            # What `python script.py` would have printed: keeps the failure visible and searchable.
-            separator = "" if not stderr or stderr.endswith("\n") else "\n"
-            stderr = stderr + separator + error.traceback
-        return self._insert(
-            # Not execution.session_id: a one-shot run's sandbox id is no conversation to resume.
-            session_id=session_id,
-            kind="run",
-            prompt=prompt,
-            code=code,
-            stdout=execution.stdout,
-            stderr=stderr,
-            exit_code=exit_code,
-            duration_ms=execution.duration_ms,
-            error=error_name,
-            backend=execution.backend or None,
-            language="python",
-            stdout_dropped=execution.stdout_dropped,
-            stderr_dropped=execution.stderr_dropped,
-        )
+        return self.insert_row(execution_row(code, execution, session_id=session_id,
+                                             prompt=prompt, timed_out=timed_out))
 
-    def _insert(
-        self,
-        *,
-        session_id: str | None,
-        kind: str,
-        prompt: str | None,
-        code: str | None,
-        model: str | None = None,
-        attempts: list[dict[str, Any]] | None = None,
-        stdout: str | None = None,
-        stderr: str | None = None,
-        exit_code: int | None = None,
-        duration_ms: float | None = None,
-        error: str | None = None,
-        backend: str | None = None,
-        language: str | None = None,
-        verified: bool | None = None,
-        stdout_dropped: int = 0,
-        stderr_dropped: int = 0,
-        checked: str | None = None,
-    ) -> int:
-        known = secrets.secret_values()  # once per entry, for every field
-        prompt, _ = scrub.clean(prompt, scrub.PROMPT_CAP_BYTES, known)
-        code, code_dropped = scrub.clean(code, scrub.CODE_CAP_BYTES, known)
-        stdout, out_cut = scrub.clean(stdout, scrub.OUTPUT_CAP_BYTES, known)
-        stderr, err_cut = scrub.clean(stderr, scrub.OUTPUT_CAP_BYTES, known)
-        attempts_json = scrub.redact(json.dumps(attempts or [], ensure_ascii=False), known)
-        now = utc_now()
-        values = (
-            session_id, kind, prompt, code, model, attempts_json, stdout, stderr, exit_code,
-            duration_ms, now, error, backend, language, None if verified is None else int(verified),
-            stdout_dropped + out_cut, stderr_dropped + err_cut, code_dropped, checked,
-        )  # fmt: skip
+    def _insert(self, **fields: Any) -> int:
+        return self.insert_row(entry_row(**fields))
+
+    def insert_row(self, row: Row) -> int:
+        """Insert a row of `agentcode.store.rows.COLUMNS` (already scrubbed); its entry id."""
+        session_id, now = row[0], row[10]
         with self.transaction():
             cursor = self._conn.execute(
-                f"INSERT INTO entries ({_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values
+                f"INSERT INTO entries ({COLUMNS}) VALUES ({', '.join('?' * len(row))})", row
             )
             if session_id:
                 self._conn.execute(
