@@ -1,11 +1,12 @@
 """Sandbox start-up and round-trip costs, with baselines measured in the same run.
 
     python benchmarks/sandbox.py [--runs N] [--json] [--ref-python PATH] [--baseline-src DIR]
-                                 [--rounds R]
+                                 [--rounds R] [--only-whole-process]
 
 Measures (medians of N runs):
 - whole process: `echo 'print(1)' | agentcode run -` against `python -c 'print(1)'` (goal <= 6x)
-  and against the library's execute() in a fresh process (what the CLI adds: goal <= 40 ms)
+  and against the library's execute() in a fresh process (what the CLI adds: goal <= 40 ms);
+  wall clock and CPU time (the process and its jail)
 - a new local session: bubblewrap + worker until ready (goal <= 100 ms), and its close
 - a warm execution round trip in a session (goal <= 1 ms)
 - a warm `agentcode.Session.execute` with history on (the default: one entry per run, through
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -72,22 +74,32 @@ def whole_process(runs: int, baseline_src: str | None = None) -> dict[str, float
     # Timed as users run it: with .pyc files (a shell's PYTHONDONTWRITEBYTECODE inflates it).
     base_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
-    def run(command: tuple[list[str], dict[str, str]]) -> float:
+    def run(command: tuple[list[str], dict[str, str]]) -> tuple[float, float]:
+        """Wall-clock and CPU ms (the process and its jail, user + system): on a loaded
+        machine the CPU time is the steadier measure of what a change saves."""
         cmd, extra = command
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         done = subprocess.run(cmd, input=b"print(1)\n", capture_output=True, check=True,
                               env={**base_env, **extra}, cwd="/")
         elapsed = (time.perf_counter() - started) * 1000
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         assert done.stdout == b"1\n", done
-        return elapsed
+        cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+        return elapsed, cpu
 
     for cmd in commands.values():
         run(cmd)  # warm the page cache once
     samples: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs):
         for name, cmd in commands.items():
-            samples[name].append(run(cmd))
+            wall, used = run(cmd)
+            samples[name].append(wall)
+            cpu[name].append(used)
     result = {name: statistics.median(values) for name, values in samples.items()}
+    result.update({name.removesuffix("_ms") + "_cpu_ms": statistics.median(values)
+                   for name, values in cpu.items()})
     result["ratio"] = result["agentcode_run_ms"] / result["python_c_ms"]
     result["cli_overhead_ms"] = result["agentcode_run_ms"] - result["library_execute_process_ms"]
     if baseline_src:
@@ -280,16 +292,24 @@ def main() -> None:
                         help="another agentcode source tree to compare sessions against")
     parser.add_argument("--rounds", type=int, default=3,
                         help="with --baseline-src: how many times the two trees alternate")
+    parser.add_argument("--only-whole-process", action="store_true",
+                        help="measure only the whole-process rounds (agentcode run, python -c, "
+                        "execute(), and --baseline-src's run)")
     parser.add_argument("--out", default=None,
                         help="results file (default benchmarks/results/speed-sandbox.json)")
     args = parser.parse_args()
     recorder = Recorder("sandbox")
-    results: dict[str, Any] = {
-        "whole_process": whole_process(args.runs, args.baseline_src),
+    results: dict[str, Any] = {"whole_process": whole_process(args.runs, args.baseline_src)}
+    if args.only_whole_process:
+        path = recorder.write(results, args.out)
+        print(json.dumps(results, indent=2))
+        print(f"results: {path} (load average {recorder.load_start} at the start)")
+        return
+    results.update({
         "local_session": sessions(args.runs),
         "history": history_on_off(args.runs),
         "references": references(args.ref_python, args.runs),
-    }
+    })
     if args.baseline_src:
         results["baseline"] = against_baseline(args.baseline_src, args.runs, args.rounds)
     path = recorder.write(results, args.out)
