@@ -12,14 +12,15 @@ and FastAPI's 422s). It sits inside the token gate and the body limit, like ever
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentcode.errors import AgentcodeError
 from agentcode.server.errors import error_body, http_status
+from agentcode.server.limits import replaying
 from agentcode.server.schemas import ExecuteRequest
 
 if TYPE_CHECKING:
@@ -104,14 +105,4 @@ async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:
         if not message.get("more_body", False):
             break
     body = b"".join(chunks)
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            message: dict[str, Any] = {"type": "http.request", "body": body, "more_body": False}
-            return message
-        return await receive()
-
-    return body, replay
+    return body, replaying(body, receive)
