@@ -172,6 +172,7 @@ def test_agreement_curve_scores_each_number_of_candidates_by_the_largest_group()
     assert [c["passed"] for c in data["results"][1]["agreement_curve"]] == [False] * 5
     assert lines[4].endswith("1 -> 5: 0 -> 1 of 2, gained 1, lost 0, exact McNemar p = 1")
     assert lines[0].startswith("1 candidate(s): 0 of 2 passed, median 5.0 s")
+    assert lines[5].startswith("5 candidate(s), as the run returned: 1 of 2 passed")
 
 
 def test_numbers_reads_thousands_separators_and_signs() -> None:
