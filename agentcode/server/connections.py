@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import resource
-from typing import Any
+from typing import cast
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -70,33 +70,70 @@ def _httptools_installed() -> bool:
     return hasattr(httptools, "HttpRequestParser")  # not a stray directory of that name
 
 
+class _HeadDeadline:
+    """The head deadline and the connection cap, over either parser's protocol (the mixin comes
+    first in the bases). Each parser says how a new head is seen: `_head_mark` is a value that
+    changes when a head has come in since it was taken."""
+
+    _header_seconds: float
+    _max_connections: int
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        if len(self.connections) > self._max_connections:  # type: ignore[attr-defined]
+            # no room: refused before it costs anything for long
+            cast(asyncio.Transport, transport).abort()
+            return
+        self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        if not self.transport.is_closing():  # type: ignore[attr-defined]
+            self._await_head()  # the next request on this connection gets its own deadline
+
+    def _head_mark(self) -> object:
+        raise NotImplementedError
+
+    def _await_head(self) -> None:
+        self._cancel_head()
+        self._head_timer = self.loop.call_later(  # type: ignore[attr-defined]
+            self._header_seconds, self._head_late, self._head_mark())
+
+    def _cancel_head(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_late(self, mark_then: object) -> None:
+        # A head came in since (it may have been an upgrade): in time.
+        self._head_timer = None
+        if self._head_mark() is mark_then and \
+                not self.transport.is_closing():  # type: ignore[attr-defined]
+            self.transport.abort()  # type: ignore[attr-defined]
+
+
 def _guarded_httptools(header_seconds: float, max_connections: int) -> type[asyncio.Protocol]:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    class Guarded(HttpToolsProtocol):
-        _head_timer: asyncio.TimerHandle | None = None
-        _heads = 0  # request heads this connection sent in full
+    class Guarded(_HeadDeadline, HttpToolsProtocol):
+        _header_seconds = header_seconds
+        _max_connections = max_connections
+        _head = object()  # replaced by a new object when a request head is in full
         _messages = 0  # requests it sent in full
         _in_head = False  # between a request's first byte and the end of its head
         _head_size = 0  # bytes received while in that head (at most one read more)
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            if len(self.connections) > max_connections:
-                transport.abort()  # no room: refused before it costs anything for long
-                return
-            self._await_head()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._cancel_head()
-            super().connection_lost(exc)
 
         def on_message_begin(self) -> None:
             self._in_head = True
             super().on_message_begin()
 
         def on_headers_complete(self) -> None:
-            self._heads += 1  # before uvicorn's, which returns early for an upgrade
+            self._head = object()  # before uvicorn's, which returns early for an upgrade
             self._in_head = False
             self._head_size = 0
             super().on_headers_complete()
@@ -106,71 +143,27 @@ def _guarded_httptools(header_seconds: float, max_connections: int) -> type[asyn
             super().on_message_complete()
 
         def data_received(self, data: bytes) -> None:
-            done = (self._heads, self._messages)
+            done = (self._head, self._messages)
             super().data_received(data)
             # A read in which nothing ended is all head, if a head is open; one in which a
             # request or a head ended is not counted (the new head's part is not known).
-            if self._in_head and (self._heads, self._messages) == done:
+            if self._in_head and self._head is done[0] and self._messages == done[1]:
                 self._head_size += len(data)
                 if self._head_size > HEAD_BYTES and not self.transport.is_closing():
                     self.send_400_response("Invalid HTTP request received.")
 
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if not self.transport.is_closing():
-                self._await_head()  # the next request on this connection gets its own deadline
-
-        def _await_head(self) -> None:
-            self._cancel_head()
-            self._head_timer = self.loop.call_later(header_seconds, self._head_late, self._heads)
-
-        def _cancel_head(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
-
-        def _head_late(self, heads_then: int) -> None:
-            # A head came in since (it may have been an upgrade): in time.
-            self._head_timer = None
-            if self._heads == heads_then and not self.transport.is_closing():
-                self.transport.abort()
+        def _head_mark(self) -> object:
+            return self._head
 
     return Guarded
 
 
 def _guarded_h11(header_seconds: float, max_connections: int) -> type[asyncio.Protocol]:
-    class Guarded(H11Protocol):
-        _head_timer: asyncio.TimerHandle | None = None
+    class Guarded(_HeadDeadline, H11Protocol):
+        _header_seconds = header_seconds
+        _max_connections = max_connections
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            if len(self.connections) > max_connections:
-                transport.abort()  # no room: refused before it costs anything for long
-                return
-            self._await_head()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._cancel_head()
-            super().connection_lost(exc)
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if not self.transport.is_closing():
-                self._await_head()  # the next request on this connection gets its own deadline
-
-        def _await_head(self) -> None:
-            self._cancel_head()
-            self._head_timer = self.loop.call_later(header_seconds, self._head_late, self.scope)
-
-        def _cancel_head(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
-
-        def _head_late(self, scope_then: Any) -> None:
-            # A new request head replaced the scope: it came in time (it may be an upgrade).
-            self._head_timer = None
-            if self.scope is scope_then and not self.transport.is_closing():
-                self.transport.abort()
+        def _head_mark(self) -> object:
+            return self.scope  # a new request head replaces the scope
 
     return Guarded
