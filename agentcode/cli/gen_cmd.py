@@ -8,6 +8,7 @@ input, and a bounded sample of it (plus its size) is sent as data context.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,6 +80,8 @@ def gen(
 
       cat access.log | agentcode gen "top 5 client IPs" > top_ips.py
 
+      cat access.log | agentcode gen "top 5 client IPs" | agentcode run --stdin access.log -
+
       agentcode gen --verify --test tests/test_slugify.py "a function slugify(title) -> str"
 
     When the program's input is known (piped data, --stdin, --file, --arg), the code is run
@@ -88,7 +91,8 @@ def gen(
     verification still fails after the repairs, the code is printed anyway; the failure goes to
     stderr and the exit status is 1. The last stderr line says what was checked and in how
     many rounds ("ran cleanly on the given input (1 round)", "tests passed (2 rounds)", "not
-    run").
+    run"). gen reads the data piped to it: a program piped on to `agentcode run -` gets it
+    only with --stdin FILE (a note on stderr says so).
     """
     from agentcode.api.generation import known_input_options
     from agentcode.config import load_settings
@@ -125,7 +129,27 @@ def gen(
     with _conversation(settings, cont=cont, session_id=session_id) as conversation:
         generation = _generate(prompt, system=system, context=context, session=conversation,
                                live=is_terminal(sys.stdout) and not json_output, **options)
+    if stdin_file is None and (given.stdin is not None or given.sample is not None) \
+            and not json_output and _stdout_is_pipe():
+        sys.stderr.write(PIPED_ON_NOTE)
     _finish(generation, json_output=json_output, failed=verifying and generation.failed)
+
+
+# `cat data | agentcode gen "..." | agentcode run -` runs the program with empty stdin: gen read
+# the data. Said once on stderr when data was piped in and the code goes on down a pipe (not to
+# a file or a terminal), since the program's empty output would otherwise look like its answer.
+PIPED_ON_NOTE = ("agentcode: note: gen read the data piped to it; a program piped on to "
+                 "`agentcode run -` gets no input: give it the data with "
+                 "`agentcode run --stdin FILE -`\n")
+
+
+def _stdout_is_pipe() -> bool:
+    import stat
+
+    try:
+        return stat.S_ISFIFO(os.fstat(sys.stdout.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # no real stdout (a test's capture)
+        return False
 
 
 def _read(prompt: str, stdin_file: str | None, files: list[Path], *,

@@ -17,6 +17,8 @@ from typing import Any
 
 import pexpect
 
+from agentcode.cli.gen_cmd import PIPED_ON_NOTE
+
 CODE = "import sys\nprint(sum(int(x) for x in sys.stdin))\n"
 REPLY = f"```python\n{CODE}```"
 
@@ -40,10 +42,47 @@ def test_pipe_gets_bare_code_and_the_code_runs(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == CODE
-    assert done.stderr == "agentcode: ran cleanly on the given input (1 round)\n"
+    # The code goes on down a pipe: gen says the data it read will not follow it.
+    assert done.stderr == (PIPED_ON_NOTE
+                           + "agentcode: ran cleanly on the given input (1 round)\n")
     ran = subprocess.run([sys.executable, "-c", done.stdout], input="1\n2\n3\n",
                          capture_output=True, text=True, timeout=60)
     assert ran.stdout == "6\n"
+
+
+def test_piped_data_then_code_to_a_file_or_from_stdin_option_has_no_note(tmp_path: Path) -> None:
+    model = script(tmp_path, [REPLY, REPLY])
+    data = tmp_path / "numbers.txt"
+    data.write_text("1\n2\n3\n", encoding="utf-8")
+    program = tmp_path / "prog.py"
+    with program.open("w") as out:  # `cat data | gen ... > prog.py`
+        done = subprocess.run(
+            [sys.executable, "-m", "agentcode", "gen", "sum the numbers", "-m", model],
+            input="1\n2\n3\n", stdout=out, stderr=subprocess.PIPE, text=True, env=env(),
+            timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert program.read_text(encoding="utf-8") == CODE
+    assert done.stderr == "agentcode: ran cleanly on the given input (1 round)\n"
+    # `gen --stdin FILE ... | run -`: the data is still the user's, nothing to say.
+    done = subprocess.run(
+        [sys.executable, "-m", "agentcode", "gen", "--stdin", str(data), "sum the numbers",
+         "-m", model], stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env(),
+        timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "agentcode: ran cleanly on the given input (1 round)\n"
+
+
+def test_the_note_names_a_pipe_that_works(tmp_path: Path) -> None:
+    model = script(tmp_path, [REPLY])
+    data = tmp_path / "numbers.txt"
+    data.write_text("1\n2\n3\n", encoding="utf-8")
+    shell = (f"cat {data} | {sys.executable} -m agentcode gen 'sum the numbers' -m {model} "
+             f"| {sys.executable} -m agentcode run --no-history --stdin {data} -")
+    done = subprocess.run(["sh", "-c", shell], capture_output=True, text=True, env=env(),
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "6\n"
+    assert "agentcode run --stdin FILE -" in done.stderr
 
 
 def test_all_models_failing_exits_3(tmp_path: Path) -> None:
