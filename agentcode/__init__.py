@@ -9,9 +9,10 @@ Names are loaded on first use so that importing the package (and `agentcode run`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from agentcode.registry import lazy_exports
+# Not `typing.TYPE_CHECKING`, nor agentcode.registry's lazy_exports: typing, re and dataclasses
+# cost ~8 ms, and `agentcode run` through its helper (agentcode/cli/run_client.py) loads this
+# package and little else.
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from agentcode.api.execution import execute
@@ -68,4 +69,19 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    """Each name of ``_EXPORTS`` is imported on first use, so importing agentcode stays light."""
+    target = _EXPORTS.get(name)
+    if target is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(target), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentcode import runtime
 from agentcode.errors import ModelUnavailableError
 
 if TYPE_CHECKING:
@@ -57,22 +58,12 @@ def keep_alive_seconds(settings: Settings) -> float:
 
 def runtime_dir() -> Path:
     """The user's own directory for state files (created 0700; refused if anyone else's)."""
-    home = os.environ.get("AGENTCODE_HOME")
-    xdg = os.environ.get("XDG_RUNTIME_DIR")
-    if home:
-        path = Path(home).expanduser() / "run"
-    elif xdg and os.path.isdir(xdg):
-        path = Path(xdg) / "agentcode"
-    else:
-        path = Path("/tmp") / f"agentcode-{os.getuid()}"
-    with contextlib.suppress(FileExistsError):
-        path.mkdir(mode=0o700, parents=True)
-    info = path.lstat()
-    if info.st_uid != os.getuid() or info.st_mode & 0o077 or not path.is_dir():
+    try:
+        return Path(runtime.runtime_dir())
+    except runtime.NotPrivateError:
         raise ModelUnavailableError(
-            f"{path} is not a private directory of this user: cannot keep the model warm "
-            "there (remove it, or set local_keep_alive = 0)")
-    return path
+            f"{runtime.runtime_path()} is not a private directory of this user: cannot keep "
+            "the model warm there (remove it, or set local_keep_alive = 0)") from None
 
 
 @dataclass(frozen=True, slots=True)
