@@ -52,6 +52,9 @@ def agentcode_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     # No warm model process outliving a test (tests/models/test_warm_model.py turns it on).
     monkeypatch.setenv("AGENTCODE_LOCAL_KEEP_ALIVE", "0")
     monkeypatch.setattr("agentcode.models.warm.KEEP_ALIVE_SECONDS", 0.0)
+    # No `run` helper either (tests/cli/test_run_helper.py turns it on).
+    monkeypatch.setenv("AGENTCODE_SANDBOX_KEEP_ALIVE", "0")
+    monkeypatch.setattr("agentcode.sandbox.local.resident.KEEP_ALIVE_SECONDS", 0.0)
     outer = os.environ.get("PYTHONPATH")
     monkeypatch.setenv("PYTHONPATH", f"{outer}{os.pathsep}{PLUGINS_DIR}" if outer else PLUGINS_DIR)
     yield home

@@ -100,10 +100,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
+_built: Any = None
+
+
+def _command() -> Any:
+    """The app's click group, built once per process: the run helper's children
+    (cli/run_helper.py) use the one their master built, with `run` loaded."""
+    global _built
+    if _built is None:
+        _built = plain_help(typer.main.get_command(app))
+    return _built
+
+
 def _main(args: list[str]) -> int:
     try:
-        command = plain_help(typer.main.get_command(app))
-        result = command.main(args=args, prog_name="agentcode", standalone_mode=False)
+        result = _command().main(args=args, prog_name="agentcode", standalone_mode=False)
     except AgentcodeError as exc:
         if _debug_enabled(args):
             traceback.print_exc()

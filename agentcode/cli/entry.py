@@ -18,10 +18,33 @@ _HELP = frozenset({"-h", "--help"})
 
 
 def entry() -> None:
-    start_jail_early(sys.argv[1:])
+    args = sys.argv[1:]
+    if _wants_local_jail(args):
+        # The resident helper, if one runs for this installation, runs it (cli/run_client.py).
+        from agentcode.cli import run_client
+
+        status = run_client.run(args)
+        if status is not None:
+            sys.exit(status)
+    started = start_jail_early(args)
     from agentcode.cli.app import entry as app_entry
 
-    app_entry()
+    try:
+        app_entry()
+    finally:
+        if started:
+            start_helper()
+
+
+def start_helper() -> None:
+    """After a `run` in process (its output written), start the helper for the next ones."""
+    try:
+        from agentcode.config import load_settings
+        from agentcode.sandbox.local import resident
+
+        resident.start(load_settings())
+    except Exception:  # noqa: BLE001 - without a helper, `run` works as it always did
+        pass
 
 
 def start_jail_early(args: list[str]) -> bool:

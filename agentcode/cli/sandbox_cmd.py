@@ -1,7 +1,9 @@
 """`agentcode sandbox add/remove/list/sync/path`: the packages sandboxed code may import.
 
 They live in a sandbox environment of their own (not agentcode's), installed on the host and
-mounted read-only into the jail; see agentcode/sandbox/local/packages.py.
+mounted read-only into the jail; see agentcode/sandbox/local/packages.py. And `agentcode
+sandbox status/stop`: the resident helper that keeps `run` warm
+(agentcode/sandbox/local/resident.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ sandbox_app = typer.Typer(
     "They are installed with pip (uv if pip is missing) from the index your pip is configured "
     "for, into an environment of their own that the sandbox mounts read-only. Code in the "
     "sandbox never installs anything itself.\n\n"
-    "Example: agentcode sandbox add pandas matplotlib numpy",
+    "Example: agentcode sandbox add pandas matplotlib numpy\n\n"
+    "status and stop show and end the background helper that keeps `agentcode run` ready "
+    "for sandbox_keep_alive seconds (default 300; 0: off, also when CI is set unless "
+    "configured).",
     no_args_is_help=True,
 )
 
@@ -127,3 +132,33 @@ def path() -> None:
     if current is None:
         raise UsageError("no sandbox environment yet: add packages with `agentcode sandbox add`")
     sys.stdout.write(f"{current}\n")
+
+
+@sandbox_app.command("status")
+def status(json_output: JsonOption = False) -> None:
+    """Show the helper that keeps `agentcode run` warm: process, socket, idle time left."""
+    from agentcode.config import load_settings
+    from agentcode.sandbox.local import resident
+
+    keep_alive = resident.keep_alive_seconds(load_settings())
+    state = resident.running()
+    if json_output:
+        sys.stdout.write(json.dumps({"keep_alive": keep_alive, "running": state}, indent=2)
+                         + "\n")
+        return
+    if state is None:
+        setting = f"keep-alive {keep_alive:g} s" if keep_alive > 0 else "keep-alive off"
+        sys.stdout.write(f"no run helper ({setting})\n")
+        return
+    sys.stdout.write(f"run helper: process {state.get('pid')} on {state.get('socket')}, idle "
+                     f"{state.get('idle_seconds', 0):.0f} s, exits in "
+                     f"{state.get('left_seconds', 0):.0f} s without a run\n")
+
+
+@sandbox_app.command("stop")
+def stop() -> None:
+    """Stop the helper that keeps `agentcode run` warm (the next run starts it again)."""
+    from agentcode.sandbox.local import resident
+
+    stopped = resident.stop()
+    _progress("stopped the run helper" if stopped else "no run helper was running")

@@ -52,6 +52,7 @@ def test_internal_error_has_no_traceback_unless_debug(monkeypatch: pytest.Monkey
         raise RuntimeError("kaput")
 
     monkeypatch.setattr(app_module.typer.main, "get_command", boom)
+    monkeypatch.setattr(app_module, "_built", None)  # built once per process
     assert main(["anything"]) == 1
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: kaput" in err

@@ -20,6 +20,7 @@ def check_local_sandbox(ctx: DoctorContext) -> Iterator[Check]:
     yield from check_bubblewrap(ctx)
     yield from check_sandbox_python(ctx)
     yield from check_sandbox_limits(ctx)
+    yield from check_run_helper(ctx)
 
 
 def check_bubblewrap(ctx: DoctorContext) -> Iterator[Check]:
@@ -150,3 +151,25 @@ def _read_int(path: Path) -> int | None:
         return int(path.read_text().strip())
     except (OSError, ValueError):
         return None
+
+
+def check_run_helper(ctx: DoctorContext) -> Iterator[Check]:
+    """Whether a resident helper keeps `agentcode run` warm, and whether one runs now."""
+    from agentcode.sandbox.local import resident
+
+    state = resident.running()
+    if state is not None:
+        yield Check("run helper", Status.OK,
+                    f"process {state.get('pid')} keeps run's modules and a jail ready, idle "
+                    f"{state.get('idle_seconds', 0):.0f} s of {float(state.get('keep_alive', 0)):g}"
+                    " s (`agentcode sandbox stop` ends it)")
+        return
+    keep_alive = resident.keep_alive_seconds(ctx.settings)
+    if keep_alive > 0:
+        yield Check("run helper", Status.OK,
+                    f"none running; the next `agentcode run` starts one, kept {keep_alive:g} s")
+    else:
+        why = "CI is set" if os.environ.get("CI") and ctx.settings.sandbox_keep_alive < 0 else (
+            "sandbox_keep_alive = 0")
+        yield Check("run helper", Status.OK,
+                    f"off ({why}): every `agentcode run` starts Python, its modules and a jail")

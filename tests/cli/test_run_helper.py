@@ -1,0 +1,358 @@
+"""The resident `agentcode run` helper (agentcode/cli/run_helper.py, run_serve.py, run_client.py)
+with the real jail and the real CLI as processes: what a run through it prints and returns is
+what the in-process run does, it serves each run once, and it leaves no process behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentcode.cli import run_client, run_serve
+from agentcode.sandbox.local import resident
+
+KEEP_ALIVE = "60"
+
+
+def agentcode(*args: str, stdin: bytes | str = b"", env: dict[str, str] | None = None,
+              cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    proc = subprocess.run([sys.executable, "-m", "agentcode", *args], input=data,
+                          capture_output=True, env={**os.environ, **(env or {})}, cwd=cwd,
+                          timeout=timeout)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(),
+                                       proc.stderr.decode())
+
+
+def served_count() -> int:
+    state = resident.running()
+    return int(state["served"]) if state else -1
+
+
+def served(expected: int) -> bool:
+    """Whether the helper ran exactly ``expected`` requests (its count is written by the
+    master a moment after a child took one)."""
+    try:
+        wait_until(lambda: served_count() >= expected, 10)
+    except AssertionError:
+        pass
+    return served_count() == expected
+
+
+def descendants(pid: int) -> set[tuple[int, str]]:
+    """``pid`` and every process under it, as (pid, start time) so a reused pid is not it."""
+    children: dict[int, list[int]] = {}
+    starts: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        starts[int(entry.name)] = fields[19]
+    found, todo = set(), [pid]
+    while todo:
+        current = todo.pop()
+        if current in starts:
+            found.add((current, starts[current]))
+        todo.extend(children.get(current, []))
+    return found
+
+
+def still_there(processes: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    left = set()
+    for pid, start in processes:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[19] == start and fields[0] != "Z":
+            left.add((pid, start))
+    return left
+
+
+def wait_until(check: Any, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout} s: {check}")
+
+
+def idle_child(master: int) -> int | None:
+    """The master's child that waits for the next run (the jail started under it)."""
+    kids = [pid for pid, _ in descendants(master) if _ppid(pid) == master]
+    return kids[0] if len(kids) == 1 else None
+
+
+def _ppid(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return -1
+
+
+@pytest.fixture
+def helper(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """A helper started the way users get one: after a run in process."""
+    monkeypatch.setenv("AGENTCODE_SANDBOX_KEEP_ALIVE", KEEP_ALIVE)
+    monkeypatch.delenv("CI", raising=False)
+    first = agentcode("run", "-", stdin="print('in process')", env={"MASTER_ONLY": "master"})
+    assert (first.returncode, first.stdout) == (0, "in process\n")
+    state = wait_until(resident.running)
+    wait_until(lambda: idle_child(int(state["pid"])))
+    try:
+        yield state
+    finally:
+        processes = descendants(int(state["pid"]))
+        resident.stop()
+        wait_until(lambda: not still_there(processes), 10)
+
+
+def test_output_and_exit_codes_are_the_in_process_ones(helper: dict[str, Any]) -> None:
+    cases = [
+        ("import sys\nprint('out')\nprint('err', file=sys.stderr)", 0, "out\n", "err\n"),
+        ("import sys\nprint('bye')\nsys.exit(3)", 3, "bye\n", ""),
+        ("raise ValueError('no')", 1, "", "ValueError: no"),
+        ("print(1", 1, "", "SyntaxError"),
+        ("x = 6 * 7\nx", 0, "42\n", ""),
+    ]
+    for number, (code, status, out, err) in enumerate(cases, start=1):
+        done = agentcode("run", "-", stdin=code)
+        assert (done.returncode, done.stdout) == (status, out), done
+        assert err in done.stderr and "Traceback (most recent call last):\n  File \"/" \
+            not in done.stderr
+        assert served(number)  # through the helper, once each
+    bad = agentcode("run", "--timeout", "-1", "-", stdin="print(1)")
+    assert bad.returncode == 2 and bad.stderr.startswith("agentcode: error:")
+
+
+def test_files_stdin_out_and_relative_paths_are_the_clients(helper: dict[str, Any],
+                                                           tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "prog.py").write_text(
+        "import sys\nprint(open('data.txt').read().strip(), sys.stdin.read().strip(), "
+        "sys.argv[1:])\nopen('made.txt', 'w').write('made')\n")
+    (work / "data.txt").write_text("from --file")
+    (work / "input.txt").write_text("from --stdin")
+    done = agentcode("run", "--file", "data.txt", "--stdin", "input.txt", "--out", "out",
+                     "prog.py", "--flag", cwd=work)
+    assert done.returncode == 0, done
+    assert done.stdout == "from --file from --stdin ['--flag']\n"
+    assert (work / "out" / "made.txt").read_text() == "made"
+    assert served(1)
+    # The umask is the client's too: --out's files are made under it.
+    old = os.umask(0o077)
+    try:
+        again = agentcode("run", "--file", "data.txt", "--out", "out2", "prog.py", stdin="x",
+                          cwd=work)
+    finally:
+        os.umask(old)
+    assert again.returncode == 0 and served(2)
+    assert (work / "out2" / "made.txt").stat().st_mode & 0o077 == 0
+
+
+def test_env_name_comes_from_the_clients_environment(helper: dict[str, Any]) -> None:
+    code = "import os\nprint(os.environ.get('ONLY_HERE'), os.environ.get('MASTER_ONLY'))"
+    done = agentcode("run", "--env", "ONLY_HERE", "-", stdin=code, env={"ONLY_HERE": "client"})
+    assert (done.returncode, done.stdout) == (0, "client None\n")
+    # The helper started from a process that had MASTER_ONLY set; this client has not.
+    missing = agentcode("run", "--env", "MASTER_ONLY", "-", stdin=code)
+    assert missing.returncode == 2 and "MASTER_ONLY is not set here" in missing.stderr
+    assert served(2)
+
+
+def test_four_clients_at_once_each_get_their_own_run(helper: dict[str, Any]) -> None:
+    results: dict[int, subprocess.CompletedProcess[str]] = {}
+
+    def one(n: int) -> None:
+        results[n] = agentcode("run", "-", stdin=f"import time\ntime.sleep(0.2)\nprint({n} * 11)")
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {n: (r.returncode, r.stdout) for n, r in results.items()} == {
+        n: (0, f"{n * 11}\n") for n in range(4)}
+    assert served(4)
+
+
+def test_a_config_edit_between_runs_is_honoured(helper: dict[str, Any], agentcode_home: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    code = "import resource\nprint(resource.getrlimit(resource.RLIMIT_NOFILE)[0])"
+    assert agentcode("run", "-", stdin=code).stdout == "256\n"
+    (agentcode_home / "config.toml").write_text("[limits]\nopen_files = 100\n")
+    assert agentcode("run", "-", stdin=code).stdout == "100\n"  # not the spare's 256
+    (agentcode_home / "config.toml").write_text("sandbox_keep_alive = 0\n")
+    monkeypatch.delenv("AGENTCODE_SANDBOX_KEEP_ALIVE")
+    declined = agentcode("run", "-", stdin=code)
+    assert (declined.returncode, declined.stdout) == (0, "256\n")
+    assert served(2)  # the helper is off for that client: it ran in process
+
+
+def test_ctrl_c_reaches_the_run_and_nothing_is_left(helper: dict[str, Any]) -> None:
+    child = wait_until(lambda: idle_child(helper["pid"]))
+    processes = descendants(child)
+    proc = subprocess.Popen([sys.executable, "-m", "agentcode", "run", "-"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"import time\nprint('ready', flush=True)\ntime.sleep(60)\n")
+    proc.stdin.close()
+    assert proc.stdout.readline() == b"ready\n"
+    proc.send_signal(signal.SIGINT)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    assert proc.wait(20) == 130
+    assert err.decode().splitlines()[-1] == "agentcode: interrupted"  # as in process
+    wait_until(lambda: not still_there(processes | descendants(child)))
+    assert served(1)
+
+
+def test_a_client_killed_takes_its_run_and_jail_with_it(helper: dict[str, Any]) -> None:
+    child = wait_until(lambda: idle_child(helper["pid"]))
+    proc = subprocess.Popen([sys.executable, "-m", "agentcode", "run", "-"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"import time\nprint('ready', flush=True)\ntime.sleep(60)\n")
+    proc.stdin.close()
+    assert proc.stdout.readline() == b"ready\n"
+    processes = descendants(child)
+    assert len(processes) >= 3  # the child, bwrap and the interpreter in the jail
+    proc.kill()
+    proc.wait()
+    wait_until(lambda: not still_there(processes))
+
+
+def test_sigterm_to_the_client_ends_the_run_as_it_would_in_process(
+        helper: dict[str, Any]) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "agentcode", "run", "-"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"import time\nprint('ready', flush=True)\ntime.sleep(60)\n")
+    proc.stdin.close()
+    assert proc.stdout.readline() == b"ready\n"
+    proc.terminate()
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    assert proc.wait(20) == -signal.SIGTERM, err
+
+
+def test_idle_exit_leaves_no_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTCODE_SANDBOX_KEEP_ALIVE", "1.5")
+    assert agentcode("run", "-", stdin="print(1)").returncode == 0
+    state = wait_until(resident.running)
+    master = int(state["pid"])
+    wait_until(lambda: idle_child(master))
+    processes = descendants(master)
+    assert len(processes) >= 3  # master, idle child, its jail
+    wait_until(lambda: not still_there(processes))
+    base = resident.base_path()
+    assert not base.with_suffix(".sock").exists() and not base.with_suffix(".json").exists()
+
+
+def test_a_master_killed_takes_its_idle_child_and_the_next_run_replaces_it(
+        helper: dict[str, Any]) -> None:
+    processes = descendants(helper["pid"])
+    os.kill(helper["pid"], signal.SIGKILL)
+    wait_until(lambda: not still_there(processes))
+    done = agentcode("run", "-", stdin="print('in process again')")  # its socket: refused
+    assert (done.returncode, done.stdout, done.stderr) == (0, "in process again\n", "")
+    state = wait_until(lambda: (s := resident.running()) and s["pid"] != helper["pid"] and s)
+    helper["pid"] = state["pid"]  # for the fixture's clean-up
+    assert agentcode("run", "-", stdin="print(2)").stdout == "2\n" and served(1)
+
+
+def test_sandbox_stop_and_status(helper: dict[str, Any]) -> None:
+    status = agentcode("sandbox", "status", "--json")
+    assert json.loads(status.stdout)["running"]["pid"] == helper["pid"]
+    processes = descendants(helper["pid"])
+    stopped = agentcode("sandbox", "stop")
+    assert stopped.stderr == "agentcode: stopped the run helper\n"
+    assert not still_there(processes)
+    assert agentcode("sandbox", "status").stdout.startswith("no run helper")
+    assert agentcode("sandbox", "stop").stderr == "agentcode: no run helper was running\n"
+    doctor = agentcode("doctor")
+    assert "run helper" in doctor.stdout and "none running" in doctor.stdout
+
+
+def test_stale_code_falls_back_and_a_new_helper_starts(helper: dict[str, Any]) -> None:
+    module = Path(run_serve.__file__).with_name("run_cmd.py")
+    info = module.stat()
+    old = descendants(helper["pid"])
+    try:
+        os.utime(module, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+        done = agentcode("run", "-", stdin="print('still right')")
+        assert (done.returncode, done.stdout, done.stderr) == (0, "still right\n", "")
+        wait_until(lambda: not still_there(old))  # the stale helper went
+        state = wait_until(lambda: (s := resident.running()) and s["pid"] != helper["pid"] and s)
+        wait_until(lambda: idle_child(int(state["pid"])))
+        again = agentcode("run", "-", stdin="print('new helper')")
+        assert again.stdout == "new helper\n" and served(1)
+    finally:
+        os.utime(module, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def test_ci_starts_no_helper_unless_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AGENTCODE_SANDBOX_KEEP_ALIVE")
+    monkeypatch.setattr(resident, "KEEP_ALIVE_SECONDS", 300.0)
+    assert agentcode("run", "-", stdin="print(1)", env={"CI": "true"}).returncode == 0
+    time.sleep(1.0)
+    assert resident.running() is None
+    assert not resident.base_path().with_suffix(".sock").exists()
+
+
+def test_the_client_talks_only_to_a_socket_of_its_own_user(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = str(tmp_path / "s.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+    import _socket
+
+    mine, theirs = (_socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM) for _ in range(2))
+    assert run_client._connect(mine, path)
+    real = os.getuid
+    monkeypatch.setattr(os, "getuid", lambda: real() + 1)
+    assert not run_client._connect(theirs, path)  # as if the listener were someone else's
+    for sock in (mine, theirs, listener):
+        sock.close()
+
+
+def test_the_child_answers_only_a_peer_of_its_own_user(monkeypatch: pytest.MonkeyPatch,
+                                                       tmp_path: Path) -> None:
+    path = str(tmp_path / "s.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(2)
+    uids = iter([os.getuid() + 1, os.getuid()])  # a stranger first, then one of ours
+    monkeypatch.setattr(run_serve, "_peer_uid", lambda conn: next(uids))
+    stranger, ours = (socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(2))
+    stranger.connect(path)
+    ours.connect(path)
+    child = run_serve.Child(listener, -1, {}, 60.0)
+    conn = child.accept()
+    stranger.settimeout(5)
+    assert stranger.recv(1) == b""  # closed without a word
+    conn.sendall(b"a")
+    assert ours.recv(1) == b"a"
+    for sock in (conn, stranger, ours, listener):
+        sock.close()
