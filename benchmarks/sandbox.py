@@ -1,12 +1,15 @@
 """Sandbox start-up and round-trip costs, with baselines measured in the same run.
 
     python benchmarks/sandbox.py [--runs N] [--json] [--ref-python PATH] [--baseline-src DIR]
-                                 [--rounds R] [--only-whole-process]
+                                 [--rounds R] [--only-whole-process] [--helper]
 
 Measures (medians of N runs):
 - whole process: `echo 'print(1)' | agentcode run -` against `python -c 'print(1)'` (goal <= 6x)
   and against the library's execute() in a fresh process (what the CLI adds: goal <= 40 ms);
   wall clock and CPU time (the process and its jail)
+- with ``--helper`` (only that): `agentcode run -` through its resident helper (warm), in
+  process (``AGENTCODE_SANDBOX_KEEP_ALIVE=0``) and cold (the first run, which starts the
+  helper), interleaved with `python -c`; and warm runs back to back
 - a new local session: bubblewrap + worker until ready (goal <= 100 ms), and its close
 - a warm execution round trip in a session (goal <= 1 ms)
 - a warm `agentcode.Session.execute` with history on (the default: one entry per run, through
@@ -105,6 +108,106 @@ def whole_process(runs: int, baseline_src: str | None = None) -> dict[str, float
     if baseline_src:
         result["baseline_ratio"] = result["baseline_agentcode_run_ms"] / result["python_c_ms"]
     return result
+
+
+def helper_rounds(runs: int, in_a_row: int = 20) -> dict[str, Any]:
+    """`agentcode run -` through its resident helper (warm), in process
+    (AGENTCODE_SANDBOX_KEEP_ALIVE=0) and cold (no helper yet: in process, then it starts one),
+    interleaved with `python -c 'print(1)'` (medians, wall clock); then ``in_a_row`` warm runs
+    back to back (the next child's jail is then not ready: its start is on the run's path).
+    In a home of its own (no config file, an empty history), which all three share."""
+    import tempfile
+
+    from agentcode.sandbox.local import resident
+
+    home = tempfile.mkdtemp(prefix="ac-bench-")
+    os.environ["AGENTCODE_HOME"] = home  # for `resident` here, and every command below
+    base_env = {k: v for k, v in os.environ.items()
+                if k not in ("PYTHONDONTWRITEBYTECODE", "CI")}
+    cli = [sys.executable, "-m", "agentcode", "run", "-"]
+    here = {"PYTHONPATH": str(ROOT)}
+    commands: dict[str, tuple[list[str], dict[str, str]]] = {
+        "python_c_ms": ([sys.executable, "-c", "print(1)"], {}),
+        "run_in_process_ms": (cli, {**here, "AGENTCODE_SANDBOX_KEEP_ALIVE": "0"}),
+        "run_helper_warm_ms": (cli, {**here, "AGENTCODE_SANDBOX_KEEP_ALIVE": "300"}),
+        "run_cold_ms": (cli, {**here, "AGENTCODE_SANDBOX_KEEP_ALIVE": "300"}),
+    }
+
+    def run(name: str) -> tuple[float, float]:
+        cmd, extra = commands[name]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        done = subprocess.run(cmd, input=b"print(1)\n", capture_output=True, check=True,
+                              env={**base_env, **extra}, cwd="/")
+        elapsed = (time.perf_counter() - started) * 1000
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        assert done.stdout == b"1\n", done
+        return elapsed, (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+
+    def ready(timeout: float = 30.0) -> int:
+        """Wait until a helper runs and its idle child's jail is up; its pid."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = resident.running()
+            if state and _grandchildren(int(state["pid"])):
+                return int(state["pid"])
+            time.sleep(0.02)
+        raise RuntimeError("the run helper did not start")
+
+    def served() -> int:
+        state = resident.running()
+        return int(state["served"]) if state else -1
+
+    for name in commands:
+        run(name)  # warm the page cache once (the cold command starts the helper)
+    ready()
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
+    count = served()
+    for _ in range(runs):
+        for name in commands:
+            if name == "run_cold_ms":
+                resident.stop()
+            elif name == "run_helper_warm_ms":
+                ready()
+                count = served()
+            wall, used = run(name)
+            samples[name].append(wall)
+            cpu[name].append(used)
+            if name == "run_helper_warm_ms" and served() != count + 1:
+                time.sleep(0.2)  # its count is written a moment after the child took it
+                assert served() == count + 1, "a warm run did not go through the helper"
+        ready()
+    ready()
+    in_row = []
+    for _ in range(in_a_row):
+        in_row.append(run("run_helper_warm_ms")[0])
+    resident.stop()
+    result: dict[str, Any] = {name: statistics.median(values) for name, values in samples.items()}
+    result.update({name.removesuffix("_ms") + "_client_cpu_ms": statistics.median(values)
+                   for name, values in cpu.items()})
+    result["run_helper_in_a_row_ms"] = statistics.median(in_row)
+    result["in_a_row"] = in_a_row
+    for name in ("run_in_process_ms", "run_helper_warm_ms", "run_cold_ms",
+                 "run_helper_in_a_row_ms"):
+        result["ratio_" + name.removesuffix("_ms")] = result[name] / result["python_c_ms"]
+    result["samples"] = samples
+    result["in_a_row_samples"] = in_row
+    return result
+
+
+def _grandchildren(pid: int) -> bool:
+    """Whether ``pid`` has a child that has a child (the helper's idle child and its jail)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    children = {child for child, parent in parents.items() if parent == pid}
+    return any(parent in children for parent in parents.values())
 
 
 def sessions(runs: int) -> dict[str, float]:
@@ -297,8 +400,16 @@ def main() -> None:
                         "execute(), and --baseline-src's run)")
     parser.add_argument("--out", default=None,
                         help="results file (default benchmarks/results/speed-sandbox.json)")
+    parser.add_argument("--helper", action="store_true",
+                        help="measure only `agentcode run -` through its resident helper (warm), "
+                        "in process and cold, against python -c")
     args = parser.parse_args()
     recorder = Recorder("sandbox")
+    if args.helper:
+        path = recorder.write({"run_helper": helper_rounds(args.runs)}, args.out)
+        print(path.read_text())
+        print(f"results: {path} (load average {recorder.load_start} at the start)")
+        return
     results: dict[str, Any] = {"whole_process": whole_process(args.runs, args.baseline_src)}
     if args.only_whole_process:
         path = recorder.write(results, args.out)

@@ -83,7 +83,9 @@ class Child:
     def accept(self) -> socket.socket:
         """The next connection from a process of this user (anyone else's gets no answer)."""
         while True:
-            watched: list[Any] = [self.listener] if self.master is None else [self.listener, self.master]
+            watched: list[Any] = [self.listener]
+            if self.master is not None:
+                watched.append(self.master)
             if self.master in select.select(watched, [], [])[0]:
                 raise SystemExit(0)  # the master is gone: so is this child, and its jail
             conn, _ = self.listener.accept()
@@ -122,8 +124,7 @@ class Child:
             except Declined:
                 os.write(self.taken_w, b"d")
                 raise
-            os.write(self.taken_w, b"t")  # taken: the master forks the next idle child
-            os.close(self.taken_w)
+            os.write(self.taken_w, b"t")  # taken: the master forks the next idle child soon
             self.listener.close()
             if self.master is not None:
                 os.close(self.master)
@@ -144,6 +145,8 @@ class Child:
         status = _run(list(request["argv"]))
         self.done = True
         conn.sendall(b"s" + (status & 0xFFFFFFFF).to_bytes(4, "big"))
+        with contextlib.suppress(OSError):
+            os.write(self.taken_w, b"f")  # done: the next child's start no longer slows us
         return 0
 
     def _take_environment(self, request: dict[str, Any]) -> None:
