@@ -4,6 +4,7 @@ what the in-process run does, it serves each run once, and it leaves no process 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -42,10 +43,8 @@ def served_count() -> int:
 def served(expected: int) -> bool:
     """Whether the helper ran exactly ``expected`` requests (its count is written by the
     master a moment after a child took one)."""
-    try:
+    with contextlib.suppress(AssertionError):
         wait_until(lambda: served_count() >= expected, 10)
-    except AssertionError:
-        pass
     return served_count() == expected
 
 
@@ -223,6 +222,28 @@ def test_ctrl_c_reaches_the_run_and_nothing_is_left(helper: dict[str, Any]) -> N
     assert err.decode().splitlines()[-1] == "agentcode: interrupted"  # as in process
     wait_until(lambda: not still_there(processes | descendants(child)))
     assert served(1)
+
+
+def _fd_targets(pid: int) -> set[str]:
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            found.add(os.readlink(fd))
+        except OSError:
+            continue
+    return found
+
+
+def test_nothing_of_the_master_reaches_the_jail(helper: dict[str, Any]) -> None:
+    master = int(helper["pid"])
+    child = wait_until(lambda: idle_child(master))
+    ours = {target for target in _fd_targets(master)
+            if target.startswith(("socket:", "pipe:")) or target.endswith(".lock")}
+    assert any(target.startswith("socket:") for target in ours)  # the listening socket
+    jail = wait_until(lambda: {pid for pid, _ in descendants(child)} - {child})
+    for pid in jail:
+        assert not _fd_targets(pid) & ours, pid
+    assert not {t for t in _fd_targets(child) if t.endswith(".lock")}  # the lock is the master's
 
 
 def test_a_client_killed_takes_its_run_and_jail_with_it(helper: dict[str, Any]) -> None:
