@@ -178,22 +178,37 @@ def helper_rounds(runs: int, in_a_row: int = 20) -> dict[str, Any]:
                 time.sleep(0.2)  # its count is written a moment after the child took it
                 assert served() == count + 1, "a warm run did not go through the helper"
         ready()
-    ready()
-    in_row = []
+    master = ready()
+    started_cpu = _cpu_ms(master)  # its start: imports and building the CLI, once
+    in_row, client_cpu = [], []
     for _ in range(in_a_row):
-        in_row.append(run("run_helper_warm_ms")[0])
+        wall, used = run("run_helper_warm_ms")
+        in_row.append(wall)
+        client_cpu.append(used)
+    time.sleep(0.5)  # the last children reaped (the idle one is not counted: one jail less)
+    helper_cpu = (_cpu_ms(master) - started_cpu) / in_a_row
     resident.stop()
     result: dict[str, Any] = {name: statistics.median(values) for name, values in samples.items()}
     result.update({name.removesuffix("_ms") + "_client_cpu_ms": statistics.median(values)
                    for name, values in cpu.items()})
     result["run_helper_in_a_row_ms"] = statistics.median(in_row)
     result["in_a_row"] = in_a_row
+    # CPU per warm run in all: the client's and the helper's (its children and their jails).
+    result["helper_start_cpu_ms"] = started_cpu
+    result["run_helper_in_a_row_helper_cpu_ms"] = helper_cpu
+    result["run_helper_in_a_row_total_cpu_ms"] = helper_cpu + statistics.median(client_cpu)
     for name in ("run_in_process_ms", "run_helper_warm_ms", "run_cold_ms",
                  "run_helper_in_a_row_ms"):
         result["ratio_" + name.removesuffix("_ms")] = result[name] / result["python_c_ms"]
     result["samples"] = samples
     result["in_a_row_samples"] = in_row
     return result
+
+
+def _cpu_ms(pid: int) -> float:
+    """CPU time of ``pid`` and its children it reaped (user + system), in ms."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def _grandchildren(pid: int) -> bool:
