@@ -42,6 +42,8 @@ def run(args: list[str]) -> int | None:
     it (nothing ran; the caller runs it in process)."""
     if os.environ.get("AGENTCODE_SANDBOX_KEEP_ALIVE", "").strip() in ("0", "0.0"):
         return None
+    if not sys.platform.startswith("linux"):  # SO_PEERCRED, O_PATH; and bwrap is Linux's
+        return None
     directory = runtime.runtime_path()
     if not runtime.is_private(directory):
         return None

@@ -377,3 +377,53 @@ def test_the_child_answers_only_a_peer_of_its_own_user(monkeypatch: pytest.Monke
     assert ours.recv(1) == b"a"
     for sock in (conn, stranger, ours, listener):
         sock.close()
+
+
+def _fake_helper(monkeypatch: pytest.MonkeyPatch) -> socket.socket:
+    """A listening socket where the client looks for its helper, which this test plays."""
+    path = resident.base_path(run_client.runtime.runtime_dir()).with_suffix(".sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    address, dir_fd = run_client.runtime.socket_address(str(path))
+    listener.bind(address)
+    if dir_fd is not None:
+        os.close(dir_fd)
+    listener.listen(4)
+    monkeypatch.delenv("AGENTCODE_SANDBOX_KEEP_ALIVE")
+    return listener
+
+
+def test_a_helper_that_never_answers_means_a_run_in_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    listener = _fake_helper(monkeypatch)  # listening, never accepting (hung, or stopped)
+    monkeypatch.setattr(run_client, "READY_TIMEOUT", 0.3)
+    try:
+        assert run_client.run(["run", "-"]) is None  # nothing ran: the caller runs it
+    finally:
+        listener.close()
+
+
+def test_a_helper_that_dies_after_go_is_one_line_and_exit_4(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    listener = _fake_helper(monkeypatch)
+    got: list[bytes] = []
+
+    def play() -> None:
+        conn, _ = listener.accept()
+        data, fds, _, _ = socket.recv_fds(conn, 1 << 20, 4)
+        for fd in fds:
+            os.close(fd)
+        got.append(data)
+        conn.sendall(b"a")
+        got.append(conn.recv(1))
+        conn.close()  # dies before the status
+
+    thread = threading.Thread(target=play)
+    thread.start()
+    try:
+        assert run_client.run(["run", "-"]) == run_client.EXIT_LOST
+    finally:
+        thread.join(10)
+        listener.close()
+    assert got[1] == b"g" and b"argv" in got[0]
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("agentcode: error: the run helper's process")

@@ -78,7 +78,7 @@ def start(settings: Settings) -> bool:
     """Start the helper in the background unless it is off or already running; whether it
     was started. Never raises: without a helper, `run` works in process as ever."""
     keep_alive = keep_alive_seconds(settings)
-    if keep_alive <= 0 or settings.sandbox != "local":
+    if keep_alive <= 0 or settings.sandbox != "local" or not sys.platform.startswith("linux"):
         return False
     try:
         base = base_path(runtime.runtime_dir())
