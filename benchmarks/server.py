@@ -1,6 +1,7 @@
 """`agentcode serve` benchmarks: /execute under load, and `gen` through a warm server.
 
     python benchmarks/server.py load [--runs N] [--sessions 20] [--executions 10] [--json]
+        [--baseline-src DIR [--rounds R]]
     python benchmarks/server.py gen [--runs N] [--json]
     python benchmarks/server.py keepalive [--runs N] [--json]
 
@@ -14,6 +15,12 @@ recording history as the server does) measured in the same run at the same concu
 the server does any work); errors (any non-200 or a wrong stdout); and whether the history holds
 every execution, once. The clients send hand-encoded HTTP/1.1 on kept-alive sockets
 (`LeanClient`): httpx's own CPU on the 2 cores the server shares made a no-op take 12 ms.
+With ``--baseline-src DIR`` (another agentcode tree, e.g. `git archive` of an earlier commit)
+the load run is made R times for each tree, alternating, the server started from that tree;
+the library's figures are always this tree's, measured in each run. The tree measured is the
+one this file is in (or DIR), never whatever `agentcode` the interpreter would import: the
+server is started with PYTHONPATH set to it, from a directory that holds no checkout (`python
+-m` puts the working directory first on the path).
 
 keepalive: the same pipeline twice in a row with the embedded model kept warm in its background
 process (`local_keep_alive`; stopped before each pair), then the README's primes pipeline warm.
@@ -42,7 +49,9 @@ from typing import Any
 
 import httpx
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)  # the tree measured: this checkout's agentcode
+sys.path[:0] = [ROOT, HERE]
 from results_file import Recorder  # noqa: E402
 
 TOKEN = "benchmark-token"
@@ -57,10 +66,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def start_server(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[str], str]:
+def start_server(env: dict[str, str], *args: str,
+                 src: str = ROOT) -> tuple[subprocess.Popen[str], str]:
+    """`agentcode serve` of the tree ``src`` (started from a directory without a checkout)."""
+    env = dict(env, PYTHONPATH=os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])]))
     process = subprocess.Popen(
         [sys.executable, "-m", "agentcode", "serve", "--port", "0", "--token", TOKEN, *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+        cwd=tempfile.gettempdir())
     assert process.stderr is not None
     line = ""
     for _ in range(5):  # warnings (e.g. the session limit memory allows) come first
@@ -299,7 +312,7 @@ def library_first_executions(count: int) -> list[float]:
     return latencies
 
 
-def load_run(sessions: int, executions: int) -> dict[str, Any]:
+def load_run(sessions: int, executions: int, src: str = ROOT) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="agentcode-bench-") as home:
         # 512 MiB a session: the server would otherwise allow only what 75% of this machine's
         # memory holds at 2 GiB each (8 here), fewer than the clients. The same for both.
@@ -307,7 +320,8 @@ def load_run(sessions: int, executions: int) -> dict[str, Any]:
         os.environ["AGENTCODE_HOME"] = home  # both record history, as by default
         os.environ["AGENTCODE_LIMIT_MEMORY_MB"] = "512"
         library, library_errors = library_round_trips(sessions, executions)
-        process, url = start_server(env, "--no-warm", "--max-sessions", str(sessions + 5))
+        process, url = start_server(env, "--no-warm", "--max-sessions", str(sessions + 5),
+                                    src=src)
         try:
             server, server_errors, ids = server_round_trips(url, sessions, executions)
             complete = history_complete(url, ids, executions)
@@ -319,6 +333,7 @@ def load_run(sessions: int, executions: int) -> dict[str, Any]:
         one_library = library_sequential(sessions * executions)
         library_first = library_first_executions(7)
     return {
+        "server_src": src,
         "spare_session_and_first_execute_p50_ms": percentile(spare_first, 50) * 1000,
         "library_new_session_and_first_execute_p50_ms": percentile(library_first, 50) * 1000,
         "one_client_library_p50_ms": percentile(one_library, 50) * 1000,
@@ -332,6 +347,21 @@ def load_run(sessions: int, executions: int) -> dict[str, Any]:
         "errors": server_errors + library_errors,
         "history_complete": complete,
     }
+
+
+def load_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over the runs; the ratios are of those medians."""
+    keys = ["library_p50_ms", "library_p99_ms", "server_p50_ms", "server_p99_ms",
+            "http_floor_p50_ms", "one_client_library_p50_ms", "one_client_server_p50_ms",
+            "spare_session_and_first_execute_p50_ms",
+            "library_new_session_and_first_execute_p50_ms"]
+    summary: dict[str, Any] = {k: round(statistics.median(r[k] for r in runs), 2) for k in keys}
+    summary["p50_ratio"] = round(summary["server_p50_ms"] / summary["library_p50_ms"], 2)
+    summary["p99_ratio"] = round(summary["server_p99_ms"] / summary["library_p99_ms"], 2)
+    summary["errors"] = sum(r["errors"] for r in runs)
+    summary["history_complete"] = all(r["history_complete"] for r in runs)
+    summary["executions_per_run"] = runs[0]["executions"]
+    return summary
 
 
 PRIMES_PROMPT = "print the first 10 prime numbers"  # the README's pipeline
@@ -416,26 +446,34 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--executions", type=int, default=10)
+    parser.add_argument("--baseline-src", default=None, help="load: another agentcode source "
+                        "tree whose server is measured too, alternating with this one")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="with --baseline-src: load runs per tree")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--out", default=None, help="results file (default "
                         "benchmarks/results/speed-server-load.json or speed-server-gen.json)")
     args = parser.parse_args()
     recorder = Recorder(f"server-{args.what}")
     load_before = os.getloadavg()[0]
-    if args.what == "load":
+    if args.what == "load" and args.baseline_src:
+        baseline = os.path.abspath(args.baseline_src)
+        trees = {"current": ROOT, "baseline": baseline}
+        per_tree: dict[str, list[dict[str, Any]]] = {name: [] for name in trees}
+        for _ in range(args.rounds):  # alternating, so both see the same moments' load
+            for name, src in trees.items():
+                per_tree[name].append(load_run(args.sessions, args.executions, src))
+        summaries = {name: load_summary(runs) for name, runs in per_tree.items()}
+        result: dict[str, Any] = {"summary": {
+            **{f"{name}_{key}": value for name, summary in summaries.items()
+               for key, value in summary.items()},
+            "server_p50_current_over_baseline": round(
+                summaries["current"]["server_p50_ms"] / summaries["baseline"]["server_p50_ms"],
+                3),
+            "baseline_src": baseline}, "runs": per_tree}
+    elif args.what == "load":
         runs = [load_run(args.sessions, args.executions) for _ in range(args.runs)]
-        keys = ["library_p50_ms", "library_p99_ms", "server_p50_ms", "server_p99_ms",
-                "http_floor_p50_ms", "one_client_library_p50_ms", "one_client_server_p50_ms",
-                "spare_session_and_first_execute_p50_ms",
-                "library_new_session_and_first_execute_p50_ms"]
-        summary: dict[str, Any] = {k: round(statistics.median(r[k] for r in runs), 2)
-                                   for k in keys}
-        summary["p50_ratio"] = round(summary["server_p50_ms"] / summary["library_p50_ms"], 2)
-        summary["p99_ratio"] = round(summary["server_p99_ms"] / summary["library_p99_ms"], 2)
-        summary["errors"] = sum(r["errors"] for r in runs)
-        summary["history_complete"] = all(r["history_complete"] for r in runs)
-        summary["executions_per_run"] = runs[0]["executions"]
-        result: dict[str, Any] = {"summary": summary, "runs": runs}
+        result = {"summary": load_summary(runs), "runs": runs}
     elif args.what == "keepalive":
         result = keepalive_runs(args.runs)
     else:
