@@ -75,7 +75,9 @@ def whole_process(runs: int, baseline_src: str | None = None) -> dict[str, float
             [sys.executable, "-m", "agentcode", "run", "-"],
             {"PYTHONPATH": str(Path(baseline_src).resolve())})
     # Timed as users run it: with .pyc files (a shell's PYTHONDONTWRITEBYTECODE inflates it).
-    base_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    # In process, as every figure before the run helper (--helper measures that one).
+    base_env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+                "AGENTCODE_SANDBOX_KEEP_ALIVE": "0"}
 
     def run(command: tuple[list[str], dict[str, str]]) -> tuple[float, float]:
         """Wall-clock and CPU ms (the process and its jail, user + system): on a loaded

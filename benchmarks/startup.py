@@ -45,6 +45,7 @@ def _group(module: str) -> str:
 
 def imports(runs: int) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["AGENTCODE_SANDBOX_KEEP_ALIVE"] = "0"  # the in-process run's imports, not the helper's
     command = [sys.executable, "-X", "importtime", "-m", "agentcode", "run", "-"]
     subprocess.run(command, input=b"print(1)\n", capture_output=True, env=env)  # .pyc, cache
     totals: dict[str, list[float]] = collections.defaultdict(list)
