@@ -1,5 +1,10 @@
 """The console script's entry point: for `agentcode run`, the jail starts before anything else.
 
+First, if a resident helper runs for this installation (cli/run_helper.py), it runs the
+command in a child that has everything loaded and a jail started (cli/run_client.py: a few
+milliseconds of this process). Without one, or when it declines, the run is in process as
+below, and afterwards starts the helper in the background for the next runs.
+
 Typer, the command's module and the library take ~100 ms of imports before `run` asks for a
 sandbox, and the jail's start (bwrap, then the interpreter inside) takes ~40 ms more in
 processes of its own. So when the command line is `run` on the local sandbox, the jail starts

@@ -108,8 +108,7 @@ def serve(base: Path, keep_alive: float) -> int:
     try:
         while True:
             if not idle and time.monotonic() >= next_fork:
-                idle = _fork_child(listener, (taken_w, life_r), (lock, taken_r, life_w), loaded,
-                                   keep_alive)
+                idle = _fork_child(listener, (taken_w, life_r), (lock, taken_r, life_w), loaded)
                 next_fork = time.monotonic() + _RESPAWN_DELAY
             left = keep_alive - (time.monotonic() - last_request)
             if left <= 0 or _moved(base.with_suffix(".sock"), identity):
@@ -216,7 +215,7 @@ def _end_child(pid: int) -> None:
 
 
 def _fork_child(listener: socket.socket, pipes: tuple[int, int], masters: tuple[int, ...],
-                stamps: dict[str, tuple[int, int]], keep_alive: float) -> int:
+                stamps: dict[str, tuple[int, int]]) -> int:
     """Fork an idle child with the listening socket and its ends of the pipes; ``masters``
     (the lock, the master's pipe ends) are closed in it: a child that outlives the master
     does not keep the next helper from starting."""
@@ -228,7 +227,7 @@ def _fork_child(listener: socket.socket, pipes: tuple[int, int], masters: tuple[
     try:
         for fd in masters:
             os.close(fd)
-        status = Child(listener, taken_w, stamps, keep_alive, life_r).serve()
+        status = Child(listener, taken_w, stamps, life_r).serve()
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else 1
     except BaseException:  # noqa: BLE001 - a child never returns into the master's loop

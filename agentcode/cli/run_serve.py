@@ -53,14 +53,15 @@ class Declined(Exception):
 
 
 class Child:
+    """One idle child: ``taken_w`` tells the master what became of it (a byte: t taken,
+    f finished, d declined, x stale code), ``master`` ends (EOF) when the master does."""
+
     def __init__(self, listener: socket.socket, taken_w: int,
-                 stamps: dict[str, tuple[int, int]], keep_alive: float,
-                 master: int | None = None) -> None:
+                 stamps: dict[str, tuple[int, int]], master: int | None = None) -> None:
         self.listener = listener
-        self.master = master  # a pipe that ends (EOF) when the master does
+        self.master = master
         self.taken_w = taken_w
         self.stamps = stamps
-        self.keep_alive = keep_alive
         self.go = False  # the client said go: from here on the request is ours to finish
         self.done = False  # the status is on its way: the client's EOF is expected
 

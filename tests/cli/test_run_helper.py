@@ -369,7 +369,7 @@ def test_the_child_answers_only_a_peer_of_its_own_user(monkeypatch: pytest.Monke
     stranger, ours = (socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(2))
     stranger.connect(path)
     ours.connect(path)
-    child = run_serve.Child(listener, -1, {}, 60.0)
+    child = run_serve.Child(listener, -1, {})
     conn = child.accept()
     stranger.settimeout(5)
     assert stranger.recv(1) == b""  # closed without a word
