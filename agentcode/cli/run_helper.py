@@ -140,10 +140,13 @@ def serve(base: Path, keep_alive: float) -> int:
         pass
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        # Only what is still ours: a new helper may have replaced the socket already.
         if not _moved(base.with_suffix(".sock"), identity):
-            for path in (base.with_suffix(".sock"), state):
-                with contextlib.suppress(OSError):
-                    path.unlink()
+            with contextlib.suppress(OSError):
+                base.with_suffix(".sock").unlink()
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(state.read_text()).get("pid") == os.getpid():
+                state.unlink()
         listener.close()
         os.set_blocking(taken_r, False)
         with contextlib.suppress(OSError):

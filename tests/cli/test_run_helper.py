@@ -301,6 +301,13 @@ def test_a_master_killed_takes_its_idle_child_and_the_next_run_replaces_it(
     assert agentcode("run", "-", stdin="print(2)").stdout == "2\n" and served(1)
 
 
+def test_a_helper_whose_socket_file_is_removed_leaves(helper: dict[str, Any]) -> None:
+    processes = descendants(int(helper["pid"]))
+    Path(helper["socket"]).unlink()
+    wait_until(lambda: not still_there(processes))
+    assert not resident.base_path().with_suffix(".json").exists()
+
+
 def test_sandbox_stop_and_status(helper: dict[str, Any]) -> None:
     status = agentcode("sandbox", "status", "--json")
     assert json.loads(status.stdout)["running"]["pid"] == helper["pid"]
