@@ -87,7 +87,9 @@ def test_build_check_install_and_smoke_test_outside_the_repo(tmp_path: Path) -> 
     home = tmp_path / "home"
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("AGENTCODE_", "PYTHON", "VIRTUAL_ENV"))}
-    env.update(AGENTCODE_HOME=str(home), AGENTCODE_NO_HISTORY="1")
+    # No `run` helper left behind by the smoke test's run.
+    env.update(AGENTCODE_HOME=str(home), AGENTCODE_NO_HISTORY="1",
+               AGENTCODE_SANDBOX_KEEP_ALIVE="0")
     where = _run(venv / "bin" / "python", "-c", "import agentcode; print(agentcode.__file__)",
                  cwd=tmp_path, env=env)
     assert Path(where.strip()).is_relative_to(venv)
