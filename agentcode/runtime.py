@@ -73,3 +73,15 @@ def socket_address(path: str) -> tuple[str, int | None]:
     directory, name = os.path.split(path)
     fd = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     return f"/proc/self/fd/{fd}/{name}", fd
+
+
+def runs_module(pid: int, module: str) -> bool:
+    """Whether ``pid`` is a process of this user running ``python -m MODULE`` (a background
+    process of ours, not a recycled pid that now belongs to something else)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            cmdline = handle.read().split(b"\0")
+        owner = os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return False
+    return owner == os.getuid() and module.encode() in cmdline

@@ -99,12 +99,7 @@ def read_state(path: Path) -> dict[str, Any] | None:
 
 def is_ours(pid: int) -> bool:
     """Whether ``pid`` is a warm model process of this user (not a recycled pid)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        owner = Path(f"/proc/{pid}").stat().st_uid
-    except OSError:
-        return False
-    return owner == os.getuid() and MODULE.encode() in cmdline
+    return runtime.runs_module(pid, MODULE)
 
 
 def _healthy(base_url: str) -> bool:

@@ -51,12 +51,7 @@ def base_path(directory: str | None = None) -> Path:
 
 def is_ours(pid: int) -> bool:
     """Whether ``pid`` is a run helper of this user (not a recycled pid)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        owner = Path(f"/proc/{pid}").stat().st_uid
-    except OSError:
-        return False
-    return owner == os.getuid() and MODULE.encode() in cmdline
+    return runtime.runs_module(pid, MODULE)
 
 
 def held(lock: Path) -> bool:
