@@ -282,7 +282,8 @@ class FakeSandbox:
     def execute(self, code: str, *, timeout: float | None = None, stdin: bytes | None = None,
                 argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None,
                 on_stdout: Callable[[str], None] | None = None,
-                on_stderr: Callable[[str], None] | None = None) -> Any:
+                on_stderr: Callable[[str], None] | None = None,
+                output_errors: str = "replace") -> Any:
         from agentcode.types import Execution
 
         self.codes.append(code)

@@ -76,3 +76,34 @@ def test_a_given_sandbox_is_used_and_left_open() -> None:
                      settings=Settings())
     assert (result.exit_code, chunks, fake.codes) == (3, ["out\n", "err\n"], ["print('x')"])
     assert fake.files == {"a.txt": b"A"} and fake.closed is False
+
+
+def test_output_errors_choose_how_chunks_carry_bytes_that_are_not_utf8(
+        settings: Settings) -> None:
+    code = "import sys\nsys.stdout.buffer.write(b'a\\xffb\\xc3'); sys.stdout.flush()\n" \
+           "sys.stdout.buffer.write(b'\\xa9\\n')\n"
+    exact: list[str] = []
+    execution = execute(code, settings=settings, on_stdout=exact.append,
+                        output_errors="surrogateescape")
+    assert "".join(exact).encode("utf-8", "surrogateescape") == b"a\xffb\xc3\xa9\n"
+    assert execution.stdout == "a\ufffdb\u00e9\n"  # the record is text, always
+    replaced: list[str] = []
+    execute(code, settings=settings, on_stdout=replaced.append)
+    assert "".join(replaced) == "a\ufffdb\u00e9\n"
+
+
+def test_output_errors_other_than_the_two_are_refused(settings: Settings) -> None:
+    from agentcode.errors import UsageError
+
+    with pytest.raises(UsageError, match="output_errors must be"):
+        execute("print(1)", settings=settings, output_errors="strict")
+
+
+def test_a_sandbox_that_predates_output_errors_is_not_passed_the_default() -> None:
+    class Older(FakeSandbox):  # a plugin's sandbox written before output_errors existed
+        def execute(self, code: str, *, timeout: float | None = None,  # type: ignore[override]
+                    stdin: bytes | None = None, on_stdout: object = None,
+                    on_stderr: object = None) -> Execution:
+            return Execution(stdout="x")
+
+    assert execute("print('x')", sandbox=Older([])).stdout == "x"

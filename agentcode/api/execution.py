@@ -38,6 +38,7 @@ def execute(
     on_stdout: Callback | None = None,
     on_stderr: Callback | None = None,
     overwrite: bool = False,
+    output_errors: str = "replace",
 ) -> Execution:
     """Run ``code`` and return its `Execution`.
 
@@ -49,7 +50,10 @@ def execute(
     ``out_dir``: where to copy the files the code created or changed and its figures
     (``figure-1.png``, ...); their paths are listed in ``Execution.artifacts``. Either way
     ``Execution.files`` names the work-dir files the code created or changed.
-    ``on_stdout`` / ``on_stderr``: called with output chunks as the code prints them.
+    ``on_stdout`` / ``on_stderr``: called with output chunks as the code prints them;
+    ``output_errors="surrogateescape"`` keeps bytes that are not UTF-8 in them as lone
+    surrogates (``chunk.encode("utf-8", "surrogateescape")`` is the program's output, byte
+    for byte; `agentcode run` writes it so), where "replace", the default, shows U+FFFD.
     ``overwrite``: replace files already in ``out_dir`` (by default they are kept, and the
     code's file is listed in ``Execution.skipped_files``, like every file not saved).
     """
@@ -63,7 +67,8 @@ def execute(
             session.write_files(files)
         try:
             execution = session.execute(code, timeout=timeout, stdin=stdin, argv=argv,
-                                        env=env, on_stdout=on_stdout, on_stderr=on_stderr)
+                                        env=env, on_stdout=on_stdout, on_stderr=on_stderr,
+                                        output_errors=output_errors)
         except ExecutionTimeoutError as exc:
             if exc.execution is not None:
                 exc.execution.session_id = None  # one-shot: no session to come back to

@@ -90,12 +90,16 @@ class Session:
     def execute(self, code: str, *, timeout: float | None = None,
                 stdin: bytes | str | None = None, files: Files | None = None,
                 argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None,
-                on_stdout: Callback | None = None, on_stderr: Callback | None = None) -> Execution:
+                on_stdout: Callback | None = None, on_stderr: Callback | None = None,
+                output_errors: str = "replace") -> Execution:
         """Run ``code``; ``stdin`` is what it reads, ``files`` are put in its work dir first.
 
         ``argv`` is the code's ``sys.argv`` (``["-"]`` by default, like ``python -``); ``env``
         sets variables in its ``os.environ`` (they stay set for later runs of this session).
         Nothing from this process's own environment reaches the code unless passed here.
+        ``output_errors``: "replace" (the default) or "surrogateescape", how the chunks given
+        to ``on_stdout``/``on_stderr`` carry output that is not UTF-8 (see
+        `agentcode.sandbox.base.SandboxSession.execute`).
         """
         if files:
             self.write_files(files)
@@ -105,6 +109,11 @@ class Session:
             extra["argv"] = [str(a) for a in argv]
         if env:
             extra["env"] = check_env(env)
+        if output_errors != "replace":
+            if output_errors != "surrogateescape":
+                raise UsageError(f"output_errors must be 'replace' or 'surrogateescape', not "
+                                 f"{output_errors!r}")
+            extra["output_errors"] = output_errors
         self._cancel.clear()
         try:
             execution = self.sandbox.execute(code, timeout=timeout, stdin=data,

@@ -188,6 +188,7 @@ def _execute(code: str, settings: Settings, inputs: dict[str, bytes], stdin: byt
             code, settings=settings, files=inputs or None, stdin=stdin, argv=argv, env=env,
             out_dir=out, overwrite=overwrite, on_stdout=None if json_output else _write_stdout,
             on_stderr=None if json_output else _write_stderr,
+            output_errors="replace" if json_output else "surrogateescape",
         )
     except ExecutionTimeoutError as exc:
         if json_output and exc.execution is not None:

@@ -3,8 +3,10 @@
 A program's output may carry OSC 52 (writes the user's clipboard), screen and scrollback wipes,
 hyperlinks that lie about their target, cursor moves that overwrite agentcode's own lines, and
 bidi overrides. On a terminal every control character except newline, tab and carriage return
-(progress bars) is shown as an escape (``\\x1b``, ``\\u202e``); piped or redirected output stays
-byte-exact.
+(progress bars) is shown as an escape (``\\x1b``, ``\\u202e``), and so is a byte that is not
+UTF-8 (``\\xff``); piped or redirected output stays byte-exact: `agentcode run` asks for its
+chunks with such bytes kept as lone surrogates (``output_errors="surrogateescape"``), and they
+are written back as the bytes they were.
 """
 
 from __future__ import annotations
@@ -17,13 +19,18 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from agentcode.types import Execution
 
-# C0 but \t \n \r, DEL, C1, and the bidi embedding/override/isolate controls.
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 but \t \n \r, DEL, C1, the bidi embedding/override/isolate controls, and the lone
+# surrogates that stand for bytes that are not UTF-8 (U+DC80..U+DCFF, PEP 383).
+_CONTROLS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\udc80-\udcff]")
 
 
 def _visible(match: re.Match[str]) -> str:
     char = match.group()
-    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"  # the byte it stands for
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def escape_controls(text: str) -> str:
@@ -44,8 +51,17 @@ def for_stream(stream: TextIO, text: str) -> str:
 
 
 def write_program_output(stream: TextIO, text: str) -> None:
-    """Write program output to ``stream`` (escaped on a terminal) and flush it."""
-    stream.write(for_stream(stream, text))
+    """Write program output to ``stream`` (escaped on a terminal) and flush it; elsewhere
+    the bytes that ``text`` carries as lone surrogates are written as those bytes."""
+    if is_terminal(stream):
+        stream.write(escape_controls(text))
+    else:
+        buffer = getattr(stream, "buffer", None)
+        if buffer is None:  # a text-only stream (a test's capture): no bytes to give it
+            stream.write(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+        else:
+            stream.flush()  # what was written as text goes first
+            buffer.write(text.encode("utf-8", "surrogateescape"))
     stream.flush()
 
 

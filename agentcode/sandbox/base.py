@@ -34,11 +34,17 @@ class SandboxSession(Protocol):
         env: Mapping[str, str] | None = None,
         on_stdout: Callable[[str], None] | None = None,
         on_stderr: Callable[[str], None] | None = None,
+        output_errors: str = "replace",
     ) -> Execution:
         """Run ``code``; the callbacks get output chunks as they come (or all at the end).
 
         ``argv`` becomes ``sys.argv`` (``["-"]`` when None); ``env`` is set in ``os.environ``
-        before the code runs and stays set for the rest of the session.
+        before the code runs and stays set for the rest of the session. ``output_errors``:
+        how the chunks given to the callbacks carry output that is not UTF-8: "replace"
+        (U+FFFD) or "surrogateescape" (lone surrogates, as `os.fsdecode` does:
+        ``chunk.encode("utf-8", "surrogateescape")`` gives the program's bytes back). A
+        backend whose output is text only ignores it; `Execution`'s text is always replaced.
+        Optional for backends: `Session` passes it only when it is not "replace".
         """
         ...
 

@@ -50,6 +50,46 @@ def test_run_piped_is_byte_exact(tmp_path: Path) -> None:
     assert done.stdout == HOSTILE.encode() and done.stderr == HOSTILE.encode()
 
 
+# Bytes that are not UTF-8, one split over two writes, a UTF-8 character split the same way.
+BINARY = (b"\xff\xfe\x00\x89PNG\r\n\x1a\n", b"caf\xc3", b"\xa9 \xe9t\xe9\n")
+BINARY_PROGRAM = ("import sys\n"
+                  + "".join(f"sys.stdout.buffer.write({part!r}); sys.stdout.flush()\n"
+                            for part in BINARY)
+                  + "sys.stderr.buffer.write(b'err \\xfe\\n')\n")
+
+
+def test_run_piped_keeps_bytes_that_are_not_utf8(tmp_path: Path) -> None:
+    # `agentcode run gen_png.py > out.png`, like `python gen_png.py > out.png`.
+    done = subprocess.run([sys.executable, "-m", "agentcode", "run", "--no-history", "-"],
+                          input=BINARY_PROGRAM.encode(), capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"".join(BINARY)
+    assert done.stderr == b"err \xfe\n"
+
+
+def test_run_on_a_terminal_shows_bytes_that_are_not_utf8_as_escapes(tmp_path: Path) -> None:
+    script = tmp_path / "binary.py"
+    script.write_text(BINARY_PROGRAM)
+    child = _spawn("run", "--no-history", str(script))
+    output = child.read()
+    child.close()
+    assert child.exitstatus == 0
+    assert b"\\xff\\xfe\\x00\\x89PNG" in output  # shown, not sent to the terminal
+    assert "café".encode() in output  # text split over two writes is still text
+    assert b"err \\xfe" in output
+    assert b"\xff" not in output
+
+
+def test_run_json_carries_replaced_text(tmp_path: Path) -> None:
+    import json
+
+    done = subprocess.run([sys.executable, "-m", "agentcode", "run", "--no-history", "--json",
+                           "-"], input=BINARY_PROGRAM.encode(), capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    stdout = json.loads(done.stdout)["stdout"]
+    assert stdout.startswith("\ufffd\ufffd\x00\ufffdPNG") and "café" in stdout
+
+
 def test_history_show_on_a_terminal_escapes_recorded_output(tmp_path: Path) -> None:
     db = tmp_path / "h.db"
     with open_store(db) as store:

@@ -364,8 +364,10 @@ class AgentCoreSession:
         argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None,
         on_stdout: Callable[[str], None] | None = None,
         on_stderr: Callable[[str], None] | None = None,
+        output_errors: str = "replace",
     ) -> Execution:
-        """Run ``code``; AgentCore returns output at the end, so callbacks get it then."""
+        """Run ``code``; AgentCore returns output at the end, so callbacks get it then (as
+        text: ``output_errors`` changes nothing, the service already decoded it)."""
         setup = _argv_env_snippet(argv, env) if argv or env else None
         execution = self._execute(code, timeout=timeout, stdin=stdin, setup=setup)
         if on_stdout is not None and execution.stdout:

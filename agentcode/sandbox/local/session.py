@@ -286,8 +286,10 @@ class LocalSandboxSession:
 
     def execute(self, code: str, *, timeout: float | None = None, stdin: bytes | None = None,
                 argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None,
-                on_stdout: Callback | None = None, on_stderr: Callback | None = None) -> Execution:
-        """Run ``code`` in the session; ``on_stdout``/``on_stderr`` get output as it happens."""
+                on_stdout: Callback | None = None, on_stderr: Callback | None = None,
+                output_errors: str = "replace") -> Execution:
+        """Run ``code`` in the session; ``on_stdout``/``on_stderr`` get output as it happens
+        (decoded with ``output_errors``: see `SandboxSession.execute`)."""
         worker = self._ensure_started()
         limits = self.settings.limits
         timeout = self.settings.timeout if timeout is None else timeout
@@ -302,7 +304,8 @@ class LocalSandboxSession:
             request["stdin"] = base64.b64encode(stdin).decode("ascii")
         started = time.perf_counter()
         outcome = worker.run(request, timeout=timeout, grace=limits.kill_grace_seconds,
-                             cap=limits.output_bytes, on_stdout=on_stdout, on_stderr=on_stderr)
+                             cap=limits.output_bytes, on_stdout=on_stdout, on_stderr=on_stderr,
+                             output_errors=output_errors)
         execution = self._execution(outcome, (time.perf_counter() - started) * 1000)
         if outcome.killed or outcome.interrupted:
             _as_timeout(execution, timeout)

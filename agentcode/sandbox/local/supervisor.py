@@ -50,12 +50,14 @@ _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 class Stream:
     """One output stream of one execution: a capped copy, a dropped count, live chunks."""
 
-    def __init__(self, cap: int, callback: Callback | None) -> None:
+    def __init__(self, cap: int, callback: Callback | None, errors: str = "replace") -> None:
         self.cap = cap
         self.kept = bytearray()
         self.dropped = 0
         self.callback = callback
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        # The live chunks only: "surrogateescape" keeps bytes that are not UTF-8 (PEP 383), so
+        # `agentcode run > out.bin` is byte-exact; what is kept (`text`) is always clean text.
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors)
 
     def feed(self, data: bytes) -> None:
         room = max(0, self.cap - len(self.kept))
@@ -231,8 +233,10 @@ class WorkerProcess:
     # -- one request ------------------------------------------------------------------------
 
     def run(self, request: dict[str, Any], *, timeout: float, grace: float, cap: int,
-            on_stdout: Callback | None, on_stderr: Callback | None) -> Outcome:
-        outcome = Outcome(Stream(cap, on_stdout), Stream(cap, on_stderr))
+            on_stdout: Callback | None, on_stderr: Callback | None,
+            output_errors: str = "replace") -> Outcome:
+        outcome = Outcome(Stream(cap, on_stdout, output_errors),
+                          Stream(cap, on_stderr, output_errors))
         self._requests += 1
         # Random, not a count: code cannot name a later request's id without reading it from
         # the worker's memory (which it shares: see docs/security.md, trust model).
