@@ -154,6 +154,10 @@ def serve(base: Path, keep_alive: float) -> int:
                 idle = 0  # it took a request just now: it finishes it
         if idle:
             _end_child(idle)
+        # Free for a new helper now, not after the interpreter's teardown (a heavier master,
+        # e.g. one that preloads more, is still tearing down when the run that found it stale
+        # ends and starts the next helper: that one would see the lock held and not start).
+        os.close(lock)
     return 0
 
 
