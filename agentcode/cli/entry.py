@@ -1,9 +1,10 @@
-"""The console script's entry point: for `agentcode run`, the jail starts before anything else.
+"""The console script's entry point: `agentcode run` and `gen` go to the resident helper first.
 
-First, if a resident helper runs for this installation (cli/run_helper.py), it runs the
-command in a child that has everything loaded and a jail started (cli/run_client.py: a few
-milliseconds of this process). Without one, or when it declines, the run is in process as
-below, and afterwards starts the helper in the background for the next runs.
+If a resident helper runs for this installation (cli/run_helper.py), it runs `run` on the
+local sandbox and every `gen` (but `--help`) in a child that has their modules loaded and a
+jail started (cli/run_client.py: a few milliseconds of this process). Without one, or when it
+declines, the command runs in process as below, and afterwards starts the helper in the
+background for the next ones (when `sandbox_keep_alive` allows and the sandbox is local).
 
 Typer, the command's module and the library take ~100 ms of imports before `run` asks for a
 sandbox, and the jail's start (bwrap, then the interpreter inside) takes ~40 ms more in
@@ -24,25 +25,36 @@ _HELP = frozenset({"-h", "--help"})
 
 def entry() -> None:
     args = sys.argv[1:]
-    if _wants_local_jail(args):
+    helped = for_helper(args)
+    if helped:
         # The resident helper, if one runs for this installation, runs it (cli/run_client.py).
         from agentcode.cli import run_client
 
         status = run_client.run(args)
         if status is not None:
             sys.exit(status)
-    started = start_jail_early(args)
+    start_jail_early(args)
     from agentcode.cli.app import entry as app_entry
 
     try:
         app_entry()
     finally:
-        if started:
+        if helped:
             start_helper()
 
 
+def for_helper(args: list[str]) -> bool:
+    """Whether the helper serves ``args``: `run` on the local sandbox (the jail is what it
+    keeps ready), and `gen` whatever its options (its ~0.45 s of imports are; a `--server` gen
+    gains less but loses nothing); neither when they only print help."""
+    if args[:1] == ["gen"]:
+        return not any(arg in _HELP for arg in args)
+    return _wants_local_jail(args)
+
+
 def start_helper() -> None:
-    """After a `run` in process (its output written), start the helper for the next ones."""
+    """After a `run` or `gen` in process (its output written), start the helper for the next
+    ones."""
     try:
         from agentcode.config import load_settings
         from agentcode.sandbox.local import resident

@@ -1,10 +1,10 @@
-"""`agentcode run`'s client of its resident helper (agentcode/cli/run_helper.py).
+"""The client of the resident helper (agentcode/cli/run_helper.py), for `run` and `gen`.
 
-When the helper runs, a `run` is: Python's start, this module, one Unix socket. The helper's
-child that takes the connection runs the very CLI this process would have run, on this
-process's stdin, stdout, stderr, working directory, umask and environment (the descriptors go
-over the socket), and answers with the exit status. Nothing here is relayed: the program's
-output goes straight to our descriptors.
+When the helper runs, a `run` (or `gen`, cli/entry.py's `for_helper`) is: Python's start, this
+module, one Unix socket. The helper's child that takes the connection runs the very CLI this
+process would have run, on this process's stdin, stdout, stderr, working directory, umask and
+environment (the descriptors go over the socket), and answers with the exit status. Nothing
+here is relayed: the program's output goes straight to our descriptors.
 
 The exchange (a length-prefixed request, then one-byte messages):
 

@@ -1,12 +1,14 @@
-"""The resident `agentcode run` helper: a master process that forks ready children (Mercurial's
-chg command server, nailgun), started by `agentcode.sandbox.local.resident.start`.
+"""The resident `agentcode run` (and `gen`) helper: a master process that forks ready children
+(Mercurial's chg command server, nailgun), started by `agentcode.sandbox.local.resident.start`.
 
 Python's start, the imports of Typer, the CLI, the config, the local sandbox and the history
-spool, and the jail's start are most of a `run`. The master (`python -m agentcode.cli.run_helper
-BASE KEEP_ALIVE`) imports all that once, listens on ``BASE.sock`` (mode 0600, in the user's
-private runtime directory) and keeps exactly one idle child forked. The child starts a spare
-jail at once (`spare.keep_once`, as `agentcode run` does in process) and waits in accept().
-On a connection (agentcode/cli/run_client.py has the exchange) it:
+spool, and the jail's start are most of a `run`; the imports of strands and httpx are a third
+of a `gen` on the warm embedded model (its verification run then takes the spare jail). The
+master (`python -m agentcode.cli.run_helper BASE KEEP_ALIVE`) imports all that once, listens on
+``BASE.sock`` (mode 0600, in the user's private runtime directory) and keeps exactly one idle
+child forked. The child starts a spare jail at once (`spare.keep_once`, as `agentcode run` does
+in process) and waits in accept(). On a connection (agentcode/cli/run_client.py has the
+exchange) it:
 
 - refuses a peer of another uid; tells the master, which forks the next idle child;
 - declines (the client then runs in process) when agentcode's module files changed since the
@@ -36,6 +38,7 @@ import select
 import signal
 import socket
 import sys
+import threading
 import time
 from importlib import import_module
 from pathlib import Path
@@ -44,12 +47,18 @@ from typing import Any
 from agentcode import runtime
 from agentcode.cli.run_serve import Child, stamps
 
-# `run`'s path, loaded once by the master (what `python -X importtime -m agentcode run -` shows).
+# `run`'s and `gen`'s paths, loaded once by the master (what `python -X importtime -m
+# agentcode run -` and `... gen PROMPT` show). Imports only: nothing here may start a thread
+# (the master forks; `serve` checks) or read the environment at import (the child's is the
+# client's). local_model is strands and httpx, ~0.3 s of every gen on the embedded model.
 _PRELOAD = (
     "agentcode.cli.app", "agentcode.cli.run_cmd", "agentcode.config",
     "agentcode.sandbox.registry", "agentcode.sandbox.local.spare",
     "agentcode.sandbox.local.session", "agentcode.sandbox.local.resident",
     "agentcode.api.execution", "agentcode.api.session", "agentcode.store.spool",
+    "agentcode.cli.gen_cmd", "agentcode.cli.gen_display", "agentcode.api.generation",
+    "agentcode.generation.options", "agentcode.models.registry", "agentcode.models.local",
+    "agentcode.models.local_model", "agentcode.store.recording",
 )
 _LOCK_WAIT = 5.0  # a helper that is stopping (stale code) still holds the lock this long at most
 _RESPAWN_DELAY = 1.0  # between idle children that die young (a jail that cannot start)
@@ -68,9 +77,10 @@ def _preload() -> None:
         import_module(name)
     from agentcode.cli.app import main
 
-    # Builds the Typer command and run's parameters, as a real `run` would.
+    # Builds the Typer command and run's and gen's parameters, as a real command would.
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         main(["run", "--help"])
+        main(["gen", "--help"])
 
 
 def serve(base: Path, keep_alive: float) -> int:
@@ -85,6 +95,10 @@ def serve(base: Path, keep_alive: float) -> int:
                 return 0  # another helper runs: one per installation
             time.sleep(0.05)
     _preload()
+    if threading.active_count() != 1:  # a fork would copy a lock some thread holds
+        sys.stderr.write(f"agentcode: the run helper's imports started threads "
+                         f"({', '.join(t.name for t in threading.enumerate())}): not forking\n")
+        return 1
     loaded = stamps()
     listener, identity = _listen(base.with_suffix(".sock"))
     state = base.with_suffix(".json")
