@@ -4,6 +4,7 @@
         [--baseline-src DIR [--rounds R]]
     python benchmarks/server.py gen [--runs N] [--json]
     python benchmarks/server.py keepalive [--runs N] [--json]
+    python benchmarks/server.py genhelper [--runs N] [--json]
 
 load: one `agentcode serve` on loopback (a separate process, real jails); --sessions clients in
 threads, each with its own session, run --executions small programs each, all starting together
@@ -24,6 +25,15 @@ server is started with PYTHONPATH set to it, from a directory that holds no chec
 
 keepalive: the same pipeline twice in a row with the embedded model kept warm in its background
 process (`local_keep_alive`; stopped before each pair), then the README's primes pipeline warm.
+Without the resident helper (``AGENTCODE_SANDBOX_KEEP_ALIVE=0``), as before it served `gen`.
+
+genhelper: the same pipeline with the model warm, `gen` and `run` through their resident helper
+(warm: its idle child ready) against in process (``AGENTCODE_SANDBOX_KEEP_ALIVE=0``),
+interleaved; and the cold first pipeline of each round (the model and the helper stopped
+first: both start during it), so that the second-of-two over first ratio is on record. The
+helper's own CPU per warm pipeline (its children, their jails) is counted too. Then the
+helper's master alone (--rounds starts): its start's time and CPU and its memory, with
+``--baseline-src DIR`` also that tree's, alternating.
 
 gen: `agentcode gen "print the number 42" | agentcode run -` in fresh processes, cold (the model
 loads in `gen`) against `gen --server URL` with a server that already holds the model, runs
@@ -45,6 +55,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -380,10 +391,7 @@ def keepalive_runs(runs: int) -> dict[str, Any]:
     weights = resolve_spec(None).weights or LOCAL_MODELS["qwen2.5-coder-1.5b"]
     gguf = ensure_weights(weights, progress=False)
     home = tempfile.mkdtemp(prefix="agentcode-bench-")
-    env = dict(os.environ, AGENTCODE_HOME=home, AGENTCODE_NO_HISTORY="1",
-               AGENTCODE_LOCAL_KEEP_ALIVE="300", AGENTCODE_LOCAL_MODEL=str(gguf))
-    for name in ("AGENTCODE_SERVER", "CI"):
-        env.pop(name, None)
+    env = _warm_model_env(home, gguf, sandbox_keep_alive="0")
     stop_warm = [sys.executable, "-m", "agentcode", "model", "stop"]
     first: list[float] = []
     second: list[float] = []
@@ -406,6 +414,133 @@ def keepalive_runs(runs: int) -> dict[str, Any]:
             "second_median_s": statistics.median(second),
             "second_over_first": statistics.median(second) / statistics.median(first),
             "primes_warm_median_s": statistics.median(primes)}
+
+
+def _warm_model_env(home: str, gguf: Path, *, sandbox_keep_alive: str) -> dict[str, str]:
+    """This tree's agentcode in ``home``, the model kept warm, no history."""
+    env = dict(os.environ, AGENTCODE_HOME=home, AGENTCODE_NO_HISTORY="1",
+               AGENTCODE_LOCAL_KEEP_ALIVE="300", AGENTCODE_LOCAL_MODEL=str(gguf),
+               AGENTCODE_SANDBOX_KEEP_ALIVE=sandbox_keep_alive, PYTHONPATH=str(ROOT))
+    for name in ("AGENTCODE_SERVER", "CI", "PYTHONDONTWRITEBYTECODE"):
+        env.pop(name, None)
+    return env
+
+
+def genhelper_runs(runs: int) -> dict[str, Any]:
+    """`gen | run` with the model warm: through the resident helper (warm) and in process,
+    interleaved, and each round's cold first pipeline (model and helper stopped before it)."""
+    from agentcode.models.local import LOCAL_MODELS, resolve_spec
+    from agentcode.models.weights import ensure_weights
+    from agentcode.sandbox.local import resident
+
+    weights = resolve_spec(None).weights or LOCAL_MODELS["qwen2.5-coder-1.5b"]
+    gguf = ensure_weights(weights, progress=False)
+    home = tempfile.mkdtemp(prefix="agentcode-bench-")
+    os.environ["AGENTCODE_HOME"] = home  # for `resident` here
+    envs = {"helper": _warm_model_env(home, gguf, sandbox_keep_alive="300"),
+            "in_process": _warm_model_env(home, gguf, sandbox_keep_alive="0")}
+    envs["cold_first"] = envs["helper"]
+    stop_warm = [sys.executable, "-m", "agentcode", "model", "stop"]
+    times: dict[str, list[float]] = {name: [] for name in envs}
+    correct = dict.fromkeys(envs, 0)
+    helper_cpu: list[float] = []
+
+    def ready(timeout: float = 30.0) -> int:
+        """Wait until the helper runs and its idle child is forked; its pid."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = resident.running()
+            if state and _children(int(state["pid"])):
+                return int(state["pid"])
+            time.sleep(0.02)
+        raise RuntimeError("the helper did not start")
+
+    def served() -> int:
+        state = resident.running()
+        return int(state["served"]) if state else -1
+
+    try:
+        for round_ in range(runs):
+            subprocess.run(stop_warm, env=envs["in_process"], capture_output=True, check=True)
+            resident.stop()
+            warm = ["helper", "in_process"] if round_ % 2 == 0 else ["in_process", "helper"]
+            for name in ["cold_first", *warm]:
+                if name == "helper":
+                    master = ready()
+                    time.sleep(0.5)  # the idle child's jail is up
+                    count, cpu = served(), _cpu_ms(master)
+                seconds, ok = timed_pipeline(envs[name], GEN_PROMPT)
+                times[name].append(seconds)
+                correct[name] += ok
+                if name == "helper":
+                    time.sleep(0.5)  # its children reaped: their CPU is the master's
+                    helper_cpu.append(_cpu_ms(master) - cpu)
+                    assert served() == count + 2, "gen and run did not both go to the helper"
+    finally:
+        subprocess.run(stop_warm, env=envs["in_process"], capture_output=True)
+        resident.stop()
+    medians = {f"{name}_median_s": statistics.median(values) for name, values in times.items()}
+    return {**{f"{name}_s": values for name, values in times.items()}, **medians,
+            "correct": correct, "runs": runs,
+            "helper_cpu_per_pipeline_ms": helper_cpu,
+            "helper_cpu_per_pipeline_median_ms": statistics.median(helper_cpu),
+            "saved_median_s": medians["in_process_median_s"] - medians["helper_median_s"],
+            "second_over_first_helper":
+                medians["helper_median_s"] / medians["cold_first_median_s"],
+            "second_over_first_in_process":
+                medians["in_process_median_s"] / medians["cold_first_median_s"]}
+
+
+def helper_footprint(trees: dict[str, str], rounds: int) -> dict[str, Any]:
+    """The helper's master of each tree, started directly (alternating trees): the seconds
+    until it listens, its CPU for that (imports, building the CLI) and its memory once idle
+    (RSS; PSS shares the pages its idle child has too). Medians over ``rounds``."""
+    samples: dict[str, dict[str, list[float]]] = {
+        name: {"ready_s": [], "start_cpu_ms": [], "rss_kb": [], "pss_kb": []} for name in trees}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "CI")}
+    for _ in range(rounds):
+        for name, tree in trees.items():
+            home = Path(tempfile.mkdtemp(prefix="agentcode-bench-"))
+            base = home / "run-bench"
+            started = time.perf_counter()
+            master = subprocess.Popen(
+                [sys.executable, "-m", "agentcode.cli.run_helper", str(base), "30"],
+                env={**env, "PYTHONPATH": tree, "AGENTCODE_HOME": str(home)}, cwd="/",
+                stderr=subprocess.DEVNULL)
+            try:
+                while not base.with_suffix(".json").exists():
+                    if master.poll() is not None:
+                        raise RuntimeError(f"{name}'s helper did not start")
+                    time.sleep(0.005)
+                samples[name]["ready_s"].append(time.perf_counter() - started)
+                samples[name]["start_cpu_ms"].append(_cpu_ms(master.pid))
+                time.sleep(1.0)  # its idle child forked and its jail started
+                status = Path(f"/proc/{master.pid}/status").read_text()
+                samples[name]["rss_kb"].append(int(status.split("VmRSS:")[1].split()[0]))
+                rollup = Path(f"/proc/{master.pid}/smaps_rollup").read_text()
+                samples[name]["pss_kb"].append(int(rollup.split("Pss:")[1].split()[0]))
+            finally:
+                master.terminate()
+                master.wait()
+    return {name: {**{key: statistics.median(values) for key, values in found.items()},
+                   "samples": found, "tree": trees[name]} for name, found in samples.items()}
+
+
+def _cpu_ms(pid: int) -> float:
+    """CPU time of ``pid`` and the children it reaped (user + system), in ms."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> bool:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    return True
+            except OSError:
+                continue
+    return False
 
 
 def timed_pipeline(env: dict[str, str], prompt: str,
@@ -442,14 +577,16 @@ def gen_runs(runs: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["load", "gen", "keepalive"])
+    parser.add_argument("what", choices=["load", "gen", "keepalive", "genhelper"])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--executions", type=int, default=10)
     parser.add_argument("--baseline-src", default=None, help="load: another agentcode source "
-                        "tree whose server is measured too, alternating with this one")
+                        "tree whose server is measured too, alternating with this one; "
+                        "genhelper: whose helper's master is")
     parser.add_argument("--rounds", type=int, default=3,
-                        help="with --baseline-src: load runs per tree")
+                        help="with --baseline-src: load runs per tree; genhelper: masters "
+                        "started per tree")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--out", default=None, help="results file (default "
                         "benchmarks/results/speed-server-load.json or speed-server-gen.json)")
@@ -476,6 +613,14 @@ def main() -> None:
         result = {"summary": load_summary(runs), "runs": runs}
     elif args.what == "keepalive":
         result = keepalive_runs(args.runs)
+    elif args.what == "genhelper":
+        result = genhelper_runs(args.runs)
+        # The helper's master, this tree's and (--baseline-src) another's, e.g. before it
+        # preloaded gen's modules.
+        trees = {"current": ROOT}
+        if args.baseline_src:
+            trees["baseline"] = os.path.abspath(args.baseline_src)
+        result["helper_master"] = helper_footprint(trees, args.rounds)
     else:
         result = gen_runs(args.runs)
     result["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
