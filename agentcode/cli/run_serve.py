@@ -157,8 +157,13 @@ class Child:
     def _take_environment(self, request: dict[str, Any]) -> None:
         from agentcode.sandbox.local.resident import keep_alive_seconds
 
+        environ = {str(k): str(v) for k, v in request["env"].items()}
+        if _interpreter_settings(environ) != _interpreter_settings(os.environ):
+            # PYTHONPATH and the like set up the interpreter, which is the master's: a plugin
+            # only the client's path can import would not be found here.
+            raise Declined
         os.environ.clear()
-        os.environ.update({str(k): str(v) for k, v in request["env"].items()})
+        os.environ.update(environ)
         os.umask(int(request["umask"]))
         try:
             from agentcode.config import load_settings
@@ -187,6 +192,11 @@ class Child:
                 if kind == ord("k") and signum in (signal.SIGINT, signal.SIGTERM,
                                                    signal.SIGHUP):
                     signal.pthread_kill(main, signum)
+
+
+def _interpreter_settings(environ: Any) -> dict[str, str]:
+    """The variables read by Python's start (PYTHONPATH, PYTHONHOME, PYTHONSAFEPATH, ...)."""
+    return {name: value for name, value in environ.items() if name.startswith("PYTHON")}
 
 
 def _peer_uid(conn: socket.socket) -> int:

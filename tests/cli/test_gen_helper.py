@@ -205,6 +205,19 @@ def test_an_in_process_gen_starts_the_helper(monkeypatch: Any, tmp_path: Path) -
     assert resident.running() is None
 
 
+def test_a_client_with_another_python_path_runs_in_process(helper: dict[str, Any],
+                                                           tmp_path: Path) -> None:
+    # The helper's interpreter is set up by its own PYTHONPATH: a model plugin found only on
+    # the client's would be missing there.
+    model = script(tmp_path, [REPLY])
+    path = f"{os.environ['PYTHONPATH']}{os.pathsep}{tmp_path}"
+    done = agentcode("gen", "--no-verify", "sum", "-m", model, env={**QUIET, "PYTHONPATH": path})
+    assert (done.returncode, done.stdout, done.stderr) == (0, CODE, "agentcode: not run\n")
+    again = agentcode("gen", "--no-verify", "sum", "-m", model, env=QUIET)
+    assert again.returncode == 0
+    assert served(1)  # the second only: the first was declined, and ran in process
+
+
 def test_help_is_not_sent_to_the_helper(helper: dict[str, Any]) -> None:
     done = agentcode("gen", "--help")
     assert done.returncode == 0 and "PROMPT" in done.stdout
