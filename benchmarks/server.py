@@ -25,7 +25,7 @@ server is started with PYTHONPATH set to it, from a directory that holds no chec
 
 keepalive: the same pipeline twice in a row with the embedded model kept warm in its background
 process (`local_keep_alive`; stopped before each pair), then the README's primes pipeline warm.
-Without the resident helper (``AGENTCODE_SANDBOX_KEEP_ALIVE=0``), as before it served `gen`.
+Without the resident helper (``AGENTCODE_SANDBOX_KEEP_ALIVE=0``), as the figures before it.
 
 genhelper: the same pipeline with the model warm, `gen` and `run` through their resident helper
 (warm: its idle child ready) against in process (``AGENTCODE_SANDBOX_KEEP_ALIVE=0``),
@@ -33,7 +33,7 @@ interleaved; and the cold first pipeline of each round (the model and the helper
 first: both start during it), so that the second-of-two over first ratio is on record. The
 helper's own CPU per warm pipeline (its children, their jails) is counted too. Then the
 helper's master alone (--rounds starts): its start's time and CPU and its memory, with
-``--baseline-src DIR`` also that tree's, alternating.
+``--baseline-src DIR`` also that tree's, alternating. Off means `run` in process as well.
 
 gen: `agentcode gen "print the number 42" | agentcode run -` in fresh processes, cold (the model
 loads in `gen`) against `gen --server URL` with a server that already holds the model, runs
