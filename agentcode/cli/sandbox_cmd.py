@@ -25,9 +25,9 @@ sandbox_app = typer.Typer(
     "for, into an environment of their own that the sandbox mounts read-only. Code in the "
     "sandbox never installs anything itself.\n\n"
     "Example: agentcode sandbox add pandas matplotlib numpy\n\n"
-    "status and stop show and end the background helper that keeps `agentcode run` ready "
-    "for sandbox_keep_alive seconds (default 300; 0: off, also when CI is set unless "
-    "configured).",
+    "status and stop show and end the background helper that keeps `agentcode run` and "
+    "`agentcode gen` ready for sandbox_keep_alive seconds (default 300; 0: off, also when CI "
+    "is set unless configured).",
     no_args_is_help=True,
 )
 
@@ -136,7 +136,7 @@ def path() -> None:
 
 @sandbox_app.command("status")
 def status(json_output: JsonOption = False) -> None:
-    """Show the helper that keeps `agentcode run` warm: process, socket, idle time left."""
+    """Show the helper that keeps `run` and `gen` warm: process, socket, idle time left."""
     from agentcode.config import load_settings
     from agentcode.sandbox.local import resident
 
@@ -157,7 +157,7 @@ def status(json_output: JsonOption = False) -> None:
 
 @sandbox_app.command("stop")
 def stop() -> None:
-    """Stop the helper that keeps `agentcode run` warm (the next run starts it again)."""
+    """Stop the helper that keeps `run` and `gen` warm (the next one starts it again)."""
     from agentcode.sandbox.local import resident
 
     stopped = resident.stop()

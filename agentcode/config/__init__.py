@@ -72,8 +72,9 @@ class Settings:
     # next `gen` (agentcode/models/warm.py); 0: load it in each process. -1 (the default): 300,
     # or 0 when CI is set.
     local_keep_alive: float = -1.0
-    # Seconds a resident helper keeps `agentcode run`'s modules loaded and a jail started for
-    # the next `run` (agentcode/sandbox/local/resident.py); 0: every run starts from scratch.
+    # Seconds a resident helper keeps `agentcode run`'s and `gen`'s modules loaded and a jail
+    # started for the next `run` or `gen` (agentcode/sandbox/local/resident.py); 0: each
+    # starts from scratch.
     # -1 (the default): 300, or 0 when CI is set.
     sandbox_keep_alive: float = -1.0
     region: str | None = None

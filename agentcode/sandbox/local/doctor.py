@@ -154,22 +154,25 @@ def _read_int(path: Path) -> int | None:
 
 
 def check_run_helper(ctx: DoctorContext) -> Iterator[Check]:
-    """Whether a resident helper keeps `agentcode run` warm, and whether one runs now."""
+    """Whether a resident helper keeps `agentcode run` and `gen` warm, and whether one runs
+    now."""
     from agentcode.sandbox.local import resident
 
     state = resident.running()
     if state is not None:
         yield Check("run helper", Status.OK,
-                    f"process {state.get('pid')} keeps run's modules and a jail ready, idle "
-                    f"{state.get('idle_seconds', 0):.0f} s of {float(state.get('keep_alive', 0)):g}"
-                    " s (`agentcode sandbox stop` ends it)")
+                    f"process {state.get('pid')} keeps run's and gen's modules and a jail "
+                    f"ready, idle {state.get('idle_seconds', 0):.0f} s of "
+                    f"{float(state.get('keep_alive', 0)):g} s (`agentcode sandbox stop` ends it)")
         return
     keep_alive = resident.keep_alive_seconds(ctx.settings)
     if keep_alive > 0:
         yield Check("run helper", Status.OK,
-                    f"none running; the next `agentcode run` starts one, kept {keep_alive:g} s")
+                    f"none running; the next `agentcode run` or `gen` starts one, kept "
+                    f"{keep_alive:g} s")
     else:
         why = "CI is set" if os.environ.get("CI") and ctx.settings.sandbox_keep_alive < 0 else (
             "sandbox_keep_alive = 0")
         yield Check("run helper", Status.OK,
-                    f"off ({why}): every `agentcode run` starts Python, its modules and a jail")
+                    f"off ({why}): every `agentcode run` and `gen` starts Python, its modules "
+                    "and a jail")

@@ -1,8 +1,9 @@
 """Where the resident `agentcode run` helper lives, and starting, showing and stopping it.
 
 The helper (agentcode/cli/run_helper.py, `python -m agentcode.cli.run_helper`) keeps `run`'s
-modules loaded and one jail started, so a `run` costs its client little more than Python's own
-start. This module is what everything else needs of it, without loading it:
+and `gen`'s modules loaded and one jail started, so a `run` costs its client little more than
+Python's own start, and a `gen` none of its imports. This module is what everything else needs
+of it, without loading it:
 
 - its files, in the user's private runtime directory (agentcode/runtime.py), named by the
   installation (two virtual environments never share a helper): ``run-KEY.sock`` (mode 0600),
@@ -10,7 +11,7 @@ start. This module is what everything else needs of it, without loading it:
   by the running helper: one per installation) and ``run-KEY.log`` (its stderr);
 - ``sandbox_keep_alive``: seconds it waits for the next request (0: off; -1, the default:
   300, or off when ``CI`` is set), like the warm model's ``local_keep_alive``;
-- `start` (after an in-process `run`, detached), `running` (`agentcode sandbox status`,
+- `start` (after an in-process `run` or `gen`, detached), `running` (`agentcode sandbox status`,
   `doctor`) and `stop` (`agentcode sandbox stop`: SIGTERM, then SIGKILL).
 """
 
