@@ -11,8 +11,9 @@ in process) and waits in accept(). On a connection (agentcode/cli/run_client.py 
 exchange) it:
 
 - refuses a peer of another uid; tells the master, which forks the next idle child;
-- declines (the client then runs in process) when agentcode's module files changed since the
-  master loaded them (an upgrade, an edit: the master then exits and a new one starts) or when
+- declines (the client then runs in process) when agentcode's module files or a directory of
+  the import path changed since the master loaded them (an upgrade, an edit, a `pip install`:
+  the master then exits and a new one starts) or when
   the helper is off for the client's settings;
 - takes the client's descriptors for its stdin, stdout, stderr and working directory, its
   umask and its environment (so ``--env NAME`` and the config are the client's), and runs the

@@ -25,15 +25,21 @@ _FDS = 4  # the client's working directory, stdin, stdout, stderr
 
 
 def stamps() -> dict[str, tuple[int, int]]:
-    """(mtime, size) of each agentcode module file loaded: a change means stale code."""
+    """(mtime, size) of each agentcode module file loaded, and of each directory on the import
+    path: a change means stale code. A directory changes when something is installed into it
+    or removed from it (`pip install`: a new plugin, an upgraded strands), which the modules
+    the master loaded would not show."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    found = {}
+    paths = [p for p in sys.path if p and os.path.isdir(p)]
     for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None) or ""
         if path.startswith(package):
-            with contextlib.suppress(OSError):
-                info = os.stat(path)
-                found[path] = (info.st_mtime_ns, info.st_size)
+            paths.append(path)
+    found = {}
+    for path in paths:
+        with contextlib.suppress(OSError):
+            info = os.stat(path)
+            found[path] = (info.st_mtime_ns, info.st_size)
     return found
 
 

@@ -338,6 +338,22 @@ def test_stale_code_falls_back_and_a_new_helper_starts(helper: dict[str, Any]) -
         os.utime(module, ns=(info.st_atime_ns, info.st_mtime_ns))
 
 
+def test_an_install_into_the_import_path_makes_the_helper_stale(helper: dict[str, Any]) -> None:
+    # `pip install` of a plugin or an upgrade changes site-packages, not agentcode's files.
+    import sysconfig
+
+    site = Path(sysconfig.get_paths()["purelib"])
+    info = site.stat()
+    old = descendants(helper["pid"])
+    try:
+        os.utime(site, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+        done = agentcode("run", "-", stdin="print('in process again')")
+        assert (done.returncode, done.stdout) == (0, "in process again\n")
+        wait_until(lambda: not still_there(old))  # the stale helper went
+    finally:
+        os.utime(site, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
 def test_ci_starts_no_helper_unless_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AGENTCODE_SANDBOX_KEEP_ALIVE")
     monkeypatch.setattr(resident, "KEEP_ALIVE_SECONDS", 300.0)
