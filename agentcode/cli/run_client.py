@@ -44,6 +44,8 @@ def run(args: list[str]) -> int | None:
         return None
     if not sys.platform.startswith("linux"):  # SO_PEERCRED, O_PATH; and bwrap is Linux's
         return None
+    if not _streams_open():
+        return None
     directory = runtime.runtime_path()
     if not runtime.is_private(directory):
         return None
@@ -58,6 +60,19 @@ def run(args: list[str]) -> int | None:
         return 130
     finally:
         sock.close()
+
+
+def _streams_open() -> bool:
+    """Whether fds 0, 1 and 2 are open. A closed one (`agentcode run - <&-`) would be taken by
+    the socket or the working directory's descriptor we open, and sent as that stream: the
+    helper would read the code from its own connection and wait for ever. In process, `run`
+    says what is missing."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            return False
+    return True
 
 
 def _connect(sock: _socket.socket, path: str) -> bool:

@@ -122,6 +122,16 @@ def helper(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         wait_until(lambda: not still_there(processes), 10)
 
 
+def test_a_closed_stdin_is_said_as_in_process_not_sent_as_a_stream(
+        helper: dict[str, Any]) -> None:
+    # `agentcode run - <&-`: fd 0 is closed, the first descriptor the client opens would be 0.
+    proc = subprocess.run(["sh", "-c", f"exec {sys.executable} -m agentcode run - <&-"],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == ("agentcode: error: no code on stdin: pipe something in or pass a "
+                           "file path\n")
+
+
 def test_output_and_exit_codes_are_the_in_process_ones(helper: dict[str, Any]) -> None:
     cases = [
         ("import sys\nprint('out')\nprint('err', file=sys.stderr)", 0, "out\n", "err\n"),
