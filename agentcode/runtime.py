@@ -85,3 +85,25 @@ def runs_module(pid: int, module: str) -> bool:
     except OSError:
         return False
     return owner == os.getuid() and module.encode() in cmdline
+
+
+def end_process(pid: int, module: str, timeout: float = 5.0) -> bool:
+    """SIGTERM our background process ``pid`` (`runs_module`), then SIGKILL if it is still
+    there after ``timeout``; whether it had to be killed."""
+    import signal
+    import time
+
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        return False
+    deadline = time.monotonic() + timeout
+    while runs_module(pid, module) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if not runs_module(pid, module):
+        return False
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        return False
+    return True

@@ -122,14 +122,7 @@ def stop(state_file: Path, state: dict[str, Any] | None = None, timeout: float =
     stopped = False
     if pid and is_ours(pid):
         stopped = True
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while is_ours(pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if is_ours(pid):
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        runtime.end_process(pid, MODULE, timeout)
     with contextlib.suppress(OSError):
         state_file.unlink()
     return stopped

@@ -21,7 +21,6 @@ import contextlib
 import fcntl
 import json
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -122,14 +121,7 @@ def stop(directory: str | None = None, timeout: float = 5.0) -> bool:
     pid = int(state.get("pid", 0)) if state else 0
     if not pid or not is_ours(pid):
         return False
-    with contextlib.suppress(OSError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while is_ours(pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    if is_ours(pid):
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
+    if runtime.end_process(pid, MODULE, timeout):  # killed: it could not clean up after itself
         for suffix in (".sock", ".json"):
             with contextlib.suppress(OSError):
                 base.with_suffix(suffix).unlink()
