@@ -11,7 +11,8 @@ The exchange (a length-prefixed request, then one-byte messages):
     client -> child   request (argv, environ, umask, the streams' encodings) + fds cwd, 0, 1, 2
     child -> client   b"a" ready to run it, or b"d" declined (stale code, helper off for us)
     client -> child   b"g" go (the client is committed: it will not run the program itself)
-    client -> child   b"k" + signal number, for SIGINT/SIGTERM/SIGHUP it receives
+    client -> child   b"k" + signal number, for SIGINT/SIGTERM/SIGHUP it receives (and
+                      does not ignore)
     child -> client   b"s" + exit status (4 bytes), once the output, history and --out are done
 
 Until the client says go, nothing has run, so anything that goes wrong before it (no helper,
@@ -127,7 +128,10 @@ def _exchange(sock: _socket.socket, args: list[str]) -> int | None:
         sock.settimeout(None)
         sock.sendall(b"g")
         for signum in FORWARDED:
-            previous[signum] = _signal.signal(signum, _forwarder(sock))
+            # One we were started with ignored (`nohup`, a background job's SIGINT) is
+            # ignored in process too: passing it on would end the command.
+            if _signal.getsignal(signum) != _signal.SIG_IGN:
+                previous[signum] = _signal.signal(signum, _forwarder(sock))
         return _status(sock)
     except OSError:
         return _lost()

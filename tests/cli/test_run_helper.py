@@ -287,6 +287,25 @@ def test_sigterm_to_the_client_ends_the_run_as_it_would_in_process(
     assert proc.wait(20) == -signal.SIGTERM, err
 
 
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGINT, signal.SIGTERM],
+                         ids=["SIGHUP", "SIGINT", "SIGTERM"])
+def test_a_signal_the_client_ignores_is_not_passed_on(helper: dict[str, Any],
+                                                     signum: int) -> None:
+    # `nohup agentcode run ...`, or a background job's SIGINT: ignored in process, so the
+    # run goes on to its end.
+    proc = subprocess.Popen([sys.executable, "-m", "agentcode", "run", "-"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signum, signal.SIG_IGN))
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    proc.stdin.write(b"import time\nprint('ready', flush=True)\ntime.sleep(1)\nprint('end')\n")
+    proc.stdin.close()
+    assert proc.stdout.readline() == b"ready\n"
+    proc.send_signal(signum)
+    assert (proc.stdout.read(), proc.stderr.read(), proc.wait(20)) == (b"end\n", b"", 0)
+    assert served(1)
+
+
 def test_idle_exit_leaves_no_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGENTCODE_SANDBOX_KEEP_ALIVE", "3")
     assert agentcode("run", "-", stdin="print(1)").returncode == 0
