@@ -248,7 +248,11 @@ def _stream(fd: int, mode: str, spec: Any) -> io.TextIOWrapper:
     """A text stream on ``fd`` like the client's own (encoding, errors, buffering)."""
     encoding, errors, line_buffering, write_through = spec or ("utf-8", "strict", False, False)
     raw = io.FileIO(fd, mode, closefd=False)
-    buffered: Any = io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
+    buffered: Any = raw  # PYTHONUNBUFFERED (-u): each write goes out at once, as Python's own
+    if mode == "r":
+        buffered = io.BufferedReader(raw)
+    elif not write_through:
+        buffered = io.BufferedWriter(raw)
     return io.TextIOWrapper(buffered, encoding=encoding, errors=errors,
                             line_buffering=bool(line_buffering),
                             write_through=bool(write_through))
@@ -263,6 +267,14 @@ def _run(argv: list[str]) -> int:
         sys.stdout.flush()
     except BrokenPipeError:
         _silence_stdout()
+    except OSError:
+        # A full disk (`> /dev/full`): in process this escapes `entry` as a traceback, and
+        # the interpreter's own flush at exit fails again, which Python exits 120 for.
+        import traceback
+
+        traceback.print_exc()
+        _silence_stdout()
+        status = 120
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.flush()
     return status

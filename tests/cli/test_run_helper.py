@@ -150,6 +150,36 @@ def test_output_and_exit_codes_are_the_in_process_ones(helper: dict[str, Any]) -
     assert bad.returncode == 2 and bad.stderr.startswith("agentcode: error:")
 
 
+@pytest.fixture(params=["", "1"], ids=["buffered", "unbuffered"])
+def unbuffered(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """PYTHONUNBUFFERED for the client and, being listed before `helper`, the helper too."""
+    monkeypatch.setenv("PYTHONUNBUFFERED", request.param)
+    return str(request.param)
+
+
+def test_a_full_disk_on_stdout_is_said_and_exits_as_in_process(
+        unbuffered: str, helper: dict[str, Any]) -> None:
+    # `> /dev/full`. Buffered, the output's last flush fails: in process that escapes as a
+    # traceback and Python exits 120 (its flush at exit fails too). Unbuffered (-u), the
+    # program's output fails as it is written: one line, exit 1. The helper's child did
+    # neither: it died ("the helper ended", exit 4), and it buffered what -u does not.
+    def full(keep_alive: str) -> tuple[int, str]:
+        with open("/dev/full", "wb") as sink:
+            proc = subprocess.run([sys.executable, "-m", "agentcode", "run", "-"],
+                                  input=b"print('x')\n", stdout=sink, stderr=subprocess.PIPE,
+                                  env={**os.environ, "AGENTCODE_SANDBOX_KEEP_ALIVE": keep_alive},
+                                  timeout=30)
+        return proc.returncode, proc.stderr.decode()
+
+    status, err = full("0")
+    assert status == (1 if unbuffered else 120), err
+    through, err = full(KEEP_ALIVE)
+    assert through == status, err
+    assert err.startswith("agentcode: error: internal error: OSError: [Errno 28]"), err
+    assert "the run helper's process ended" not in err
+    assert served(1)
+
+
 def test_files_stdin_out_and_relative_paths_are_the_clients(helper: dict[str, Any],
                                                            tmp_path: Path) -> None:
     work = tmp_path / "work"
