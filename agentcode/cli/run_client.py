@@ -8,7 +8,8 @@ here is relayed: the program's output goes straight to our descriptors.
 
 The exchange (a length-prefixed request, then one-byte messages):
 
-    client -> child   request (argv, environ, umask, the streams' encodings) + fds cwd, 0, 1, 2
+    client -> child   request (argv, environ, umask, the streams' and file names' encodings)
+                      + fds cwd, 0, 1, 2
     child -> client   b"a" ready to run it, or b"d" declined (stale code, helper off for us)
     client -> child   b"g" go (the client is committed: it will not run the program itself)
     client -> child   b"k" + signal number, for SIGINT/SIGTERM/SIGHUP it receives (and
@@ -36,6 +37,9 @@ READY_TIMEOUT = 5.0  # seconds for a child to take the request before running in
 EXIT_LOST = 4  # the sandbox's exit code: the helper's child died before saying how it ended
 FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
 _INT = 4
+# How this process turns its arguments, environment and file names into text (the locale's,
+# fixed at Python's start): the helper's child must be the same (run_serve.py).
+_FS_ENCODING = (sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
 
 
 def run(args: list[str]) -> int | None:
@@ -98,7 +102,7 @@ def _request(args: list[str]) -> bytes:
     streams = [(s.encoding, s.errors, s.line_buffering, getattr(s, "write_through", False))
                if s is not None else None for s in (sys.stdin, sys.stdout, sys.stderr)]
     return marshal.dumps({"argv": list(args), "env": dict(os.environ), "umask": umask,
-                          "streams": streams})
+                          "streams": streams, "fs": _FS_ENCODING})
 
 
 def _exchange(sock: _socket.socket, args: list[str]) -> int | None:

@@ -168,6 +168,11 @@ class Child:
             # PYTHONPATH and the like set up the interpreter, which is the master's: a plugin
             # only the client's path can import would not be found here.
             raise Declined
+        if tuple(request.get("fs") or ()) != (sys.getfilesystemencoding(),
+                                              sys.getfilesystemencodeerrors()):
+            # The client's locale decoded its argv, environment and file names (a Latin-1
+            # é is U+00E9); encoded again as this interpreter's (UTF-8), a path is another.
+            raise Declined
         os.environ.clear()
         os.environ.update(environ)
         os.umask(int(request["umask"]))

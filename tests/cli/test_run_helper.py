@@ -180,6 +180,32 @@ def test_a_full_disk_on_stdout_is_said_and_exits_as_in_process(
     assert served(1)
 
 
+def test_a_client_in_another_locale_is_run_in_process(helper: dict[str, Any],
+                                                     tmp_path: Path) -> None:
+    # A Latin-1 locale decodes the file name b"c\xe9.py" to "c\u00e9.py"; the helper's UTF-8
+    # interpreter would encode it back as b"c\xc3\xa9.py": "no such file". Such a client
+    # is declined (its locale is set up at Python's start, as PYTHON* variables are).
+    locales = tmp_path / "locales"
+    locales.mkdir()
+    subprocess.run(["localedef", "-i", "en_US", "-f", "ISO-8859-1",
+                    str(locales / "en_US.ISO-8859-1")], capture_output=True, timeout=60)
+    assert (locales / "en_US.ISO-8859-1").is_dir()
+    with open(os.path.join(os.fsencode(tmp_path), b"c\xe9.py"), "wb") as code:
+        code.write(b"import sys; print(ascii(sys.argv))\n")
+    latin1 = {"LOCPATH": str(locales), "LC_ALL": "en_US.ISO-8859-1"}
+
+    def run(keep_alive: str) -> tuple[int, bytes, bytes]:
+        proc = subprocess.run([sys.executable, "-m", "agentcode", "run", b"c\xe9.py", b"\xe9"],
+                              cwd=tmp_path, capture_output=True, timeout=30,
+                              env={**os.environ, **latin1,
+                                   "AGENTCODE_SANDBOX_KEEP_ALIVE": keep_alive})
+        return proc.returncode, proc.stdout, proc.stderr
+
+    assert run("0") == (0, b"['c\\xe9.py', '\\xe9']\n", b"")
+    assert run(KEEP_ALIVE) == run("0")
+    assert served(0)
+
+
 def test_files_stdin_out_and_relative_paths_are_the_clients(helper: dict[str, Any],
                                                            tmp_path: Path) -> None:
     work = tmp_path / "work"
