@@ -8,8 +8,8 @@ here is relayed: the program's output goes straight to our descriptors.
 
 The exchange (a length-prefixed request, then one-byte messages):
 
-    client -> child   request (argv, environ, umask, the streams' and file names' encodings)
-                      + fds cwd, 0, 1, 2
+    client -> child   request (argv, environ, umask, the streams' and file names' encodings,
+                      the signals it ignores) + fds cwd, 0, 1, 2
     child -> client   b"a" ready to run it, or b"d" declined (stale code, helper off for us)
     client -> child   b"g" go (the client is committed: it will not run the program itself)
     client -> child   b"k" + signal number, for SIGINT/SIGTERM/SIGHUP it receives (and
@@ -102,7 +102,20 @@ def _request(args: list[str]) -> bytes:
     streams = [(s.encoding, s.errors, s.line_buffering, getattr(s, "write_through", False))
                if s is not None else None for s in (sys.stdin, sys.stdout, sys.stderr)]
     return marshal.dumps({"argv": list(args), "env": dict(os.environ), "umask": umask,
-                          "streams": streams, "fs": _FS_ENCODING})
+                          "streams": streams, "fs": _FS_ENCODING, "ignored": ignored_signals()})
+
+
+def ignored_signals() -> list[int]:
+    """The signals this process ignores: a program run in process inherits them (`nohup`'s
+    SIGHUP, a background job's SIGINT and SIGQUIT, a shell's `trap '' ...`)."""
+    found = []
+    for signum in range(1, _signal.NSIG):
+        try:
+            if _signal.getsignal(signum) == _signal.SIG_IGN:
+                found.append(signum)
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 def _exchange(sock: _socket.socket, args: list[str]) -> int | None:

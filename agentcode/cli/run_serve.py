@@ -76,6 +76,8 @@ class Child:
         # the request is ours it acts as it does on `agentcode run` in process.
         signal.signal(signal.SIGTERM, self._leave_unless_go)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        # The master ignores SIGHUP; a jail started with it ignored would keep that.
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
         self._start_spare()
         conn = self.accept()
         try:
@@ -146,6 +148,7 @@ class Child:
             conn.settimeout(None)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGHUP, signal.SIG_DFL)
+            _ignore_as_the_client(list(request.get("ignored") or ()))
             _take_descriptors(fds, request)
         finally:
             for fd in fds:
@@ -196,6 +199,8 @@ class Child:
             except OSError:
                 data = b""
             if not data:
+                if not self.done and signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
+                    os.kill(os.getpid(), signal.SIGKILL)  # (`nohup`): the run goes with us
                 if not self.done:
                     signal.pthread_kill(main, signal.SIGHUP)  # as when a terminal goes
                 return
@@ -203,6 +208,21 @@ class Child:
                 if kind == ord("k") and signum in (signal.SIGINT, signal.SIGTERM,
                                                    signal.SIGHUP):
                     signal.pthread_kill(main, signum)
+
+
+def _ignore_as_the_client(ignored: list[int]) -> None:
+    """Ignore what the client ignores, and only that: the command and the jail it starts
+    inherit it, as in process. The spare jail was started with ours: if they differ it is
+    closed unused and the command starts its own."""
+    from agentcode.cli.run_client import ignored_signals
+    from agentcode.sandbox.local import spare
+
+    if sorted(ignored) == ignored_signals():
+        return
+    for signum in set(ignored) | set(ignored_signals()):
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(signum, signal.SIG_IGN if signum in ignored else signal.SIG_DFL)
+    spare.stop()
 
 
 def _interpreter_settings(environ: Any) -> dict[str, str]:

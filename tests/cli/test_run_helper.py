@@ -312,11 +312,15 @@ def test_nothing_of_the_master_reaches_the_jail(helper: dict[str, Any]) -> None:
     assert not {t for t in _fd_targets(child) if t.endswith(".lock")}  # the lock is the master's
 
 
-def test_a_client_killed_takes_its_run_and_jail_with_it(helper: dict[str, Any]) -> None:
+@pytest.mark.parametrize("nohup", [False, True], ids=["", "nohup"])
+def test_a_client_killed_takes_its_run_and_jail_with_it(helper: dict[str, Any],
+                                                        nohup: bool) -> None:
+    # (Under nohup the child ignores SIGHUP as the client does: it still goes.)
     child = wait_until(lambda: idle_child(helper["pid"]))
     proc = subprocess.Popen([sys.executable, "-m", "agentcode", "run", "-"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, preexec_fn=lambda: signal.signal(
+                                signal.SIGHUP, signal.SIG_IGN if nohup else signal.SIG_DFL))
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(b"import time\nprint('ready', flush=True)\ntime.sleep(60)\n")
     proc.stdin.close()
@@ -359,6 +363,29 @@ def test_a_signal_the_client_ignores_is_not_passed_on(helper: dict[str, Any],
     assert proc.stdout.readline() == b"ready\n"
     proc.send_signal(signum)
     assert (proc.stdout.read(), proc.stderr.read(), proc.wait(20)) == (b"end\n", b"", 0)
+    assert served(1)
+
+
+@pytest.mark.parametrize("ignored", [(), (signal.SIGHUP,), (signal.SIGINT, signal.SIGQUIT),
+                                     (signal.SIGTERM, signal.SIGUSR1)],
+                         ids=["none", "nohup", "background", "trap"])
+def test_the_program_ignores_the_signals_it_would_in_process(helper: dict[str, Any],
+                                                             ignored: tuple[int, ...]) -> None:
+    # A program inherits the signals agentcode ignores (`nohup`, a background job, a shell's
+    # `trap '' ...`) and no others; through the helper it inherited the master's SIGHUP.
+    code = b"print([line for line in open('/proc/self/status') if line.startswith('SigIgn')])"
+
+    def ignoring() -> None:
+        for signum in ignored:
+            signal.signal(signum, signal.SIG_IGN)
+
+    def run(keep_alive: str) -> tuple[int, bytes]:
+        proc = subprocess.run([sys.executable, "-m", "agentcode", "run", "-"], input=code,
+                              capture_output=True, preexec_fn=ignoring, timeout=30,
+                              env={**os.environ, "AGENTCODE_SANDBOX_KEEP_ALIVE": keep_alive})
+        return proc.returncode, proc.stdout
+
+    assert run(KEEP_ALIVE) == run("0")
     assert served(1)
 
 
