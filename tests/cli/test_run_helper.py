@@ -462,6 +462,8 @@ def test_an_install_into_the_import_path_makes_the_helper_stale(helper: dict[str
         done = agentcode("run", "-", stdin="print('in process again')")
         assert (done.returncode, done.stdout) == (0, "in process again\n")
         wait_until(lambda: not still_there(old))  # the stale helper went
+        # ... and the run started a new one, which the fixture stops.
+        wait_until(lambda: (s := resident.running()) and s["pid"] != helper["pid"])
     finally:
         os.utime(site, ns=(info.st_atime_ns, info.st_mtime_ns))
 
