@@ -7,6 +7,7 @@ starts fast.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import traceback
@@ -146,6 +147,15 @@ def _main(args: list[str]) -> int:
         else:
             error(exc.format_message())
         return int(getattr(exc, "exit_code", 2))
+    except OSError as exc:
+        if _debug_enabled(args):
+            traceback.print_exc()
+        if exc.errno in _NO_ROOM:  # a full disk is the machine's state, not our bug
+            error(f"cannot write: {exc.strerror}" + (f": {exc.filename}" if exc.filename else "")
+                  + ": free some space and run it again")
+        else:
+            error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
+        return 1
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no bare tracebacks
         if _debug_enabled(args):
             traceback.print_exc()
@@ -154,11 +164,14 @@ def _main(args: list[str]) -> int:
     return result if isinstance(result, int) else 0
 
 
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
 def _silence_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    except OSError:
+    except (OSError, AttributeError, ValueError):  # no stdout at all (`>&-`): nothing to quiet
         pass
 
 
@@ -168,4 +181,8 @@ def entry() -> None:
         sys.stdout.flush()  # what is still buffered, before exit would, noisily
     except BrokenPipeError:
         _silence_stdout()
+    except OSError as exc:  # a full disk took the last of it: one line, not a traceback
+        _silence_stdout()
+        error(f"cannot write to stdout: {exc.strerror or exc}")
+        status = status or 1
     sys.exit(status)

@@ -52,7 +52,34 @@ def for_stream(stream: TextIO, text: str) -> str:
 
 def write_program_output(stream: TextIO, text: str) -> None:
     """Write program output to ``stream`` (escaped on a terminal) and flush it; elsewhere
-    the bytes that ``text`` carries as lone surrogates are written as those bytes."""
+    the bytes that ``text`` carries as lone surrogates are written as those bytes. A stream
+    that cannot take it (a full disk: `> /dev/full`) is one line, exit 1; a closed pipe
+    (`| head`) is the caller's `BrokenPipeError`, as ever."""
+    try:
+        _write(stream, text)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        from agentcode.errors import AgentcodeError
+
+        name = "stderr" if stream is sys.stderr else "stdout"
+        _drop_rest(stream)
+        raise AgentcodeError(f"cannot write the program's output to {name}: "
+                             f"{exc.strerror or exc}") from None
+
+
+def _drop_rest(stream: TextIO) -> None:
+    """Point ``stream``'s fd at /dev/null, so that what is still buffered for it goes nowhere
+    at exit instead of failing a second time."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _write(stream: TextIO, text: str) -> None:
     if is_terminal(stream):
         stream.write(escape_controls(text))
     else:

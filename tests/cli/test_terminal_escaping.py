@@ -118,3 +118,29 @@ def test_repl_on_a_terminal_escapes_program_output(tmp_path: Path) -> None:
     finally:
         child.close(force=True)
     assert b"\x1b]52" not in (child.before or b"")
+
+
+def _shell(command: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AGENTCODE_SANDBOX_KEEP_ALIVE": "0"}
+    return subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=60,
+                          env=env)
+
+
+def test_a_full_disk_or_closed_streams_are_one_line_or_silence_not_a_traceback() -> None:
+    agentcode = f"{sys.executable} -m agentcode"
+    full = _shell(f"echo 'print(1)' | {agentcode} run --no-history - > /dev/full")
+    assert (full.returncode, full.stderr) == (
+        1, "agentcode: error: cannot write the program's output to stdout: "
+           "No space left on device\n")
+    version = _shell(f"{agentcode} --version > /dev/full")
+    assert version.returncode == 1 and "Traceback" not in version.stderr
+    assert version.stderr.startswith("agentcode: error: cannot write: No space left on device")
+    # Closed stdout (`>&-`): like `python`, the output goes nowhere and the run is fine.
+    closed = _shell(f"echo 'print(1)' | {agentcode} run --no-history - >&-")
+    assert (closed.returncode, closed.stderr) == (0, "")
+    closed_err = _shell(f"echo 'import sys; print(2, file=sys.stderr); print(3)' | "
+                        f"{agentcode} run --no-history - 2>&-")
+    assert (closed_err.returncode, closed_err.stdout) == (0, "3\n")
+    no_stdin = _shell(f"{agentcode} run --no-history - <&-")
+    assert (no_stdin.returncode, no_stdin.stderr) == (
+        2, "agentcode: error: no code on stdin: pipe something in or pass a file path\n")
