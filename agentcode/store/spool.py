@@ -29,6 +29,7 @@ import contextlib
 import fcntl
 import json
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,7 +121,9 @@ def _take(path: Path) -> Path | None:
         fcntl.flock(fd, fcntl.LOCK_EX)
         if not _same_file(fd, path):
             return None  # another merge took it
-        taken = path.with_name(f"{path.name}.{os.urandom(8).hex()}{_MERGING}")
+        # Named by when it was taken, so that merges go in the order the entries were spooled.
+        taken = path.with_name(f"{path.name}.{time.time_ns():020d}{os.urandom(4).hex()}"
+                               f"{_MERGING}")
         os.rename(path, taken)
         return taken
     finally:
@@ -133,10 +136,9 @@ def _merge_file(conn: sqlite3.Connection, path: Path) -> int:
     except FileNotFoundError:
         return 0  # another merge did it
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return 0  # another merge is on it
+        # Another merge on it: wait for it, so that no newer file is merged before this older
+        # one is in (a run's entries would be out of order in `history`).
+        fcntl.flock(fd, fcntl.LOCK_EX)
         if not _same_file(fd, path):
             return 0  # merged and removed while we opened it
         with os.fdopen(os.dup(fd), "rb") as handle:
