@@ -26,14 +26,16 @@ _HELP = frozenset({"-h", "--help"})
 def entry() -> None:
     args = sys.argv[1:]
     helped = for_helper(args)
-    if helped:
+    closed = closed_streams()
+    if helped and not closed:
         # The resident helper, if one runs for this installation, runs it (cli/run_client.py).
+        # Not with a closed fd 0-2: the socket would take that number and go as the stream.
         from agentcode.cli import run_client
 
         status = run_client.run(args)
         if status is not None:
             sys.exit(status)
-    fill_closed_streams()
+    fill_closed_streams(closed)
     start_jail_early(args)
     from agentcode.cli.app import entry as app_entry
 
@@ -44,24 +46,32 @@ def entry() -> None:
             start_helper()
 
 
-def fill_closed_streams() -> None:
+def closed_streams() -> list[int]:
+    """Which of fds 0, 1 and 2 are closed (`agentcode run - <&-`)."""
+    closed = []
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            closed.append(fd)
+    return closed
+
+
+def fill_closed_streams(closed: list[int]) -> None:
     """Put /dev/null on fd 0, 1 or 2 if it is closed (`agentcode run - >&-`), as daemons do:
     else the next pipe or socket we open takes that number and is written to as our stdout
     (the jail's start failed on a broken pipe, with a traceback). Python made ``sys.stdin``
     (and the others) None for a closed fd: stdin stays None, so `run -` still says there is no
     code on stdin; output to a closed stdout or stderr is dropped, as `python` drops it."""
-    for fd in (0, 1, 2):
-        try:
-            os.fstat(fd)
-        except OSError:
-            null = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
-            if null != fd:  # the lowest free number: fd itself, unless a lower one is closed too
-                os.dup2(null, fd)
-                os.close(null)
-            if fd == 1:
-                sys.stdout = open(fd, "w", closefd=False)  # noqa: SIM115 - for the process
-            elif fd == 2:
-                sys.stderr = open(fd, "w", closefd=False)  # noqa: SIM115 - for the process
+    for fd in closed:  # in order: each open takes the lowest free number, fd itself
+        null = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+        if fd == 1:
+            sys.stdout = open(fd, "w", closefd=False)  # noqa: SIM115 - for the process
+        elif fd == 2:
+            sys.stderr = open(fd, "w", closefd=False)  # noqa: SIM115 - for the process
 
 
 def for_helper(args: list[str]) -> bool:

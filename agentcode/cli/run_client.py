@@ -44,12 +44,11 @@ _FS_ENCODING = (sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
 
 def run(args: list[str]) -> int | None:
     """Run `agentcode ARGS` through the helper: its exit status, or None if no helper took
-    it (nothing ran; the caller runs it in process)."""
+    it (nothing ran; the caller runs it in process). Fds 0, 1 and 2 must be open (cli/entry.py
+    checks): a closed one would be taken by our socket and sent as that stream."""
     if os.environ.get("AGENTCODE_SANDBOX_KEEP_ALIVE", "").strip() in ("0", "0.0"):
         return None
     if not sys.platform.startswith("linux"):  # SO_PEERCRED, O_PATH; and bwrap is Linux's
-        return None
-    if not _streams_open():
         return None
     directory = runtime.runtime_path()
     if not runtime.is_private(directory):
@@ -65,19 +64,6 @@ def run(args: list[str]) -> int | None:
         return 130
     finally:
         sock.close()
-
-
-def _streams_open() -> bool:
-    """Whether fds 0, 1 and 2 are open. A closed one (`agentcode run - <&-`) would be taken by
-    the socket or the working directory's descriptor we open, and sent as that stream: the
-    helper would read the code from its own connection and wait for ever. In process, `run`
-    says what is missing."""
-    for fd in (0, 1, 2):
-        try:
-            os.fstat(fd)
-        except OSError:
-            return False
-    return True
 
 
 def _connect(sock: _socket.socket, path: str) -> bool:
