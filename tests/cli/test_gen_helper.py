@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,12 @@ from typing import Any
 import pexpect
 
 # The helper's fixture and process helpers (tests/cli is on the path, as pytest runs it).
+from test_gen_process import CODE, REPLY, script
 from test_run_helper import (
     KEEP_ALIVE,
     _ppid,
     agentcode,
+    at_once,
     descendants,
     helper,
     idle_child,
@@ -35,16 +36,6 @@ from agentcode.sandbox.local import resident
 from agentcode.store import open_store
 
 __all__ = ["helper"]  # the fixture, used by name
-
-CODE = "import sys\nprint(sum(int(x) for x in sys.stdin))\n"
-REPLY = f"```python\n{CODE}```"
-
-
-def script(tmp_path: Path, replies: list[Any], delay: float = 0.0, name: str = "script") -> str:
-    path = tmp_path / f"{name}.json"
-    path.write_text(json.dumps({"replies": replies, "delay": delay}), encoding="utf-8")
-    return f"fake:{path}"
-
 
 QUIET = {"AGENTCODE_MODEL_RETRY_SECONDS": "0"}
 
@@ -240,17 +231,11 @@ def test_the_masters_imports_start_no_thread() -> None:
 
 def test_four_gens_at_once_each_get_their_own_answer(helper: dict[str, Any],
                                                      tmp_path: Path) -> None:
-    results: dict[int, subprocess.CompletedProcess[str]] = {}
-
-    def one(n: int) -> None:
+    def one(n: int) -> subprocess.CompletedProcess[str]:
         model = script(tmp_path, [f"```python\nprint({n} * 11)\n```"], name=f"s{n}")
-        results[n] = agentcode("gen", "--verify", f"print {n * 11}", "-m", model, env=QUIET)
+        return agentcode("gen", "--verify", f"print {n * 11}", "-m", model, env=QUIET)
 
-    threads = [threading.Thread(target=one, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(one, 4)
     assert {n: (r.returncode, r.stdout) for n, r in results.items()} == {
         n: (0, f"print({n} * 11)\n") for n in range(4)}
     assert served(4)

@@ -13,7 +13,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,13 @@ def agentcode(*args: str, stdin: bytes | str = b"", env: dict[str, str] | None =
                           timeout=timeout)
     return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(),
                                        proc.stderr.decode())
+
+
+def at_once(command: Callable[[int], subprocess.CompletedProcess[str]],
+            count: int) -> dict[int, subprocess.CompletedProcess[str]]:
+    """``command(n)`` for n in range(count), all at the same time; their results by n."""
+    with ThreadPoolExecutor(count) as pool:
+        return dict(enumerate(pool.map(command, range(count))))
 
 
 def served_count() -> int:
@@ -240,16 +248,8 @@ def test_env_name_comes_from_the_clients_environment(helper: dict[str, Any]) -> 
 
 
 def test_four_clients_at_once_each_get_their_own_run(helper: dict[str, Any]) -> None:
-    results: dict[int, subprocess.CompletedProcess[str]] = {}
-
-    def one(n: int) -> None:
-        results[n] = agentcode("run", "-", stdin=f"import time\ntime.sleep(0.2)\nprint({n} * 11)")
-
-    threads = [threading.Thread(target=one, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(lambda n: agentcode(
+        "run", "-", stdin=f"import time\ntime.sleep(0.2)\nprint({n} * 11)"), 4)
     assert {n: (r.returncode, r.stdout) for n, r in results.items()} == {
         n: (0, f"{n * 11}\n") for n in range(4)}
     assert served(4)
@@ -268,16 +268,24 @@ def test_a_config_edit_between_runs_is_honoured(helper: dict[str, Any], agentcod
     assert served(2)  # the helper is off for that client: it ran in process
 
 
+def run_until_ready(then: bytes = b"time.sleep(60)\n", *, stderr: int = subprocess.PIPE,
+                    preexec_fn: Any = None) -> subprocess.Popen[bytes]:
+    """`agentcode run -` on a program that prints "ready" and then runs ``then``; returned
+    once "ready" is out (the run is in its jail)."""
+    proc = subprocess.Popen([sys.executable, "-m", "agentcode", "run", "-"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                            preexec_fn=preexec_fn)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"import time\nprint('ready', flush=True)\n" + then)
+    proc.stdin.close()
+    assert proc.stdout.readline() == b"ready\n"
+    return proc
+
+
 def test_ctrl_c_reaches_the_run_and_nothing_is_left(helper: dict[str, Any]) -> None:
     child = wait_until(lambda: idle_child(helper["pid"]))
     processes = descendants(child)
-    proc = subprocess.Popen([sys.executable, "-m", "agentcode", "run", "-"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(b"import time\nprint('ready', flush=True)\ntime.sleep(60)\n")
-    proc.stdin.close()
-    assert proc.stdout.readline() == b"ready\n"
+    proc = run_until_ready()
     proc.send_signal(signal.SIGINT)
     assert proc.stderr is not None
     err = proc.stderr.read()
@@ -314,14 +322,8 @@ def test_a_client_killed_takes_its_run_and_jail_with_it(helper: dict[str, Any],
                                                         nohup: bool) -> None:
     # (Under nohup the child ignores SIGHUP as the client does: it still goes.)
     child = wait_until(lambda: idle_child(helper["pid"]))
-    proc = subprocess.Popen([sys.executable, "-m", "agentcode", "run", "-"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, preexec_fn=lambda: signal.signal(
-                                signal.SIGHUP, signal.SIG_IGN if nohup else signal.SIG_DFL))
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(b"import time\nprint('ready', flush=True)\ntime.sleep(60)\n")
-    proc.stdin.close()
-    assert proc.stdout.readline() == b"ready\n"
+    proc = run_until_ready(stderr=subprocess.DEVNULL, preexec_fn=lambda: signal.signal(
+        signal.SIGHUP, signal.SIG_IGN if nohup else signal.SIG_DFL))
     processes = descendants(child)
     assert len(processes) >= 3  # the child, bwrap and the interpreter in the jail
     proc.kill()
@@ -331,13 +333,7 @@ def test_a_client_killed_takes_its_run_and_jail_with_it(helper: dict[str, Any],
 
 def test_sigterm_to_the_client_ends_the_run_as_it_would_in_process(
         helper: dict[str, Any]) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "agentcode", "run", "-"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(b"import time\nprint('ready', flush=True)\ntime.sleep(60)\n")
-    proc.stdin.close()
-    assert proc.stdout.readline() == b"ready\n"
+    proc = run_until_ready()
     proc.terminate()
     assert proc.stderr is not None
     err = proc.stderr.read()
@@ -350,14 +346,9 @@ def test_a_signal_the_client_ignores_is_not_passed_on(helper: dict[str, Any],
                                                      signum: int) -> None:
     # `nohup agentcode run ...`, or a background job's SIGINT: ignored in process, so the
     # run goes on to its end.
-    proc = subprocess.Popen([sys.executable, "-m", "agentcode", "run", "-"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE,
-                            preexec_fn=lambda: signal.signal(signum, signal.SIG_IGN))
-    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-    proc.stdin.write(b"import time\nprint('ready', flush=True)\ntime.sleep(1)\nprint('end')\n")
-    proc.stdin.close()
-    assert proc.stdout.readline() == b"ready\n"
+    proc = run_until_ready(b"time.sleep(1)\nprint('end')\n",
+                           preexec_fn=lambda: signal.signal(signum, signal.SIG_IGN))
+    assert proc.stdout is not None and proc.stderr is not None
     proc.send_signal(signum)
     assert (proc.stdout.read(), proc.stderr.read(), proc.wait(20)) == (b"end\n", b"", 0)
     assert served(1)
