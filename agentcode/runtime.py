@@ -107,3 +107,16 @@ def end_process(pid: int, module: str, timeout: float = 5.0) -> bool:
     except OSError:
         return False
     return True
+
+
+def keep_alive(configured: float, default: float) -> float:
+    """Seconds a background process of ours waits for the next request: ``configured`` if set
+    (>= 0; 0 is off), else ``default``, or off when ``CI`` is set (a CI job leaves nothing)."""
+    if configured >= 0:
+        return configured
+    return 0.0 if os.environ.get("CI") else default
+
+
+def why_off(configured: float, setting: str) -> str:
+    """Why `keep_alive` is 0, for `agentcode doctor`."""
+    return "CI is set" if os.environ.get("CI") and configured < 0 else f"{setting} = 0"

@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from agentcode import runtime
 from agentcode.config.install import install_hint
 from agentcode.registry.checks import Check, DoctorContext, Status, failed_or_warned
 
@@ -80,7 +81,6 @@ def check_warm_model(ctx: DoctorContext) -> Iterator[Check]:
                     f"none loaded; the next gen on the embedded model keeps it loaded for "
                     f"{keep_alive:g} s")
     else:
-        why = "CI is set" if os.environ.get("CI") and ctx.settings.local_keep_alive < 0 else (
-            "local_keep_alive = 0")
+        why = runtime.why_off(ctx.settings.local_keep_alive, "local_keep_alive")
         yield Check("warm model", Status.OK,
                     f"off ({why}): every gen on the embedded model loads it again")

@@ -50,10 +50,7 @@ HEALTH_TIMEOUT_SECONDS = 2.0
 
 def keep_alive_seconds(settings: Settings) -> float:
     """``local_keep_alive`` if configured (0: off), else 5 minutes, or off when ``CI`` is set."""
-    configured = settings.local_keep_alive
-    if configured >= 0:
-        return configured
-    return 0.0 if os.environ.get("CI") else KEEP_ALIVE_SECONDS
+    return runtime.keep_alive(settings.local_keep_alive, KEEP_ALIVE_SECONDS)
 
 
 def runtime_dir() -> Path:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from agentcode import runtime
 from agentcode.registry.checks import Check, DoctorContext, Status, failed_or_warned
 
 
@@ -171,8 +172,7 @@ def check_run_helper(ctx: DoctorContext) -> Iterator[Check]:
                     f"none running; the next `agentcode run` or `gen` starts one, kept "
                     f"{keep_alive:g} s")
     else:
-        why = "CI is set" if os.environ.get("CI") and ctx.settings.sandbox_keep_alive < 0 else (
-            "sandbox_keep_alive = 0")
+        why = runtime.why_off(ctx.settings.sandbox_keep_alive, "sandbox_keep_alive")
         yield Check("run helper", Status.OK,
                     f"off ({why}): every `agentcode run` and `gen` starts Python, its modules "
                     "and a jail")

@@ -37,10 +37,7 @@ MODULE = "agentcode.cli.run_helper"
 
 def keep_alive_seconds(settings: Settings) -> float:
     """``sandbox_keep_alive`` if configured (0: off), else 5 minutes, or off when ``CI`` is set."""
-    configured = settings.sandbox_keep_alive
-    if configured >= 0:
-        return configured
-    return 0.0 if os.environ.get("CI") else KEEP_ALIVE_SECONDS
+    return runtime.keep_alive(settings.sandbox_keep_alive, KEEP_ALIVE_SECONDS)
 
 
 def base_path(directory: str | None = None) -> Path:
