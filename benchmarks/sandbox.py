@@ -60,6 +60,20 @@ LIBRARY_RUN = ("import sys, agentcode; "
                "sys.stdout.write(agentcode.execute(sys.stdin.read()).stdout)")
 
 
+def _print_one(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Run ``cmd`` on the program ``print(1)`` from stdin: wall-clock and CPU ms (the process
+    and its jail, user + system; on a loaded machine the CPU time is the steadier measure of
+    what a change saves)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(cmd, input=b"print(1)\n", capture_output=True, check=True, env=env,
+                          cwd="/")
+    elapsed = (time.perf_counter() - started) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert done.stdout == b"1\n", done
+    return elapsed, (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+
+
 def whole_process(runs: int, baseline_src: str | None = None) -> dict[str, float]:
     """`agentcode run -`, `python -c 'print(1)'` and the library's execute() in a process of its
     own, interleaved so that background load hits all three alike (medians). With
@@ -80,18 +94,8 @@ def whole_process(runs: int, baseline_src: str | None = None) -> dict[str, float
                 "AGENTCODE_SANDBOX_KEEP_ALIVE": "0"}
 
     def run(command: tuple[list[str], dict[str, str]]) -> tuple[float, float]:
-        """Wall-clock and CPU ms (the process and its jail, user + system): on a loaded
-        machine the CPU time is the steadier measure of what a change saves."""
         cmd, extra = command
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        done = subprocess.run(cmd, input=b"print(1)\n", capture_output=True, check=True,
-                              env={**base_env, **extra}, cwd="/")
-        elapsed = (time.perf_counter() - started) * 1000
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        assert done.stdout == b"1\n", done
-        cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
-        return elapsed, cpu
+        return _print_one(cmd, {**base_env, **extra})
 
     for cmd in commands.values():
         run(cmd)  # warm the page cache once
@@ -137,14 +141,7 @@ def helper_rounds(runs: int, in_a_row: int = 20) -> dict[str, Any]:
 
     def run(name: str) -> tuple[float, float]:
         cmd, extra = commands[name]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        done = subprocess.run(cmd, input=b"print(1)\n", capture_output=True, check=True,
-                              env={**base_env, **extra}, cwd="/")
-        elapsed = (time.perf_counter() - started) * 1000
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        assert done.stdout == b"1\n", done
-        return elapsed, (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+        return _print_one(cmd, {**base_env, **extra})
 
     def ready(timeout: float = 30.0) -> int:
         """Wait until a helper runs and its idle child's jail is up; its pid."""
