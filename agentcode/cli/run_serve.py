@@ -55,7 +55,13 @@ def stale(stamps: dict[str, tuple[int, int]]) -> bool:
 
 
 class Declined(Exception):
-    """This child does not run the request; the client runs it in process."""
+    """This child does not run the request; the client runs it in process. ``tell`` is what
+    the master hears (`Child`): d declined (it forks the next idle child), x stale code (it
+    goes)."""
+
+    def __init__(self, tell: bytes = b"d") -> None:
+        super().__init__()
+        self.tell = tell
 
 
 class Child:
@@ -82,7 +88,9 @@ class Child:
         conn = self.accept()
         try:
             return self._serve(conn)
-        except Declined:
+        except Declined as declined:
+            with contextlib.suppress(OSError):
+                os.write(self.taken_w, declined.tell)
             with contextlib.suppress(OSError):
                 conn.sendall(b"d")
             return 0
@@ -119,20 +127,11 @@ class Child:
 
     def _serve(self, conn: socket.socket) -> int:
         if stale(self.stamps):
-            os.write(self.taken_w, b"x")  # the master goes; a new helper loads the new code
-            raise Declined
+            raise Declined(b"x")  # the master goes; a new helper loads the new code
         conn.settimeout(_REQUEST_TIMEOUT)
+        request, fds = _receive(conn)
         try:
-            request, fds = _receive(conn)
-        except Declined:
-            os.write(self.taken_w, b"d")  # the master forks the next idle child
-            raise
-        try:
-            try:
-                self._take_environment(request)
-            except Declined:
-                os.write(self.taken_w, b"d")
-                raise
+            self._take_environment(request)
             os.write(self.taken_w, b"t")  # taken: the master forks the next idle child soon
             self.listener.close()
             if self.master is not None:
